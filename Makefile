@@ -1,0 +1,60 @@
+# GIGA Learning Platform — the same commands locally and in CI.
+#   make run    venv + install + migrate + demo city (if empty) + serve the LMS at http://127.0.0.1:8000
+#   make test   lint, type checks, architecture contracts, item bank, the whole pytest suite
+#               (SQLite always; PostgreSQL too when GIGA_TEST_DATABASE_URL is set, as .ci/run does)
+
+SHELL := /bin/bash
+# Debian's interpreter, so that JupyterHub's per-user processes (other unix users) can run the venv.
+PYTHON ?= $(shell command -v /usr/bin/python3.11 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint pytest pytest-postgres bench fonts clean help
+
+help:
+	@sed -n '1,6p' Makefile
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+fonts: $(STAMP)
+	$(BIN)/python lms/static/fonts/fetch_fonts.py
+
+run: $(STAMP) fonts
+	mkdir -p var
+	$(BIN)/giga db upgrade
+	$(BIN)/giga demo seed --if-empty
+	$(BIN)/giga serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/giga items validate
+
+pytest: $(STAMP) fonts
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The database tests again, against a real PostgreSQL server.
+pytest-postgres: $(STAMP)
+	@if [ -n "$$GIGA_TEST_DATABASE_URL" ]; then \
+	  echo "== database tests on PostgreSQL ($${GIGA_TEST_DATABASE_URL%%@*}@…)"; \
+	  $(BIN)/pytest -m db $(PYTEST_ARGS); \
+	else \
+	  echo "== GIGA_TEST_DATABASE_URL not set: PostgreSQL run skipped (.ci/run sets it)"; \
+	fi
+
+test: lint pytest pytest-postgres
+
+bench: $(STAMP)
+	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/*.db .pytest_cache .mypy_cache .ruff_cache
