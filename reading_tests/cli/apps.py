@@ -13,7 +13,9 @@ import typer
 
 from reading_tests.errors import InvalidInput
 
-irt_app = typer.Typer(help="Item response theory: calibrate, score, simulate adaptive tests.", no_args_is_help=True)
+irt_app = typer.Typer(
+    help="Item response theory: calibrate, score, simulate adaptive tests.", no_args_is_help=True
+)
 items_app = typer.Typer(help="The reading-comprehension item bank.", no_args_is_help=True)
 
 P = ParamSpec("P")

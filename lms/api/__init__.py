@@ -1,0 +1,1 @@
+"""JSON API under /api/v1 (bearer tokens for programs; the browser session for pages' scripts)."""

@@ -1,0 +1,1 @@
+"""Sign-in, sessions, CSRF, second factor, API tokens and OpenID Connect for the LMS."""

@@ -1,0 +1,175 @@
+"""FastAPI dependencies of the sign-in domain: settings, clock, client IP, the current user.
+
+Pages and the JSON API resolve the user differently (pages: session cookie, redirect to the sign-in page;
+API: bearer token or session cookie, 401 JSON), so there are two resolvers sharing one session loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lms.auth import csrf
+from lms.auth.clock import Clock, get_clock
+from lms.auth.models import ApiToken
+from lms.auth.service import authenticate_api_token
+from lms.auth.sessions import SESSION_COOKIE, LoadedSession, load_session
+from lms.config import Settings
+from lms.db import SessionDep
+from lms.errors import Forbidden, Unauthorized
+from lms.roster.models import User
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def client_ip(request: Request) -> str | None:
+    """The client address as the server sees it (uvicorn's --proxy-headers fills it in behind a proxy)."""
+    return request.client.host if request.client else None
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What pages show of the signed-in user: a plain snapshot, still usable after a rollback."""
+
+    id: int | None
+    username: str
+    role: str
+    display_name: str
+    given_name: str
+
+
+def remember_page_user(request: Request, user: User | None) -> None:
+    """Record the page's user (and a snapshot of it for the templates and error pages)."""
+    request.state.page_user = user
+    request.state.page_user_view = (
+        None
+        if user is None
+        else UserView(user.id, user.username, user.role, user.display_name, user.given_name)
+    )
+
+
+class LoginRequired(Unauthorized):
+    """A page needs a signed-in user: the error handler redirects (to the sign-in page, or to the pending
+    second-factor step) instead of showing 401."""
+
+    def __init__(self, target: str | None = None) -> None:
+        super().__init__()
+        self.target = target
+
+
+def pending_step(loaded: LoadedSession | None) -> str | None:
+    """Where a half-signed-in session must go next."""
+    if loaded is None:
+        return None
+    return {"mfa": "/login/mfa", "enroll": "/mfa/enroll"}.get(loaded.row.stage)
+
+
+def current_session(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> LoadedSession | None:
+    """The browser's live session (any stage), or None."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    loaded = load_session(session=session, raw=raw, settings=settings, now=clock.now())
+    if loaded is None:
+        request.state.session_expired = True
+    return loaded
+
+
+SessionStateDep = Annotated[LoadedSession | None, Depends(current_session)]
+
+
+def page_user(request: Request, loaded: SessionStateDep) -> User:
+    """The fully signed-in user of a page request; otherwise redirect to sign-in."""
+    if loaded is None or loaded.row.stage != "full":
+        raise LoginRequired(pending_step(loaded))
+    remember_page_user(request, loaded.user)
+    return loaded.user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+@dataclass
+class Principal:
+    """Who calls the JSON API: a user, through a browser session or an API token (with its scopes)."""
+
+    user: User
+    token: ApiToken | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    def has_scope(self, scope: str) -> bool:
+        return self.token is None or scope in self.scopes
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def api_principal(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, loaded: SessionStateDep
+) -> Principal:
+    """Bearer token first; else a fully signed-in browser session (unsafe methods need the CSRF header)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = _resolve_principal(request, session, settings, clock, loaded)
+    request.state.principal = principal
+    return principal
+
+
+def _resolve_principal(
+    request: Request, session: SessionDep, settings: Settings, clock: Clock, loaded: LoadedSession | None
+) -> Principal:
+    secret = _bearer(request)
+    if secret is not None:
+        found = authenticate_api_token(session=session, secret=secret, now=clock.now())
+        if found is None:
+            raise Unauthorized("APIトークンが無効です（失効・取り消し済みか、まちがっています）。")
+        user, token = found
+        return Principal(user=user, token=token, scopes=frozenset(token.scope_list))
+    if loaded is None or loaded.row.stage != "full":
+        raise Unauthorized("サインインするか、Authorization: Bearer でAPIトークンを送ってください。")
+    if request.method in csrf.UNSAFE_METHODS:
+        csrf.check_token(request, request.headers.get(csrf.HEADER), settings)
+    return Principal(user=loaded.user)
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+
+
+def require_session_principal(principal: ApiPrincipal) -> Principal:
+    """Routes that an API token may not use (e.g. minting more tokens)."""
+    if principal.token is not None:
+        raise Forbidden("この操作はAPIトークンではなく、サインインした画面から行ってください。")
+    return principal
+
+
+__all__ = [
+    "ApiPrincipal",
+    "ClockDep",
+    "LoginRequired",
+    "PageUser",
+    "Principal",
+    "SessionDep",
+    "SessionStateDep",
+    "SettingsDep",
+    "client_ip",
+    "current_session",
+    "page_user",
+]

@@ -1,0 +1,234 @@
+"""Sign-in services: password check with throttling, second factor, API tokens. They flush, never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlmodel import Session, col, select
+
+from lms.audit.service import record_event
+from lms.auth import throttle, totp
+from lms.auth.models import API_SCOPES, ApiToken
+from lms.auth.passwords import verify_password
+from lms.auth.tokens import new_api_secret, sha256_hex
+from lms.config import Settings
+from lms.errors import Forbidden, InvalidInput, NotFound
+from lms.roster.models import User
+
+STAFF_ROLES = frozenset({"teacher", "school_admin", "board", "admin"})
+
+Outcome = Literal["ok", "invalid", "locked"]
+
+
+@dataclass(frozen=True)
+class PasswordResult:
+    outcome: Outcome
+    user: User | None = None
+    retry_after_minutes: int = 0
+
+
+def _find_user(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username.strip())).first()
+
+
+def password_sign_in(
+    *, session: Session, settings: Settings, username: str, password: str, ip: str | None, now: datetime
+) -> PasswordResult:
+    """Check a username and password under the throttle; audit success, failure and lock-out."""
+    state = throttle.check(session=session, settings=settings, username=username, ip=ip, now=now)
+    if state.locked:
+        record_event(
+            session=session,
+            actor_id=None,
+            action="auth.login_refused_locked",
+            target_type="username",
+            target_id=username[:255],
+            ip=ip,
+        )
+        return PasswordResult("locked", retry_after_minutes=state.retry_after_minutes)
+    user = _find_user(session, username)
+    usable = user is not None and user.enabled and user.status == "active"
+    ok, new_hash = verify_password(user.password_hash if usable and user else None, password)
+    if not ok or user is None:
+        locked_now = throttle.register_failure(
+            session=session, settings=settings, username=username, ip=ip, now=now
+        )
+        record_event(
+            session=session,
+            actor_id=user.id if user else None,
+            action="auth.login_failed",
+            target_type="username",
+            target_id=username[:255],
+            ip=ip,
+        )
+        if user is not None:
+            user.failed_logins += 1
+            if locked_now:
+                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            session.add(user)
+        if locked_now:
+            record_event(
+                session=session,
+                actor_id=user.id if user else None,
+                action="auth.lockout",
+                target_type="username",
+                target_id=username[:255],
+                ip=ip,
+                detail={"minutes": settings.login_lockout_minutes},
+            )
+        session.flush()
+        return PasswordResult("invalid")
+    if new_hash is not None:
+        user.password_hash = new_hash
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    throttle.reset_account(session=session, username=username)
+    session.flush()
+    return PasswordResult("ok", user=user)
+
+
+def next_stage(user: User, settings: Settings) -> str:
+    """After the first factor: "mfa" (TOTP set up), "enroll" (required, missing) or "full"."""
+    if user.totp_enabled and user.totp_secret:
+        return "mfa"
+    if user.role in settings.require_mfa_for_staff_roles:
+        return "enroll"
+    return "full"
+
+
+def start_totp_enrolment(*, session: Session, user: User) -> str:
+    """Give the user a pending TOTP secret (kept across page reloads until confirmed); return it."""
+    if user.role not in STAFF_ROLES:
+        raise Forbidden("二段階認証は教職員のアカウントで使います。")
+    if user.totp_secret is None:
+        user.totp_secret = totp.new_secret()
+        session.add(user)
+        session.flush()
+    return user.totp_secret
+
+
+def confirm_totp_enrolment(*, session: Session, user: User, code: str, ip: str | None, now: datetime) -> bool:
+    """Turn TOTP on when ``code`` matches the pending secret; audit it."""
+    if user.totp_secret is None or not totp.verify_code(user.totp_secret, code, at=now):
+        return False
+    user.totp_enabled = True
+    session.add(user)
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="auth.mfa_enrolled",
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+    )
+    return True
+
+
+def check_totp(*, session: Session, user: User, code: str, ip: str | None, now: datetime) -> bool:
+    """The second sign-in step; a wrong code is audited."""
+    ok = bool(user.totp_secret) and totp.verify_code(user.totp_secret or "", code, at=now)
+    if not ok:
+        record_event(
+            session=session,
+            actor_id=user.id,
+            action="auth.mfa_failed",
+            target_type="user",
+            target_id=user.id,
+            ip=ip,
+        )
+    return ok
+
+
+# --- API tokens ------------------------------------------------------------------------------------------
+
+
+def parse_scopes(scopes: list[str]) -> list[str]:
+    """Validate requested scopes against `API_SCOPES`."""
+    unknown = sorted(set(scopes) - API_SCOPES.keys())
+    if unknown:
+        raise InvalidInput(f"不明なスコープです: {', '.join(unknown)}（使えるもの: {', '.join(API_SCOPES)}）")
+    if not scopes:
+        raise InvalidInput("スコープを1つ以上選んでください。")
+    return sorted(set(scopes))
+
+
+def create_api_token(
+    *, session: Session, actor: User, owner: User, name: str, scopes: list[str], ip: str | None, now: datetime
+) -> tuple[ApiToken, str]:
+    """Create a token for ``owner`` (admins for anyone, others for themselves); return it and its secret."""
+    if actor.id != owner.id and actor.role != "admin":
+        raise Forbidden("ほかの人のAPIトークンは管理者だけが作れます。")
+    if actor.role not in STAFF_ROLES:
+        raise Forbidden("APIトークンは教職員と管理者のアカウントで作れます。")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("トークンの名前を1〜100文字で入力してください。")
+    assert owner.id is not None
+    secret = new_api_secret()
+    token = ApiToken(
+        user_id=owner.id,
+        name=name,
+        token_hash=sha256_hex(secret),
+        prefix=secret[:12],
+        scopes=" ".join(parse_scopes(scopes)),
+        created_at=now,
+        created_by_id=actor.id,
+    )
+    session.add(token)
+    session.flush()
+    record_event(
+        session=session,
+        actor_id=actor.id,
+        action="token.create",
+        target_type="api_token",
+        target_id=token.id,
+        ip=ip,
+        detail={"owner_id": owner.id, "scopes": token.scope_list},
+    )
+    return token, secret
+
+
+def visible_tokens(*, session: Session, actor: User) -> list[ApiToken]:
+    """Admins see every token; others their own."""
+    query = select(ApiToken).order_by(col(ApiToken.id).desc())
+    if actor.role != "admin":
+        query = query.where(ApiToken.user_id == actor.id)
+    return list(session.exec(query))
+
+
+def revoke_api_token(
+    *, session: Session, actor: User, token_id: int, ip: str | None, now: datetime
+) -> ApiToken:
+    """Revoke a token (its owner or an admin); a token outside the actor's reach is NotFound."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (actor.role != "admin" and token.user_id != actor.id):
+        raise NotFound("そのAPIトークンは見つかりません。")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.add(token)
+        record_event(
+            session=session,
+            actor_id=actor.id,
+            action="token.revoke",
+            target_type="api_token",
+            target_id=token.id,
+            ip=ip,
+        )
+        session.flush()
+    return token
+
+
+def authenticate_api_token(*, session: Session, secret: str, now: datetime) -> tuple[User, ApiToken] | None:
+    """The user and token for a bearer secret; None when unknown, revoked or its user is disabled."""
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == sha256_hex(secret))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.enabled or user.status != "active":
+        return None
+    token.last_used_at = now
+    session.add(token)
+    session.flush()
+    return user, token

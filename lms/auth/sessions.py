@@ -1,0 +1,104 @@
+"""Server-side sessions: a random id in an HttpOnly cookie, the row keyed by its SHA-256."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, delete, select
+
+from lms.auth.models import AuthSession
+from lms.auth.tokens import new_session_secret, sha256_hex
+from lms.config import Settings
+from lms.roster.models import User
+
+SESSION_COOKIE = "giga_session"
+# Refreshing last_seen_at on every request would write on every page view; once a minute is enough.
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class LoadedSession:
+    row: AuthSession
+    user: User
+
+
+def create_session(
+    *, session: Session, user: User, stage: str, ip: str | None, user_agent: str | None, now: datetime
+) -> tuple[AuthSession, str]:
+    """Start a session; return the row and the raw id for the cookie (never stored)."""
+    assert user.id is not None
+    raw = new_session_secret()
+    row = AuthSession(
+        token_hash=sha256_hex(raw),
+        user_id=user.id,
+        stage=stage,
+        created_at=now,
+        last_seen_at=now,
+        ip=ip,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    session.add(row)
+    session.flush()
+    return row, raw
+
+
+def expired(row: AuthSession, *, settings: Settings, now: datetime) -> bool:
+    """Idle timeout (since the last request) or absolute timeout (since sign-in)."""
+    idle = timedelta(minutes=settings.session_idle_timeout_minutes)
+    absolute = timedelta(minutes=settings.session_absolute_timeout_minutes)
+    return now - row.last_seen_at > idle or now - row.created_at > absolute
+
+
+def load_session(*, session: Session, raw: str, settings: Settings, now: datetime) -> LoadedSession | None:
+    """The live session for a cookie value, or None (unknown, expired — expired rows are deleted)."""
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == sha256_hex(raw))).first()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if (
+        user is None
+        or not user.enabled
+        or user.status != "active"
+        or expired(row, settings=settings, now=now)
+    ):
+        session.delete(row)
+        session.flush()
+        return None
+    if now - row.last_seen_at >= _TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.add(row)
+        session.flush()
+    return LoadedSession(row=row, user=user)
+
+
+def set_stage(*, session: Session, row: AuthSession, stage: str) -> None:
+    row.stage = stage
+    session.add(row)
+    session.flush()
+
+
+def end_session(*, session: Session, row: AuthSession) -> None:
+    session.delete(row)
+    session.flush()
+
+
+def end_all_sessions(*, session: Session, user_id: int) -> None:
+    """Sign a user out everywhere (e.g. after the account is disabled)."""
+    session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user_id))
+    session.flush()
+
+
+def purge_expired_sessions(*, session: Session, settings: Settings, now: datetime) -> int:
+    """Delete sessions past their idle or absolute timeout (for a periodic job); return how many."""
+    idle_cutoff = now - timedelta(minutes=settings.session_idle_timeout_minutes)
+    absolute_cutoff = now - timedelta(minutes=settings.session_absolute_timeout_minutes)
+    rows = session.exec(
+        select(AuthSession).where(
+            (col(AuthSession.last_seen_at) < idle_cutoff) | (col(AuthSession.created_at) < absolute_cutoff)
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)

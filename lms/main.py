@@ -1,0 +1,93 @@
+"""The ASGI application: ``lms.main:app`` (stable entry point).
+
+`create_app` wires settings, the database engine (created lazily: importing this module opens no connection),
+the domain-error handler and the routers. Start-up refuses a database whose schema is behind the newest
+migration; an unreachable database does not stop start-up (``/healthz`` reports it with 503).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from lms.config import Settings, get_settings
+from lms.db import engine_for, get_engine
+from lms.errors import DomainError, SchemaOutOfDate
+from lms.migrations import schema_problem
+
+logger = logging.getLogger("lms")
+
+
+def get_app_settings(request: Request) -> Settings:
+    """FastAPI dependency: the settings this app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise `SchemaOutOfDate` when the database is behind; log and carry on when it cannot be reached."""
+    try:
+        problem = schema_problem(engine)
+    except SQLAlchemyError as error:
+        logger.warning("database unreachable at start-up (%s); /healthz will report it", type(error).__name__)
+        return
+    if problem:
+        logger.error("refusing to start: %s", problem)
+        raise SchemaOutOfDate(problem)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.settings.check_schema_on_startup:
+        check_schema(app.state.engine)
+    yield
+
+
+async def domain_error_handler(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application (tests pass their own settings)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="GIGA Learning Platform",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if not settings.is_production else None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine_for(settings)
+    app.add_exception_handler(DomainError, domain_error_handler)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
+        """Liveness and database reachability (for load balancers and monitoring)."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # any driver error means "unreachable" to a health check
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    # Routers (helper E adds its lines below).
+    from lms.web import install_web
+
+    install_web(app)
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,63 @@
+"""Rendering helpers: one Jinja2 environment, the CSRF token and the signed-in user in every template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from lms.auth import csrf
+from lms.auth.deps import UserView
+from lms.config import Settings
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+ROLE_LABELS = {
+    "student": "児童生徒",
+    "teacher": "教員",
+    "school_admin": "学校管理者",
+    "board": "教育委員会",
+    "admin": "システム管理者",
+}
+templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
+
+
+def _jst(value: Any) -> str:
+    """Show a UTC timestamp in Japan time (the schools' clock)."""
+    from datetime import timedelta, timezone
+
+    if value is None:
+        return ""
+    return str(value.astimezone(timezone(timedelta(hours=9))).strftime("%Y-%m-%d %H:%M:%S"))
+
+
+templates.env.filters["jst"] = _jst
+
+
+def _user_view(request: Request) -> UserView | None:
+    view: UserView | None = getattr(request.state, "page_user_view", None)
+    return view
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render ``name`` with the CSRF token, the current user (if any) and ``context``."""
+    settings: Settings = request.app.state.settings
+    response = HTMLResponse("", status_code=status_code)
+    token = csrf.ensure_token(request, response, settings)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "csrf_token": token,
+        "user": _user_view(request),
+    }
+    ctx.update(context or {})
+    body = templates.get_template(name).render(ctx)
+    response.body = response.render(body)
+    response.headers["content-length"] = str(len(response.body))
+    response.headers["cache-control"] = "no-store"
+    return response

@@ -1,0 +1,391 @@
+"""THE permission policy (DESIGN §3), in one place.
+
+Rows of the matrix:
+
+- student: own data only; another student's data → 404.
+- teacher: read/write for classes where they hold an active *teacher* enrollment; other classes → 404.
+- school_admin: every class and account of their school(s); another school's class → 404.
+- board: aggregates only; any individual (a roster, a child's record) → 403.
+- admin: operations (imports, audit log, tokens) and, audited, everything else.
+
+Every route of the app is listed in `ROUTE_POLICIES` with the row it serves. Two gates (`page_gate`,
+`api_gate`), installed as dependencies of the page and API routers, look the route up and apply the
+role-level rule (fail closed: an unlisted route answers 403); object-level rules (which class, which child)
+live in the loader dependencies `VisibleClassRoster` and `VisibleUser`, which also write the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from lms.audit.service import record_event
+from lms.auth.deps import (
+    ClockDep,
+    LoginRequired,
+    Principal,
+    SessionStateDep,
+    SettingsDep,
+    api_principal,
+    client_ip,
+    pending_step,
+    remember_page_user,
+)
+from lms.db import SessionDep
+from lms.errors import Forbidden, NotFound
+from lms.roster.models import Enrollment, Org, OrgRole, SchoolClass, User
+
+
+class Row(StrEnum):
+    """The row of DESIGN §3 a route serves."""
+
+    PUBLIC = "public: no sign-in (sign-in pages, health, API schema, static files)"
+    SIGN_IN_STEP = "sign-in step: a session between password and second factor"
+    OWN = "own data: any signed-in user, only their own account"
+    CLASS_LIST = "class list: each role sees its own slice (student: own classes; teacher: taught classes)"
+    CLASS_ROSTER = (
+        "class roster: teacher of the class, school admin of its school, admin (audited); board 403"
+    )
+    INDIVIDUAL = "individual: self; teacher → own students; school admin → own school; admin; board 403"
+    SCHOOL_SUMMARY = "school summary: counts only (board, admin: all schools; school admin: own school)"
+    ADMIN = "admin: system administrator operations (audited)"
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    row: Row
+    scope: str | None = None  # the API-token scope a bearer token needs
+    session_only: bool = False  # API tokens may not call it at all
+
+
+P = RoutePolicy
+ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
+    # operations and framework routes
+    ("GET", "/healthz"): P(Row.PUBLIC),
+    ("GET", "/openapi.json"): P(Row.PUBLIC),
+    ("GET", "/docs"): P(Row.PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): P(Row.PUBLIC),
+    ("GET", "/redoc"): P(Row.PUBLIC),
+    ("GET", "/static"): P(Row.PUBLIC),
+    # pages: sign-in
+    ("GET", "/"): P(Row.PUBLIC),
+    ("GET", "/login"): P(Row.PUBLIC),
+    ("POST", "/login"): P(Row.PUBLIC),
+    ("GET", "/login/oidc"): P(Row.PUBLIC),
+    ("GET", "/login/oidc/callback"): P(Row.PUBLIC),
+    ("GET", "/login/mfa"): P(Row.SIGN_IN_STEP),
+    ("POST", "/login/mfa"): P(Row.SIGN_IN_STEP),
+    ("GET", "/mfa/enroll"): P(Row.SIGN_IN_STEP),
+    ("POST", "/mfa/enroll"): P(Row.SIGN_IN_STEP),
+    ("POST", "/logout"): P(Row.SIGN_IN_STEP),
+    # pages: signed in
+    ("GET", "/home"): P(Row.OWN),
+    ("GET", "/classes/{class_id}"): P(Row.CLASS_ROSTER),
+    ("GET", "/tokens"): P(Row.OWN),
+    ("POST", "/tokens"): P(Row.OWN),
+    ("POST", "/tokens/{token_id}/revoke"): P(Row.OWN),
+    ("GET", "/admin/roster"): P(Row.ADMIN),
+    ("POST", "/admin/roster"): P(Row.ADMIN),
+    ("GET", "/admin/audit"): P(Row.ADMIN),
+    # JSON API
+    ("GET", "/api/v1/me"): P(Row.OWN),
+    ("GET", "/api/v1/classes"): P(Row.CLASS_LIST, scope="roster:read"),
+    ("GET", "/api/v1/classes/{class_id}"): P(Row.CLASS_ROSTER, scope="roster:read"),
+    ("GET", "/api/v1/users/{user_id}"): P(Row.INDIVIDUAL, scope="roster:read"),
+    ("GET", "/api/v1/schools"): P(Row.SCHOOL_SUMMARY, scope="roster:read"),
+    ("POST", "/api/v1/roster/import"): P(Row.ADMIN, scope="roster:write"),
+    ("GET", "/api/v1/audit"): P(Row.ADMIN, scope="audit:read"),
+    ("GET", "/api/v1/tokens"): P(Row.OWN, session_only=True),
+    ("POST", "/api/v1/tokens"): P(Row.OWN, session_only=True),
+    ("DELETE", "/api/v1/tokens/{token_id}"): P(Row.OWN, session_only=True),
+}
+
+
+def iter_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every (method, path) an app serves, walking included routers; mounts count as GET."""
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from iter_routes(original.routes, prefix + route.include_context.prefix)
+            continue
+        path = prefix + getattr(route, "path", "")
+        methods = getattr(route, "methods", None) or {"GET"}
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            yield method, path
+
+
+def policy_for(request: Request) -> RoutePolicy:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    policy = ROUTE_POLICIES.get((request.method, path or ""))
+    if policy is None and request.method == "HEAD":
+        policy = ROUTE_POLICIES.get(("GET", path or ""))
+    if policy is None:  # fail closed: a route nobody classified serves nobody
+        raise Forbidden("この画面の権限が設定されていません。管理者に連絡してください。")
+    return policy
+
+
+# --- role-level rules ----------------------------------------------------------------------------------
+
+BOARD_INDIVIDUAL_MESSAGE = (
+    "教育委員会のアカウントでは、児童生徒一人ひとりの情報は見られません。学校ごとの集計をご覧ください。"
+)
+
+
+def check_row(row: Row, user: User) -> None:
+    """Role-level rule of a row; object-level rules follow in the loaders."""
+    role = user.role
+    if row in (Row.PUBLIC, Row.SIGN_IN_STEP, Row.OWN, Row.CLASS_LIST, Row.INDIVIDUAL):
+        return
+    if row is Row.CLASS_ROSTER:
+        if role == "board":
+            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+        if role not in ("teacher", "school_admin", "admin"):
+            raise NotFound()
+        return
+    if row is Row.SCHOOL_SUMMARY:
+        if role == "student":
+            raise NotFound()
+        if role not in ("board", "school_admin", "admin"):
+            raise Forbidden("学校ごとの集計は、学校管理者・教育委員会・管理者が見られます。")
+        return
+    if row is Row.ADMIN:
+        if role != "admin":
+            raise Forbidden("この画面はシステム管理者だけが使えます。")
+        return
+    raise Forbidden()  # pragma: no cover - every row is handled above
+
+
+def page_gate(request: Request, loaded: SessionStateDep) -> None:
+    """Dependency of the pages router: the route's row, applied to the signed-in user."""
+    policy = policy_for(request)
+    if policy.row in (Row.PUBLIC, Row.SIGN_IN_STEP):
+        return
+    if loaded is None or loaded.row.stage != "full":
+        raise LoginRequired(pending_step(loaded))
+    remember_page_user(request, loaded.user)
+    check_row(policy.row, loaded.user)
+
+
+def api_gate(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, loaded: SessionStateDep
+) -> None:
+    """Dependency of the API router: row, token scope and session-only rules."""
+    policy = policy_for(request)
+    if policy.row is Row.PUBLIC:
+        return
+    principal = api_principal(request, session, settings, clock, loaded)
+    if principal.token is not None:
+        if policy.session_only:
+            raise Forbidden("この操作はAPIトークンではなく、サインインしたブラウザから行ってください。")
+        if policy.scope is not None and not principal.has_scope(policy.scope):
+            raise Forbidden(f"このAPIトークンには「{policy.scope}」のスコープがありません。")
+    check_row(policy.row, principal.user)
+
+
+# --- object-level rules --------------------------------------------------------------------------------
+
+
+def school_ids(session: Session, user: User) -> set[int]:
+    """The schools a user belongs to: primary org plus active roles.csv rows."""
+    ids = {user.primary_org_id} if user.primary_org_id is not None else set()
+    if user.id is not None:
+        rows = session.exec(
+            select(OrgRole.org_id).where(OrgRole.user_id == user.id, OrgRole.status == "active")
+        )
+        ids.update(rows)
+    return ids
+
+
+def taught_class_ids(session: Session, user: User) -> set[int]:
+    """Classes where ``user`` holds an active teacher enrollment."""
+    return set(
+        session.exec(
+            select(Enrollment.class_id).where(
+                Enrollment.user_id == user.id, Enrollment.role == "teacher", Enrollment.status == "active"
+            )
+        )
+    )
+
+
+def _own_class_ids(session: Session, user: User) -> set[int]:
+    return set(
+        session.exec(
+            select(Enrollment.class_id).where(Enrollment.user_id == user.id, Enrollment.status == "active")
+        )
+    )
+
+
+def visible_classes_query(session: Session, user: User) -> SelectOfScalar[SchoolClass]:
+    """The classes a user may list (titles and counts; rosters need `check_class_roster`)."""
+    query = select(SchoolClass).order_by(
+        col(SchoolClass.school_id), col(SchoolClass.grades), col(SchoolClass.title)
+    )
+    if user.role in ("admin", "board"):
+        return query
+    if user.role == "school_admin":
+        return query.where(col(SchoolClass.school_id).in_(school_ids(session, user) or {-1}))
+    if user.role == "teacher":
+        return query.where(col(SchoolClass.id).in_(taught_class_ids(session, user) or {-1}))
+    return query.where(col(SchoolClass.id).in_(_own_class_ids(session, user) or {-1}))
+
+
+def check_class_roster(session: Session, user: User, class_: SchoolClass) -> None:
+    """May ``user`` read the roster (names, 出席番号) of ``class_``? Raise NotFound/Forbidden otherwise."""
+    if user.role == "admin":
+        return
+    if user.role == "board":
+        raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+    if user.role == "school_admin" and class_.school_id in school_ids(session, user):
+        return
+    if user.role == "teacher" and class_.id in taught_class_ids(session, user):
+        return
+    raise NotFound("そのクラスは見つかりません。")
+
+
+def check_view_user(session: Session, viewer: User, target: User) -> None:
+    """May ``viewer`` see ``target``'s record? Raise NotFound (out of scope) or Forbidden (board)."""
+    if viewer.id == target.id or viewer.role == "admin":
+        return
+    if viewer.role == "board":
+        raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+    if viewer.role == "school_admin":
+        schools = school_ids(session, viewer)
+        if target.primary_org_id in schools:
+            return
+        enrolled_here = session.exec(
+            select(Enrollment.id).where(
+                Enrollment.user_id == target.id, col(Enrollment.school_id).in_(schools or {-1})
+            )
+        ).first()
+        if enrolled_here is not None:
+            return
+    if viewer.role == "teacher":
+        taught = taught_class_ids(session, viewer)
+        student_there = session.exec(
+            select(Enrollment.id).where(
+                Enrollment.user_id == target.id,
+                Enrollment.role == "student",
+                Enrollment.status == "active",
+                col(Enrollment.class_id).in_(taught or {-1}),
+            )
+        ).first()
+        if student_there is not None:
+            return
+    raise NotFound("その利用者は見つかりません。")
+
+
+def check_view_school(session: Session, user: User, school: Org) -> None:
+    """Counts of one school: board and admin for all; school admin for their own."""
+    if user.role in ("admin", "board"):
+        return
+    if user.role == "school_admin" and school.id in school_ids(session, user):
+        return
+    raise NotFound("その学校は見つかりません。")
+
+
+def school_summaries(session: Session, user: User) -> list[dict[str, Any]]:
+    """Schools with class and student counts, no names of people (board, admin: all; school admin: own)."""
+    schools = list(session.exec(select(Org).where(Org.type == "school").order_by(col(Org.identifier))))
+    visible = []
+    for school in schools:
+        try:
+            check_view_school(session, user, school)
+        except NotFound:
+            continue
+        visible.append(school)
+    ids = [s.id for s in visible]
+    class_counts = dict(
+        session.exec(
+            select(SchoolClass.school_id, func.count())
+            .where(col(SchoolClass.school_id).in_(ids or [-1]), SchoolClass.status == "active")
+            .group_by(col(SchoolClass.school_id))
+        ).all()
+    )
+    student_counts = dict(
+        session.exec(
+            select(User.primary_org_id, func.count())
+            .where(
+                col(User.primary_org_id).in_(ids or [-1]),
+                User.role == "student",
+                User.status == "active",
+                col(User.graduated).is_(False),
+            )
+            .group_by(col(User.primary_org_id))
+        ).all()
+    )
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "identifier": s.identifier,
+            "class_count": int(class_counts.get(s.id, 0)),
+            "student_count": int(student_counts.get(s.id, 0)),
+        }
+        for s in visible
+        if s.id is not None
+    ]
+
+
+# --- loader dependencies: load an object, apply the policy, audit the read --------------------------------
+
+
+def _viewer(request: Request) -> User:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal.user
+    user: User | None = getattr(request.state, "page_user", None)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def load_class_roster(class_id: int, request: Request, session: SessionDep) -> SchoolClass:
+    """The class whose roster the caller may read (404 out of scope, 403 board); audited as roster.view."""
+    viewer = _viewer(request)
+    class_ = session.get(SchoolClass, class_id)
+    if class_ is None:
+        check_row(Row.CLASS_ROSTER, viewer)  # board still gets 403, not a hint that the id is free
+        raise NotFound("そのクラスは見つかりません。")
+    check_class_roster(session, viewer, class_)
+    record_event(
+        session=session,
+        actor_id=viewer.id,
+        action="roster.view",
+        target_type="class",
+        target_id=class_.id,
+        ip=client_ip(request),
+    )
+    return class_
+
+
+def load_visible_user(user_id: int, request: Request, session: SessionDep) -> User:
+    """A user record the caller may see (self, own students, own school, admin); audited as user.view."""
+    viewer = _viewer(request)
+    target = session.get(User, user_id)
+    if target is None:
+        if viewer.role == "board" and viewer.id != user_id:
+            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+        raise NotFound("その利用者は見つかりません。")
+    check_view_user(session, viewer, target)
+    if viewer.id != target.id:
+        record_event(
+            session=session,
+            actor_id=viewer.id,
+            action="user.view",
+            target_type="user",
+            target_id=target.id,
+            ip=client_ip(request),
+        )
+    return target
+
+
+VisibleClassRoster = Annotated[SchoolClass, Depends(load_class_roster)]
+VisibleUser = Annotated[User, Depends(load_visible_user)]

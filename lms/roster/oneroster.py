@@ -1,0 +1,582 @@
+"""Reading and validating OneRoster 1.2 CSV bundles (Japan Profile).
+
+Everything is parsed and checked before anything is written: `parse_bundle` returns a `Bundle` whose rows are
+normalised dictionaries, or raises `BundleError` listing every problem as ``file.csv:line: column: message``
+(line = physical line of the CSV file, the header is line 1). References are resolved against the bundle and
+against what the database already holds (``Existing``), so delta bundles can point at earlier imports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from lms.errors import InvalidInput
+
+GRADE_CODES = frozenset(
+    [f"P{n}" for n in range(1, 7)]
+    + [f"J{n}" for n in range(1, 4)]
+    + [f"H{n}" for n in range(1, 4)]
+    + [f"E{n}" for n in range(1, 4)]
+)
+FILES = ("academicSessions", "orgs", "courses", "classes", "users", "enrollments", "roles")
+IGNORED_WITH_NOTICE = {"demographics": "demographics.csv は取り込みません（データ最小化のため）。"}
+STATUSES = ("active", "tobedeleted")
+BOOLEANS = ("true", "false")
+SESSION_TYPES = ("gradingPeriod", "semester", "schoolYear", "term")
+ORG_TYPES = ("district", "school", "department", "local", "state", "national")
+CLASS_TYPES = ("homeroom", "scheduled")
+ENROLLMENT_ROLES = ("administrator", "proctor", "student", "teacher", "guardian")
+ROLE_TYPES = ("primary", "secondary")
+ROLES = (
+    "aide",
+    "counselor",
+    "districtAdministrator",
+    "guardian",
+    "parent",
+    "principal",
+    "proctor",
+    "relative",
+    "siteAdministrator",
+    "student",
+    "systemAdministrator",
+    "teacher",
+)
+
+HALF_WIDTH_KATAKANA = re.compile(r"[\uff61-\uff9f]")
+KANA_NAME = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\u3000 ]+$")
+DISTRICT_CODE = re.compile(r"^\d{6}$")
+SCHOOL_CODE = re.compile(r"^[A-H]\d{12}$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class BundleError(InvalidInput):
+    """The bundle is refused; ``problems`` holds one ``file.csv:line: column: message`` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"名簿ファイルに {len(problems)} 件の問題があるため、取り込みませんでした"
+            "（何も変更していません）。",
+            detail=problems,
+        )
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "")
+
+
+@dataclass
+class Existing:
+    """What the database already holds, by sourcedId (for references in delta bundles and uniqueness)."""
+
+    sourced_ids: dict[str, set[str]] = field(default_factory=lambda: {name: set() for name in FILES})
+    usernames: dict[str, str | None] = field(default_factory=dict)  # username -> sourcedId (None: local user)
+    read_only_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sourcedId -> stored fields
+
+
+@dataclass
+class Bundle:
+    modes: dict[str, str]  # file name (without .csv) -> bulk | delta
+    rows: dict[str, list[Row]]
+    notices: list[str]
+    manifest: dict[str, str]
+
+
+@dataclass
+class _Spec:
+    required_columns: tuple[str, ...]
+    required_values: tuple[str, ...]
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dates: tuple[str, ...] = ()
+    references: dict[str, str] = field(default_factory=dict)  # column -> file it refers to
+    list_references: dict[str, str] = field(default_factory=dict)  # comma-separated column -> file
+
+
+BASE = ("sourcedId", "status", "dateLastModified")
+SPECS: dict[str, _Spec] = {
+    "academicSessions": _Spec(
+        required_columns=(*BASE, "title", "type", "startDate", "endDate", "parentSourcedId", "schoolYear"),
+        required_values=("title", "type", "startDate", "endDate", "schoolYear"),
+        enums={"type": SESSION_TYPES},
+        dates=("startDate", "endDate"),
+        references={"parentSourcedId": "academicSessions"},
+    ),
+    "orgs": _Spec(
+        required_columns=(*BASE, "name", "type", "identifier", "parentSourcedId"),
+        required_values=("name", "type"),
+        enums={"type": ORG_TYPES},
+        references={"parentSourcedId": "orgs"},
+    ),
+    "courses": _Spec(
+        required_columns=(*BASE, "schoolYearSourcedId", "title", "courseCode", "grades", "orgSourcedId"),
+        required_values=("title", "orgSourcedId"),
+        references={"schoolYearSourcedId": "academicSessions", "orgSourcedId": "orgs"},
+    ),
+    "classes": _Spec(
+        required_columns=(
+            *BASE,
+            "title",
+            "grades",
+            "courseSourcedId",
+            "classCode",
+            "classType",
+            "schoolSourcedId",
+            "termSourcedIds",
+        ),
+        required_values=("title", "courseSourcedId", "classType", "schoolSourcedId", "termSourcedIds"),
+        enums={"classType": CLASS_TYPES, "metadata.jp.specialNeeds": BOOLEANS},
+        references={"courseSourcedId": "courses", "schoolSourcedId": "orgs"},
+        list_references={"termSourcedIds": "academicSessions"},
+    ),
+    "users": _Spec(
+        required_columns=(
+            *BASE,
+            "enabledUser",
+            "username",
+            "givenName",
+            "familyName",
+            "grades",
+            "userMasterIdentifier",
+            "primaryOrgSourcedId",
+            "metadata.jp.kanaGivenName",
+            "metadata.jp.kanaFamilyName",
+        ),
+        required_values=(
+            "enabledUser",
+            "username",
+            "givenName",
+            "familyName",
+            "metadata.jp.kanaGivenName",
+            "metadata.jp.kanaFamilyName",
+        ),
+        enums={"enabledUser": BOOLEANS},
+        references={"primaryOrgSourcedId": "orgs", "metadata.jp.homeClass": "classes"},
+    ),
+    "enrollments": _Spec(
+        required_columns=(
+            *BASE,
+            "classSourcedId",
+            "schoolSourcedId",
+            "userSourcedId",
+            "role",
+            "primary",
+            "beginDate",
+            "endDate",
+        ),
+        required_values=("classSourcedId", "schoolSourcedId", "userSourcedId", "role"),
+        enums={"role": ENROLLMENT_ROLES, "primary": BOOLEANS, "metadata.jp.PublicFlg": BOOLEANS},
+        dates=("beginDate", "endDate"),
+        references={"classSourcedId": "classes", "schoolSourcedId": "orgs", "userSourcedId": "users"},
+    ),
+    "roles": _Spec(
+        required_columns=(*BASE, "userSourcedId", "roleType", "role", "beginDate", "endDate", "orgSourcedId"),
+        required_values=("userSourcedId", "roleType", "role", "orgSourcedId"),
+        enums={"roleType": ROLE_TYPES, "role": ROLES},
+        dates=("beginDate", "endDate"),
+        references={"userSourcedId": "users", "orgSourcedId": "orgs"},
+    ),
+}
+NAME_COLUMNS = (
+    "givenName",
+    "familyName",
+    "middleName",
+    "preferredGivenName",
+    "preferredFamilyName",
+    "preferredMiddleName",
+)
+KANA_COLUMNS = ("metadata.jp.kanaGivenName", "metadata.jp.kanaFamilyName", "metadata.jp.kanaMiddleName")
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def read_files(path: Path) -> dict[str, bytes]:
+    """The CSV files of a bundle (folder or zip), by file name."""
+    if not path.exists():
+        raise BundleError([f"{path}:0: -: ファイルまたはフォルダが見つかりません"])
+    files: dict[str, bytes] = {}
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            if child.is_file() and child.suffix.lower() == ".csv":
+                files[child.name] = child.read_bytes()
+        return files
+    if not zipfile.is_zipfile(path):
+        raise BundleError([f"{path.name}:0: -: フォルダか zip ファイルを指定してください"])
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = Path(info.filename).name
+            if not info.is_dir() and name.lower().endswith(".csv") and not name.startswith("."):
+                files[name] = archive.read(info)
+    return files
+
+
+def decode(data: bytes) -> str | None:
+    """UTF-8 (BOM stripped) or, failing that, Shift_JIS (cp932); None when neither fits."""
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def read_csv(text: str) -> tuple[list[str], list[Row]]:
+    """Header and rows with their physical line numbers (a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] = []
+    rows: list[Row] = []
+    previous_line = 0
+    for record in reader:
+        start = previous_line + 1
+        previous_line = reader.line_num
+        if not header:
+            header = [column.strip() for column in record]
+            continue
+        if not any(cell.strip() for cell in record):
+            continue
+        values = {column: (record[i].strip() if i < len(record) else "") for i, column in enumerate(header)}
+        rows.append(Row(start, values))
+    return header, rows
+
+
+# --- validating -----------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+        self._keys: list[tuple[int, int, int]] = []
+
+    def add(self, file: str, line: int, column: str, message: str) -> None:
+        order = ["manifest", *FILES].index(file) if file in ("manifest", *FILES) else len(FILES) + 1
+        self._keys.append((order, line, len(self.lines)))
+        self.lines.append(f"{file}.csv:{line}: {column}: {message}")
+
+    def sorted(self) -> list[str]:
+        """By file (manifest, then the OneRoster load order), then line."""
+        return [self.lines[key[2]] for key in sorted(self._keys)]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _check_date(value: str) -> bool:
+    if not DATE.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_datetime(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return _check_date(value)
+    return True
+
+
+def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
+    """Read, decode and validate a bundle; raise `BundleError` with every problem found."""
+    existing = existing or Existing()
+    raw = read_files(path)
+    problems = _Problems()
+    notices: list[str] = []
+    by_stem = {Path(name).stem: name for name in raw}
+
+    if "manifest" not in by_stem:
+        raise BundleError(
+            ["manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"]
+        )
+    manifest, manifest_lines = _read_manifest(raw[by_stem["manifest"]], problems)
+
+    texts: dict[str, str] = {}
+    for stem, name in by_stem.items():
+        if stem == "manifest":
+            continue
+        text = decode(raw[name])
+        if text is None:
+            problems.add(
+                stem, 1, "-", "文字コードを判別できません（UTF-8 または Shift_JIS で保存してください）"
+            )
+            continue
+        texts[stem] = text
+
+    modes: dict[str, str] = {}
+    for stem in FILES:
+        mode = manifest.get(f"file.{stem}", "absent").strip() or "absent"
+        if mode not in ("absent", "bulk", "delta"):
+            problems.add(
+                "manifest",
+                manifest_lines.get(f"file.{stem}", 1),
+                "value",
+                f"file.{stem} は absent / bulk / delta のいずれかです（「{mode}」）",
+            )
+            continue
+        if mode == "absent":
+            if stem in by_stem:
+                notices.append(f"{stem}.csv は manifest で absent とされているため読み込みません。")
+            continue
+        if stem not in by_stem:
+            problems.add(
+                "manifest",
+                manifest_lines.get(f"file.{stem}", 1),
+                "value",
+                f"file.{stem} が {mode} ですが {stem}.csv がありません",
+            )
+            continue
+        modes[stem] = mode
+    for stem in by_stem:
+        if stem in IGNORED_WITH_NOTICE:
+            notices.append(IGNORED_WITH_NOTICE[stem])
+        elif stem != "manifest" and stem not in FILES:
+            notices.append(f"{stem}.csv はこのシステムでは使わないため読み込みません。")
+
+    rows: dict[str, list[Row]] = {}
+    for stem in FILES:
+        if stem in modes and stem in texts:
+            rows[stem] = _validate_file(stem, modes[stem], texts[stem], problems)
+
+    _check_references(rows, existing, problems)
+    _check_usernames(rows.get("users", []), existing, problems)
+    _check_read_only_classes(rows, existing, problems)
+    if problems.lines:
+        raise BundleError(problems.sorted())
+    return Bundle(modes=modes, rows=rows, notices=notices, manifest=manifest)
+
+
+def _read_manifest(data: bytes, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
+    manifest: dict[str, str] = {}
+    manifest_lines: dict[str, int] = {}
+    text = decode(data)
+    if text is None:
+        problems.add(
+            "manifest", 1, "-", "文字コードを判別できません（UTF-8 または Shift_JIS で保存してください）"
+        )
+        return manifest, manifest_lines
+    header, rows = read_csv(text)
+    if header[:2] != ["propertyName", "value"]:
+        problems.add("manifest", 1, "propertyName", "見出し行は propertyName,value です")
+        return manifest, manifest_lines
+    for row in rows:
+        manifest[row.get("propertyName")] = row.get("value")
+        manifest_lines[row.get("propertyName")] = row.line
+    version = manifest.get("oneroster.version", "")
+    if version not in ("1.2", "1.2.0"):
+        problems.add(
+            "manifest",
+            manifest_lines.get("oneroster.version", 1),
+            "value",
+            f"oneroster.version は 1.2 に対応しています（「{version}」）",
+        )
+    return manifest, manifest_lines
+
+
+def _validate_file(stem: str, mode: str, text: str, problems: _Problems) -> list[Row]:
+    spec = SPECS[stem]
+    header, rows = read_csv(text)
+    missing = [column for column in spec.required_columns if column not in header]
+    for column in missing:
+        problems.add(stem, 1, column, "必須の列がありません")
+    if missing:
+        return []
+    seen: dict[str, int] = {}
+    for row in rows:
+        _validate_row(stem, mode, spec, row, problems)
+        sourced_id = row.get("sourcedId")
+        if sourced_id:
+            if sourced_id in seen:
+                problems.add(
+                    stem,
+                    row.line,
+                    "sourcedId",
+                    f"「{sourced_id}」が重複しています（{seen[sourced_id]} 行目）",
+                )
+            else:
+                seen[sourced_id] = row.line
+    return rows
+
+
+def _validate_row(stem: str, mode: str, spec: _Spec, row: Row, problems: _Problems) -> None:
+    add = problems.add
+    if not row.get("sourcedId"):
+        add(stem, row.line, "sourcedId", "値がありません")
+    status = row.get("status")
+    if status and status not in STATUSES:
+        add(stem, row.line, "status", f"「{status}」は使えません（active / tobedeleted）")
+    if mode == "delta" and not status:
+        add(stem, row.line, "status", "差分（delta）ファイルでは status が必要です（active / tobedeleted）")
+    modified = row.get("dateLastModified")
+    if modified and not _check_datetime(modified):
+        add(
+            stem,
+            row.line,
+            "dateLastModified",
+            f"「{modified}」は日時ではありません（例 2026-04-01T00:00:00Z）",
+        )
+    if status == "tobedeleted":
+        return  # a deletion names only the sourcedId; the other columns may be empty
+    for column in spec.required_values:
+        if not row.get(column):
+            add(stem, row.line, column, "値がありません")
+    for column, allowed in spec.enums.items():
+        value = row.get(column)
+        if value and value not in allowed:
+            add(stem, row.line, column, f"「{value}」は使えません（{' / '.join(allowed)}）")
+    for column in spec.dates:
+        value = row.get(column)
+        if value and not _check_date(value):
+            add(stem, row.line, column, f"「{value}」は日付ではありません（YYYY-MM-DD）")
+    if "grades" in row.values:
+        for grade in _split(row.get("grades")):
+            if grade not in GRADE_CODES:
+                add(
+                    stem,
+                    row.line,
+                    "grades",
+                    f"学年コード「{grade}」は使えません（P1–P6, J1–J3, H1–H3, E1–E3）",
+                )
+    extra = _ROW_CHECKS.get(stem)
+    if extra:
+        extra(stem, row, problems)
+
+
+def _check_session(stem: str, row: Row, problems: _Problems) -> None:
+    year = row.get("schoolYear")
+    if year and not re.fullmatch(r"\d{4}", year):
+        problems.add(stem, row.line, "schoolYear", f"「{year}」は西暦の年（YYYY）ではありません")
+    start, end = row.get("startDate"), row.get("endDate")
+    if _check_date(start) and _check_date(end) and start > end:
+        problems.add(stem, row.line, "endDate", f"終了日 {end} が開始日 {start} より前です")
+
+
+def _check_org(stem: str, row: Row, problems: _Problems) -> None:
+    identifier, kind = row.get("identifier"), row.get("type")
+    if kind == "district" and identifier and not DISTRICT_CODE.match(identifier):
+        problems.add(stem, row.line, "identifier", f"教育委員会コード「{identifier}」は 6 桁の数字です")
+    if kind == "school" and identifier and not SCHOOL_CODE.match(identifier):
+        problems.add(
+            stem, row.line, "identifier", f"学校コード「{identifier}」は 13 桁（英字 1 字＋数字 12 桁）です"
+        )
+    if kind == "school" and not row.get("parentSourcedId"):
+        problems.add(stem, row.line, "parentSourcedId", "学校には設置者（教育委員会）の sourcedId が必要です")
+
+
+def _check_user(stem: str, row: Row, problems: _Problems) -> None:
+    for column in NAME_COLUMNS + KANA_COLUMNS:
+        value = row.get(column)
+        if value and HALF_WIDTH_KATAKANA.search(value):
+            problems.add(
+                stem, row.line, column, f"「{value}」に半角カタカナがあります（全角で入力してください）"
+            )
+        elif value and column in KANA_COLUMNS and not KANA_NAME.match(value):
+            problems.add(
+                stem,
+                row.line,
+                column,
+                f"「{value}」はかなではありません（カタカナかひらがなで入力してください）",
+            )
+    master = row.get("userMasterIdentifier")
+    if master:
+        try:
+            uuid.UUID(master)
+        except ValueError:
+            problems.add(stem, row.line, "userMasterIdentifier", f"「{master}」は UUID ではありません")
+    email = row.get("email")
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        problems.add(stem, row.line, "email", f"「{email}」はメールアドレスではありません")
+
+
+def _check_enrollment(stem: str, row: Row, problems: _Problems) -> None:
+    number = row.get("metadata.jp.ShussekiNo")
+    if number and not (number.isdigit() and 0 < int(number) < 1000):
+        problems.add(stem, row.line, "metadata.jp.ShussekiNo", f"出席番号「{number}」は 1 以上の整数です")
+    begin, end = row.get("beginDate"), row.get("endDate")
+    if _check_date(begin) and _check_date(end) and begin > end:
+        problems.add(stem, row.line, "endDate", f"終了日 {end} が開始日 {begin} より前です")
+
+
+_ROW_CHECKS = {
+    "academicSessions": _check_session,
+    "orgs": _check_org,
+    "users": _check_user,
+    "enrollments": _check_enrollment,
+}
+
+
+def _check_references(rows: dict[str, list[Row]], existing: Existing, problems: _Problems) -> None:
+    known = {
+        stem: {row.get("sourcedId") for row in rows.get(stem, [])} | existing.sourced_ids[stem]
+        for stem in FILES
+    }
+    labels = {
+        "academicSessions": "学期・年度",
+        "orgs": "組織",
+        "courses": "コース",
+        "classes": "クラス",
+        "users": "利用者",
+    }
+    for stem, file_rows in rows.items():
+        spec = SPECS[stem]
+        for row in file_rows:
+            if row.get("status") == "tobedeleted":
+                continue
+            for column, target in spec.references.items():
+                value = row.get(column)
+                if value and value not in known[target]:
+                    problems.add(stem, row.line, column, f"{labels[target]}「{value}」が見つかりません")
+            for column, target in spec.list_references.items():
+                for value in _split(row.get(column)):
+                    if value not in known[target]:
+                        problems.add(stem, row.line, column, f"{labels[target]}「{value}」が見つかりません")
+
+
+def _check_usernames(users: Iterable[Row], existing: Existing, problems: _Problems) -> None:
+    seen: dict[str, int] = {}
+    for row in users:
+        username, sourced_id = row.get("username"), row.get("sourcedId")
+        if not username:
+            continue
+        if username in seen:
+            problems.add(
+                "users", row.line, "username", f"「{username}」が重複しています（{seen[username]} 行目）"
+            )
+            continue
+        seen[username] = row.line
+        if username in existing.usernames and existing.usernames[username] != sourced_id:
+            problems.add("users", row.line, "username", f"「{username}」は別の利用者がすでに使っています")
+
+
+def _check_read_only_classes(rows: dict[str, list[Row]], existing: Existing, problems: _Problems) -> None:
+    for row in rows.get("classes", []):
+        stored = existing.read_only_classes.get(row.get("sourcedId"))
+        if stored is not None and class_fields(row) != stored:
+            problems.add(
+                "classes",
+                row.line,
+                "sourcedId",
+                "過去の年度のクラス（読み取り専用）は変更できません。"
+                "新しい年度のクラスは新しい sourcedId で登録してください",
+            )
+
+
+def class_fields(row: Row) -> tuple[str, ...]:
+    """The fields of a class that a read-only (past year) class must keep."""
+    return (row.get("status") or "active", row.get("title"), row.get("grades"), row.get("classType"))

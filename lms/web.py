@@ -1,0 +1,32 @@
+"""Wire helper E's parts into the app: error handlers, static files, OIDC client, page and API routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lms.errors import DomainError
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the JSON API, the pages, /static and the Japanese error pages to ``app``."""
+    from lms.api.routes import router as api_router
+    from lms.auth.oidc import OidcClient, OidcSettings
+    from lms.pages import admin_routes, auth_routes, home_routes
+    from lms.pages.errors import domain_error_handler, http_error_handler, validation_error_handler
+
+    app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    oidc_settings = OidcSettings()
+    app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api_router)
+    for module in (auth_routes, home_routes, admin_routes):
+        app.include_router(module.router)

@@ -1,0 +1,282 @@
+"""Simulated pilot: provisional IRT parameters for the shipped bank until real pilot data exist.
+
+Design (documented in ``bank/README.md``; deterministic given the seed):
+
+True parameters
+    ``b`` = the author's ``design_difficulty``; ``a`` ~ LogNormal(log 1.1, 0.25²) drawn per item;
+    ``c`` = the item's chance level (1/k for single and picture choice, 1/2 for same/different,
+    1/(2^k − 1) for select-all): a student who cannot read the item guesses uniformly.
+Pilot population
+    ``n_students`` split evenly over the grades P3 … J3; grade ``g`` (P3 = 0 … J3 = 6) has
+    θ ~ N(−1.2 + 0.4 g, 0.6²), so the whole population has mean 0 and SD 1 (0.6² + Var(μ_g) = 0.36 + 0.64),
+    the scale the calibration assumes.
+Forms
+    Each grade band has ``n_forms`` fixed forms of ``form_length`` items: about 80 % from the band's own
+    items (rotating through them so every item is on at least one form) and 20 % from the adjacent
+    band(s), which links the bands on one scale.  Students are spiralled over the forms of their band.
+Responses
+    ``P(X = 1 | θ) = c + (1 − c) / (1 + exp(−a (θ − b)))``.
+Calibration
+    3PL by marginal maximum likelihood (:func:`reading_tests.calibration.calibrate`) in three steps
+    that differ only in the Beta prior of ``c`` (centred on the chance level of each format group):
+    all items with the multiple-choice prior Beta(6, 16) (mode 0.25); then the same/different items
+    with Beta(11, 11) (mode 0.5) and the select-all items with Beta(2, 30), each time with the
+    multiple-choice items fixed as anchors so that every item stays on one scale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reading_tests.io import ItemParams, ResponseData, write_params
+from reading_tests.items import BANDS, GRADES, ItemBank, rewrite_tool_blocks
+
+BAND_ORDER: tuple[str, ...] = ("P3-4", "P5-6", "J1-3")
+PILOT_GRADES: tuple[str, ...] = GRADES[2:]  # P3 … J3
+PARAMS_PATH = Path(__file__).parent / "bank" / "params.csv"
+C_PRIORS: dict[str, tuple[float, float]] = {
+    "choice": (6.0, 16.0),
+    "same_different": (11.0, 11.0),
+    "select_all": (2.0, 30.0),
+}
+
+
+@dataclass(frozen=True)
+class TrueParams:
+    """Generating parameters of the simulation, aligned with ``item_ids``."""
+
+    item_ids: tuple[str, ...]
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+
+
+@dataclass(frozen=True)
+class PilotResult:
+    """Calibrated parameters, the truth they came from and how well they were recovered."""
+
+    params: ItemParams
+    truth: TrueParams
+    n_students: int
+    seed: int
+    date: str
+
+    def recovery(self) -> dict[str, float]:
+        """Correlation and RMSE between calibrated and true ``a`` and ``b``."""
+        p = self.params
+        index = {item: j for j, item in enumerate(p.item_ids)}
+        order = [index[i] for i in self.truth.item_ids]
+        a_hat = np.asarray(p.a)[order]
+        b_hat = np.asarray(p.b)[order]
+        return {
+            "r_b": float(np.corrcoef(b_hat, self.truth.b)[0, 1]),
+            "rmse_b": float(np.sqrt(np.mean((b_hat - self.truth.b) ** 2))),
+            "r_a": float(np.corrcoef(a_hat, self.truth.a)[0, 1]),
+            "rmse_a": float(np.sqrt(np.mean((a_hat - self.truth.a) ** 2))),
+        }
+
+    def summary(self) -> str:
+        """One line for people: size of the pilot and the recovery of the true parameters."""
+        r = self.recovery()
+        n = np.asarray(self.params.n)
+        return (
+            f"simulated pilot {self.date}, seed {self.seed}: {self.n_students} students, "
+            f"{len(self.truth.item_ids)} items, responses per item {int(n.min())}–{int(n.max())}; "
+            f"recovery b: r = {r['r_b']:.3f}, RMSE = {r['rmse_b']:.3f}; "
+            f"a: r = {r['r_a']:.3f}, RMSE = {r['rmse_a']:.3f}"
+        )
+
+    @property
+    def source(self) -> str:
+        return f"simulated pilot {self.date}, seed {self.seed}, see reading_tests/bank/README.md"
+
+
+def true_parameters(bank: ItemBank, rng: np.random.Generator) -> TrueParams:
+    """Generating parameters: ``b`` from the design difficulty, ``a`` log-normal, ``c`` = chance level."""
+    items = list(bank)
+    return TrueParams(
+        item_ids=tuple(i.id for i in items),
+        a=np.exp(rng.normal(math.log(1.1), 0.25, len(items))),
+        b=np.array([i.design_difficulty for i in items], dtype=float),
+        c=np.array([i.chance_level for i in items], dtype=float),
+    )
+
+
+def build_forms(
+    bank: ItemBank, rng: np.random.Generator, *, form_length: int, n_forms: int
+) -> dict[str, list[list[str]]]:
+    """Fixed forms per band: mostly the band's items (rotating), the rest from adjacent bands."""
+    by_band = {band: [i.id for i in bank.filter(band=band)] for band in BAND_ORDER}
+    forms: dict[str, list[list[str]]] = {}
+    for k, band in enumerate(BAND_ORDER):
+        own = list(by_band[band])
+        if not own:
+            continue
+        rng.shuffle(own)
+        neighbours = [i for b in BAND_ORDER[max(0, k - 1) : k + 2] if b != band for i in by_band[b]]
+        n_link = min(len(neighbours), round(0.2 * form_length)) if neighbours else 0
+        n_own = min(len(own), form_length - n_link)
+        step = max(1, math.ceil(len(own) / n_forms))
+        band_forms = []
+        for f in range(n_forms):
+            start = (f * step) % len(own)
+            chosen = [own[(start + i) % len(own)] for i in range(n_own)]
+            links = list(rng.choice(neighbours, size=n_link, replace=False)) if n_link else []
+            band_forms.append(chosen + [str(x) for x in links])
+        forms[band] = band_forms
+    return forms
+
+
+def _band_of_grade(grade: str) -> str:
+    return next(band for band, grades in BANDS.items() if grade in grades)
+
+
+def simulate_responses(
+    bank: ItemBank,
+    truth: TrueParams,
+    rng: np.random.Generator,
+    *,
+    n_students: int,
+    form_length: int,
+    n_forms: int = 5,
+) -> ResponseData:
+    """Simulated pilot responses as a :class:`reading_tests.io.ResponseData`."""
+    forms = build_forms(bank, rng, form_length=form_length, n_forms=n_forms)
+    col = {item: j for j, item in enumerate(truth.item_ids)}
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    student_ids: list[str] = []
+    per_grade = np.array_split(np.arange(n_students), len(PILOT_GRADES))
+    for g, (grade, students) in enumerate(zip(PILOT_GRADES, per_grade, strict=True)):
+        band_forms = forms.get(_band_of_grade(grade))
+        if not band_forms:
+            continue
+        theta = rng.normal(-1.2 + 0.4 * g, 0.6, len(students))
+        for s, th in zip(students, theta, strict=True):
+            form = band_forms[int(s) % len(band_forms)]
+            j = np.array([col[i] for i in form])
+            p = truth.c[j] + (1 - truth.c[j]) / (1 + np.exp(-truth.a[j] * (th - truth.b[j])))
+            row = len(student_ids)
+            student_ids.append(f"pilot{int(s):05d}")
+            rows.append(np.full(len(j), row))
+            cols.append(j)
+            values.append((rng.random(len(j)) < p).astype(int))
+    return ResponseData.from_triplets(
+        np.concatenate(rows), np.concatenate(cols), np.concatenate(values), student_ids, truth.item_ids
+    )
+
+
+def _group(fmt: str) -> str:
+    return fmt if fmt in ("same_different", "select_all") else "choice"
+
+
+def calibrate_pilot(bank: ItemBank, data: ResponseData) -> ItemParams:
+    """3PL calibration in format groups with their own ``c`` prior (see the module docstring)."""
+    from reading_tests.calibration import calibrate
+
+    groups = {item.id: _group(item.format) for item in bank}
+    first = calibrate(data, "3pl", c_prior=C_PRIORS["choice"]).params
+    anchor_ids = [i for i in first.item_ids if groups[i] == "choice"]
+    anchors = first.subset(anchor_ids)
+    results: dict[str, tuple[float, float, float, float, float, float, int]] = {}
+    for j, item in enumerate(first.item_ids):
+        results[item] = (
+            first.a[j],
+            first.b[j],
+            first.c[j],
+            first.se_a[j],
+            first.se_b[j],
+            first.se_c[j],
+            int(first.n[j]),
+        )
+    for group in ("same_different", "select_all"):
+        ids = [i for i in data.item_ids if groups[i] == group]
+        if not ids:
+            continue
+        sub = data.subset_items(anchor_ids + ids)
+        fitted = calibrate(sub, "3pl", anchors=anchors, c_prior=C_PRIORS[group]).params
+        for j, item in enumerate(fitted.item_ids):
+            if item in ids:
+                results[item] = (
+                    fitted.a[j],
+                    fitted.b[j],
+                    fitted.c[j],
+                    fitted.se_a[j],
+                    fitted.se_b[j],
+                    fitted.se_c[j],
+                    int(fitted.n[j]),
+                )
+    order = list(data.item_ids)
+    columns = list(zip(*(results[i] for i in order), strict=True))
+    by_id = {item.id: item for item in bank}
+    return ItemParams.create(
+        order,
+        columns[0],
+        columns[1],
+        columns[2],
+        model="3pl",
+        se_a=columns[3],
+        se_b=columns[4],
+        se_c=columns[5],
+        n=columns[6],
+        extra={"skill": [by_id[i].skill for i in order], "genre": [by_id[i].genre for i in order]},
+    )
+
+
+def run_pilot(
+    bank: ItemBank,
+    *,
+    seed: int = 20240601,
+    n_students: int = 3000,
+    form_length: int = 30,
+    n_forms: int = 5,
+    date: str | None = None,
+) -> PilotResult:
+    """Simulate the pilot and calibrate it (deterministic for a given seed and bank)."""
+    rng = np.random.default_rng(seed)
+    truth = true_parameters(bank, rng)
+    data = simulate_responses(
+        bank, truth, rng, n_students=n_students, form_length=form_length, n_forms=n_forms
+    )
+    params = calibrate_pilot(bank, data)
+    return PilotResult(params, truth, n_students, seed, date or dt.date.today().isoformat())
+
+
+def _round(x: float, digits: int = 3) -> float | None:
+    return None if math.isnan(x) else round(float(x), digits)
+
+
+def write_results(
+    bank: ItemBank,
+    result: PilotResult,
+    params_path: Path | None = None,
+    item_ids: Sequence[str] | None = None,
+) -> None:
+    """Write each item's ``irt`` block (provisional) and ``bank/params.csv`` (§5.3 columns + skill, genre)."""
+    p = result.params
+    wanted = set(item_ids) if item_ids is not None else None
+    for j, item_id in enumerate(p.item_ids):
+        item = bank[item_id]
+        if item.path is None or (wanted is not None and item_id not in wanted):
+            continue
+        block = {
+            "model": p.model[j],
+            "a": _round(p.a[j]),
+            "b": _round(p.b[j]),
+            "c": _round(p.c[j]),
+            "se_a": _round(p.se_a[j]),
+            "se_b": _round(p.se_b[j]),
+            "se_c": _round(p.se_c[j]),
+            "n": int(p.n[j]),
+            "provisional": True,
+            "source": result.source,
+        }
+        rewrite_tool_blocks(item.path, {"irt": block})
+    write_params(p, params_path or PARAMS_PATH)

@@ -1,0 +1,63 @@
+"""Content checks for the REP, INST_DICT and INST_MATH items of the shipped bank (DESIGN §5.1)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import pytest
+
+from reading_tests.items import Item, default_bank_path, validate_path
+
+SKILLS = ("REP", "INST_DICT", "INST_MATH")
+MAX_SVG_BYTES = 1600
+
+
+@pytest.fixture(scope="module", params=SKILLS)
+def skill_items(request: pytest.FixtureRequest) -> tuple[str, list[Item]]:
+    report = validate_path(default_bank_path() / request.param)
+    assert report.ok, "\n".join(str(issue) for issue in report.errors)
+    return request.param, report.items
+
+
+def test_twenty_items_per_skill_in_the_agreed_bands(skill_items: tuple[str, list[Item]]) -> None:
+    skill, items = skill_items
+    bands = Counter(item.grade_band for item in items)
+    assert bands == {"P3-4": 7, "P5-6": 7, "J1-3": 6}, f"{skill}: {dict(bands)}"
+    assert len({item.id for item in items}) == 20
+
+
+def test_each_skill_spreads_over_three_genres(skill_items: tuple[str, list[Item]]) -> None:
+    skill, items = skill_items
+    assert len({item.genre for item in items}) >= 3, skill
+
+
+def test_difficulty_rises_with_the_band(skill_items: tuple[str, list[Item]]) -> None:
+    _, items = skill_items
+    mean = {band: sum(i.design_difficulty for i in items if i.grade_band == band) / n
+            for band, n in (("P3-4", 7), ("P5-6", 7), ("J1-3", 6))}
+    assert mean["P3-4"] < mean["P5-6"] < mean["J1-3"]
+
+
+def test_select_all_keys_are_proper_subsets(skill_items: tuple[str, list[Item]]) -> None:
+    _, items = skill_items
+    for item in items:
+        if item.format == "select_all":
+            assert 1 <= len(item.key) < len(item.options), item.id
+
+
+def test_pictures_are_small_accessible_svgs() -> None:
+    report = validate_path(default_bank_path() / "REP")
+    for item in report.items:
+        assert item.format == "picture_choice", item.id
+        for option in item.options:
+            assert option.svg is not None and option.alt, (item.id, option.id)
+            assert len(option.svg.encode()) <= MAX_SVG_BYTES, (item.id, option.id)
+            root = ET.fromstring(option.svg)
+            assert root.get("role") == "img" and root.get("viewBox"), (item.id, option.id)
+            texts = [e for e in root.iter() if e.tag.endswith("text")]
+            if texts:
+                assert "BIZ UDGothic" in option.svg, (item.id, option.id)
+            sizes = [float(e.get("font-size", "")) for e in root.iter() if e.get("font-size")]
+            assert all(size >= 12 for size in sizes), (item.id, option.id, sizes)
+        assert len({option.svg for option in item.options}) == len(item.options), item.id
