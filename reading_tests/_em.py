@@ -190,10 +190,10 @@ def objective(
         p = s
     p = np.clip(p, P_FLOOR, 1.0 - P_FLOOR)
     obj = (r1 * np.log(p) + r0 * np.log1p(-p)).sum(axis=1)
-    return np.asarray(obj + _prior_value(a, g, three, priors), dtype=float)
+    return np.asarray(obj + prior_value(a, g, three, priors), dtype=float)
 
 
-def _prior_value(a: FloatArray, g: FloatArray, three: bool, priors: Priors) -> FloatArray:
+def prior_value(a: FloatArray, g: FloatArray, three: bool, priors: Priors) -> FloatArray:
     out = np.zeros_like(a)
     if three and priors.c_beta is not None:
         alpha, beta = priors.c_beta

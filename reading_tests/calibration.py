@@ -15,9 +15,12 @@ Marginal log-likelihood
 Algorithm
     EM (E-step: two sparse matrix products; M-step: vectorised Fisher scoring over all items, see
     :mod:`reading_tests._em`), accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3) with a
-    monotonicity guard: an extrapolated point is kept only when it does not lower ``ℓ``.
-    Convergence: largest change of an internal parameter (``a``, ``d = −a b``, ``logit c``, μ, log σ)
-    below ``tol`` between two EM steps.
+    monotonicity guard: an extrapolated point is kept only when it does not lower ``ℓ`` (``ℓ + log
+    prior`` for the 3PL).  Convergence: largest change of an internal parameter (``a``, ``d = −a b``,
+    ``logit c``, μ, log σ) below ``tol`` between two EM steps.  The iterations run in single
+    precision when ``tol ≥ 1e-5`` (see :class:`reading_tests._em.Design`); the final E-step — the
+    reported ``ℓ`` and the standard errors — in double precision.  BLAS runs on one thread
+    (:mod:`reading_tests._threads`).
 
 Quadrature nodes
     With ``n_nodes=None`` the node count is chosen from the data: first from the number of items per
@@ -31,7 +34,8 @@ Standard errors
     From the observed information by Louis's (1982) identity,
     ``I = Σ_i E[−∇² log f(x_i, θ)] − Σ_i Cov[∇ log f(x_i, θ)]`` (posterior moments).
     ``se="block"`` evaluates it per item (the cross-item covariance terms are left out), which
-    costs one pass over the data and is accurate when each item is one of many a student answered;
+    costs one pass over the data and is accurate when each item is one of many a student answered
+    (for the 1PL the row of the shared slope is exact, only intercept–intercept terms are dropped);
     ``se="full"`` differentiates the exact Fisher-identity gradient of ``ℓ`` numerically (central
     differences, 2·(number of parameters) E-steps) and inverts the full matrix — use it for short
     tests.  ``se="auto"`` (default) takes "full" when its cost, about 2 · parameters · responses · nodes
@@ -53,6 +57,7 @@ from scipy.special import expit, logit, ndtri
 from reading_tests import _em
 from reading_tests._em import Design, EStep, Priors
 from reading_tests._quadrature import grid, nodes_for_posterior_sd, normal_log_weights
+from reading_tests._threads import single_blas_thread
 from reading_tests.errors import InvalidInput
 from reading_tests.io import ItemParams, ResponseData
 from reading_tests.irt import MODELS, FloatArray, Model
@@ -185,7 +190,7 @@ class _Problem:
         )
 
     def em_map(self, st: _State) -> tuple[_State, float]:
-        """One EM step: returns the updated state and ``ℓ`` at the input state."""
+        """One EM step: returns the updated state and ``ℓ + log prior`` at the input state."""
         es = self.estep(st, precise=self.precise)
         a, d, g = _em.m_step(
             st.a,
@@ -202,7 +207,14 @@ class _Problem:
         mean, sd = st.mean, st.sd
         if self.estimate_latent:
             mean, sd = _em.latent_update(es.mass, self.nodes)
-        return _State(a, d, g, st.c_fixed, mean, sd), es.loglik
+        return _State(a, d, g, st.c_fixed, mean, sd), es.loglik + self.log_prior(st)
+
+    def log_prior(self, st: _State) -> float:
+        """Prior terms of the free items: EM increases ``ℓ + log prior``, not ``ℓ`` alone."""
+        if not self.three:
+            return 0.0
+        i = self.idx
+        return float(_em.prior_value(st.a[i], st.g[i], True, self.priors).sum())
 
     def valid(self, st: _State) -> bool:
         ok = bool(np.all(np.isfinite(st.a)) and np.all(np.isfinite(st.d)) and np.all(np.isfinite(st.g)))
@@ -246,8 +258,10 @@ def _run_em(
             st = st2
             continue
         st3, llp = problem.em_map(stp)
-        # keep the extrapolation only when it did not lower ℓ (monotone SQUAREM)
-        st = st3 if llp >= ll1 - 1e-8 * abs(ll1) and problem.valid(st3) else st2
+        # keep the extrapolation only when it did not lower ℓ (monotone SQUAREM); single-precision
+        # E-steps give ℓ to about 1e-7 relative (the rounded log P table is shared by all students)
+        slack = (1e-8 if problem.precise else 1e-6) * abs(ll1)
+        st = st3 if llp >= ll1 - slack and problem.valid(st3) else st2
     return st, False
 
 
@@ -328,6 +342,38 @@ def calibrate(
         Unknown model, an item whose responses are all correct or all incorrect (its difficulty is
         not identified), anchors that cover every item of a 1PL common slope, or no responses.
     """
+    with single_blas_thread():
+        return _calibrate(
+            data,
+            model,
+            anchors=anchors,
+            rasch=rasch,
+            n_nodes=n_nodes,
+            quadrature=quadrature,
+            c_prior=c_prior,
+            log_a_prior=log_a_prior,
+            se=se,
+            tol=tol,
+            max_iter=max_iter,
+            accelerate=accelerate,
+        )
+
+
+def _calibrate(
+    data: ResponseData,
+    model: Model = "2pl",
+    *,
+    anchors: ItemParams | None = None,
+    rasch: bool = False,
+    n_nodes: int | None = None,
+    quadrature: tuple[FloatArray, FloatArray] | None = None,
+    c_prior: tuple[float, float] = (5.0, 17.0),
+    log_a_prior: tuple[float, float] | None = (0.0, 1.0),
+    se: SEMethod = "auto",
+    tol: float = 1e-4,
+    max_iter: int = 2000,
+    accelerate: bool = True,
+) -> Calibration:
     if model not in MODELS:
         raise InvalidInput(f"unknown model '{model}' (use 1pl, 2pl or 3pl)")
     if rasch and model != "1pl":
@@ -491,13 +537,37 @@ def _covariance(problem: _Problem, st: _State, final: EStep, se: SEMethod) -> Fl
         out = np.zeros((idx.size, 2, 2))
         out[:, 1, 1] = 1.0 / np.maximum(info_items[:, 1, 1], 1e-300)
         return out
-    # common slope: arrowhead information over (a, d_1 … d_J)
+    # Common slope: arrowhead information over (a, d_1 … d_J).  The row of the shared a is exact
+    # (its complete-data score sums over all of a student's items, so the cross-item covariances
+    # cannot be left out); only the d_j–d_k covariances are dropped.
     n = idx.size
     full = np.zeros((n + 1, n + 1))
-    full[0, 0] = info_items[:, 0, 0].sum()
-    full[0, 1:] = full[1:, 0] = info_items[:, 0, 1]
+    full[0, 0] = h[idx, 0, 0].sum()
+    full[0, 1:] = full[1:, 0] = h[idx, 0, 1]
     full[np.arange(1, n + 1), np.arange(1, n + 1)] = info_items[:, 1, 1]
+    var_a, cov_ad = _common_slope_covariances(problem, final.post, g1, g0)
+    full[0, 0] -= var_a
+    full[0, 1:] -= cov_ad
+    full[1:, 0] -= cov_ad
     return _blocks_from_packed(problem, _safe_inverse(full), 2)
+
+
+def _common_slope_covariances(
+    problem: _Problem, post: NDArray[np.floating[Any]], g1: FloatArray, g0: FloatArray
+) -> tuple[float, FloatArray]:
+    """``Σ_i Var_i(S_ia)`` and ``Σ_i Cov_i(S_ia, s_ij,d)`` for a slope shared by the free items.
+
+    ``S_ia(θ) = Σ_j ∂ log f(x_ij | θ)/∂a`` is one more "E-step" product of the design with the node
+    scores; the covariances with item j's intercept score come from the expected counts of the
+    weights ``π_iq (S_ia(θ_q) − E_i S_ia)``.
+    """
+    free = problem.free[:, None]
+    s_a = problem.design.node_loglik(np.where(free, g1[..., 0], 0.0), np.where(free, g0[..., 0], 0.0))
+    mean_a = (post * s_a).sum(axis=1)
+    var_a = float(((post * s_a * s_a).sum(axis=1) - mean_a * mean_a).sum())
+    r1, r0 = problem.design.counts(post * (s_a - mean_a[:, None]))
+    cov = (r1 * g1[..., 1] + r0 * g0[..., 1]).sum(axis=1)
+    return var_a, np.asarray(cov[problem.idx], dtype=float)
 
 
 def _blocks_from_packed(problem: _Problem, cov: FloatArray, kk: int) -> FloatArray:

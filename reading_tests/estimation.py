@@ -34,6 +34,7 @@ from scipy.special import expit
 
 from reading_tests import _em
 from reading_tests._quadrature import SPACING_PER_SD
+from reading_tests._threads import single_blas_thread
 from reading_tests.errors import InvalidInput
 from reading_tests.io import ItemParams, ResponseData
 from reading_tests.irt import FloatArray, information, prob
@@ -133,7 +134,8 @@ def posterior_grid(
     nodes = prior_mean + prior_sd * np.linspace(-6.0, 6.0, n_nodes)
     design = _em.Design(data.correct, data.incorrect)
     pr = _em.probs(params.a, -params.a * params.b, params.c, nodes)
-    ll = design.node_loglik(np.log(pr), np.log1p(-pr))
+    with single_blas_thread():
+        ll = design.node_loglik(np.log(pr), np.log1p(-pr))
     ll += -0.5 * ((nodes - prior_mean) / prior_sd) ** 2
     ll -= ll.max(axis=1, keepdims=True)
     w = np.exp(ll)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import chi2
 
+from reading_tests._threads import single_blas_thread
 from reading_tests.estimation import posterior_grid
 from reading_tests.io import ItemParams, ResponseData
 from reading_tests.irt import FloatArray, prob
@@ -96,7 +97,8 @@ def item_fit(
     p = params.subset(list(data.item_ids))
     k = data.n_items
     nodes, post = posterior_grid(data, p)
-    parts = _loo_predictions(data, p, nodes, post)
+    with single_blas_thread():
+        parts = _loo_predictions(data, p, nodes, post)
     rows = np.concatenate([parts[0][0], parts[1][0]])
     cols = np.concatenate([parts[0][1], parts[1][1]])
     x = np.concatenate([np.ones(parts[0][0].size), np.zeros(parts[1][0].size)])

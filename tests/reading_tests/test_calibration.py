@@ -185,6 +185,7 @@ def test_anchor_calibration_puts_new_items_on_the_scale() -> None:
     assert np.mean(free.params.b[new] - b[new]) == pytest.approx(-0.5, abs=0.1)
 
 
+@pytest.mark.slow
 def test_agrees_with_girth_on_the_same_quadrature() -> None:
     girth = pytest.importorskip("girth")
     from girth.utilities.utils import _get_quadrature_points
@@ -217,3 +218,30 @@ def test_items_without_variance_are_rejected(column: np.ndarray, fragment: str) 
 def test_unknown_model_is_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="unknown model"):
         calibrate(lsat7(), "4pl")  # type: ignore[arg-type]
+
+
+def test_1pl_block_standard_errors_agree_with_full_ones() -> None:
+    # the shared slope's information needs the cross-item covariances: check them against the
+    # numerically differentiated exact gradient
+    rng = np.random.default_rng(3)
+    b = rng.normal(0, 1, 30)
+    data = simulate(rng, rng.normal(size=3000), np.full(30, 1.3), b, items_per_student=(10, 20))
+    block = calibrate(data, "1pl", se="block")
+    full = calibrate(data, "1pl", se="full")
+    assert block.params.se_a[0] == pytest.approx(full.params.se_a[0], rel=0.03)
+    np.testing.assert_allclose(block.params.se_b, full.params.se_b, rtol=0.08)
+
+
+@pytest.mark.slow
+def test_3pl_louis_blocks_agree_with_numerical_information() -> None:
+    # the analytic 3PL complete-data Hessian (Louis blocks) against central differences of the
+    # exact Fisher-identity gradient: they differ only by the small cross-item terms
+    rng = np.random.default_rng(3)
+    k = 25
+    a, b, c = rng.lognormal(0.1, 0.25, k), rng.normal(0, 1, k), rng.uniform(0.15, 0.25, k)
+    data = simulate(rng, rng.normal(size=4000), a, b, c, items_per_student=(10, 15))
+    block = calibrate(data, "3pl", se="block")
+    full = calibrate(data, "3pl", se="full")
+    for name in ("se_a", "se_b", "se_c"):
+        ratio = getattr(block.params, name) / getattr(full.params, name)
+        assert np.all((ratio > 0.93) & (ratio < 1.01)), name
