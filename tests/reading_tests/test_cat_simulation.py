@@ -8,7 +8,8 @@ only approach the bound; on this pool it comes within 3 %.
 Monte Carlo noise matters at this tolerance: the RMSE of n simulees has a relative standard error of about
 sqrt(1 / 2n) (squared errors are roughly σ²χ²₁): 2.2 % for 1,000, 1.3 % for 3,000.  The issue's study has
 1,000 simulees; the test runs 3,000 (about a second) so that the check is not decided by noise.  Across
-seeds the measured ratio RMSE / bound was 1.017, 1.019 and 1.042 with 3,000 simulees.  The root mean posterior variance, which has far less noise, is also checked: it stays
+seeds the measured ratio RMSE / bound was 1.017, 1.019 and 1.042 with 3,000 simulees.
+The root mean posterior variance, which has far less noise, is also checked: it stays
 1.2–1.5 % above the bound.
 """
 
