@@ -11,9 +11,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint pytest pytest-postgres bench fonts clean help
+.PHONY: run test lint pytest pytest-postgres bench fonts node ralph clean help
 
 help:
 	@sed -n '1,6p' Makefile
@@ -27,6 +27,21 @@ $(STAMP): pyproject.toml
 fonts: $(STAMP)
 	$(BIN)/python lms/static/fonts/fetch_fonts.py
 
+# Node tools of the test suite (axe-core), installed into the project, never globally.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+node: node_modules/.installed
+
+# A real learning record store for the xAPI tests; ralph pins an older FastAPI, so it gets its own venv.
+RALPH_VENV := var/ralph-venv
+$(RALPH_VENV)/.installed:
+	mkdir -p var
+	test -x $(RALPH_VENV)/bin/python || $(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install --quiet 'ralph-malph[backend-fs,cli,lrs]==5.1.0' requests
+	touch $@
+ralph: $(RALPH_VENV)/.installed
+
 run: $(STAMP) fonts
 	mkdir -p var
 	$(BIN)/giga db upgrade
@@ -39,7 +54,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/giga items validate
 
-pytest: $(STAMP) fonts
+pytest: $(STAMP) fonts node ralph
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The database tests again, against a real PostgreSQL server.

@@ -54,8 +54,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         url,
         echo=echo,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
+        # FastAPI runs sync handlers on a 40-thread pool: keep a connection for each of them.
+        pool_size=20,
+        max_overflow=30,
         connect_args={"connect_timeout": 5},
     )
 

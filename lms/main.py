@@ -47,10 +47,26 @@ def check_schema(engine: Engine) -> None:
         raise SchemaOutOfDate(problem)
 
 
+def warm_item_bank(engine: Engine) -> None:
+    """Load the item bank and the promoted calibrations now, not on the first student's request."""
+    from sqlmodel import Session
+
+    from lms.assessments.delivery import item_bank
+    from lms.assessments_calibration.service import apply_promotions
+
+    item_bank()
+    try:
+        with Session(engine) as session:
+            apply_promotions(session)
+    except SQLAlchemyError as error:
+        logger.warning("promoted calibrations not applied at start-up (%s)", type(error).__name__)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.settings.check_schema_on_startup:
         check_schema(app.state.engine)
+        warm_item_bank(app.state.engine)
     yield
 
 

@@ -56,6 +56,11 @@ class Row(StrEnum):
     INDIVIDUAL = "individual: self; teacher → own students; school admin → own school; admin; board 403"
     SCHOOL_SUMMARY = "school summary: counts only (board, admin: all schools; school admin: own school)"
     ADMIN = "admin: system administrator operations (audited)"
+    CLASS_RESULTS = (
+        "class results: teacher of the class, school admin of its school, admin (audited); board 403"
+    )
+    STUDENT_TEST = "student test: the student an assignment is given to (another student 404; staff 403)"
+    ITEM_BANK = "item bank: teachers, school admins, admins (promotions audited); student 404; board 403"
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,39 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/admin/roster"): P(Row.ADMIN),
     ("POST", "/admin/roster"): P(Row.ADMIN),
     ("GET", "/admin/audit"): P(Row.ADMIN),
+    # pages: the student's test runner and results (lms/runner)
+    ("GET", "/test/{assignment_id}"): P(Row.STUDENT_TEST),
+    ("GET", "/results/{attempt_id}"): P(Row.INDIVIDUAL),
+    # pages: the teacher side of reading tests (lms/teaching)
+    ("GET", "/classes/{class_id}/assignments"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/assignments/new"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/assignments"): P(Row.CLASS_RESULTS),
+    ("GET", "/assignments/{assignment_id}/live"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/report"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/report/print"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/report.csv"): P(Row.CLASS_RESULTS),
+    # pages: practice (lms/practice)
+    ("GET", "/classes/{class_id}/practice"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/practice/override"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/practice/assign"): P(Row.CLASS_RESULTS),
+    # JSON API: online calibration (lms/assessments_calibration)
+    ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
+    ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
+    # JSON API: practice (lms/practice)
+    ("GET", "/api/v1/practice/me"): P(Row.OWN),
+    ("GET", "/api/v1/students/{user_id}/practice"): P(Row.INDIVIDUAL, scope="results:read"),
+    ("PUT", "/api/v1/students/{user_id}/practice/override"): P(Row.INDIVIDUAL, session_only=True),
+    ("DELETE", "/api/v1/students/{user_id}/practice/override"): P(Row.INDIVIDUAL, session_only=True),
+    ("GET", "/api/v1/classes/{class_id}/practice"): P(Row.CLASS_RESULTS, scope="results:read"),
+    ("POST", "/api/v1/classes/{class_id}/practice/assign"): P(Row.CLASS_RESULTS, session_only=True),
     # JSON API
     ("GET", "/api/v1/me"): P(Row.OWN),
+    ("POST", "/api/v1/classes/{class_id}/assignments"): P(Row.CLASS_RESULTS, session_only=True),
+    ("GET", "/api/v1/assignments/{assignment_id}/live"): P(Row.CLASS_RESULTS, scope="results:read"),
+    ("POST", "/api/v1/assignments/{assignment_id}/close"): P(Row.CLASS_RESULTS, session_only=True),
+    ("POST", "/api/v1/attempts/{attempt_id}/reset"): P(Row.CLASS_RESULTS, session_only=True),
+    ("POST", "/api/v1/attempts/{attempt_id}/resume"): P(Row.CLASS_RESULTS, session_only=True),
+    ("GET", "/api/v1/classes/{class_id}/report"): P(Row.CLASS_RESULTS, scope="results:read"),
     ("GET", "/api/v1/classes"): P(Row.CLASS_LIST, scope="roster:read"),
     ("GET", "/api/v1/classes/{class_id}"): P(Row.CLASS_ROSTER, scope="roster:read"),
     ("GET", "/api/v1/users/{user_id}"): P(Row.INDIVIDUAL, scope="roster:read"),
@@ -105,6 +141,12 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/api/v1/tokens"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/tokens"): P(Row.OWN, session_only=True),
     ("DELETE", "/api/v1/tokens/{token_id}"): P(Row.OWN, session_only=True),
+    # reading tests: the student's test runner (H1; lms/assessments/routes.py)
+    ("POST", "/api/v1/assignments/{assignment_id}/start"): P(Row.OWN, session_only=True),
+    ("GET", "/api/v1/attempts/{attempt_id}"): P(Row.OWN, session_only=True),
+    ("POST", "/api/v1/attempts/{attempt_id}/answers"): P(Row.OWN, session_only=True),
+    ("POST", "/api/v1/attempts/{attempt_id}/finish"): P(Row.OWN, session_only=True),
+    ("GET", "/api/v1/attempts/{attempt_id}/results"): P(Row.INDIVIDUAL, scope="results:read"),
 }
 
 
@@ -144,7 +186,7 @@ def check_row(row: Row, user: User) -> None:
     role = user.role
     if row in (Row.PUBLIC, Row.SIGN_IN_STEP, Row.OWN, Row.CLASS_LIST, Row.INDIVIDUAL):
         return
-    if row is Row.CLASS_ROSTER:
+    if row in (Row.CLASS_ROSTER, Row.CLASS_RESULTS):
         if role == "board":
             raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
         if role not in ("teacher", "school_admin", "admin"):
@@ -155,6 +197,16 @@ def check_row(row: Row, user: User) -> None:
             raise NotFound()
         if role not in ("board", "school_admin", "admin"):
             raise Forbidden("学校ごとの集計は、学校管理者・教育委員会・管理者が見られます。")
+        return
+    if row is Row.ITEM_BANK:
+        if role == "board":
+            raise Forbidden("教育委員会のアカウントでは問題バンクを変更できません。")
+        if role not in ("teacher", "school_admin", "admin"):
+            raise NotFound()
+        return
+    if row is Row.STUDENT_TEST:
+        if role != "student":
+            raise Forbidden("テストを受けられるのは児童生徒のアカウントだけです。")
         return
     if row is Row.ADMIN:
         if role != "admin":

@@ -28,5 +28,23 @@ def install_web(app: FastAPI) -> None:
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
+    from lms.assessments.routes import router as assessments_router
+
+    app.include_router(assessments_router)
     for module in (auth_routes, home_routes, admin_routes):
         app.include_router(module.router)
+    from lms.runner import pages as runner_pages
+
+    app.include_router(runner_pages.router)
+    from lms.teaching import pages as teaching_pages
+    from lms.teaching import routes as teaching_routes
+
+    app.include_router(teaching_routes.router)
+    app.include_router(teaching_pages.router)
+    from lms.practice import routes as practice_routes
+
+    app.include_router(practice_routes.router)
+    app.include_router(practice_routes.pages)
+    from lms.assessments_calibration.routes import router as calibration_router
+
+    app.include_router(calibration_router)

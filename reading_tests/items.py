@@ -379,7 +379,8 @@ class LocatedDocument:
 
 def compose_located(text: str) -> LocatedDocument:
     """Parse one YAML document keeping line numbers (``yaml.YAMLError`` on syntax errors)."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    # libyaml's composer keeps the marks too and is ~10x faster than the pure-Python one.
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     lines: dict[Path_, int] = {}
     duplicates: list[tuple[Path_, int]] = []
     constructor = yaml.SafeLoader("")

@@ -15,6 +15,7 @@ API_SCOPES: dict[str, str] = {
     "roster:write": "名簿の取り込み",
     "grades:write": "成績の書き込み",
     "audit:read": "監査ログの閲覧",
+    "results:read": "テスト結果の読み取り",
     "hub": "JupyterHub 連携",
 }
 

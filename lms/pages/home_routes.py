@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from lms.api.queries import class_roster, school_names, student_counts
 from lms.audit.service import record_event
-from lms.auth.deps import PageUser, client_ip
+from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.db import SessionDep
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
@@ -29,13 +29,16 @@ def _class_rows(session: SessionDep, user: User) -> list[dict[str, object]]:
 
 
 @router.get("/home")
-def home(request: Request, session: SessionDep, user: PageUser) -> Response:
+def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep) -> Response:
     context: dict[str, object] = {}
     school = session.get(Org, user.primary_org_id) if user.primary_org_id else None
     context["school"] = school
     if user.role == "student":
         home_class = session.get(SchoolClass, user.home_class_id) if user.home_class_id else None
         context["home_class"] = home_class
+        from lms.runner.queries import student_assignments  # the student's tests (lms/runner)
+
+        context["tests"] = student_assignments(session, student=user, now=clock.now())
         return render(request, "home_student.html", context)
     if user.role in ("teacher", "school_admin"):
         context["classes"] = _class_rows(session, user)

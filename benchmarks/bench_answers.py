@@ -1,0 +1,196 @@
+"""Answer submission under load: throughput and p50/p99 at 200 concurrent students (DESIGN §11).
+
+Usage: ``.venv/bin/python benchmarks/bench_answers.py [--database-url URL] [--workers N] [--answers K]``
+200 simulated students (signed in, test started) each post ``K`` answers (default 10) one after the other
+— the full path: session cookie + CSRF, attempt row lock, idempotency check, scoring, θ̂ update, re-planned
+prefetch queue, response + attempt_item + xAPI outbox rows, commit before the ack.  Peer in the same run: a
+bare FastAPI endpoint inserting one row into PostgreSQL (same workers, same client, same connection
+budget).  Goal: ≥ 1,000 answers/s, p99 < 200 ms, ≥ 50 % of the bare baseline.  Numbers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bench_test_start import (  # type: ignore[import-not-found]
+    DEFAULT_ADMIN_URL,
+    UPSTREAM_CONNECTIONS_PER_WORKER,
+    bench_database,
+    csrf,
+    pct,
+    seed_school,
+    uvicorn,
+    warm_up,
+)
+from fastapi import FastAPI
+from pydantic import BaseModel
+from sqlalchemy import text
+
+STUDENTS = 200
+
+# --- the bare peer: one INSERT per request ------------------------------------------------------------------
+bare_app = FastAPI()
+
+
+class BareBody(BaseModel):
+    client_event_id: str
+    item_id: str
+    answer: list[str]
+
+
+@bare_app.get("/healthz")
+def bare_health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bare_app.post("/answers")
+def bare_insert(body: BareBody) -> dict[str, Any]:
+    from lms.db import engine_for_url
+
+    engine = engine_for_url(os.environ["BENCH_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO bare_answer (client_event_id, item_id, answer) VALUES (:e, :i, :a)"),
+            {"e": body.client_event_id, "i": body.item_id, "a": ",".join(body.answer)},
+        )
+    return {"ack": body.client_event_id}
+
+
+async def students_answer(
+    base: str, sessions: list[tuple[str, dict[str, Any]]], k: int, connections: int
+) -> tuple[float, list[float], int]:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+
+        async def student(raw: str, view: dict[str, Any]) -> None:
+            nonlocal errors
+            headers = {"Cookie": f"giga_session={raw}", "X-CSRF-Token": csrf(raw)}
+            items = view["items"]
+            for _ in range(k):
+                if not items:
+                    return
+                item = items[0]
+                body = {
+                    "client_event_id": str(uuid.uuid4()),
+                    "item_id": item["item_id"],
+                    "answer": [item["options"][0]["id"]],
+                    "response_time_ms": 3000,
+                }
+                started = time.perf_counter()
+                response = await client.post(
+                    f"/api/v1/attempts/{view['attempt_id']}/answers", json=body, headers=headers
+                )
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    errors += 1
+                    return
+                items = response.json()["items"]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(student(raw, view) for raw, view in sessions))
+        wall = time.perf_counter() - started
+    return wall, latencies, errors
+
+
+async def bare_answers(
+    base: str, total: int, concurrency: int, connections: int
+) -> tuple[float, list[float]]:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+
+        async def student(n: int) -> None:
+            for _ in range(n):
+                body = {"client_event_id": str(uuid.uuid4()), "item_id": "DEP-001", "answer": ["A"]}
+                started = time.perf_counter()
+                await client.post("/answers", json=body)
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(student(total // concurrency) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return wall, latencies
+
+
+async def start_all(base: str, assignment_id: int, raws: list[str], connections: int) -> list[dict[str, Any]]:
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    f"/api/v1/assignments/{assignment_id}/start",
+                    headers={"Cookie": f"giga_session={raw}", "X-CSRF-Token": csrf(raw)},
+                )
+                for raw in raws
+            )
+        )
+    return [r.json() for r in responses]
+
+
+def report(label: str, count: int, wall: float, latencies: list[float]) -> float:
+    rate = count / wall
+    print(
+        f"{label:44s} {count:5d} in {wall:6.2f} s = {rate:7.1f}/s, "
+        f"p50 {statistics.median(latencies) * 1000:6.1f} ms, "
+        f"p99 {pct(latencies, 0.99) * 1000:7.1f} ms"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url", default=os.environ.get("GIGA_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL)
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--answers", type=int, default=10, help="answers per student")
+    args = parser.parse_args()
+    connections = UPSTREAM_CONNECTIONS_PER_WORKER * args.workers
+    with bench_database(args.database_url) as url:
+        assignment_id, raws = seed_school(url, STUDENTS, max_items=args.answers + 2)
+        from lms.db import make_engine
+
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE bare_answer (id serial PRIMARY KEY, "
+                "client_event_id varchar(64) UNIQUE NOT NULL, "
+                "item_id varchar(32) NOT NULL, answer text NOT NULL, created_at timestamptz DEFAULT now())"
+            )
+        engine.dispose()
+        print(
+            f"{STUDENTS} concurrent students, {args.answers} answers each, uvicorn --workers {args.workers}, "
+            f"≤ {connections} connections (proxy upstream pool), PostgreSQL on loopback, 2 shared cores"
+        )
+        with uvicorn("lms.main:app", url, args.workers) as base:
+            warm_up(base, args.workers)
+            views = asyncio.run(start_all(base, assignment_id, raws, connections))
+            wall, latencies, errors = asyncio.run(
+                students_answer(base, list(zip(raws, views, strict=True)), args.answers, connections)
+            )
+            lms_rate = report("LMS POST /attempts/{id}/answers", len(latencies), wall, latencies)
+            if errors:
+                print(f"  errors: {errors}")
+        with uvicorn("bench_answers:bare_app", url, args.workers, app_dir=str(Path(__file__).parent)) as base:
+            bare_wall, bare_lat = asyncio.run(
+                bare_answers(base, STUDENTS * args.answers, STUDENTS, connections)
+            )
+            bare_rate = report("bare FastAPI endpoint, one INSERT", len(bare_lat), bare_wall, bare_lat)
+        print(
+            f"ratio LMS / bare: {lms_rate / bare_rate:.0%} (goal ≥ 50 %); "
+            "goal ≥ 1,000 answers/s, p99 < 200 ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

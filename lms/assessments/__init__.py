@@ -1,0 +1,1 @@
+"""Reading tests in the classroom: assessments, assignments, attempts, responses, estimates, xAPI outbox."""

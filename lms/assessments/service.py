@@ -1,0 +1,868 @@
+"""Reading-test delivery: create, assign, prepare, start, answer, finish, expire, results.
+
+Services flush, never commit: the request's `SessionDep` commits before the response is sent, so an
+acknowledged answer is durable.  The server owns the clock (``now`` comes from the app's clock).
+
+Concurrency: every write to an attempt starts with ``UPDATE attempt SET last_seen_at …`` on its row, which
+holds the row lock (PostgreSQL) or the database write lock (SQLite) until commit, so two answers of one
+attempt are applied one after the other to the CAT state.  Idempotency rests on the unique
+``response.client_event_id``: a retry finds the stored response and gets the same acknowledgement; an
+insert that races anyway (IntegrityError inside a savepoint) is answered the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from lms.assessments import delivery as dl
+from lms.assessments import messages as msg
+from lms.assessments import xapi
+from lms.assessments.models import (
+    ASSESSMENT_KINDS,
+    OPEN_ATTEMPT_STATUSES,
+    Accommodation,
+    Assessment,
+    Assignment,
+    AssignmentTarget,
+    Attempt,
+    AttemptItem,
+    Response,
+    SkillEstimate,
+)
+from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.roster.models import Enrollment, SchoolClass, User
+from reading_tests.estimation import estimate_by_skill
+from reading_tests.io import ItemParams, ResponseData
+from reading_tests.scoring import band, band_name, guessing_flags, scale_score
+from reading_tests.text import student_grade
+
+SINGLE_ANSWER_FORMATS = ("single_choice", "same_different", "picture_choice")
+OVERALL = "ALL"
+
+# --- inputs and views --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccommodationIn:
+    """A student's accommodations for one assignment."""
+
+    ruby_level: str | None = None
+    extra_time_pct: int = 0
+    read_aloud: bool = False
+    large_text: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    """One answer as the page sends it."""
+
+    client_event_id: str
+    item_id: str
+    answer: Sequence[str]
+    response_time_ms: int | None = None
+    position: int | None = None
+    accommodations: Mapping[str, Any] = field(default_factory=dict)
+    device_hint: str | None = None
+
+
+def spec_of(assessment: Assessment, class_grades: str | None = None) -> dl.DesignSpec:
+    return dl.DesignSpec(
+        kind=assessment.kind,
+        skills=tuple(assessment.skills or ()),
+        min_items=assessment.min_items,
+        max_items=assessment.max_items,
+        se_target=float(assessment.se_target or 0.0),
+        item_ids=tuple(assessment.item_ids or ()),
+        pilot_rate=float(assessment.pilot_rate or 0.0),
+        grade=dl.class_grade(class_grades) if assessment.kind == "cat" else None,
+    )
+
+
+def delivery_of(assessment: Assessment, class_grades: str | None = None) -> dl.Delivery:
+    """The delivery of an assessment for a class of ``class_grades`` (e.g. "P3")."""
+    return dl.delivery_for(spec_of(assessment, class_grades))
+
+
+# --- teachers: create and assign ---------------------------------------------------------------------------
+
+
+def create_assessment(
+    *,
+    session: Session,
+    title: str,
+    kind: str = "cat",
+    skills: Sequence[str] = (),
+    min_items: int = 5,
+    max_items: int = 15,
+    se_target: float | None = None,
+    item_ids: Sequence[str] = (),
+    time_limit_s: int | None = None,
+    pilot_rate: float = 0.0,
+    created_by: User | None = None,
+) -> Assessment:
+    """Create a test definition; the design is built once to refuse settings that cannot be delivered."""
+    if kind not in ASSESSMENT_KINDS:
+        raise InvalidInput(f"テストの種類は {', '.join(ASSESSMENT_KINDS)} のどれかです。")
+    if not title.strip():
+        raise InvalidInput("テストの名前を入れてください。")
+    if kind == "cat" and not 1 <= min_items <= max_items <= 100:
+        raise InvalidInput("問題数は 1 ≦ 最小 ≦ 最大 ≦ 100 にしてください。")
+    if kind != "cat" and not item_ids:
+        raise InvalidInput("固定の問題セットには、問題を一つ以上選んでください。")
+    if se_target is not None and not 0 <= se_target < 2:
+        raise InvalidInput("測定精度（SE）の目標は 0 以上 2 未満にしてください。")
+    if not 0 <= pilot_rate <= 0.5:
+        raise InvalidInput("試行問題の割合は 0 以上 0.5 以下にしてください。")
+    if time_limit_s is not None and not 60 <= time_limit_s <= 4 * 3600:
+        raise InvalidInput("制限時間は 1 分から 4 時間のあいだにしてください。")
+    assessment = Assessment(
+        title=title.strip(),
+        kind=kind,
+        skills=list(skills),
+        min_items=min_items if kind == "cat" else len(item_ids),
+        max_items=max_items if kind == "cat" else len(item_ids),
+        se_target=se_target,
+        item_ids=list(item_ids),
+        time_limit_s=time_limit_s,
+        pilot_rate=pilot_rate,
+        created_by_id=created_by.id if created_by else None,
+    )
+    delivery_of(assessment)  # raises InvalidInput when the bank cannot deliver it
+    session.add(assessment)
+    session.flush()
+    return assessment
+
+
+def class_student_ids(session: Session, class_id: int) -> list[int]:
+    """Active students enrolled in a class."""
+    return list(
+        session.exec(
+            select(Enrollment.user_id)
+            .where(
+                Enrollment.class_id == class_id,
+                Enrollment.role == "student",
+                Enrollment.status == "active",
+            )
+            .order_by(col(Enrollment.shusseki_no), col(Enrollment.user_id))
+        )
+    )
+
+
+def assignment_student_ids(session: Session, assignment: Assignment) -> list[int]:
+    """The students an assignment is given to: its targets, else the whole class."""
+    assert assignment.id is not None
+    targets = list(
+        session.exec(select(AssignmentTarget.user_id).where(AssignmentTarget.assignment_id == assignment.id))
+    )
+    return targets or class_student_ids(session, assignment.class_id)
+
+
+def create_assignment(
+    *,
+    session: Session,
+    assessment: Assessment,
+    class_: SchoolClass,
+    now: datetime,
+    title: str | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    student_ids: Sequence[int] | None = None,
+    accommodations: Mapping[int, AccommodationIn] | None = None,
+    created_by: User | None = None,
+) -> Assignment:
+    """Give a test to a class (or to ``student_ids`` of it) and prepare every student's attempt."""
+    assert assessment.id is not None and class_.id is not None
+    opens = opens_at or now
+    if closes_at is not None and closes_at <= opens:
+        raise InvalidInput("終わりの時刻は、始まりの時刻より後にしてください。")
+    enrolled = set(class_student_ids(session, class_.id))
+    chosen = list(dict.fromkeys(student_ids or []))
+    strangers = [s for s in chosen if s not in enrolled]
+    if strangers:
+        raise InvalidInput("このクラスに在籍していない児童生徒が選ばれています。")
+    for user_id in accommodations or {}:
+        if user_id not in (set(chosen) or enrolled):
+            raise InvalidInput("配慮の設定に、このテストの対象でない児童生徒が含まれています。")
+    assignment = Assignment(
+        assessment_id=assessment.id,
+        class_id=class_.id,
+        title=(title or assessment.title).strip(),
+        opens_at=opens,
+        closes_at=closes_at,
+        created_by_id=created_by.id if created_by else None,
+        created_at=now,
+    )
+    session.add(assignment)
+    session.flush()
+    assert assignment.id is not None
+    for user_id in chosen:
+        session.add(AssignmentTarget(assignment_id=assignment.id, user_id=user_id))
+    for user_id, acc in (accommodations or {}).items():
+        _check_accommodation(acc)
+        session.add(
+            Accommodation(
+                assignment_id=assignment.id,
+                user_id=user_id,
+                ruby_level=acc.ruby_level,
+                extra_time_pct=acc.extra_time_pct,
+                read_aloud=acc.read_aloud,
+                large_text=acc.large_text,
+            )
+        )
+    delivery = delivery_of(assessment, class_.grades)
+    for user_id in chosen or sorted(enrolled):
+        prepare_attempt(
+            session=session, assignment=assignment, student_id=user_id, now=now, delivery=delivery
+        )
+    session.flush()
+    return assignment
+
+
+def _check_accommodation(acc: AccommodationIn) -> None:
+    if not 0 <= acc.extra_time_pct <= 300:
+        raise InvalidInput("延長時間は 0〜300 % にしてください。")
+    if acc.ruby_level not in (None, "all", "none"):
+        try:
+            student_grade(acc.ruby_level)
+        except Exception:
+            raise InvalidInput("ふりがなの設定は、学年（P1〜J3）か all / none にしてください。") from None
+
+
+def prepare_attempt(
+    *,
+    session: Session,
+    assignment: Assignment,
+    student_id: int,
+    now: datetime,
+    delivery: dl.Delivery | None = None,
+    attempt_no: int = 1,
+    seed: int | None = None,
+) -> Attempt:
+    """An attempt in status ``created`` with its CAT session (own seed) and first items chosen."""
+    assert assignment.id is not None
+    if delivery is None:
+        assessment = session.get(Assessment, assignment.assessment_id)
+        class_ = session.get(SchoolClass, assignment.class_id)
+        assert assessment is not None and class_ is not None
+        delivery = delivery_of(assessment, class_.grades)
+    state, planned = dl.new_state(delivery, seed)
+    attempt = Attempt(
+        assignment_id=assignment.id,
+        student_id=student_id,
+        attempt_no=attempt_no,
+        status="created",
+        cat_state=state.dumps(),
+        prepared_at=now,
+    )
+    session.add(attempt)
+    session.flush()
+    _add_attempt_items(session, attempt, planned, state.answered, now)
+    return attempt
+
+
+def _add_attempt_items(
+    session: Session, attempt: Attempt, item_ids: Iterable[str], position: int, now: datetime
+) -> None:
+    assert attempt.id is not None
+    for offset, item_id in enumerate(item_ids):
+        session.add(
+            AttemptItem(attempt_id=attempt.id, item_id=item_id, position=position + offset, offered_at=now)
+        )
+
+
+def reset_attempt(*, session: Session, attempt: Attempt, now: datetime) -> Attempt:
+    """Teacher: mark ``attempt`` reset and prepare a fresh one (next attempt_no) for the same student."""
+    assignment = session.get(Assignment, attempt.assignment_id)
+    assert assignment is not None
+    if attempt.status != "reset":
+        attempt.status = "reset"
+        attempt.finished_at = attempt.finished_at or now
+        session.add(attempt)
+    latest = session.exec(
+        select(Attempt.attempt_no)
+        .where(Attempt.assignment_id == attempt.assignment_id, Attempt.student_id == attempt.student_id)
+        .order_by(col(Attempt.attempt_no).desc())
+    ).first()
+    return prepare_attempt(
+        session=session,
+        assignment=assignment,
+        student_id=attempt.student_id,
+        now=now,
+        attempt_no=(latest or attempt.attempt_no) + 1,
+    )
+
+
+def reopen_attempt(*, session: Session, attempt: Attempt, now: datetime, extra_seconds: int = 600) -> Attempt:
+    """Teacher: let an expired (time over) attempt continue, with ``extra_seconds`` more from now."""
+    if attempt.status not in ("expired", "in_progress"):
+        raise Conflict("続きから再開できるのは、時間切れか受験中の受験だけです。")
+    attempt.status = "in_progress" if attempt.started_at else "created"
+    if attempt.deadline_at is not None:
+        attempt.deadline_at = max(attempt.deadline_at, now + timedelta(seconds=extra_seconds))
+    attempt.finished_at = None
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+# --- students: start, resume, answer, finish ---------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """An attempt with what serving it needs."""
+
+    attempt: Attempt
+    assignment: Assignment
+    assessment: Assessment
+    delivery: dl.Delivery
+    accommodation: Accommodation | None
+    student: User
+    class_grades: str | None
+
+
+def _load(session: Session, attempt: Attempt, student: User | None = None) -> Loaded:
+    assignment = session.get(Assignment, attempt.assignment_id)
+    assert assignment is not None
+    assessment = session.get(Assessment, assignment.assessment_id)
+    assert assessment is not None
+    if student is None or student.id != attempt.student_id:
+        student = session.get(User, attempt.student_id)
+        assert student is not None
+    accommodation = session.exec(
+        select(Accommodation).where(
+            Accommodation.assignment_id == assignment.id, Accommodation.user_id == attempt.student_id
+        )
+    ).first()
+    class_ = session.get(SchoolClass, assignment.class_id)
+    grades = class_.grades if class_ is not None else None
+    return Loaded(
+        attempt, assignment, assessment, delivery_of(assessment, grades), accommodation, student, grades
+    )
+
+
+def _own_attempt_or_404(session: Session, user: User, attempt_id: int) -> Attempt:
+    if user.role == "board":
+        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.student_id != user.id:
+        raise NotFound(msg.ATTEMPT_NOT_FOUND)
+    return attempt
+
+
+def effective_deadline(loaded: Loaded) -> datetime | None:
+    """The earlier of the attempt's time limit and the assignment's close."""
+    times = [t for t in (loaded.attempt.deadline_at, loaded.assignment.closes_at) if t is not None]
+    return min(times) if times else None
+
+
+def _closed_reason(loaded: Loaded, now: datetime) -> str | None:
+    """Why the attempt can take no more answers (window, close, deadline), or None."""
+    assignment = loaded.assignment
+    if assignment.status == "closed" or (assignment.closes_at is not None and now >= assignment.closes_at):
+        return msg.WINDOW_CLOSED
+    deadline = loaded.attempt.deadline_at
+    if deadline is not None and now >= deadline:
+        return msg.TIME_OVER
+    return None
+
+
+def expire_if_due(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiContext) -> bool:
+    """Lazily end an open attempt whose window or deadline has passed (scoring what was answered)."""
+    attempt = loaded.attempt
+    if attempt.status not in OPEN_ATTEMPT_STATUSES or _closed_reason(loaded, now) is None:
+        return False
+    if attempt.status == "in_progress" and attempt.position > 0:
+        _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="expired")
+    else:
+        attempt.status = "expired"
+        attempt.finished_at = now
+        session.add(attempt)
+        session.flush()
+    return True
+
+
+def _latest_attempt(session: Session, assignment_id: int, student_id: int) -> Attempt | None:
+    return session.exec(
+        select(Attempt)
+        .where(Attempt.assignment_id == assignment_id, Attempt.student_id == student_id)
+        .order_by(col(Attempt.attempt_no).desc())
+    ).first()
+
+
+def start_attempt(
+    *, session: Session, student: User, assignment_id: int, now: datetime, ctx: xapi.XapiContext
+) -> dict[str, Any]:
+    """Start (or resume) the student's attempt: one UPDATE on a prepared attempt; returns the runner view."""
+    if student.role == "board":
+        raise Forbidden("教育委員会のアカウントでは、テストを受けられません。")
+    if student.role != "student":
+        raise NotFound(msg.ASSIGNMENT_NOT_FOUND)
+    assert student.id is not None
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound(msg.ASSIGNMENT_NOT_FOUND)
+    attempt = _latest_attempt(session, assignment_id, student.id)
+    if attempt is None:
+        if student.id not in assignment_student_ids(session, assignment):
+            raise NotFound(msg.ASSIGNMENT_NOT_FOUND)
+        attempt = prepare_attempt(session=session, assignment=assignment, student_id=student.id, now=now)
+    loaded = _load(session, attempt, student)
+    if now < assignment.opens_at:
+        raise Conflict(msg.NOT_OPEN_YET)
+    if expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx):
+        return runner_view(session=session, loaded=loaded, now=now)
+    if attempt.status == "created":
+        deadline = None
+        if loaded.assessment.time_limit_s:
+            extra = loaded.accommodation.extra_time_pct if loaded.accommodation else 0
+            deadline = now + timedelta(seconds=loaded.assessment.time_limit_s * (1 + extra / 100))
+        flipped = session.execute(
+            update(Attempt)
+            .where(col(Attempt.id) == attempt.id, col(Attempt.status) == "created")
+            .values(status="in_progress", started_at=now, deadline_at=deadline, last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(attempt)
+        if getattr(flipped, "rowcount", 0) == 1:
+            assert attempt.id is not None and loaded.assessment.id is not None
+            xapi.enqueue(
+                session,
+                xapi.attempted(
+                    ctx,
+                    student_id=student.id,
+                    attempt_id=attempt.id,
+                    assessment_id=loaded.assessment.id,
+                    title=loaded.assignment.title,
+                    grade=student.grades,
+                    at=now,
+                ),
+                now=now,
+            )
+    return runner_view(session=session, loaded=loaded, now=now)
+
+
+def get_attempt(
+    *, session: Session, user: User, attempt_id: int, now: datetime, ctx: xapi.XapiContext
+) -> dict[str, Any]:
+    """The runner view of the caller's own attempt (resume after a reload or on another device)."""
+    attempt = _own_attempt_or_404(session, user, attempt_id)
+    loaded = _load(session, attempt, user)
+    expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
+    return runner_view(session=session, loaded=loaded, now=now)
+
+
+def accommodation_view(loaded: Loaded) -> dict[str, Any]:
+    acc = loaded.accommodation
+    return {
+        "ruby_level": acc.ruby_level if acc else None,
+        "extra_time_pct": acc.extra_time_pct if acc else 0,
+        "read_aloud": acc.read_aloud if acc else False,
+        "large_text": acc.large_text if acc else False,
+    }
+
+
+def _ruby_grade(loaded: Loaded) -> int:
+    return dl.ruby_grade(
+        loaded.accommodation.ruby_level if loaded.accommodation else None,
+        loaded.student.grades or loaded.class_grades,
+    )
+
+
+def _queue_items(loaded: Loaded, state: dl.AttemptState | None) -> list[dict[str, Any]]:
+    if loaded.attempt.status not in OPEN_ATTEMPT_STATUSES or state is None:
+        return []
+    return dl.payloads(loaded.delivery, state.queue, _ruby_grade(loaded))
+
+
+def runner_view(*, session: Session, loaded: Loaded, now: datetime) -> dict[str, Any]:
+    """``{attempt_id, status, position, expected_length, deadline_at, server_time, items, answered, …}``."""
+    attempt = loaded.attempt
+    state = (
+        dl.load_state(loaded.delivery, attempt.cat_state) if attempt.status in OPEN_ATTEMPT_STATUSES else None
+    )
+    answered = list(
+        session.exec(
+            select(Response.client_event_id)
+            .where(Response.attempt_id == attempt.id)
+            .order_by(col(Response.id))
+        )
+    )
+    deadline = effective_deadline(loaded)
+    return {
+        "attempt_id": attempt.id,
+        "assignment_id": attempt.assignment_id,
+        "title": loaded.assignment.title,
+        "status": attempt.status,
+        "position": attempt.position,
+        "expected_length": loaded.delivery.expected_length,
+        "deadline_at": deadline.isoformat() if deadline and attempt.status == "in_progress" else None,
+        "server_time": now.isoformat(),
+        "items": _queue_items(loaded, state),
+        "answered": answered,
+        "accommodations": accommodation_view(loaded),
+        "results_url": f"/api/v1/attempts/{attempt.id}/results",
+    }
+
+
+def _ack(loaded: Loaded, state: dl.AttemptState | None, event_id: str, *, duplicate: bool) -> dict[str, Any]:
+    finished = loaded.attempt.status not in OPEN_ATTEMPT_STATUSES
+    return {
+        "attempt_id": loaded.attempt.id,
+        "ack": event_id,
+        "saved": True,
+        "duplicate": duplicate,
+        "finished": finished,
+        "status": loaded.attempt.status,
+        "position": loaded.attempt.position,
+        "items": [] if finished else _queue_items(loaded, state),
+    }
+
+
+def submit_answer(
+    *,
+    session: Session,
+    student: User,
+    attempt_id: int,
+    answer: AnswerIn,
+    now: datetime,
+    ctx: xapi.XapiContext,
+) -> dict[str, Any]:
+    """Store one answer idempotently, update θ̂, re-plan the queue, write the xAPI statement; finish at the
+    stop rule.  Returns the acknowledgement (sent only after the request's commit)."""
+    if student.role == "board":
+        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
+    # Lock the attempt row first (see the module docstring); no row: not this student's attempt.
+    touched = session.execute(
+        update(Attempt)
+        .where(col(Attempt.id) == attempt_id, col(Attempt.student_id) == student.id)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(touched, "rowcount", 0) != 1:
+        raise NotFound(msg.ATTEMPT_NOT_FOUND)
+    attempt = session.exec(
+        select(Attempt).where(Attempt.id == attempt_id).execution_options(populate_existing=True)
+    ).one()
+    existing = session.exec(
+        select(Response).where(Response.client_event_id == answer.client_event_id)
+    ).first()
+    if existing is not None:
+        return _duplicate(session, attempt, student, existing, answer.client_event_id)
+    loaded = _load(session, attempt, student)
+    if attempt.status == "created":
+        raise Conflict(msg.ATTEMPT_NOT_STARTED)
+    if attempt.status not in OPEN_ATTEMPT_STATUSES:
+        raise Conflict(msg.ATTEMPT_FINISHED if attempt.status != "expired" else msg.TIME_OVER)
+    reason = _closed_reason(loaded, now)
+    if reason is not None:
+        raise Conflict(reason)
+    offered = session.exec(
+        select(AttemptItem.id).where(
+            AttemptItem.attempt_id == attempt.id, AttemptItem.item_id == answer.item_id
+        )
+    ).first()
+    item = loaded.delivery.items.get(answer.item_id)
+    if offered is None or item is None:
+        raise InvalidInput(msg.ITEM_NOT_OFFERED)
+    already = session.exec(
+        select(Response.id).where(Response.attempt_id == attempt.id, Response.item_id == answer.item_id)
+    ).first()
+    if already is not None:
+        raise Conflict(msg.ITEM_ANSWERED)
+    chosen = list(dict.fromkeys(answer.answer))
+    if not chosen or len(chosen) != len(answer.answer) or any(a not in item.option_ids for a in chosen):
+        raise InvalidInput(msg.BAD_OPTION)
+    if item.format in SINGLE_ANSWER_FORMATS and len(chosen) != 1:
+        raise InvalidInput(msg.ONE_OPTION)
+
+    correct = item.is_correct(chosen)
+    state = dl.load_state(loaded.delivery, attempt.cat_state)
+    position = state.answered
+    pilot = loaded.delivery.is_pilot(item.id)
+    dl.record_answer(loaded.delivery, state, item.id, correct)
+    planned = dl.replan(loaded.delivery, state)
+    assert attempt.id is not None
+    response = Response(
+        attempt_id=attempt.id,
+        item_id=item.id,
+        position=position,
+        answer=chosen,
+        correct=correct,
+        response_time_ms=answer.response_time_ms,
+        theta_after=float(state.session.theta_hat),
+        se_after=float(state.session.se),
+        accommodations=dict(answer.accommodations),
+        device_hint=answer.device_hint,
+        client_event_id=answer.client_event_id,
+        pilot=pilot,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(response)
+    except IntegrityError:
+        existing = session.exec(
+            select(Response).where(Response.client_event_id == answer.client_event_id)
+        ).first()
+        if existing is None:  # (attempt, item) raced instead
+            raise Conflict(msg.ITEM_ANSWERED) from None
+        return _duplicate(session, attempt, student, existing, answer.client_event_id)
+    _add_attempt_items(session, attempt, planned, position + 1, now)
+    attempt.cat_state = state.dumps()
+    attempt.position = state.answered
+    attempt.theta = float(state.session.theta_hat)
+    attempt.se = float(state.session.se)
+    if answer.device_hint:
+        attempt.device_hint = answer.device_hint[:255]
+    session.add(attempt)
+    assert attempt.id is not None and loaded.assessment.id is not None
+    xapi.enqueue(
+        session,
+        xapi.answered(
+            ctx,
+            student_id=attempt.student_id,
+            attempt_id=attempt.id,
+            assessment_id=loaded.assessment.id,
+            grade=student.grades,
+            item_id=item.id,
+            option_ids=item.option_ids,
+            key=item.key,
+            answer=chosen,
+            correct=correct,
+            position=position + 1,
+            difficulty=item.irt.b if item.irt else None,
+            response_time_ms=answer.response_time_ms,
+            at=now,
+        ),
+        now=now,
+    )
+    if state.finished:
+        session.flush()
+        _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
+    session.flush()
+    return _ack(loaded, state, answer.client_event_id, duplicate=False)
+
+
+def _duplicate(
+    session: Session, attempt: Attempt, student: User, existing: Response, event_id: str
+) -> dict[str, Any]:
+    if existing.attempt_id != attempt.id:
+        raise Conflict(msg.EVENT_ID_REUSED)
+    loaded = _load(session, attempt, student)
+    state = (
+        dl.load_state(loaded.delivery, attempt.cat_state) if attempt.status in OPEN_ATTEMPT_STATUSES else None
+    )
+    return _ack(loaded, state, event_id, duplicate=True)
+
+
+def finish_attempt(
+    *, session: Session, student: User, attempt_id: int, now: datetime, ctx: xapi.XapiContext
+) -> dict[str, Any]:
+    """The student ends the test (idempotent): score it and mark it submitted."""
+    attempt = _own_attempt_or_404(session, student, attempt_id)
+    loaded = _load(session, attempt, student)
+    if not expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx):
+        if attempt.status == "created":
+            raise Conflict(msg.ATTEMPT_NOT_STARTED)
+        if attempt.status == "in_progress":
+            _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
+    return {
+        "attempt_id": attempt.id,
+        "status": attempt.status,
+        "results_url": f"/api/v1/attempts/{attempt.id}/results",
+    }
+
+
+# --- scoring -----------------------------------------------------------------------------------------------
+
+
+def _finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiContext, status: str) -> None:
+    """Score the attempt (EAP per skill and overall with the bank's parameters), store skill_estimate rows,
+    write the xAPI ``completed`` statement and set the final status."""
+    attempt = loaded.attempt
+    assert attempt.id is not None and loaded.assessment.id is not None
+    rows = list(
+        session.exec(
+            select(Response).where(Response.attempt_id == attempt.id).order_by(col(Response.position))
+        )
+    )
+    scored = [r for r in rows if not r.pilot and r.item_id in loaded.delivery.items]
+    estimates = score_responses(loaded.delivery.items, [(r.item_id, r.correct) for r in scored])
+    for est in estimates:
+        session.add(
+            SkillEstimate(
+                student_id=attempt.student_id,
+                attempt_id=attempt.id,
+                skill=est["skill"],
+                theta=est["theta"],
+                se=est["se"],
+                scale_score=est["scale_score"],
+                band=est["band"],
+                guessing=est["guessing"],
+                n_items=est["n_items"],
+                created_at=now,
+            )
+        )
+    overall = next((e for e in estimates if e["skill"] == OVERALL), None)
+    attempt.status = status
+    attempt.finished_at = now
+    if overall is not None:
+        attempt.theta, attempt.se = overall["theta"], overall["se"]
+    session.add(attempt)
+    started = attempt.started_at or attempt.prepared_at
+    xapi.enqueue(
+        session,
+        xapi.completed(
+            ctx,
+            student_id=attempt.student_id,
+            attempt_id=attempt.id,
+            assessment_id=loaded.assessment.id,
+            title=loaded.assignment.title,
+            grade=loaded.student.grades,
+            n_correct=sum(1 for r in scored if r.correct),
+            n_items=len(scored),
+            scale_score=overall["scale_score"] if overall else None,
+            duration_ms=(now - started).total_seconds() * 1000 if started else None,
+            at=now,
+        ),
+        now=now,
+    )
+    session.flush()
+
+
+def score_responses(items: Mapping[str, Any], answers: Sequence[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Per-skill and overall (``"ALL"``) EAP θ, SE, scale score, band and guessing flag of one student."""
+    if not answers:
+        return []
+    ids = [item_id for item_id, _ in answers]
+    params = [items[i].irt for i in ids]
+    skill_of = {i: items[i].skill for i in ids}
+    item_params = ItemParams.create(
+        ids,
+        [p.a for p in params],
+        [p.b for p in params],
+        [p.c for p in params],
+        model=[p.model for p in params],
+        extra={"skill": [skill_of[i] for i in ids]},
+    )
+    data = ResponseData.from_triplets(
+        np.zeros(len(ids), dtype=np.int64),
+        np.arange(len(ids)),
+        np.array([1 if ok else 0 for _, ok in answers]),
+        ["s"],
+        ids,
+    )
+    by_skill = estimate_by_skill(data, item_params, skill_of, "eap")
+    chance = {i: items[i].chance_level for i in ids}
+    flags = guessing_flags(data, chance, skill_of)
+    flags["overall"] = guessing_flags(data, chance, dict.fromkeys(ids, "overall"))["overall"]
+    out: list[dict[str, Any]] = []
+    for skill, est in by_skill.items():
+        theta, se = float(est.theta[0]), float(est.se[0])
+        score = int(scale_score([theta])[0])
+        guessing = bool(flags[skill].flag[0])
+        out.append(
+            {
+                "skill": OVERALL if skill == "overall" else skill,
+                "theta": theta if math.isfinite(theta) else 0.0,
+                "se": se if math.isfinite(se) else 1.0,
+                "scale_score": score,
+                "band": int(band([score])[0]),
+                "guessing": guessing,
+                "n_items": int(est.n_items[0]),
+            }
+        )
+    return out
+
+
+# --- results -----------------------------------------------------------------------------------------------
+
+
+def _skill_result(row: SkillEstimate) -> dict[str, Any]:
+    name = msg.SKILL_NAMES_JA.get(row.skill, row.skill)
+    advice = (msg.GUESSING_ADVICE if row.guessing else msg.ADVICE_BY_BAND[row.band]).format(name=name)
+    return {
+        "skill": row.skill,
+        "name_ja": name,
+        "scale_score": row.scale_score,
+        "band": row.band,
+        "band_label": band_name(row.band),
+        "guessing": row.guessing,
+        "theta": round(row.theta, 3),
+        "se": round(row.se, 3),
+        "n_items": row.n_items,
+        "advice": advice,
+    }
+
+
+def results(
+    *, session: Session, viewer: User, attempt_id: int, now: datetime, ctx: xapi.XapiContext
+) -> dict[str, Any]:
+    """Per-skill results, overall, growth history and recommended practice of a finished attempt.
+
+    The caller is checked with `lms.permissions.check_view_user` (self, teacher of the student, school
+    admin; board 403; others 404)."""
+    from lms.permissions import check_view_user
+
+    attempt = session.get(Attempt, attempt_id)
+    if viewer.role == "board":
+        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの結果は見られません。")
+    if attempt is None:
+        raise NotFound(msg.ATTEMPT_NOT_FOUND)
+    student = session.get(User, attempt.student_id)
+    assert student is not None
+    try:
+        check_view_user(session, viewer, student)
+    except NotFound:
+        raise NotFound(msg.ATTEMPT_NOT_FOUND) from None
+    loaded = _load(session, attempt, student)
+    expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
+    if attempt.status in OPEN_ATTEMPT_STATUSES:
+        raise Conflict(msg.NO_RESULTS_YET)
+    rows = list(session.exec(select(SkillEstimate).where(SkillEstimate.attempt_id == attempt.id)))
+    skills = [_skill_result(r) for r in sorted(rows, key=lambda r: r.skill) if r.skill != OVERALL]
+    overall = next((_skill_result(r) for r in rows if r.skill == OVERALL), None)
+    history_rows = session.exec(
+        select(SkillEstimate, Attempt.finished_at)
+        .join(Attempt, col(Attempt.id) == col(SkillEstimate.attempt_id))
+        .where(SkillEstimate.student_id == student.id, SkillEstimate.skill == OVERALL)
+        .order_by(col(Attempt.finished_at), col(SkillEstimate.id))
+    ).all()
+    history = [
+        {
+            "attempt_id": est.attempt_id,
+            "date": finished.isoformat() if finished else None,
+            "scale_score": est.scale_score,
+            "band": est.band,
+        }
+        for est, finished in history_rows
+    ]
+    return {
+        "attempt_id": attempt.id,
+        "title": loaded.assignment.title,
+        "status": attempt.status,
+        "finished_at": attempt.finished_at.isoformat() if attempt.finished_at else None,
+        "n_answered": attempt.position,
+        "skills": skills,
+        "overall": overall,
+        "history": history,
+        "practice": _recommended_practice(session, student),
+    }
+
+
+def _recommended_practice(session: Session, student: User) -> list[Any]:
+    try:
+        from lms.practice.service import recommend_for  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return []
+    return list(recommend_for(session=session, student=student))

@@ -1,0 +1,1 @@
+"""Individually optimised practice: recommendations per student, teacher overrides, practice assignments."""

@@ -1,0 +1,1 @@
+"""What students touch: the test runner page, the results page and the student's list of tests."""

@@ -1,0 +1,377 @@
+/* GIGA reading-test runner: one item per screen, answers saved on the device first, sent in order with
+   retries, "保存しました" only after the server's acknowledgement. No framework; see lms/runner/README.md. */
+(function () {
+  "use strict";
+  var root = document.getElementById("runner");
+  if (!root) return;
+  var $ = function (id) { return document.getElementById(id); };
+  var cfg = root.dataset;
+  var RETRY_MIN = Number(cfg.retryMs || 1000), RETRY_MAX = 15000;
+  var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
+            done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
+            lastEvent: null, acked: {}, readAloud: cfg.readAloud === "1", stopped: false };
+
+  /* ---- device storage: IndexedDB, else localStorage ------------------------------------------------ */
+  var Store = (function () {
+    var LS = "giga-runner-outbox", dbp = null, useLS = !window.indexedDB;
+    function open() {
+      if (!dbp) dbp = new Promise(function (ok, fail) {
+        var r = indexedDB.open("giga-runner", 1);
+        r.onupgradeneeded = function () { r.result.createObjectStore("outbox", { keyPath: "id" }); };
+        r.onsuccess = function () { ok(r.result); };
+        r.onerror = function () { fail(r.error); };
+      });
+      return dbp;
+    }
+    function run(mode, fn) {
+      return open().then(function (db) {
+        return new Promise(function (ok, fail) {
+          var t = db.transaction("outbox", mode), req = fn(t.objectStore("outbox"));
+          t.oncomplete = function () { ok(req && req.result); };
+          t.onerror = t.onabort = function () { fail(t.error); };
+        });
+      });
+    }
+    var mem = null;  // last resort (storage full or blocked): keep the answers in this page's memory
+    function lsAll() { try { return mem || JSON.parse(localStorage.getItem(LS) || "[]"); } catch (e) { return []; } }
+    function lsSet(list) { try { if (!mem) { localStorage.setItem(LS, JSON.stringify(list)); return; } } catch (e) { /* full */ } mem = list; }
+    function viaLS(fn) { return function (arg) {
+      if (useLS) return Promise.resolve(fn(arg));
+      return idb[fn.name](arg).catch(function () { useLS = true; return fn(arg); });
+    }; }
+    var idb = {
+      put: function (rec) { return run("readwrite", function (s) { return s.put(rec); }); },
+      del: function (id) { return run("readwrite", function (s) { return s.delete(id); }); },
+      all: function () { return run("readonly", function (s) { return s.getAll(); }); }
+    };
+    return {
+      put: viaLS(function put(rec) { lsSet(lsAll().filter(function (r) { return r.id !== rec.id; }).concat([rec])); }),
+      del: viaLS(function del(id) { lsSet(lsAll().filter(function (r) { return r.id !== id; })); }),
+      all: viaLS(function all() { return lsAll(); }),
+      pending: function (attempt) {
+        return this.all().then(function (list) {
+          return (list || []).filter(function (r) { return r.attempt === attempt; })
+            .sort(function (a, b) { return a.seq - b.seq; });
+        });
+      }
+    };
+  })();
+
+  /* ---- server calls ---------------------------------------------------------------------------------- */
+  function api(method, path, body) {
+    var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (method !== "GET") {
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRF-Token"] = cfg.csrf;
+      init.body = JSON.stringify(body || {});
+    }
+    return fetch("/api/v1" + path, init).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { var e = new Error(data.detail || r.statusText); e.status = r.status; throw e; }
+        return data;
+      });
+    });
+  }
+  function message(e) { return typeof e.message === "string" && e.status ? e.message : ""; }
+
+  /* ---- status line (live region) -------------------------------------------------------------------- */
+  function status(text, kind) { var el = $("status"); el.textContent = text; el.className = "status " + (kind || ""); }
+  function showSaved() {
+    if (!S.lastEvent) return;
+    if (S.acked[S.lastEvent]) status("保存しました", "ok");
+    else status("この端末に保存しました（送信待ち）", "pending");
+  }
+
+  /* ---- the clock belongs to the server -------------------------------------------------------------- */
+  function adopt(data) {
+    if (data.server_time) S.offset = Date.parse(data.server_time) - Date.now();
+    if (data.deadline_at !== undefined) S.deadline = data.deadline_at ? Date.parse(data.deadline_at) : null;
+    if (data.expected_length) S.expected = data.expected_length;
+  }
+  function tick() {
+    var el = $("timer");
+    if (!S.deadline) { el.hidden = true; return; }
+    var left = Math.max(0, Math.round((S.deadline - (Date.now() + S.offset)) / 1000));
+    el.hidden = false;
+    el.textContent = "のこり " + Math.floor(left / 60) + "分" + ("0" + (left % 60)).slice(-2) + "秒";
+    if (left === 0 && !S.finished && !S.stopped) {
+      S.stopped = true; S.queue = []; S.shown = null; screen("wait");
+      status("時間になりました。答えを送っています。", "pending"); drain();
+    }
+  }
+
+  /* ---- screens ---------------------------------------------------------------------------------------- */
+  function screen(name) {
+    ["loading", "item", "wait", "done", "error"].forEach(function (n) {
+      $(n === "item" ? "item-form" : "screen-" + n).hidden = n !== name;
+    });
+  }
+  function fail(text) { $("error-text").textContent = text; screen("error"); }
+
+  function optionHtml(item, o, multi) {
+    var pic = o.svg ? '<span class="pic" role="img" aria-label="' + esc(o.alt || "") + '">' + o.svg + "</span>" : "";
+    return '<label class="option' + (o.svg ? " picture" : "") + '"><input type="' + (multi ? "checkbox" : "radio") +
+      '" name="answer" value="' + esc(o.id) + '">' + pic +
+      '<span class="text">' + (o.html || (o.svg ? "" : esc(o.id))) + "</span></label>";
+  }
+  function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
+
+  function render(item) {
+    S.shown = item; S.spoke = false; S.shownAt = performance.now();
+    var multi = item.format === "select_all";
+    var vertical = item.writing_mode === "vertical";
+    $("item-number").textContent = "もんだい " + (S.pos + 1) + (S.expected ? "（ぜんぶで約" + S.expected + "問）" : "");
+    var st = $("stimulus");
+    st.innerHTML = item.stimulus_html || "";
+    st.className = "stimulus" + (vertical ? " vertical" : "");
+    var cmp = $("compare");
+    cmp.hidden = !item.compare_html;
+    $("compare-text").innerHTML = item.compare_html || "";
+    $("stimulus-label").hidden = !item.compare_html;
+    $("instruction").innerHTML = item.instruction_html || "";
+    var box = $("options");
+    box.className = "options " + (item.format || "");
+    box.setAttribute("role", multi ? "group" : "radiogroup");
+    box.innerHTML = (item.options || []).map(function (o) { return optionHtml(item, o, multi); }).join("");
+    box.querySelectorAll("svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false"); });
+    $("read-aloud").hidden = !(S.readAloud && window.speechSynthesis && item.speech);
+    screen("item");
+    $("item-number").focus();
+  }
+
+  function showNext() {
+    if (S.finished) return;
+    var next = S.queue.shift();
+    while (next && S.done[next.item_id]) next = S.queue.shift();
+    if (next) { render(next); return; }
+    S.shown = null;
+    screen("wait");
+    $("wait-heading").focus();
+  }
+
+  /* ---- answering -------------------------------------------------------------------------------------- */
+  function chosen() {
+    return Array.prototype.map.call($("options").querySelectorAll("input:checked"), function (i) { return i.value; });
+  }
+  function submit(ev) {
+    ev.preventDefault();
+    var item = S.shown;
+    if (!item) return;
+    var answer = chosen();
+    if (!answer.length) { status("答えをえらんでください。", "warn"); return; }
+    var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : fallbackUuid();
+    var body = {
+      client_event_id: id, item_id: item.item_id, answer: answer,
+      response_time_ms: Math.round(performance.now() - S.shownAt), position: S.pos,
+      accommodations: accommodations(), device_hint: deviceHint()
+    };
+    S.done[item.item_id] = true;
+    S.lastEvent = id;
+    S.pos += 1;
+    Store.put({ id: id, attempt: S.attempt, seq: Date.now() * 1000 + (S.pos % 1000), body: body }).then(function () {
+      showSaved();
+      drain();
+    }, function () { status("この端末に保存できませんでした。先生に知らせてください。", "warn"); drain(); });
+    if (window.speechSynthesis) speechSynthesis.cancel();
+    showNext();
+  }
+  function fallbackUuid() {
+    var b = new Uint8Array(16); crypto.getRandomValues(b); b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function accommodations() {
+    var p = prefs();
+    var a = { text_size: p.size, background: p.bg };
+    if (S.spoke) a.read_aloud = true;
+    return a;
+  }
+  function deviceHint() {
+    return (navigator.platform || "") + " " + screen_size() + (/CrOS/.test(navigator.userAgent) ? " ChromeOS" : "");
+  }
+  function screen_size() { return window.screen ? window.screen.width + "x" + window.screen.height : ""; }
+
+  /* ---- sending the local queue, in order ------------------------------------------------------------- */
+  function drain() {
+    if (S.sending || !S.attempt) return;
+    S.sending = true;
+    clearTimeout(S.timer);
+    Store.pending(S.attempt).then(function (list) {
+      if (!list.length) {
+        S.sending = false;
+        if (S.stopped && !S.finished) finish();
+        else if (!S.finished && !S.shown && !S.queue.length) resync();
+        return;
+      }
+      var rec = list[0];
+      return api("POST", "/attempts/" + S.attempt + "/answers", rec.body).then(function (ack) {
+        S.acked[ack.ack || rec.id] = true;
+        S.backoff = RETRY_MIN;
+        return Store.del(rec.id).then(function () {
+          S.sending = false;
+          afterAck(ack);  // every acknowledged answer brings a fresh plan: use it before saying "saved"
+          showSaved();
+          if (!S.finished) drain();
+        });
+      }, function (e) {
+        S.sending = false;
+        if (!e.status || e.status >= 500 || e.status === 429) { retryLater(); return; }
+        if (e.status === 401 || (e.status === 403 && !S.finished)) {
+          status("サインインが切れました。答えはこの端末に残っています。もう一度サインインしてください。", "warn");
+          return;
+        }
+        if (e.status === 409) {  // time over / closed / finished: the server decides; else an item answered twice
+          return Store.del(rec.id).then(function () { resync(message(e)); });
+        }
+        // 400/404/422: this answer can never be stored; keep it out of the way and go on
+        return Store.del(rec.id).then(function () { status(message(e) || "答えを送れませんでした。", "warn"); resync(); });
+      });
+    }).catch(function () { S.sending = false; retryLater(); });
+  }
+  function retryLater() {
+    if (S.lastEvent && !S.acked[S.lastEvent]) showSaved();
+    clearTimeout(S.timer);
+    S.timer = setTimeout(drain, S.backoff * (0.75 + Math.random() / 2));
+    S.backoff = Math.min(RETRY_MAX, S.backoff * 2);
+  }
+  function resync(why) {  // ask the server where the attempt stands and take its plan
+    api("GET", "/attempts/" + S.attempt).then(function (data) {
+      adopt(data);
+      if (data.status === "in_progress") { afterAck(data); drain(); } else closed(data.status === "submitted" ? "" : why);
+    }, function (e) {
+      if (e.status === 401 || e.status === 403 || e.status === 404) fail(message(e) || "このテストを続けられません。");
+      else retryLater();
+    });
+  }
+  function afterAck(ack) {
+    if (ack.position !== undefined && ack.position > S.pos) S.pos = ack.position;
+    if (ack.finished) { closed(""); return; }
+    if (S.stopped) return;
+    var items = ack.items || [];
+    var shownId = S.shown && S.shown.item_id;
+    S.queue = items.filter(function (it) { return !S.done[it.item_id] && it.item_id !== shownId; });
+    if (!S.shown) {
+      if (S.queue.length) showNext();
+      else if (!items.length) finish();
+    }
+  }
+
+  /* ---- finishing -------------------------------------------------------------------------------------- */
+  function finish() {
+    if (S.finished) return;
+    S.finished = true;
+    api("POST", "/attempts/" + S.attempt + "/finish", {}).then(done, function (e) {
+      if (e.status && e.status < 500 && e.status !== 429) { done({}); return; }
+      S.finished = false; status("おわりの連絡を送れませんでした。自動でもう一度送ります。", "pending");
+      setTimeout(finish, S.backoff); S.backoff = Math.min(RETRY_MAX, S.backoff * 2);
+    });
+  }
+  function done(data) {
+    S.finished = true; S.shown = null;
+    $("results-link").href = "/results/" + S.attempt;
+    if (S.note) $("done-text").textContent = "ここまでに送った答えは保存されています。";
+    screen("done");
+    status(S.note || "保存しました", S.note ? "warn" : "ok");
+    $("done-heading").focus();
+  }
+  function closed(text) {  // the server ended the attempt: what is still queued here can no longer count
+    S.queue = []; S.shown = null; S.stopped = true; S.note = text;
+    Store.pending(S.attempt).then(function (list) {
+      return Promise.all(list.map(function (r) { return Store.del(r.id); }));
+    }).then(finish, finish);
+  }
+
+  /* ---- start or resume -------------------------------------------------------------------------------- */
+  function begin() {
+    screen("loading");
+    var key = "giga-runner-attempt-" + cfg.assignmentId, known = localStorage.getItem(key);
+    var first = known ? api("GET", "/attempts/" + known).catch(function () { return null; }) : Promise.resolve(null);
+    first.then(function (data) {
+      if (data && data.status === "in_progress") return data;
+      return api("POST", "/assignments/" + cfg.assignmentId + "/start", {});
+    }).then(function (data) {
+      S.attempt = data.attempt_id;
+      localStorage.setItem(key, String(data.attempt_id));
+      adopt(data);
+      if (data.accommodations && data.accommodations.read_aloud) S.readAloud = true;
+      S.pos = data.position || 0;
+      if (data.status === "submitted" || data.status === "expired") {
+        closed(data.status === "expired" ? "このテストの時間は終わっています。" : ""); return;
+      }
+      var answered = {};
+      (data.answered || []).forEach(function (id) { answered[id] = true; });
+      return Store.pending(S.attempt).then(function (list) {
+        var drop = list.filter(function (r) { return answered[r.id]; });
+        list.forEach(function (r) { if (!answered[r.id]) { S.done[r.body.item_id] = true; S.pos += 1; S.lastEvent = r.id; } });
+        return Promise.all(drop.map(function (r) { return Store.del(r.id); }));
+      }).then(function () {
+        S.queue = (data.items || []).slice();
+        if (!S.queue.length && !Object.keys(S.done).length) { finish(); return; }
+        showNext();
+        showSaved();
+        drain();
+      });
+    }).catch(function (e) {
+      fail(message(e) || "テストを始められませんでした。通信を確かめて、もう一度ためしてください。");
+    });
+  }
+
+  /* ---- preferences: text size and background colour, kept on the device ------------------------------ */
+  function prefs() {
+    var p = {};
+    try { p = JSON.parse(localStorage.getItem("giga-runner-prefs") || "{}"); } catch (e) { p = {}; }
+    return { size: p.size || (cfg.largeText === "1" ? "large" : "normal"), bg: p.bg || "white" };
+  }
+  function applyPrefs() {
+    var p = prefs();
+    root.dataset.size = p.size; root.dataset.bg = p.bg;
+    document.body.dataset.bg = p.bg;
+    document.querySelectorAll("#prefs input").forEach(function (i) { i.checked = p[i.name] === i.value; });
+  }
+  function savePref(ev) {
+    var p = prefs(); p[ev.target.name] = ev.target.value;
+    localStorage.setItem("giga-runner-prefs", JSON.stringify(p)); applyPrefs();
+  }
+
+  /* ---- read-aloud: the stored kana readings, a ja-JP voice when there is one -------------------------- */
+  function speak() {
+    var ss = window.speechSynthesis, item = S.shown;
+    if (!ss || !item || !item.speech) return;
+    if (ss.speaking) { ss.cancel(); return; }
+    var sp = item.speech, parts = [sp.stimulus, sp.compare, sp.instruction];
+    var opts = sp.options;
+    if (opts && typeof opts === "object") parts = parts.concat(Array.isArray(opts) ? opts : Object.keys(opts).map(function (k) { return opts[k]; }));
+    var u = new SpeechSynthesisUtterance(parts.filter(Boolean).join("。"));
+    u.lang = "ja-JP";
+    var voice = ss.getVoices().filter(function (v) { return /^ja/i.test(v.lang); })[0];
+    if (voice) u.voice = voice;
+    u.rate = 0.9;
+    ss.speak(u);
+    S.spoke = true;
+  }
+
+  /* ---- keyboard: arrows move within the options (checkboxes too), Enter answers ----------------------- */
+  function keys(ev) {
+    var t = ev.target;
+    if (!t || t.name !== "answer") return;
+    if (ev.key === "Enter") { ev.preventDefault(); $("item-form").requestSubmit ? $("item-form").requestSubmit() : submit(ev); return; }
+    if (t.type !== "checkbox") return;  // radio groups move natively
+    var all = Array.prototype.slice.call($("options").querySelectorAll("input"));
+    var step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[ev.key];
+    if (!step) return;
+    ev.preventDefault();
+    all[(all.indexOf(t) + step + all.length) % all.length].focus();
+  }
+
+  $("item-form").addEventListener("submit", submit);
+  $("item-form").addEventListener("keydown", keys);
+  $("read-aloud").addEventListener("click", speak);
+  $("retry-start").addEventListener("click", begin);
+  $("prefs").addEventListener("change", savePref);
+  window.addEventListener("online", function () { S.backoff = RETRY_MIN; drain(); });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) drain(); });
+  window.GigaRunner = { state: S, drain: drain };  // for tests and the teacher's troubleshooting
+  applyPrefs();
+  setInterval(tick, 1000);
+  begin();
+})();

@@ -1,0 +1,231 @@
+"""Teacher pages: the class's tests, the assign form, the live view, the class report (screen, print, CSV).
+
+Rows of the permission matrix: every route here is ``CLASS_ROSTER`` (teacher of the class, school admin of its
+school, admin; board 403; students 404). Changing things (assigning) needs the class's teacher or the admin.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from lms.assessments.delivery import item_bank
+from lms.audit.service import record_event
+from lms.auth.deps import ClockDep, PageUser, client_ip
+from lms.db import SessionDep
+from lms.errors import InvalidInput
+from lms.pages.deps import PAGE_DEPENDENCIES
+from lms.roster.models import Org, SchoolClass, User
+from lms.teaching import report as rpt
+from lms.teaching import schemas, service
+from lms.teaching.render import render
+from reading_tests.scoring import BANDS
+
+router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
+
+KIND_LABELS = {"cat": "適応型テスト（CAT）", "fixed": "固定フォーム", "practice": "練習セット"}
+COMMON: dict[str, Any] = {
+    "KIND_LABELS": KIND_LABELS,
+    "LIVE_LABELS": rpt.LIVE_LABELS,
+    "BANDS": BANDS,
+    "BAND_COLOURS": rpt.BAND_COLOURS,
+    "skill_name": rpt.skill_name,
+    "SKILL_CHOICES": schemas.SKILL_CHOICES,
+    "RUBY_LABELS": schemas.RUBY_LABELS,
+    "EXTRA_TIME_CHOICES": schemas.EXTRA_TIME_CHOICES,
+}
+
+
+def parse_assignment_id(value: str | None) -> int | None:
+    """The optional ``assignment_id`` query value ("" = none)."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidInput("assignment_id には割り当ての番号（数字）を指定してください。")
+    return int(value)
+
+
+@router.get("/classes/{class_id}/assignments")
+def assignments_page(request: Request, session: SessionDep, user: PageUser, class_id: int) -> Response:
+    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    rows = service.class_assignments(session=session, class_id=class_id)
+    context = {
+        "klass": class_,
+        "rows": rows,
+        "can_assign": service.can_change(session=session, user=user, class_=class_),
+    }
+    return render(request, "teach_assignments.html", {**COMMON, **context})
+
+
+def _assign_form(
+    request: Request,
+    session: SessionDep,
+    class_: SchoolClass,
+    form: dict[str, Any],
+    error: InvalidInput | None,
+) -> Response:
+    assert class_.id is not None
+    bank = item_bank()
+    groups: dict[str, list[Any]] = {}
+    for item in bank:
+        groups.setdefault(rpt.skill_name(item.skill), []).append(item)
+    context = {
+        "klass": class_,
+        "students": service.class_students(session=session, class_id=class_.id),
+        "bank_items": list(bank),
+        "bank_groups": list(groups.items()),
+        "form": form,
+        "error": error.message if error else None,
+        "problems": error.detail if error and isinstance(error.detail, list) else None,
+    }
+    response = render(request, "teach_assign.html", {**COMMON, **context})
+    if error is not None:
+        response.status_code = 400
+    return response
+
+
+@router.get("/classes/{class_id}/assignments/new")
+def assign_page(request: Request, session: SessionDep, user: PageUser, class_id: int) -> Response:
+    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    service.check_can_change(session=session, user=user, class_=class_)
+    return _assign_form(request, session, class_, {}, None)
+
+
+@router.post("/classes/{class_id}/assignments")
+async def assign_submit(
+    request: Request, session: SessionDep, user: PageUser, clock: ClockDep, class_id: int
+) -> Response:
+    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    service.check_can_change(session=session, user=user, class_=class_)
+    raw = await request.form()
+    form: dict[str, list[str]] = {}
+    for key, value in raw.multi_items():
+        if isinstance(value, str):
+            form.setdefault(key, []).append(value)
+    try:
+        data = schemas.from_form(form)
+        assignment = service.create_assignment(
+            session=session, actor=user, class_=class_, data=data, now=clock.now(), ip=client_ip(request)
+        )
+    except InvalidInput as error:
+        session.rollback()
+        echo: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in form.items()}
+        echo["skills"] = form.get("skills", [])
+        echo["item_ids"] = form.get("item_ids", [])
+        echo["student_ids"] = [int(v) for v in form.get("student_ids", []) if v.isdigit()]
+        echo["opens_at_local"] = (form.get("opens_at") or [""])[0]
+        echo["closes_at_local"] = (form.get("closes_at") or [""])[0]
+        return _assign_form(request, session, class_, echo, error)
+    return RedirectResponse(f"/assignments/{assignment.id}/live", status_code=303)
+
+
+@router.get("/assignments/{assignment_id}/live")
+def live_page(
+    request: Request, session: SessionDep, user: PageUser, clock: ClockDep, assignment_id: int
+) -> Response:
+    assignment, class_ = service.load_assignment(session=session, viewer=user, assignment_id=assignment_id)
+    now = clock.now()
+    view = service.live_view(session=session, assignment=assignment, now=now)
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="assignment.live_view",
+        target_type="assignment",
+        target_id=assignment.id,
+        ip=client_ip(request),
+    )
+    return render(request, "teach_live.html", {**COMMON, "klass": class_, "view": view, "now": now})
+
+
+def _report_context(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    clock: ClockDep,
+    class_id: int,
+    assignment_id: str | None,
+) -> dict[str, Any]:
+    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    chosen = parse_assignment_id(assignment_id)
+    report = service.class_report(session=session, class_=class_, assignment_id=chosen)
+    school = session.get(Org, class_.school_id)
+    return {
+        **COMMON,
+        "klass": class_,
+        "school": school,
+        "report": report,
+        "svgs": [rpt.distribution_svg(d) for d in report.distributions],
+        "now": clock.now(),
+        "query": f"?assignment_id={chosen}" if chosen is not None else "",
+        "chosen": chosen,
+    }
+
+
+def _audit_report(
+    request: Request, session: SessionDep, user: User, action: str, ctx: dict[str, Any]
+) -> None:
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action=action,
+        target_type="class",
+        target_id=ctx["klass"].id,
+        ip=client_ip(request),
+        detail={"assignment_id": ctx["chosen"], "students": len(ctx["report"].grid.rows)},
+    )
+
+
+@router.get("/classes/{class_id}/report")
+def report_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    clock: ClockDep,
+    class_id: int,
+    assignment_id: str | None = None,
+) -> Response:
+    ctx = _report_context(request, session, user, clock, class_id, assignment_id)
+    _audit_report(request, session, user, "report.view", ctx)
+    return render(request, "teach_report.html", {**ctx, "printable": False})
+
+
+@router.get("/classes/{class_id}/report/print")
+def report_print_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    clock: ClockDep,
+    class_id: int,
+    assignment_id: str | None = None,
+) -> Response:
+    ctx = _report_context(request, session, user, clock, class_id, assignment_id)
+    _audit_report(request, session, user, "report.print", ctx)
+    return render(request, "teach_report.html", {**ctx, "printable": True})
+
+
+@router.get("/classes/{class_id}/report.csv")
+def report_csv(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    clock: ClockDep,
+    class_id: int,
+    assignment_id: str | None = None,
+) -> Response:
+    ctx = _report_context(request, session, user, clock, class_id, assignment_id)
+    _audit_report(request, session, user, "report.export", ctx)
+    stamp = (ctx["now"] + timedelta(hours=9)).strftime("%Y%m%d")
+    name = f"{ctx['klass'].title}_読解力_{stamp}.csv"
+    return Response(
+        rpt.report_csv(ctx["report"].grid),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="report_{class_id}_{stamp}.csv"; '
+            f"filename*=UTF-8''{quote(name)}",
+            "cache-control": "no-store",
+        },
+    )

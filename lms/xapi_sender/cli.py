@@ -1,0 +1,79 @@
+"""``giga xapi``: send the outbox to the learning record store, show its state."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+xapi_app = typer.Typer(
+    help="xAPI statements: send the outbox to the learning record store.", no_args_is_help=True
+)
+
+
+def _xapi_settings_or_exit() -> object:
+    from pydantic import ValidationError
+
+    from lms.cli import fail
+    from lms.xapi_sender.settings import XapiSettings
+
+    try:
+        return XapiSettings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        fail(f"invalid GIGA_XAPI_{str(first['loc'][0]).upper()}: {first['msg']}")
+
+
+@xapi_app.command("send")
+def send(
+    once: Annotated[bool, typer.Option("--once", help="send what is waiting now, then exit")] = False,
+) -> None:
+    """Send waiting statements to GIGA_XAPI_LRS_URL (a worker loop; --once for cron or tests)."""
+    from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
+    from lms.xapi_sender.sender import drain, make_client, run_forever
+    from lms.xapi_sender.settings import XapiSettings
+
+    settings = settings_or_exit()
+    xapi = _xapi_settings_or_exit()
+    assert isinstance(xapi, XapiSettings)
+    if not xapi.enabled:
+        fail("GIGA_XAPI_LRS_URL is not set; set it to the LRS endpoint, e.g. https://lrs.example.jp/xAPI/")
+    if not xapi.lrs_url.startswith(("http://", "https://")):
+        fail("GIGA_XAPI_LRS_URL must start with http:// or https://")
+    _require_current_schema(settings)
+    engine = _engine(settings)
+    with make_client(xapi) as client:
+        if once:
+            report = drain(engine=engine, settings=xapi, client=client)
+            typer.echo(report.summary())
+            for error in report.errors[:5]:
+                typer.echo(f"error: {error}", err=True)
+            if report.failed:
+                raise typer.Exit(code=1)
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        typer.echo(f"sending to {xapi.statements_url} every {xapi.poll_seconds:g} s (Ctrl+C stops)")
+        run_forever(
+            engine=engine, settings=xapi, client=client, stop=stop, on_round=lambda r: typer.echo(r.summary())
+        )
+
+
+@xapi_app.command("status")
+def status() -> None:
+    """Count sent, ready, waiting (lease or backoff) and parked statements."""
+    from lms.cli import _engine, _require_current_schema, settings_or_exit
+    from lms.db import session_scope, utc_now
+    from lms.xapi_sender.outbox import outbox_counts
+    from lms.xapi_sender.settings import XapiSettings
+
+    settings = settings_or_exit()
+    xapi = _xapi_settings_or_exit()
+    assert isinstance(xapi, XapiSettings)
+    _require_current_schema(settings)
+    with session_scope(_engine(settings)) as session:
+        counts = outbox_counts(session=session, now=utc_now(), max_tries=xapi.max_tries)
+    typer.echo("  ".join(f"{key}: {value}" for key, value in counts.items()))
