@@ -141,7 +141,10 @@
 
   function showNext() {
     if (S.finished) return;
-    var next = S.queue.shift();
+    // The server's maximum length is reached: wait for its acknowledgement (which ends the test) rather
+    // than show a prefetched item the server would refuse.
+    var atMax = S.expected && Object.keys(S.done).length >= S.expected;
+    var next = atMax && S.lastEvent && !S.acked[S.lastEvent] ? null : S.queue.shift();
     while (next && S.done[next.item_id]) next = S.queue.shift();
     if (next) { render(next); return; }
     S.shown = null;

@@ -50,7 +50,9 @@ def test_summary_fields(study: tuple[SimulationResult, float]) -> None:
     result, _ = study
     summary = result.summary()
     assert summary["mean_length"] == 20.0
-    assert 0 < summary["mean_step_ms"] <= summary["p99_step_ms"]
+    # Timings only exist and are positive; their sizes belong to benchmarks (a shared machine's stalls can
+    # push the mean above the 99th percentile).
+    assert summary["mean_step_ms"] > 0 and summary["p99_step_ms"] > 0
     assert result.step_ns.size == 3000 * 20
     data = result.to_json_dict()
     assert len(data["simulees"]) == 3000
