@@ -1,10 +1,11 @@
 """The ``xapi_outbox`` table as a work queue: claim with a lease, then mark sent or failed.
 
 A worker claims up to ``limit`` unsent rows in one short transaction by setting ``locked_until`` (the
-lease) on them — ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …`` on PostgreSQL,
-so that concurrent workers never wait for or take each other's rows; on SQLite the same single UPDATE is
-atomic because SQLite has one writer at a time.  The HTTP POST happens outside any transaction.  A worker
-that dies simply lets its lease run out and the rows become claimable again.
+lease) on them: the oldest claimable ids are picked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so that
+concurrent workers never wait for or take each other's rows), then an ``UPDATE … RETURNING`` that re-checks
+claimability takes them, so a row another worker took in between is not returned.  The HTTP POST
+happens outside any transaction.  A worker that dies simply lets its lease run out and the rows become
+claimable again.
 
 ``locked_until`` also carries the retry backoff: a failed row gets ``tries + 1`` and is not claimable
 before ``now + min(max, base · 2^(tries − 1))``.  After ``max_tries`` failures a row is *parked* (never
@@ -66,9 +67,15 @@ def claim_batch(
     )
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
+    # Two steps (pick, then take): the UPDATE re-checks claimability, so a row another worker took in
+    # between (SQLite has no row locks) is simply not returned.  A LIMIT inside an IN subquery of an UPDATE
+    # was seen to claim more than `limit` rows on SQLite in a long test run.
+    ids = [int(row_id) for row_id in session.execute(pick).scalars()]
+    if not ids:
+        return []
     statement = (
         update(XapiOutbox)
-        .where(col(XapiOutbox.id).in_(pick.scalar_subquery()))
+        .where(col(XapiOutbox.id).in_(ids), _claimable(now, max_tries))
         .values(locked_until=now + lease)
         .returning(col(XapiOutbox.id), col(XapiOutbox.statement), col(XapiOutbox.tries))
         .execution_options(synchronize_session=False)
