@@ -42,10 +42,13 @@ $(RALPH_VENV)/.installed:
 	touch $@
 ralph: $(RALPH_VENV)/.installed
 
-run: $(STAMP) fonts
+# The LMS on $(PORT) and JupyterHub on 127.0.0.1:8001 (test-mode spawner unless GIGA_HUB_MODE=local, as root).
+run: $(STAMP) fonts node
 	mkdir -p var
 	$(BIN)/giga db upgrade
 	$(BIN)/giga demo seed --if-empty
+	BIN=$(BIN) hub_config/run_hub.sh > var/hub.log 2>&1 & hub=$$!; \
+	trap 'kill $$hub 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/giga serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

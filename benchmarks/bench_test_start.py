@@ -10,7 +10,7 @@ per-request latency; peer in the same run: ``GET /healthz`` (one ``SELECT 1``) f
 Numbers only, no assertions.
 
 The requests go through at most 24 connections per worker, as through a reverse proxy's upstream pool:
-with more simultaneous requests than a worker's database pool (``lms.db``: 10 + 20 overflow) its 40-thread
+with more simultaneous requests than a worker's database pool (``lms.db``: 24 + 26 overflow) its 40-thread
 pool starves (sessions hold connections while handlers wait for a thread) and requests time out.
 """
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
 import os
 import socket
 import statistics
@@ -25,9 +27,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,6 +121,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SERVER_PIDS: dict[str, int] = {}
+
+
+def server_cpu_seconds(base: str) -> float:
+    """CPU time (user + system) used so far by the uvicorn process serving ``base`` and its workers.
+
+    Unlike wall-clock rates this barely depends on what else the machine runs, so CPU-ms per request is
+    the steadier comparison between the LMS and the bare peer on a shared machine (Linux /proc only)."""
+    root = SERVER_PIDS[base]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root in (pid, ppid):
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 @contextmanager
 def uvicorn(app: str, url: str, workers: int, app_dir: str | None = None) -> Iterator[str]:
     port = free_port()
@@ -140,6 +166,7 @@ def uvicorn(app: str, url: str, workers: int, app_dir: str | None = None) -> Ite
     env = {**os.environ, "GIGA_DATABASE_URL": url, "GIGA_ENVIRONMENT": "test", "BENCH_DATABASE_URL": url}
     process = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[base] = process.pid
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -165,8 +192,70 @@ def csrf(raw: str) -> str:
 
 
 # The reverse proxy in front of the workers keeps a bounded upstream pool; more simultaneous requests than
-# a worker's database pool (10 + 20 overflow in lms.db) starve its thread pool (see the module docstring).
+# a worker's database pool (24 + 26 overflow in lms.db) starve its thread pool (see the module docstring).
 UPSTREAM_CONNECTIONS_PER_WORKER = 24
+
+
+class RawPool:
+    """A minimal HTTP/1.1 keep-alive client over ``size`` sockets (like a reverse proxy's upstream pool).
+
+    httpx costs several milliseconds of CPU per request on this class of machine, which on 2 shared cores
+    is CPU taken from the server under test; this client formats and parses by hand (JSON bodies with
+    Content-Length, as FastAPI sends them) so that the load generator stays a small share of the machine.
+    """
+
+    def __init__(self, base: str, size: int) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port, self.size = host, int(port), size
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.waiting: deque[asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = deque()
+        self.opened = 0
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.idle:
+            return self.idle.pop()
+        if self.opened < self.size:
+            self.opened += 1
+            return await asyncio.open_connection(self.host, self.port)
+        # First come, first served: a released connection goes to the longest waiter (an asyncio.Queue
+        # lets the releasing task take it straight back, which starves the others and inflates p99).
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiting.append(waiter)
+        return await waiter
+
+    def _release(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        if self.waiting:
+            self.waiting.popleft().set_result(connection)
+        else:
+            self.idle.append(connection)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
+    ) -> tuple[int, Any]:
+        """Send one request; return (status, decoded JSON body or None)."""
+        payload = b"" if body is None else json.dumps(body).encode()
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}"]
+        if body is not None:
+            lines.append("Content-Type: application/json")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        reader, writer = await self._connection()
+        writer.write(head + payload)
+        status_line, _, header_block = (await reader.readuntil(b"\r\n\r\n")).partition(b"\r\n")
+        length = 0
+        for line in header_block.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        data = await reader.readexactly(length) if length else b""
+        self._release((reader, writer))
+        status = int(status_line.split()[1])
+        return status, json.loads(data) if data.startswith((b"{", b"[")) else None
+
+    async def close(self) -> None:
+        for _reader, writer in self.idle:
+            writer.close()
+        self.idle.clear()
 
 
 async def fire(
@@ -174,18 +263,31 @@ async def fire(
 ) -> tuple[float, list[float], int]:
     """Send every request at once (through ``connections`` sockets, like a proxy's upstream pool);
     return (wall time, latencies including queueing, number of non-2xx)."""
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    pool = RawPool(base, connections)
 
-        async def one(method: str, path: str, headers: dict[str, str], body: Any) -> tuple[float, int]:
-            started = time.perf_counter()
-            response = await client.request(method, path, headers=headers, json=body)
-            return time.perf_counter() - started, response.status_code
-
+    async def one(method: str, path: str, headers: dict[str, str], body: Any) -> tuple[float, int]:
         started = time.perf_counter()
-        results = await asyncio.gather(*(one(*r) for r in requests))
-        wall = time.perf_counter() - started
+        status, _ = await pool.request(method, path, headers, body)
+        return time.perf_counter() - started, status
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(*r) for r in requests))
+    wall = time.perf_counter() - started
+    await pool.close()
     return wall, [r[0] for r in results], sum(1 for r in results if not 200 <= r[1] < 300)
+
+
+def server_stack() -> str:
+    """Which event loop and HTTP parser uvicorn picks ("auto": uvloop and httptools when installed,
+    i.e. with the ``uvicorn[standard]`` extras)."""
+    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+    return "uvloop + httptools" if fast else "asyncio + h11"
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages (other work on the machine skews every number: print them)."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -214,7 +316,10 @@ def main() -> None:
             plan.append((size, assignment_id, raws, time.perf_counter() - started))
         with uvicorn("lms.main:app", url, args.workers) as base:
             warm_up(base, args.workers)
-            print(f"uvicorn workers: {args.workers}, PostgreSQL, loopback")
+            print(
+                f"uvicorn workers: {args.workers} ({server_stack()}), PostgreSQL, loopback, "
+                f"load average {load_average()}"
+            )
             for size, assignment_id, raws, prep in plan:
                 requests = [
                     (

@@ -33,6 +33,12 @@ import lms.assessments_calibration.cli  # noqa: E402,F401  (registers `giga irt 
 from lms.xapi_sender.cli import xapi_app  # noqa: E402
 
 app.add_typer(xapi_app, name="xapi")
+from lms.board.cli import board_app  # noqa: E402
+
+app.add_typer(board_app, name="board")
+from lms.board.research import research_export_command  # noqa: E402
+
+board_app.command("research-export")(research_export_command)
 
 
 def fail(message: str) -> NoReturn:
@@ -198,6 +204,10 @@ def demo_seed(
     try:
         with session_scope(_engine(settings)) as session:
             result = seed_demo(session=session, settings=settings, if_empty=if_empty, seed=seed)
+            if not result.skipped:  # issue 6: a simulated reading-test history for the board's dashboards
+                from lms.demo.history import seed_history
+
+                typer.echo(seed_history(session=session, seed=seed).summary())
     except DemoRefused as error:
         fail(str(error))
     typer.echo(result.render())

@@ -53,10 +53,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(
         url,
         echo=echo,
+        # Pre-ping costs one loopback round trip per checkout (small next to an answer's ~16 ms of CPU) and
+        # means a database restart or failover costs no failed request: a teacher's page has no retry queue.
         pool_pre_ping=True,
-        # FastAPI runs sync handlers on a 40-thread pool: keep a connection for each of them.
-        pool_size=20,
-        max_overflow=30,
+        pool_recycle=3600,
+        # A request holds one connection from its first query to its commit, and it waits for FastAPI's
+        # thread pool (40 threads) several times meanwhile.  So (1) the pool's maximum must cover every
+        # request a worker may have in flight: a thread waiting for a connection that a request waiting
+        # for a thread holds stalls the worker until pool_timeout; bound in-flight requests in front of
+        # the workers (proxy upstream pool, or uvicorn --limit-concurrency) to at most 50 per worker; and
+        # (2) keep as many connections as the usual concurrency (24 per worker in the benchmarks): one
+        # opened beyond pool_size is closed again on return, and opening one (a PostgreSQL backend fork)
+        # costs more CPU than a whole answer.  See docs/performance.md.
+        pool_size=24,
+        max_overflow=26,
+        pool_timeout=30,
         connect_args={"connect_timeout": 5},
     )
 

@@ -19,6 +19,10 @@ from lms.assessments.models import (
 from lms.assessments_calibration.models import ItemCalibration
 from lms.audit.models import AuditEvent
 from lms.auth.models import ApiToken, AuthSession, LoginThrottle
+from lms.board.models import BoardCell, BoardFigure, ReferenceValue
+from lms.board.support_models import ResearchExport, SupportGrant
+from lms.notebooks.models import NotebookCourse, NotebookGrade
+from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.practice.models import PracticeOverride
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
 
@@ -35,16 +39,25 @@ __all__ = [
     "AttemptItem",
     "AuditEvent",
     "AuthSession",
+    "BoardCell",
+    "BoardFigure",
     "Course",
     "Enrollment",
     "ItemCalibration",
     "LoginThrottle",
+    "NotebookCourse",
+    "NotebookGrade",
+    "OAuthAccessToken",
+    "OAuthCode",
     "Org",
     "OrgRole",
     "PracticeOverride",
+    "ReferenceValue",
+    "ResearchExport",
     "Response",
     "SchoolClass",
     "SkillEstimate",
+    "SupportGrant",
     "User",
     "XapiOutbox",
     "metadata",

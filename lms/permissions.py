@@ -61,6 +61,14 @@ class Row(StrEnum):
     )
     STUDENT_TEST = "student test: the student an assignment is given to (another student 404; staff 403)"
     ITEM_BANK = "item bank: teachers, school admins, admins (promotions audited); student 404; board 403"
+    BOARD_AGGREGATES = (
+        "board aggregates: suppressed figures only; board and admin all schools, school admin own school "
+        "(another 404); teachers and students 403"
+    )
+    SUPPORT = (
+        "support view: a board user with an active, time-limited grant for the school, or admin; every use "
+        "audited; student 404; others 403"
+    )
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,42 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/api/v1/attempts/{attempt_id}/answers"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/attempts/{attempt_id}/finish"): P(Row.OWN, session_only=True),
     ("GET", "/api/v1/attempts/{attempt_id}/results"): P(Row.INDIVIDUAL, scope="results:read"),
+    # board dashboards and open data (B1; lms/board/pages.py, lms/board/routes.py): aggregates only
+    ("GET", "/board"): P(Row.BOARD_AGGREGATES),
+    ("GET", "/board/print"): P(Row.BOARD_AGGREGATES),
+    ("GET", "/board.csv"): P(Row.BOARD_AGGREGATES),
+    ("POST", "/board/opendata"): P(Row.BOARD_AGGREGATES),
+    ("POST", "/board/refresh"): P(Row.BOARD_AGGREGATES),
+    ("POST", "/board/reference-values"): P(Row.BOARD_AGGREGATES),
+    ("GET", "/api/v1/board/dashboard"): P(Row.BOARD_AGGREGATES, scope="results:read"),
+    ("POST", "/api/v1/board/refresh"): P(Row.BOARD_AGGREGATES, session_only=True),
+    # support view and research export (B2; lms/board/support_routes.py)
+    ("POST", "/api/v1/support/grants"): P(Row.ADMIN, session_only=True),
+    ("GET", "/api/v1/support/grants"): P(Row.ADMIN, scope="audit:read"),
+    ("POST", "/api/v1/support/grants/{grant_id}/revoke"): P(Row.ADMIN, session_only=True),
+    ("GET", "/api/v1/support/schools/{school_id}/classes"): P(Row.SUPPORT, session_only=True),
+    ("GET", "/api/v1/support/classes/{class_id}/report"): P(Row.SUPPORT, session_only=True),
+    ("GET", "/admin/support"): P(Row.ADMIN),
+    ("POST", "/admin/support"): P(Row.ADMIN),
+    ("POST", "/admin/support/{grant_id}/revoke"): P(Row.ADMIN),
+    ("GET", "/support"): P(Row.SUPPORT),
+    ("GET", "/support/schools/{school_id}"): P(Row.SUPPORT),
+    ("GET", "/support/classes/{class_id}/report"): P(Row.SUPPORT),
+    ("GET", "/admin/research-export"): P(Row.ADMIN),
+    ("POST", "/admin/research-export"): P(Row.ADMIN),
+    # the LMS as OAuth2 provider for JupyterHub (J1; lms/oauth_provider): each endpoint authenticates itself
+    ("GET", "/oauth/authorize"): P(Row.PUBLIC),
+    ("POST", "/api/v1/oauth/token"): P(Row.PUBLIC),
+    ("GET", "/api/v1/oauth/userinfo"): P(Row.PUBLIC),
+    # notebook courses and grades (J1; lms/notebooks)
+    ("POST", "/api/v1/classes/{class_id}/notebook-course"): P(Row.CLASS_RESULTS, scope="hub"),
+    ("GET", "/api/v1/notebooks/courses"): P(Row.ADMIN, scope="hub"),
+    ("POST", "/api/v1/notebooks/{course_id}/grades"): P(Row.CLASS_RESULTS, scope="grades:write"),
+    ("GET", "/api/v1/notebooks/{course_id}/grades"): P(Row.CLASS_RESULTS, scope="results:read"),
+    ("GET", "/api/v1/notebooks/me"): P(Row.OWN),
+    ("GET", "/classes/{class_id}/notebooks"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/notebooks"): P(Row.CLASS_RESULTS),
+    ("GET", "/notebooks"): P(Row.OWN),
 }
 
 
@@ -207,6 +251,16 @@ def check_row(row: Row, user: User) -> None:
     if row is Row.STUDENT_TEST:
         if role != "student":
             raise Forbidden("テストを受けられるのは児童生徒のアカウントだけです。")
+        return
+    if row is Row.SUPPORT:  # the per-school grant is checked in lms.board.support
+        if role == "student":
+            raise NotFound()
+        if role not in ("board", "admin"):
+            raise Forbidden("支援ビューは、許可を受けた教育委員会のアカウントだけが使えます。")
+        return
+    if row is Row.BOARD_AGGREGATES:  # which school: lms.board.service.dashboard_data
+        if role not in ("board", "school_admin", "admin"):
+            raise Forbidden("教育委員会の集計は、教育委員会・学校管理者・システム管理者が見られます。")
         return
     if row is Row.ADMIN:
         if role != "admin":

@@ -48,3 +48,18 @@ def install_web(app: FastAPI) -> None:
     from lms.assessments_calibration.routes import router as calibration_router
 
     app.include_router(calibration_router)
+    from lms.board import pages as board_pages
+    from lms.board import routes as board_routes
+
+    app.include_router(board_routes.router)
+    app.include_router(board_pages.router)
+    from lms.board import support_routes
+
+    app.include_router(support_routes.api)
+    app.include_router(support_routes.pages)
+    from lms.notebooks import routes as notebook_routes
+    from lms.oauth_provider import routes as oauth_routes
+
+    app.include_router(oauth_routes.router)
+    app.include_router(notebook_routes.api)
+    app.include_router(notebook_routes.pages)

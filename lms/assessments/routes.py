@@ -15,15 +15,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from lms.assessments import service
 from lms.assessments.xapi import XapiContext
 from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep
+from lms.config import Settings
 from lms.db import SessionDep
 from lms.permissions import api_gate
 
 router = APIRouter(prefix="/api/v1", tags=["reading tests"], dependencies=[Depends(api_gate)])
 
 
-def xapi_context(request: Request, settings: SettingsDep) -> XapiContext:
+def make_xapi_context(request: Request, settings: Settings) -> XapiContext:
     """Statements point at this platform's base URL; actor ids are HMACs with the server secret."""
     return XapiContext(home_page=str(request.base_url).rstrip("/"), secret_key=settings.secret_key)
+
+
+async def xapi_context(request: Request, settings: SettingsDep) -> XapiContext:
+    """The dependency form of `make_xapi_context`.
+
+    ``async`` because it does no I/O: FastAPI runs a sync dependency on its thread pool, and each such
+    hop costs more than this whole function (docs/performance.md)."""
+    return make_xapi_context(request, settings)
 
 
 XapiDep = Annotated[XapiContext, Depends(xapi_context)]

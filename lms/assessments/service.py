@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -331,20 +331,25 @@ class Loaded:
 
 
 def _load(session: Session, attempt: Attempt, student: User | None = None) -> Loaded:
-    assignment = session.get(Assignment, attempt.assignment_id)
-    assert assignment is not None
-    assessment = session.get(Assessment, assignment.assessment_id)
-    assert assessment is not None
+    """Assignment, assessment, class grades and the student's accommodation in one joined SELECT."""
+    row = session.exec(
+        select(Assignment, Assessment, SchoolClass.grades, Accommodation)
+        .join(Assessment, col(Assessment.id) == col(Assignment.assessment_id))
+        .outerjoin(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
+        .outerjoin(
+            Accommodation,
+            and_(
+                col(Accommodation.assignment_id) == col(Assignment.id),
+                col(Accommodation.user_id) == attempt.student_id,
+            ),
+        )
+        .where(col(Assignment.id) == attempt.assignment_id)
+    ).first()
+    assert row is not None
+    assignment, assessment, grades, accommodation = row
     if student is None or student.id != attempt.student_id:
         student = session.get(User, attempt.student_id)
         assert student is not None
-    accommodation = session.exec(
-        select(Accommodation).where(
-            Accommodation.assignment_id == assignment.id, Accommodation.user_id == attempt.student_id
-        )
-    ).first()
-    class_ = session.get(SchoolClass, assignment.class_id)
-    grades = class_.grades if class_ is not None else None
     return Loaded(
         attempt, assignment, assessment, delivery_of(assessment, grades), accommodation, student, grades
     )
@@ -541,23 +546,29 @@ def submit_answer(
     stop rule.  Returns the acknowledgement (sent only after the request's commit)."""
     if student.role == "board":
         raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
-    # Lock the attempt row first (see the module docstring); no row: not this student's attempt.
-    touched = session.execute(
+    # Lock the attempt row first (see the module docstring) and read it back in the same statement
+    # (UPDATE … RETURNING); no row: not this student's attempt.
+    attempt = session.scalars(
         update(Attempt)
         .where(col(Attempt.id) == attempt_id, col(Attempt.student_id) == student.id)
         .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(touched, "rowcount", 0) != 1:
-        raise NotFound(msg.ATTEMPT_NOT_FOUND)
-    attempt = session.exec(
-        select(Attempt).where(Attempt.id == attempt_id).execution_options(populate_existing=True)
-    ).one()
-    existing = session.exec(
-        select(Response).where(Response.client_event_id == answer.client_event_id)
+        .returning(Attempt)
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).first()
-    if existing is not None:
-        return _duplicate(session, attempt, student, existing, answer.client_event_id)
+    if attempt is None:
+        raise NotFound(msg.ATTEMPT_NOT_FOUND)
+    # One SELECT answers both "was this event stored?" (idempotency) and "is this item answered?".
+    stored = session.exec(
+        select(Response.attempt_id, Response.item_id, Response.client_event_id).where(
+            or_(
+                col(Response.client_event_id) == answer.client_event_id,
+                and_(col(Response.attempt_id) == attempt.id, col(Response.item_id) == answer.item_id),
+            )
+        )
+    ).all()
+    same_event = next((a for a, _item, e in stored if e == answer.client_event_id), None)
+    if same_event is not None:
+        return _duplicate(session, attempt, student, same_event, answer.client_event_id)
     loaded = _load(session, attempt, student)
     if attempt.status == "created":
         raise Conflict(msg.ATTEMPT_NOT_STARTED)
@@ -566,18 +577,13 @@ def submit_answer(
     reason = _closed_reason(loaded, now)
     if reason is not None:
         raise Conflict(reason)
-    offered = session.exec(
-        select(AttemptItem.id).where(
-            AttemptItem.attempt_id == attempt.id, AttemptItem.item_id == answer.item_id
-        )
-    ).first()
+    state = dl.load_state(loaded.delivery, attempt.cat_state)
+    # ``state.offered`` lists every item planned for this attempt: the same set as its attempt_item rows,
+    # written in the same transactions, so no query is needed to check the item was offered.
     item = loaded.delivery.items.get(answer.item_id)
-    if offered is None or item is None:
+    if answer.item_id not in state.offered or item is None:
         raise InvalidInput(msg.ITEM_NOT_OFFERED)
-    already = session.exec(
-        select(Response.id).where(Response.attempt_id == attempt.id, Response.item_id == answer.item_id)
-    ).first()
-    if already is not None:
+    if stored:  # a row for (attempt, item) under another event id
         raise Conflict(msg.ITEM_ANSWERED)
     chosen = list(dict.fromkeys(answer.answer))
     if not chosen or len(chosen) != len(answer.answer) or any(a not in item.option_ids for a in chosen):
@@ -586,37 +592,28 @@ def submit_answer(
         raise InvalidInput(msg.ONE_OPTION)
 
     correct = item.is_correct(chosen)
-    state = dl.load_state(loaded.delivery, attempt.cat_state)
     position = state.answered
     pilot = loaded.delivery.is_pilot(item.id)
     dl.record_answer(loaded.delivery, state, item.id, correct)
     planned = dl.replan(loaded.delivery, state)
     assert attempt.id is not None
-    response = Response(
-        attempt_id=attempt.id,
-        item_id=item.id,
-        position=position,
-        answer=chosen,
-        correct=correct,
-        response_time_ms=answer.response_time_ms,
-        theta_after=float(state.session.theta_hat),
-        se_after=float(state.session.se),
-        accommodations=dict(answer.accommodations),
-        device_hint=answer.device_hint,
-        client_event_id=answer.client_event_id,
-        pilot=pilot,
-        created_at=now,
+    session.add(
+        Response(
+            attempt_id=attempt.id,
+            item_id=item.id,
+            position=position,
+            answer=chosen,
+            correct=correct,
+            response_time_ms=answer.response_time_ms,
+            theta_after=float(state.session.theta_hat),
+            se_after=float(state.session.se),
+            accommodations=dict(answer.accommodations),
+            device_hint=answer.device_hint,
+            client_event_id=answer.client_event_id,
+            pilot=pilot,
+            created_at=now,
+        )
     )
-    try:
-        with session.begin_nested():
-            session.add(response)
-    except IntegrityError:
-        existing = session.exec(
-            select(Response).where(Response.client_event_id == answer.client_event_id)
-        ).first()
-        if existing is None:  # (attempt, item) raced instead
-            raise Conflict(msg.ITEM_ANSWERED) from None
-        return _duplicate(session, attempt, student, existing, answer.client_event_id)
     _add_attempt_items(session, attempt, planned, position + 1, now)
     attempt.cat_state = state.dumps()
     attempt.position = state.answered
@@ -646,17 +643,32 @@ def submit_answer(
         ),
         now=now,
     )
-    if state.finished:
+    try:
         session.flush()
+    except IntegrityError:
+        # Only a race the attempt lock cannot prevent gets here (the same event id sent for another
+        # attempt at the same moment): answer as a retry would be answered, from a fresh transaction.
+        session.rollback()
+        return _after_insert_race(session, attempt_id, student, answer.client_event_id)
+    if state.finished:
         _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
-    session.flush()
     return _ack(loaded, state, answer.client_event_id, duplicate=False)
 
 
+def _after_insert_race(session: Session, attempt_id: int, student: User, event_id: str) -> dict[str, Any]:
+    existing = session.exec(
+        select(Response.attempt_id).where(col(Response.client_event_id) == event_id)
+    ).first()
+    attempt = session.get(Attempt, attempt_id)
+    if existing is None or attempt is None:  # (attempt, item) raced instead
+        raise Conflict(msg.ITEM_ANSWERED)
+    return _duplicate(session, attempt, student, existing, event_id)
+
+
 def _duplicate(
-    session: Session, attempt: Attempt, student: User, existing: Response, event_id: str
+    session: Session, attempt: Attempt, student: User, stored_attempt_id: int, event_id: str
 ) -> dict[str, Any]:
-    if existing.attempt_id != attempt.id:
+    if stored_attempt_id != attempt.id:
         raise Conflict(msg.EVENT_ID_REUSED)
     loaded = _load(session, attempt, student)
     state = (

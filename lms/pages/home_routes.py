@@ -39,6 +39,9 @@ def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep)
         from lms.runner.queries import student_assignments  # the student's tests (lms/runner)
 
         context["tests"] = student_assignments(session, student=user, now=clock.now())
+        from lms.notebooks.home import home_context  # the student's notebook lessons and grades
+
+        context.update(home_context(session, user))
         return render(request, "home_student.html", context)
     if user.role in ("teacher", "school_admin"):
         context["classes"] = _class_rows(session, user)

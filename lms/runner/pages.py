@@ -15,7 +15,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from lms.assessments import service as assessments
 from lms.assessments.models import Assignment, Attempt
-from lms.assessments.routes import xapi_context
+from lms.assessments.routes import make_xapi_context
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, SettingsDep, client_ip
 from lms.db import SessionDep
@@ -76,7 +76,7 @@ def results_page(
     settings: SettingsDep,
 ) -> Response:
     """Scores of a finished attempt: the student, their teachers, school admin, admin (audited); board 403."""
-    ctx = xapi_context(request, settings)
+    ctx = make_xapi_context(request, settings)
     attempt = session.get(Attempt, attempt_id)
     try:
         data = assessments.results(

@@ -1,0 +1,162 @@
+"""Provision the hub from the LMS, idempotently: hub users, ``nbgrader-``/``formgrade-`` groups (exact
+membership: roster changes flow to the hub), the per-course grader account, course folders and the course list
+that ``jupyterhub_config.py`` reads for the formgrader services.
+
+Talks HTTP only: the LMS API with an API token (scope ``hub``, an admin's) and the hub REST API with the
+service token of ``giga-lms``. Run: ``python -m hub_config.provision`` (environment: GIGA_HUB_LMS_URL,
+GIGA_LMS_API_TOKEN,
+GIGA_HUB_API_URL, GIGA_HUB_SERVICE_TOKEN, GIGA_HUB_COURSES_FILE, GIGA_HUB_STATE_DIR). Exit 2 with one sentence
+on a bad setting or an unreachable service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub_config.configurer import GRADER_ACCOUNT, STUDENT_GROUP, TEACHER_GROUP
+
+TIMEOUT = httpx.Timeout(30.0)
+
+
+class ProvisionError(Exception):
+    """Provisioning cannot go on; the message says what to fix."""
+
+
+@dataclass
+class Report:
+    users_created: list[str] = field(default_factory=list)
+    groups_created: list[str] = field(default_factory=list)
+    members_added: dict[str, list[str]] = field(default_factory=dict)
+    members_removed: dict[str, list[str]] = field(default_factory=dict)
+    courses: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def fetch_courses(lms: httpx.Client) -> list[dict[str, Any]]:
+    """``GET /api/v1/notebooks/courses`` of the LMS."""
+    response = lms.get("/api/v1/notebooks/courses")
+    if response.status_code != 200:
+        raise ProvisionError(
+            f"the LMS refused the course list (HTTP {response.status_code}): {_detail(response)}"
+        )
+    courses: list[dict[str, Any]] = response.json()["courses"]
+    return courses
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("detail") or body.get("message") or body)[:200]
+
+
+def _ensure_users(hub: httpx.Client, names: set[str], report: Report) -> None:
+    existing: set[str] = set()
+    offset = 0
+    while True:  # paginated listing (JupyterHub ≥ 2)
+        page = hub.get("/users", params={"offset": offset, "limit": 200}).raise_for_status().json()
+        items = page["items"] if isinstance(page, dict) else page
+        existing.update(u["name"] for u in items)
+        if not isinstance(page, dict) or not page.get("_pagination", {}).get("next"):
+            break
+        offset += len(items)
+    missing = sorted(names - existing)
+    if missing:
+        hub.post("/users", json={"usernames": missing}).raise_for_status()
+        report.users_created.extend(missing)
+
+
+def _sync_group(hub: httpx.Client, group: str, wanted: set[str], report: Report) -> None:
+    response = hub.get(f"/groups/{group}")
+    if response.status_code == 404:
+        hub.post(f"/groups/{group}").raise_for_status()
+        report.groups_created.append(group)
+        current: set[str] = set()
+    else:
+        current = set(response.raise_for_status().json()["users"])
+    add, remove = sorted(wanted - current), sorted(current - wanted)
+    if add:
+        hub.post(f"/groups/{group}/users", json={"users": add}).raise_for_status()
+        report.members_added[group] = add
+    if remove:
+        hub.request("DELETE", f"/groups/{group}/users", json={"users": remove}).raise_for_status()
+        report.members_removed[group] = remove
+
+
+def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_file: Path | None) -> Report:
+    """Bring the hub in line with the LMS; safe to run again at any time."""
+    report = Report()
+    courses = fetch_courses(lms)
+    for course in courses:
+        course_id = str(course["course_id"])
+        grader = GRADER_ACCOUNT.format(course=course_id)
+        students = set(course["students"])
+        teachers = set(course["teachers"]) | {grader}
+        _ensure_users(hub, students | teachers, report)
+        _sync_group(hub, STUDENT_GROUP.format(course=course_id), students, report)
+        _sync_group(hub, TEACHER_GROUP.format(course=course_id), teachers, report)
+        folder = state_dir / "courses" / course_id
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "nbgrader_config.py"
+        if not config.exists():
+            config.write_text(
+                "c = get_config()  # noqa: F821\n"
+                f"c.CourseDirectory.root = {str(folder)!r}\n"
+                f"c.CourseDirectory.course_id = {course_id!r}\n",
+                encoding="utf-8",
+            )
+        report.courses.append(course_id)
+    if courses_file is not None:
+        courses_file.parent.mkdir(parents=True, exist_ok=True)
+        courses_file.write_text(json.dumps(sorted(report.courses)), encoding="utf-8")
+    return report
+
+
+def main(environ: dict[str, str] | None = None) -> int:
+    env = dict(os.environ if environ is None else environ)
+    needed = ["GIGA_LMS_API_TOKEN", "GIGA_HUB_SERVICE_TOKEN"]
+    missing = [name for name in needed if not env.get(name)]
+    if missing:
+        print(
+            f"error: set {', '.join(missing)} "
+            "(an LMS admin API token with scope 'hub', the hub service token)",
+            file=sys.stderr,
+        )
+        return 2
+    lms_url = env.get("GIGA_HUB_LMS_URL", "http://127.0.0.1:8000")
+    hub_api = env.get("GIGA_HUB_API_URL", "http://127.0.0.1:8001/hub/api")
+    state_dir = Path(env.get("GIGA_HUB_STATE_DIR", Path(__file__).resolve().parent.parent / "var" / "hub"))
+    courses_file = Path(env.get("GIGA_HUB_COURSES_FILE", state_dir / "courses.json"))
+    try:
+        with (
+            httpx.Client(
+                base_url=lms_url,
+                headers={"Authorization": f"Bearer {env['GIGA_LMS_API_TOKEN']}"},
+                timeout=TIMEOUT,
+            ) as lms,
+            httpx.Client(
+                base_url=hub_api,
+                headers={"Authorization": f"token {env['GIGA_HUB_SERVICE_TOKEN']}"},
+                timeout=TIMEOUT,
+            ) as hub,
+        ):
+            report = provision(lms=lms, hub=hub, state_dir=state_dir, courses_file=courses_file)
+    except (ProvisionError, httpx.HTTPError) as error:
+        print(f"error: provisioning failed: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,375 @@
+"""Run students' notebooks for autograding in a throw-away sandbox.
+
+Stock nbgrader runs student code as the grader account, which can read and write ``gradebook.db`` and every
+submission. Here only the *kernel* (the process that runs student code) is sandboxed; the notebook client and
+nbgrader's grading stay in the grader's process:
+
+- one submission is copied into a fresh temporary directory owned by a pooled unprivileged system user
+  (``giga-sbx-N``, created once with ``useradd --system --no-create-home``; a lock file per user lets several
+  autograders run in parallel without sharing a user);
+- the kernel is started as that user with no supplementary groups, no capabilities, ``no_new_privs``,
+  ``umask 077``, a scrubbed environment, resource limits (``prlimit``: address space, CPU seconds, processes,
+  file size, no core files) and, where the kernel allows it, no network (``unshare --net``; the client
+  talks to the kernel over ipc sockets in the sandbox directory, so it needs none);
+- nbgrader's per-cell timeout interrupts endless loops; a dead or hung kernel turns every cell that did not
+  run into an error, so the student gets no points for tests that never ran;
+- afterwards every process of the sandbox user is killed and the directory removed.
+
+The executed notebook never travels through a file the student could touch: nbclient builds it in the grader's
+memory from the kernel's messages, and nbgrader's own ``SaveAutoGrades`` writes the grades. Use it by putting
+:class:`SandboxedExecute` in place of nbgrader's ``Execute`` (see ``hub_config/nbgrader_config.py``).
+
+What it cannot stop: student code runs in the same process as the test cells, so a student can still fool
+*their own* tests (e.g. an object whose ``__eq__`` is always true). Teachers see the code in the formgrader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from nbformat import NotebookNode
+from traitlets import Bool, Integer, Unicode
+
+try:  # nbgrader is in the ``hub`` extra; the kernel manager part works without it
+    from nbgrader.preprocessors import Execute
+except ImportError:  # pragma: no cover
+    Execute = object
+
+USER_PREFIX = "giga-sbx-"
+LOCK_DIR = Path("/run/lock/giga-sandbox") if Path("/run/lock").is_dir() else Path(tempfile.gettempdir())
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be set up (not root, no sandbox users, missing tools)."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits for one sandboxed kernel."""
+
+    memory_bytes: int = 1 << 30  # RLIMIT_AS: a pandas + matplotlib kernel peaks near 300 MiB of address space
+    cpu_seconds: int = 120  # RLIMIT_CPU for the whole notebook; cells also have a wall-clock timeout
+    processes: int = 64  # RLIMIT_NPROC, counted per user: the pool gives each run its own user
+    file_bytes: int = 16 << 20  # RLIMIT_FSIZE
+    open_files: int = 256  # RLIMIT_NOFILE
+
+
+@dataclass(frozen=True)
+class SandboxUser:
+    name: str
+    uid: int
+    gid: int
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise SandboxError("the autograde sandbox must be started as root (it switches to a sandbox user)")
+    for tool in ("setpriv", "prlimit", "useradd"):
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+            raise SandboxError(f"the autograde sandbox needs the '{tool}' command (util-linux / passwd)")
+
+
+def ensure_sandbox_users(count: int, prefix: str = USER_PREFIX) -> list[SandboxUser]:
+    """Create (idempotently) ``count`` locked system users without home, shell or groups besides their own."""
+    require_root()
+    users = []
+    for index in range(count):
+        name = f"{prefix}{index}"
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--user-group", "--home-dir", "/nonexistent",
+                 "--shell", "/usr/sbin/nologin", "--comment", "GIGA autograde sandbox", name],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
+            entry = pwd.getpwnam(name)
+        users.append(SandboxUser(name, entry.pw_uid, entry.pw_gid))
+    return users
+
+
+@contextlib.contextmanager
+def acquire_user(users: list[SandboxUser], wait_seconds: float = 600.0) -> Iterator[SandboxUser]:
+    """Hold an exclusive lock on one free sandbox user for the duration of the block."""
+    LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        for user in users:
+            handle = open(LOCK_DIR / f"{user.name}.lock", "a+")  # noqa: SIM115 - held until the block ends
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                kill_user_processes(user.uid)  # a previous run that crashed may have left something behind
+                yield user
+            finally:
+                kill_user_processes(user.uid)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+            return
+        if time.monotonic() > deadline:
+            raise SandboxError(f"no free sandbox user after {wait_seconds:.0f} s (pool of {len(users)})")
+        time.sleep(0.2)
+
+
+def user_processes(uid: int) -> list[int]:
+    """PIDs whose real or effective uid is ``uid``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                real, effective = (int(v) for v in line.split()[1:3])
+                if uid in (real, effective):
+                    pids.append(int(entry.name))
+                break
+    return pids
+
+
+def kill_user_processes(uid: int, rounds: int = 50) -> None:
+    """SIGKILL every process of the sandbox user (repeat: a fork may land between scan and kill)."""
+    if uid == 0:
+        raise SandboxError("refusing to kill the processes of root")
+    for _ in range(rounds):
+        pids = user_processes(uid)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
+    raise SandboxError(f"processes of sandbox uid {uid} survive SIGKILL")
+
+
+_NETNS_OK: bool | None = None
+
+
+def network_isolation_available() -> bool:
+    """Whether ``unshare --net`` works here (needs CAP_SYS_ADMIN; missing in some containers)."""
+    global _NETNS_OK
+    if _NETNS_OK is None:
+        try:
+            _NETNS_OK = (
+                subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=10).returncode == 0
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            _NETNS_OK = False
+    return _NETNS_OK
+
+
+def sandbox_command(
+    cmd: list[str], *, user: SandboxUser, workdir: Path, limits: SandboxLimits, isolate_network: bool
+) -> list[str]:
+    """Wrap ``cmd`` to run as ``user`` in ``workdir`` with the limits, umask 077 and a clean environment."""
+    wrapper: list[str] = []
+    if isolate_network:
+        wrapper += ["unshare", "--net"]
+    wrapper += [
+        "setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+        "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+        f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}",
+        "--core=0", "--",
+        "env", "-i", f"HOME={workdir}", f"PATH={SANDBOX_PATH}", "LANG=C.UTF-8", f"TMPDIR={workdir}",
+        f"MPLCONFIGDIR={workdir}/.matplotlib", f"IPYTHONDIR={workdir}/.ipython",
+        f"JUPYTER_RUNTIME_DIR={workdir}",
+        "MPLBACKEND=module://matplotlib_inline.backend_inline", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1",
+        "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1", f"JPY_PARENT_PID={os.getpid()}",
+        "/bin/sh", "-c", 'umask 077 && cd "$HOME" && exec "$@"', "sandboxed-kernel",
+    ]  # fmt: skip
+    return wrapper + cmd
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel inside the sandbox (ipc transport in the sandbox directory)."""
+
+    sandbox_uid = Integer(-1).tag(config=False)
+    sandbox_gid = Integer(-1).tag(config=False)
+    sandbox_dir = Unicode("").tag(config=False)
+    isolate_network = Bool(True).tag(config=False)
+
+    def __init__(self, *, user: SandboxUser, workdir: Path, limits: SandboxLimits, **kwargs: Any) -> None:
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", str(workdir / ".kernel"))
+        kwargs.setdefault("connection_file", str(workdir / ".kernel.json"))
+        super().__init__(**kwargs)
+        self._user = user
+        self._workdir = workdir
+        self._limits = limits
+        self.isolate_network = network_isolation_available()
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        # the kernel (sandbox user) must read its own connection file; nobody else can enter the directory
+        os.chown(self.connection_file, self._user.uid, self._user.gid)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return sandbox_command(
+            cmd,
+            user=self._user,
+            workdir=self._workdir,
+            limits=self._limits,
+            isolate_network=self.isolate_network,
+        )
+
+
+def _copy_submission(source: Path, workdir: Path, user: SandboxUser) -> None:
+    """Copy one submission folder (symlinks kept as links, never followed) and give it to the sandbox user."""
+    shutil.copytree(source, workdir, symlinks=True, dirs_exist_ok=True)
+    for root, dirs, files in os.walk(workdir):
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            os.lchown(path, user.uid, user.gid)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
+    os.chown(workdir, user.uid, user.gid)
+    os.chmod(workdir, 0o700)
+
+
+def _fail_unexecuted(nb: NotebookNode, reason: str) -> None:
+    """Give every code cell that produced no reply an error, so tests that never ran score nothing."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not cell.get("execution_count"):
+            has_error = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+            if not has_error:
+                cell.setdefault("outputs", []).append(
+                    NotebookNode(
+                        output_type="error",
+                        ename="SandboxError",
+                        evalue=reason,
+                        traceback=[f"SandboxError: {reason}"],
+                    )
+                )
+
+
+class SandboxedExecute(Execute):  # type: ignore[misc]
+    """nbgrader's Execute preprocessor, with the kernel in the sandbox (see the module docstring)."""
+
+    pool_size = Integer(4, help="Number of sandbox users (parallel autograding runs).").tag(config=True)
+    user_prefix = Unicode(USER_PREFIX, help="Name prefix of the sandbox users.").tag(config=True)
+    memory_bytes = Integer(SandboxLimits.memory_bytes, help="Address-space limit of the kernel.").tag(
+        config=True
+    )
+    cpu_seconds = Integer(SandboxLimits.cpu_seconds, help="CPU-time limit of the kernel.").tag(config=True)
+    processes = Integer(SandboxLimits.processes, help="Process limit of the sandbox user.").tag(config=True)
+    file_bytes = Integer(SandboxLimits.file_bytes, help="Largest file the kernel may write.").tag(config=True)
+    sandbox_root = Unicode(
+        tempfile.gettempdir(), help="Where the temporary sandbox directories are made."
+    ).tag(config=True)
+
+    _sandbox: tuple[SandboxUser, Path] | None = None
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return SandboxLimits(
+            memory_bytes=self.memory_bytes,
+            cpu_seconds=self.cpu_seconds,
+            processes=self.processes,
+            file_bytes=self.file_bytes,
+        )
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        users = ensure_sandbox_users(self.pool_size, self.user_prefix)
+        source = Path(resources.get("metadata", {}).get("path") or ".")
+        with acquire_user(users) as user:
+            holder = Path(tempfile.mkdtemp(prefix="giga-sandbox-", dir=self.sandbox_root))
+            try:
+                os.chmod(holder, 0o711)  # root's; the sandbox user may only traverse it
+                workdir = holder / "work"
+                _copy_submission(source, workdir, user)
+                self._sandbox = (user, workdir)
+                inner = dict(resources)
+                inner["metadata"] = {**resources.get("metadata", {}), "path": str(workdir)}
+                try:
+                    nb, _ = super().preprocess(nb, inner)
+                except Exception as error:  # dead kernel, CPU limit, hung interrupt: grade what ran
+                    self.log.warning("Sandboxed kernel failed: %s", error)
+                    _fail_unexecuted(nb, f"the notebook stopped early ({type(error).__name__})")
+                else:
+                    _fail_unexecuted(nb, "this cell did not run")
+            finally:
+                self._sandbox = None
+                kill_user_processes(user.uid)
+                shutil.rmtree(holder, ignore_errors=True)
+        return nb, resources
+
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        if self._sandbox is None:
+            raise SandboxError("SandboxedExecute.create_kernel_manager called outside preprocess()")
+        user, workdir = self._sandbox
+        self.km = SandboxKernelManager(
+            user=user, workdir=workdir, limits=self.limits, kernel_name=self.kernel_name or "python3"
+        )
+        return self.km
+
+
+def run_notebook(
+    notebook: Path,
+    *,
+    users: list[SandboxUser],
+    limits: SandboxLimits = SandboxLimits(),
+    cell_timeout: int = 30,
+) -> NotebookNode:
+    """Execute one notebook (with the files of its folder) in the sandbox and return the executed notebook."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    executor = SandboxedExecute(
+        timeout=cell_timeout,
+        pool_size=len(users),
+        user_prefix=users[0].name.rstrip("0123456789"),
+        memory_bytes=limits.memory_bytes,
+        cpu_seconds=limits.cpu_seconds,
+        processes=limits.processes,
+        file_bytes=limits.file_bytes,
+    )
+    executed, _ = executor.preprocess(nb, {"metadata": {"path": str(notebook.parent)}})
+    return executed
+
+
+__all__ = [
+    "SandboxError",
+    "SandboxKernelManager",
+    "SandboxLimits",
+    "SandboxUser",
+    "SandboxedExecute",
+    "acquire_user",
+    "ensure_sandbox_users",
+    "kill_user_processes",
+    "run_notebook",
+    "sandbox_command",
+]
+
+
+def sandboxed_autograde_preprocessors() -> list[type]:
+    """nbgrader's autograde pipeline with ``Execute`` replaced by :class:`SandboxedExecute`."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute as StockExecute
+
+    stock = Autograde.autograde_preprocessors.default()
+    if StockExecute not in stock:
+        raise SandboxError("nbgrader's autograde pipeline has no Execute step to replace; check the version")
+    return [SandboxedExecute if step is StockExecute else step for step in stock]

@@ -1,0 +1,55 @@
+"""A private nbgrader submit: a student's submission is readable by the student and the course's grader only.
+
+Stock nbgrader 0.9 (``nbgrader.exchange.default.submit``) leaves each submission in the course's ``inbound``
+folder as a **0777** directory of **0644** files: the only protection is the random suffix in the folder name,
+and anyone who learns the path can read — or change — another student's work.
+
+Here, right after the stock copy, the submission is locked down:
+
+- files ``0640``, folders ``0770``, nothing for "other";
+- the group is the one the ``inbound`` folder hands down (nbgrader creates ``inbound`` set-gid, owned by the
+  grader account's group, e.g. ``grader-<course>``; students are not in it), so the grader can still collect,
+  read and delete the submission, as before.
+
+Everything else of the stock exchange is unchanged (``inbound`` itself stays ``2733``: students may create
+entries but cannot list them).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from nbgrader.exchange.default.submit import ExchangeSubmit
+
+FILE_MODE = 0o640
+DIR_MODE = 0o770
+
+
+def restrict_submission(folder: Path) -> None:
+    """Remove every permission for "other" under ``folder``; symlinks are left alone (never followed)."""
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                os.chmod(path, FILE_MODE)
+        for name in dirs:
+            path = Path(root, name)
+            if not path.is_symlink():
+                os.chmod(path, DIR_MODE)
+    os.chmod(folder, DIR_MODE)
+
+
+def is_private(folder: Path) -> bool:
+    """True when nothing under ``folder`` grants any permission to "other"."""
+    paths = [folder, *folder.rglob("*")]
+    return all(not (p.lstat().st_mode & stat.S_IRWXO) for p in paths if not p.is_symlink())
+
+
+class PrivateExchangeSubmit(ExchangeSubmit):
+    """nbgrader's submit, then :func:`restrict_submission` on the new inbound folder."""
+
+    def copy_files(self) -> None:
+        super().copy_files()
+        restrict_submission(Path(self.inbound_path) / self.assignment_filename)

@@ -1,0 +1,1 @@
+"""Board of education: aggregates, dashboards, open data, the audited support view, research export."""

@@ -1,0 +1,457 @@
+"""Board service: refresh the pre-aggregated cells and published figures; read a dashboard; reference values.
+
+``refresh_aggregates`` (after a test closes, or ``giga board refresh``) rebuilds two small tables from the
+students' latest skill estimate per (skill, school year, term):
+- ``board_cell`` — additive sums per (school, class, grade, skill, school year, term) (lms.board.aggregates);
+- ``board_figure`` — for every *base table* (one skill, school year and term: schools × grades with their
+  totals) the figures after suppression (lms.board.suppression).  Every published figure — a school's
+  grade, a school's total, the city's grade, the city — is a cell of exactly one base table, so pages and
+  open data can never show a cell that its own table hid, and cohort-growth series are read from the
+  same cells.
+``dashboard_data`` only reads ``board_figure`` (a few hundred rows): no statistics at request time.
+Services flush, never commit (the request or ``session_scope`` owns the transaction).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from lms.assessments.models import Assignment, Attempt, SkillEstimate
+from lms.board.aggregates import (
+    GRADES,
+    CellSums,
+    PopulationEstimate,
+    cell_sums,
+    condition_on_group,
+    entry_year,
+    estimate,
+    merge,
+    plausible_values,
+    school_year_and_term,
+    standard_normal_draws,
+    term_bounds,
+)
+from lms.board.models import BoardCell, BoardFigure, ReferenceValue
+from lms.board.settings import BoardSettings, get_board_settings
+from lms.board.suppression import suppress_shares, suppress_table
+from lms.db import utc_now
+from lms.errors import InvalidInput, NotFound
+from lms.permissions import school_ids
+from lms.roster.models import Org, SchoolClass, User
+from reading_tests.items import SKILLS
+
+ALL = "ALL"
+SKILL_CODES: tuple[str, ...] = (ALL, *SKILLS)
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    estimates: int
+    cells: int
+    figures: int
+    tables: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.estimates} estimates → {self.cells} cells, {self.tables} tables, "
+            f"{self.figures} published figures"
+        )
+
+
+def _grade_of(grades: str | None) -> str | None:
+    for code in (grades or "").replace(" ", "").split(","):
+        if code in GRADES:
+            return code
+    return None
+
+
+def _latest_estimates(
+    session: Session, period: tuple[int, int] | None = None
+) -> list[tuple[int, int, int, str, str, int, int, float, float, bool]]:
+    """(student, school, class, grade, skill, year, term, θ̂, SE, guessing): the latest per student,
+    skill, school year and term, of submitted attempts."""
+    query = (
+        sa_select(  # type: ignore[call-overload]  # nine columns: more than the stubs have overloads for
+            SkillEstimate.student_id,
+            SkillEstimate.skill,
+            SkillEstimate.theta,
+            SkillEstimate.se,
+            SkillEstimate.guessing,
+            Attempt.finished_at,
+            SchoolClass.id,
+            SchoolClass.school_id,
+            SchoolClass.grades,
+        )
+        .join(Attempt, col(Attempt.id) == col(SkillEstimate.attempt_id))
+        .join(Assignment, col(Assignment.id) == col(Attempt.assignment_id))
+        .join(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
+        .where(Attempt.status == "submitted", col(Attempt.finished_at).is_not(None))
+        .order_by(col(Attempt.finished_at), col(SkillEstimate.id))
+    )
+    if period is not None:
+        start, end = term_bounds(*period)
+        query = query.where(col(Attempt.finished_at) >= start, col(Attempt.finished_at) < end)
+    latest: dict[tuple[int, str, int, int], tuple[Any, ...]] = {}
+    for student, skill, theta, se, guessing, finished, class_id, school_id, grades in session.execute(query):
+        grade = _grade_of(grades)
+        if grade is None or finished is None or skill not in SKILL_CODES:
+            continue
+        year, term = school_year_and_term(finished)
+        latest[(student, skill, year, term)] = (
+            student, school_id, class_id, grade, skill, year, term, float(theta), float(se), bool(guessing)
+        )  # fmt: skip
+    return list(latest.values())
+
+
+def refresh_aggregates(
+    *, session: Session, settings: BoardSettings | None = None, period: tuple[int, int] | None = None
+) -> RefreshReport:
+    """Rebuild ``board_cell`` and ``board_figure`` from the skill estimates (see the module docstring).
+
+    ``period`` = (school year, term) rebuilds only that term (its base tables are self-contained): what
+    to call when a test closes; None rebuilds everything (``giga board refresh``, a changed setting).
+    """
+    cfg = settings or get_board_settings()
+    m = cfg.plausible_values
+    rows = _latest_estimates(session, period)
+    groups: dict[tuple[int, str, str, int, int], list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        groups[(row[1], row[3], row[4], row[5], row[6])].append(row)
+    skill_index = {code: i for i, code in enumerate(SKILL_CODES)}
+    cells: dict[tuple[int, int, str, str, int, int], CellSums] = {}
+    for (_school, _grade, skill, year, term), members in groups.items():
+        students = np.array([r[0] for r in members], dtype=np.int64)
+        eap = np.array([r[7] for r in members])
+        se = np.array([r[8] for r in members])
+        post_mean, post_sd, _mu, _tau = condition_on_group(eap, se)
+        keys = ((students * 16 + skill_index[skill]) * 4096 + (year % 4096)) * 4 + term
+        pv = plausible_values(post_mean, post_sd, standard_normal_draws(keys, m))
+        by_class: dict[int, list[int]] = defaultdict(list)
+        for i, r in enumerate(members):
+            by_class[r[2]].append(i)
+        for class_id, idx in by_class.items():
+            r0 = members[idx[0]]
+            sel = np.array(idx)
+            guessing = np.array([members[i][9] for i in idx], dtype=bool)
+            cells[(r0[1], class_id, r0[3], skill, year, term)] = cell_sums(
+                eap[sel], se[sel], guessing, pv[sel]
+            )
+    now = utc_now()
+    if period is None:
+        session.execute(delete(BoardCell))
+        session.execute(delete(BoardFigure))
+    else:
+        for table in (BoardCell, BoardFigure):
+            session.execute(
+                delete(table).where(
+                    col(table.school_year) == period[0],
+                    col(table.term) == period[1],
+                )
+            )
+    if cells:
+        session.execute(
+            insert(BoardCell),
+            [
+                {
+                    "school_id": school, "class_id": class_id, "grade": grade,
+                    "entry_year": entry_year(year, grade), "skill": skill, "school_year": year, "term": term,
+                    "n": s.n, "n_guessing": s.n_guessing, "sum_eap": s.sum_eap, "sumsq_eap": s.sumsq_eap,
+                    "sum_se2": s.sum_se2, "pv_sum": s.pv_sum, "pv_sumsq": s.pv_sumsq,
+                    "pv_bands": s.pv_bands, "pv_hist": s.pv_hist, "refreshed_at": now,
+                }
+                for (school, class_id, grade, skill, year, term), s in cells.items()
+            ],
+        )  # fmt: skip
+    figures = publish_figures(cells, m=m, min_cell_size=cfg.min_cell_size, now=now)
+    if figures:
+        session.execute(insert(BoardFigure), figures)
+    session.flush()
+    tables = len({(c[3], c[4], c[5]) for c in cells})
+    return RefreshReport(estimates=len(rows), cells=len(cells), figures=len(figures), tables=tables)
+
+
+def _figure(
+    key: dict[str, Any], sums: CellSums, hidden: bool, min_cell_size: int, now: datetime
+) -> dict[str, Any]:
+    est: PopulationEstimate | None = None if hidden else estimate(sums)
+    row: dict[str, Any] = {
+        **key, "n": sums.n, "hidden": hidden or est is None, "mean": None, "se_mean": None, "sd": None,
+        "band_shares": None, "guessing_share": None, "hist": None, "min_cell_size": min_cell_size,
+        "refreshed_at": now,
+    }  # fmt: skip
+    if est is not None:
+        band_hidden = suppress_shares(est.band_counts, min_cell_size)
+        guess_hidden = suppress_shares([est.n_guessing, est.n - est.n_guessing], min_cell_size)
+        row.update(
+            mean=est.mean,
+            se_mean=est.se_mean,
+            sd=est.sd,
+            band_shares=[None if h else s for s, h in zip(est.band_shares, band_hidden, strict=True)],
+            guessing_share=None if guess_hidden[0] else est.guessing_share,
+            hist=list(est.hist),
+        )
+    return row
+
+
+def publish_figures(
+    cells: dict[tuple[int, int, str, str, int, int], CellSums], *, m: int, min_cell_size: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Suppressed figures of every base table (skill, year, term): schools × grades with totals."""
+    tables: dict[tuple[str, int, int], dict[tuple[int, str], list[CellSums]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for (school, _class, grade, skill, year, term), sums in cells.items():
+        tables[(skill, year, term)][(school, grade)].append(sums)
+    out: list[dict[str, Any]] = []
+    for (skill, year, term), parts in sorted(tables.items()):
+        schools = sorted({s for s, _g in parts})
+        grades = [g for g in GRADES if any(g == gg for _s, gg in parts)]
+        merged = {k: merge(v, m) for k, v in parts.items()}
+        counts = [[merged[(s, g)].n if (s, g) in merged else 0 for g in grades] for s in schools]
+        table = suppress_table(counts, min_cell_size)
+        base = {"skill": skill, "school_year": year, "term": term}
+        for i, school in enumerate(schools):
+            for j, grade in enumerate(grades):
+                if (school, grade) in merged:
+                    key = {**base, "school_id": school, "grade": grade, "entry_year": entry_year(year, grade)}
+                    out.append(
+                        _figure(key, merged[(school, grade)], bool(table.hidden[i, j]), min_cell_size, now)
+                    )
+            row_sum = merge((merged[(school, g)] for g in grades if (school, g) in merged), m)
+            key = {**base, "school_id": school, "grade": ALL, "entry_year": None}
+            out.append(_figure(key, row_sum, bool(table.hidden[i, -1]), min_cell_size, now))
+        for j, grade in enumerate(grades):
+            col_sum = merge((merged[(s, grade)] for s in schools if (s, grade) in merged), m)
+            key = {**base, "school_id": None, "grade": grade, "entry_year": entry_year(year, grade)}
+            out.append(_figure(key, col_sum, bool(table.hidden[-1, j]), min_cell_size, now))
+        key = {**base, "school_id": None, "grade": ALL, "entry_year": None}
+        out.append(_figure(key, merge(merged.values(), m), table.grand_hidden, min_cell_size, now))
+    return out
+
+
+# --- reading: the dashboard ------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    """What the dashboard shows; every field comes from the URL (shareable)."""
+
+    school_year: int | None = None
+    term: int | None = None
+    skill: str = ALL
+    grade: str = ALL
+    school_id: int | None = None  # None: the city
+    cohort: int | None = None  # entry year; None: the selected grade's cohort
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> Filters:
+        """Parse URL query values; a value a person typed wrong gives a Japanese 400 message."""
+
+        def number(name: str, label: str) -> int | None:
+            value = (params.get(name) or "").strip()
+            if value == "":
+                return None
+            if not value.isdigit():
+                raise InvalidInput(f"{label}（{name}）には数字を指定してください。")
+            return int(value)
+
+        skill = (params.get("skill") or ALL).strip()
+        if skill not in SKILL_CODES:
+            raise InvalidInput(f"読解スキル（skill）は {', '.join(SKILL_CODES)} のどれかを指定してください。")
+        grade = (params.get("grade") or ALL).strip()
+        if grade != ALL and grade not in GRADES:
+            raise InvalidInput("学年（grade）は P1〜P6、J1〜J3 か ALL を指定してください。")
+        term = number("term", "学期")
+        if term is not None and term not in (1, 2, 3):
+            raise InvalidInput("学期（term）は 1、2、3 のどれかを指定してください。")
+        return cls(
+            school_year=number("year", "年度"),
+            term=term,
+            skill=skill,
+            grade=grade,
+            school_id=number("school", "学校"),
+            cohort=number("cohort", "入学年度"),
+        )
+
+    def query(self, **changes: Any) -> str:
+        """The URL query string of these filters (with ``changes``)."""
+        from urllib.parse import urlencode
+
+        values = {
+            "year": self.school_year, "term": self.term, "skill": self.skill, "grade": self.grade,
+            "school": self.school_id, "cohort": self.cohort,
+        }  # fmt: skip
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v is not None and v != ""})
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    years: list[int]
+    terms: list[int]
+    grades: list[str]
+    schools: list[Org]
+    school: Org | None
+    min_cell_size: int
+    table: list[BoardFigure] = field(default_factory=list)  # the base table's figures
+    focus: BoardFigure | None = None  # the selected school (or city) and grade
+    city: BoardFigure | None = None  # the city at the selected grade
+    comparison: list[BoardFigure] = field(default_factory=list)  # schools at the selected grade
+    cohort: int | None = None
+    growth: list[tuple[int, int, str, BoardFigure | None, BoardFigure | None]] = field(default_factory=list)
+    references: list[ReferenceValue] = field(default_factory=list)
+    refreshed_at: datetime | None = None
+
+    def cell(self, school_id: int | None, grade: str) -> BoardFigure | None:
+        for f in self.table:
+            if f.school_id == school_id and f.grade == grade:
+                return f
+        return None
+
+
+def visible_schools(*, session: Session, viewer: User) -> list[Org]:
+    """Schools whose aggregates ``viewer`` may see: board and admin all, a school admin their own."""
+    query = select(Org).where(Org.type == "school").order_by(col(Org.identifier), col(Org.id))
+    schools = list(session.exec(query))
+    if viewer.role in ("board", "admin"):
+        return schools
+    own = school_ids(session, viewer)
+    return [s for s in schools if s.id in own]
+
+
+def dashboard_data(*, session: Session, filters: Filters, viewer: User | None = None) -> Dashboard:
+    """Everything the dashboard shows for ``filters`` (reads ``board_figure`` only).
+
+    ``viewer`` None means the city's view (benchmarks, open data); a school admin asking for another
+    school gets NotFound, and is shown their own school when none is asked for.
+    """
+    all_schools = list(session.exec(select(Org).where(Org.type == "school").order_by(col(Org.identifier))))
+    schools = all_schools if viewer is None else visible_schools(session=session, viewer=viewer)
+    visible_ids = {s.id for s in schools}
+    city_allowed = viewer is None or viewer.role in ("board", "admin")
+    if filters.school_id is not None and filters.school_id not in visible_ids:
+        raise NotFound("その学校は見つかりません。")
+    if filters.school_id is None and not city_allowed:
+        if not schools:
+            raise NotFound("あなたの学校が見つかりません。")
+        filters.school_id = schools[0].id
+    school = next((s for s in schools if s.id == filters.school_id), None)
+    periods = sorted(set(session.exec(select(BoardFigure.school_year, BoardFigure.term).distinct()).all()))
+    years = sorted({y for y, _t in periods})
+    if filters.school_year is None and years:
+        filters.school_year = years[-1]
+    terms = sorted({t for y, t in periods if y == filters.school_year})
+    if filters.term is None and terms:
+        filters.term = terms[-1]
+    k = get_board_settings().min_cell_size
+    board = Dashboard(filters=filters, years=years, terms=terms, grades=[], schools=schools, school=school,
+                      min_cell_size=k)  # fmt: skip
+    if not periods:
+        return board
+    table = list(
+        session.exec(
+            select(BoardFigure).where(
+                BoardFigure.skill == filters.skill,
+                BoardFigure.school_year == filters.school_year,
+                BoardFigure.term == filters.term,
+            )
+        )
+    )
+    board.table = [f for f in table if f.school_id is None or f.school_id in visible_ids]
+    board.grades = [g for g in GRADES if any(f.grade == g for f in table)]
+    board.refreshed_at = max((f.refreshed_at for f in table), default=None)
+    board.focus = board.cell(filters.school_id, filters.grade)
+    board.city = board.cell(None, filters.grade) if city_allowed or filters.school_id else None
+    board.comparison = [f for f in board.table if f.school_id is not None and f.grade == filters.grade]
+    board.comparison.sort(key=lambda f: [s.id for s in schools].index(f.school_id))
+    # the cohort: given, or the selected grade's
+    cohort = filters.cohort
+    if cohort is None and filters.grade != ALL and filters.school_year is not None:
+        cohort = entry_year(filters.school_year, filters.grade)
+    board.cohort = cohort
+    if cohort is not None:
+        series = list(
+            session.exec(
+                select(BoardFigure).where(
+                    BoardFigure.skill == filters.skill,
+                    BoardFigure.entry_year == cohort,
+                    or_(
+                        col(BoardFigure.school_id).is_(None), col(BoardFigure.school_id) == filters.school_id
+                    ),
+                )
+            )
+        )
+        points: dict[tuple[int, int, str], list[BoardFigure | None]] = {}
+        for f in series:
+            slot = points.setdefault((f.school_year, f.term, f.grade), [None, None])
+            slot[0 if f.school_id is None else 1] = f
+        board.growth = [(y, t, g, v[1], v[0]) for (y, t, g), v in sorted(points.items())]
+    if filters.school_year is not None:
+        refs = select(ReferenceValue).where(
+            ReferenceValue.school_year == filters.school_year, ReferenceValue.skill == filters.skill
+        )
+        if filters.grade != ALL:
+            refs = refs.where(ReferenceValue.grade == filters.grade)
+        board.references = list(
+            session.exec(refs.order_by(col(ReferenceValue.grade), col(ReferenceValue.id)))
+        )
+    return board
+
+
+def add_reference_value(
+    *,
+    session: Session,
+    actor: User,
+    source: str,
+    label: str,
+    school_year: int,
+    grade: str,
+    skill: str,
+    mean_scale_score: float,
+    sd: float | None = None,
+    share_per_band: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> ReferenceValue:
+    """Store a national / prefectural figure the board entered (validated; flushes)."""
+    from lms.board.models import REFERENCE_SOURCES
+
+    if source not in REFERENCE_SOURCES:
+        raise InvalidInput("出典は national（全国）、prefecture（都道府県）、other のどれかです。")
+    if grade not in GRADES or skill not in SKILL_CODES:
+        raise InvalidInput("学年（P1〜J3）と読解スキルを正しく指定してください。")
+    if not 0 <= mean_scale_score <= 1000 or (sd is not None and not 0 < sd <= 500):
+        raise InvalidInput("平均は 0〜1000、標準偏差は 0〜500 の尺度得点（500 + 100θ）で入力してください。")
+    if not label.strip():
+        raise InvalidInput("名称（例：令和8年度 全国学力・学習状況調査）を入力してください。")
+    value = ReferenceValue(
+        source=source, label=label.strip(), school_year=school_year, grade=grade, skill=skill,
+        mean_scale_score=mean_scale_score, sd=sd, share_per_band=share_per_band, note=note,
+        entered_by_id=actor.id,
+    )  # fmt: skip
+    session.add(value)
+    session.flush()
+    return value
+
+
+def published_figures(*, session: Session) -> Iterable[BoardFigure]:
+    """Every published figure, ordered (open data)."""
+    return session.exec(
+        select(BoardFigure).order_by(
+            col(BoardFigure.school_year),
+            col(BoardFigure.term),
+            col(BoardFigure.skill),
+            col(BoardFigure.school_id).is_(None),
+            col(BoardFigure.school_id),
+            col(BoardFigure.grade),
+        )
+    )

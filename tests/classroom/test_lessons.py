@@ -1,0 +1,192 @@
+"""The lessons in classroom/: nbgrader accepts every source, every solution passes its own tests, and the
+student version (solutions removed) fails them — so the tests really test something.
+
+Kernels are slow, so the module generates all assignments once and executes the 14 notebooks concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbgrader")
+from nbclient import NotebookClient  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CLASSROOM = ROOT / "classroom"
+sys.path.insert(0, str(CLASSROOM))
+
+import build_sources  # noqa: E402
+from lessons import LESSONS  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("classroom_make_data", CLASSROOM / "data" / "make_data.py")
+assert _spec and _spec.loader
+make_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_data)
+
+NAMES = [lesson.name for lesson in LESSONS]
+PROGRAMMING = ["変数と計算", "条件分岐", "繰り返し", "関数", "アルゴリズム"]
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def _nbgrader_meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _autograder_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code" and _nbgrader_meta(c).get("grade")]
+
+
+def _errors(cell: nbformat.NotebookNode) -> list[str]:
+    return [o.get("ename", "") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary nbgrader course directory with every assignment generated (student copies in release/)."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(CLASSROOM / "source", root / "source")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(CLASSROOM)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.course_id = "lessons-ci"
+    # nbgrader stamps a new gradebook by running the `alembic` script, which lives next to this interpreter.
+    old_path = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{old_path}"
+    try:
+        api = NbGraderAPI(config=config)
+        for name in NAMES:
+            result = api.generate_assignment(name, force=True)
+            assert result["success"], f"nbgrader generate_assignment {name} failed:\n{result['log']}"
+    finally:
+        os.environ["PATH"] = old_path
+    return root
+
+
+async def _execute_all(jobs: dict[tuple[str, str], Path]) -> dict[tuple[str, str], nbformat.NotebookNode]:
+    limit = asyncio.Semaphore(4)
+
+    async def run(path: Path) -> nbformat.NotebookNode:
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=120,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        async with limit:
+            await client.async_execute()
+        return nb
+
+    results = await asyncio.gather(*(run(path) for path in jobs.values()))
+    return dict(zip(jobs, results, strict=True))
+
+
+@pytest.fixture(scope="module")
+def executed(course: Path) -> dict[tuple[str, str], nbformat.NotebookNode]:
+    """Every source notebook (with solutions) and every release notebook (without), executed."""
+    jobs = {}
+    for name in NAMES:
+        jobs[(name, "source")] = course / "source" / name / f"{name}.ipynb"
+        jobs[(name, "release")] = course / "release" / name / f"{name}.ipynb"
+    return asyncio.run(_execute_all(jobs))
+
+
+def test_course_covers_the_required_topics() -> None:
+    titles = " ".join(lesson.title for lesson in LESSONS)
+    assert len(LESSONS) >= 6
+    for topic in PROGRAMMING:
+        assert topic in titles
+    assert sum(1 for lesson in LESSONS if lesson.topic == "data_literacy") >= 2
+    text = " ".join(cell.text for lesson in LESSONS for cell in lesson.cells)
+    for phrase in ("人口", "たて軸", "平均", "中央値", "アンケート"):
+        assert phrase in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lesson_has_autograded_tests_and_a_rubric_graded_answer(name: str) -> None:
+    nb = nbformat.read(CLASSROOM / "source" / name / f"{name}.ipynb", as_version=4)
+    tests = _autograder_cells(nb)
+    manual = [c for c in nb.cells if c.cell_type == "markdown" and _nbgrader_meta(c).get("grade")]
+    assert tests and all(_nbgrader_meta(c)["points"] > 0 for c in tests)
+    assert manual and all(_nbgrader_meta(c)["points"] > 0 for c in manual)
+    rubrics = [c for c in nb.cells if c.cell_type == "markdown" and "ルーブリック" in c.source]
+    assert len(rubrics) >= len(manual)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert JAPANESE.search(cell.source), f"markdown cell {cell.id} is not in Japanese"
+    solutions = [c for c in nb.cells if _nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    assert solutions and all("### BEGIN SOLUTION" in c.source for c in solutions)
+    if name < "06":
+        assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests)
+
+
+def test_shipped_notebooks_and_manifest_match_the_generator(tmp_path: Path) -> None:
+    build_sources.build(tmp_path / "source")
+    assert (tmp_path / "course.yaml").read_bytes() == (CLASSROOM / "course.yaml").read_bytes()
+    tmp_path = tmp_path / "source"
+    for name in NAMES:
+        for shipped in (CLASSROOM / "source" / name).iterdir():
+            rebuilt = tmp_path / name / shipped.name
+            stale = f"{shipped.name} is stale: run classroom/build_sources.py"
+            assert rebuilt.read_bytes() == shipped.read_bytes(), stale
+
+
+def test_data_is_regenerated_identically_from_its_seed(tmp_path: Path) -> None:
+    for written in make_data.main(tmp_path):
+        assert written.read_bytes() == (CLASSROOM / "data" / written.name).read_bytes()
+    licence = (CLASSROOM / "data" / "LICENCE.md").read_text(encoding="utf-8")
+    assert "generated" in licence and "CC0" in licence and str(make_data.SEED) in licence
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_generate_assignment_strips_solutions_and_hidden_tests(course: Path, name: str) -> None:
+    release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in release.cells)
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "解答例" not in text
+    assert "# ここにコードを書こう" in text and "ここに答えを書こう" in text
+    for extra in (CLASSROOM / "source" / name).iterdir():
+        assert (course / "release" / name / extra.name).exists()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solution_passes_its_own_tests(executed: dict, name: str) -> None:
+    nb = executed[(name, "source")]
+    failures = {cell.id: _errors(cell) for cell in nb.cells if _errors(cell)}
+    assert failures == {}
+    assert all(cell.get("execution_count") for cell in _autograder_cells(nb))
+    if name >= "06" and Path("/usr/share/fonts/truetype/bizud-gothic").is_dir():
+        setup = nb.cells[1]  # use_japanese_font() reports the font it chose
+        assert "BIZ UD" in str(setup.outputs), setup.outputs
+
+
+def test_manifest_lists_every_lesson_with_its_points() -> None:
+    manifest = yaml.safe_load((CLASSROOM / "course.yaml").read_text(encoding="utf-8"))
+    assert [a["name"] for a in manifest["assignments"]] == NAMES
+    for entry in manifest["assignments"]:
+        nb = nbformat.read(CLASSROOM / entry["notebook"], as_version=4)
+        points = sum(_nbgrader_meta(c).get("points", 0) for c in _autograder_cells(nb))
+        assert points == entry["autograded_points"] > 0 and entry["manual_points"] > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_fails_the_autograder_tests(executed: dict, name: str) -> None:
+    nb = executed[(name, "release")]
+    tests = _autograder_cells(nb)
+    passed = [cell.id for cell in tests if not _errors(cell)]
+    assert passed == [], "these tests pass without any answer written"
+    # the given (non-graded) code still runs in the student version
+    given = [c for c in nb.cells if c.cell_type == "code" and not _nbgrader_meta(c)]
+    assert all(not _errors(cell) for cell in given)

@@ -1,0 +1,126 @@
+"""Submissions in the exchange are private: "other" users cannot read them (stock nbgrader: they can)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("nbgrader")
+import nbformat
+from nbgrader.auth import Authenticator
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
+from nbgrader.exchange.default.submit import ExchangeSubmit
+from traitlets.config import Config
+
+from hub_config import sandbox
+from hub_config.nbgrader_config import configure_nbgrader, settings_from_env
+from hub_config.secure_exchange import PrivateExchangeSubmit, is_private
+
+COURSE = "c1-prog"
+
+
+def _exchange(tmp_path: Path, submit_class: type) -> Path:
+    """Release one assignment into a fresh exchange, submit it, return the submission folder."""
+    config = Config()
+    config.Exchange.root = str(tmp_path / "exchange")
+    config.Exchange.path_includes_course = True
+    config.CourseDirectory.root = str(tmp_path / "course")
+    config.CourseDirectory.course_id = COURSE
+    config.CourseDirectory.assignment_id = "ps1"
+    (tmp_path / "exchange").mkdir(parents=True)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp_path / "exchange", 0o1777)
+    release = tmp_path / "course" / "release" / "ps1"
+    release.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), release / "ps1.ipynb")
+    coursedir = CourseDirectory(config=config)
+    ExchangeReleaseAssignment(
+        coursedir=coursedir, authenticator=Authenticator(config=config), config=config
+    ).start()
+    student_home = tmp_path / "student"
+    shutil.copytree(release, student_home / COURSE / "ps1")
+    config.Exchange.assignment_dir = str(student_home)
+    config.Exchange.cache = str(tmp_path / "cache")
+    config.CourseDirectory.student_id = "s-a1"
+    coursedir = CourseDirectory(config=config)
+    submit_class(coursedir=coursedir, authenticator=Authenticator(config=config), config=config).start()
+    (submission,) = (tmp_path / "exchange" / COURSE / "inbound").iterdir()
+    return submission
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A world-traversable temporary folder, like /srv/nbgrader (pytest's own tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="giga-exchange-test-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def _readable_by_stranger(path: Path) -> bool:
+    """Can an unrelated unprivileged user (a sandbox pool user) read the file?"""
+    user = sandbox.ensure_sandbox_users(1)[0]
+    probe = subprocess.run(
+        ["setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups", "cat", str(path)],
+        capture_output=True,
+        timeout=30,
+    )
+    return probe.returncode == 0
+
+
+def test_private_submit_locks_the_submission_down(tmp_path: Path) -> None:
+    submission = _exchange(tmp_path, PrivateExchangeSubmit)
+    assert (submission / "ps1.ipynb").exists() and (submission / "timestamp.txt").exists()
+    assert is_private(submission)
+    assert oct(submission.stat().st_mode & 0o777) == "0o770"
+    assert oct((submission / "ps1.ipynb").stat().st_mode & 0o777) == "0o640"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="needs root to act as another unprivileged user (CI runs as root)"
+)
+def test_another_user_cannot_read_a_private_submission_but_could_with_stock_nbgrader(open_tmp: Path) -> None:
+    private = _exchange(open_tmp / "private", PrivateExchangeSubmit)
+    stock = _exchange(open_tmp / "stock", ExchangeSubmit)
+    assert not _readable_by_stranger(private / "ps1.ipynb")
+    assert _readable_by_stranger(stock / "ps1.ipynb")  # the gap this module closes
+    assert not is_private(stock)
+
+
+def test_configure_nbgrader_only_sets_traits() -> None:
+    c = Config()
+    configure_nbgrader(
+        c, **settings_from_env({"GIGA_NBGRADER_EXCHANGE": "/x/exchange", "GIGA_AUTOGRADE_POOL": "6"})
+    )
+    assert c.Exchange.root == "/x/exchange" and c.Exchange.path_includes_course is True
+    assert c.ExchangeFactory.submit == "hub_config.secure_exchange.PrivateExchangeSubmit"
+    assert c.ExportApp.plugin_class == "hub_config.lms_export.LmsExportPlugin"
+    assert c.Authenticator.plugin_class == "nbgrader.auth.JupyterHubAuthPlugin"
+    assert sandbox.SandboxedExecute in c.Autograde.autograde_preprocessors
+    assert all(pp.__name__ != "Execute" for pp in c.Autograde.autograde_preprocessors)
+    assert c.SandboxedExecute.pool_size == 6
+    from nbgrader.apps.exportapp import ExportApp
+    from nbgrader.exchange import ExchangeFactory
+
+    assert ExchangeFactory(config=c).submit is PrivateExchangeSubmit  # the strings resolve to the classes
+    assert ExportApp(config=c).plugin_class.__name__ == "LmsExportPlugin"
+    off = Config()
+    configure_nbgrader(off, **settings_from_env({"GIGA_AUTOGRADE_SANDBOX": "0"}))
+    assert "autograde_preprocessors" not in off.Autograde
+
+
+def test_the_config_file_loads_as_nbgrader_loads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from traitlets.config.loader import PyFileConfigLoader
+
+    monkeypatch.setenv("GIGA_NBGRADER_EXCHANGE", "/srv/test-exchange")
+    hub_config_dir = Path(__file__).resolve().parents[2] / "hub_config"
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(hub_config_dir)).load_config()
+    assert config.Exchange.root == "/srv/test-exchange"
+    assert sandbox.SandboxedExecute in config.Autograde.autograde_preprocessors
