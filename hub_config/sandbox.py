@@ -130,7 +130,11 @@ def acquire_user(users: list[SandboxUser], wait_seconds: float = 600.0) -> Itera
 
 
 def user_processes(uid: int) -> list[int]:
-    """PIDs whose real or effective uid is ``uid``."""
+    """PIDs of live processes whose real or effective uid is ``uid``.
+
+    Zombies are left out: they run nothing and hold no resources but their entry, and they stay listed
+    until their parent (or init) reaps them, which on a busy machine can take a while.
+    """
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -139,27 +143,28 @@ def user_processes(uid: int) -> list[int]:
             status = (entry / "status").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                real, effective = (int(v) for v in line.split()[1:3])
-                if uid in (real, effective):
-                    pids.append(int(entry.name))
-                break
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").strip().startswith(("Z", "X")):
+            continue
+        real, effective = (int(v) for v in fields.get("Uid", "-1 -1").split()[:2])
+        if uid in (real, effective):
+            pids.append(int(entry.name))
     return pids
 
 
-def kill_user_processes(uid: int, rounds: int = 50) -> None:
+def kill_user_processes(uid: int, timeout: float = 15.0) -> None:
     """SIGKILL every process of the sandbox user (repeat: a fork may land between scan and kill)."""
     if uid == 0:
         raise SandboxError("refusing to kill the processes of root")
-    for _ in range(rounds):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         pids = user_processes(uid)
         if not pids:
             return
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.02)
+        time.sleep(0.05)
     raise SandboxError(f"processes of sandbox uid {uid} survive SIGKILL")
 
 
