@@ -13,6 +13,7 @@ import pytest
 
 # The small two-school city and cheap argon2 parameters of the LMS tests.
 from tests.lms.conftest import cheap_password_hashing, world  # noqa: F401
+from tests.support import missing
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -57,7 +58,7 @@ def live_server(settings: Any, world: Any) -> Iterator[str]:  # noqa: F811
 def browser() -> Iterator[Any]:
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        missing("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -3,7 +3,6 @@ URL, and axe-core finds no serious or critical violation; a screenshot goes to /
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -13,15 +12,13 @@ from sqlmodel import Session
 from lms.board.service import refresh_aggregates
 from tests.lms.conftest import PASSWORD
 from tests.lms.test_board_service import STUDENT_FAMILY, build_history
+from tests.support import require_axe
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _axe_serious(page: Any) -> list[str]:
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed (npm install in the repository root)")
-    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(path=str(require_axe()))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['id']}: {v['help']} ({len(v['nodes'])})"

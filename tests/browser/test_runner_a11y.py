@@ -8,23 +8,22 @@ axe-core comes from npm (``npm ci`` at the repository root installs ``node_modul
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
 from tests.browser.test_runner_take_test import SAVED, answer_current, shown_item, sign_in, wait_status
+from tests.support import require_axe
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 FORM = ("DEP-012", "REP-002", "PARA-001", "INST_DICT-001")  # vertical, picture, same/different, select-all
 
 
 def axe_violations(page: Any) -> list[str]:
     """Serious and critical axe-core violations of the page as it is now (WCAG 2.0–2.2 A/AA rules)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        page.add_script_tag(path=str(require_axe()))
     result = page.evaluate(
         """async () => {
              const r = await axe.run(document, {runOnly: {type: 'tag',
@@ -57,7 +56,6 @@ def make_fixed_form(db: Session, world: Any) -> Any:
     return assignment
 
 
-@pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (npm ci)")
 def test_formats_and_axe(page: Any, live_server: str, world: Any, db_session: Session) -> None:
     assignment = make_fixed_form(db_session, world)
     page.set_viewport_size({"width": 1366, "height": 768})
@@ -124,7 +122,6 @@ def test_formats_and_axe(page: Any, live_server: str, world: Any, db_session: Se
     page.screenshot(path="/tmp/giga_results.png", full_page=True)
 
 
-@pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (npm ci)")
 def test_home_with_tests_and_error_screen_axe(
     page: Any, live_server: str, world: Any, db_session: Session
 ) -> None:

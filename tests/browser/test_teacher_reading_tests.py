@@ -4,16 +4,15 @@ resets a student, closes the test, and reads the class report (screen, print med
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from tests.lms.conftest import PASSWORD
+from tests.support import require_axe
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _sign_in(page: Any, base: str, username: str) -> None:
@@ -25,9 +24,7 @@ def _sign_in(page: Any, base: str, username: str) -> None:
 
 
 def _axe_serious(page: Any) -> list[str]:
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed (npm install in the repository root)")
-    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(path=str(require_axe()))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['id']}: {v['help']} ({len(v['nodes'])})"

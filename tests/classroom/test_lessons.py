@@ -14,12 +14,10 @@ import shutil
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
-
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("nbgrader")
-from nbclient import NotebookClient  # noqa: E402
+from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSROOM = ROOT / "classroom"

@@ -14,8 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-pytest.importorskip("nbgrader")
 from nbgrader import api as nbgrader_api
 from nbgrader.api import Gradebook
 from traitlets.config import Config

@@ -18,17 +18,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
-pytest.importorskip("nbgrader")
-import nbformat
-
 from hub_config import sandbox
+from tests.support import missing
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="the sandbox switches to unprivileged users: needs root and util-linux setpriv (CI runs as root)",
-)
+
+@pytest.fixture(autouse=True)
+def _root_and_setpriv() -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        missing("the sandbox switches to unprivileged users: needs root and setpriv (CI runs as root)")
 
 ASSIGNMENT = "ps1"
 HONEST = "alice"

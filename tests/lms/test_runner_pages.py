@@ -18,6 +18,7 @@ from lms.assessments.models import (
     Attempt,
     SkillEstimate,
 )
+from tests.support import missing
 
 
 def _assignment(db: Session, world: Any, klass: str = "A1", **kwargs: Any) -> Assignment:
@@ -230,7 +231,6 @@ def test_growth_chart_needs_two_points() -> None:
 def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> None:
     """The WOFF2 subset of fetch_fonts.py holds every character of the item bank and the templates,
     keeps the vertical-writing glyph substitutions, and is a fraction of the 4.6 MB TTF."""
-    pytest.importorskip("brotli")
     from fontTools.ttLib import TTFont
 
     from lms.static.fonts import fetch_fonts
@@ -238,7 +238,7 @@ def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> No
 
     source = fetch_fonts._source()
     if source is None:
-        pytest.skip("BIZ UD P Gothic is not installed (apt-get install fonts-morisawa-bizud-gothic)")
+        missing("BIZ UD P Gothic is not installed (apt-get install fonts-morisawa-bizud-gothic)")
     wanted = fetch_fonts.used_characters()
     subset = tmp_path / "subset.woff2"  # built afresh: other parts add text to the templates all the time
     fetch_fonts.make_subset(source, subset, wanted)
@@ -252,8 +252,8 @@ def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> No
     template_text = (fetch_fonts.ROOT / "lms/runner/templates/runner_test.html").read_text(encoding="utf-8")
     shown.update(c for c in template_text if ord(c) > 0x3000)
     source_cmap = set(TTFont(source).getBestCmap())
-    missing = sorted(c for c in shown if ord(c) in source_cmap and ord(c) not in cmap)
-    assert missing == []
+    absent = sorted(c for c in shown if ord(c) in source_cmap and ord(c) not in cmap)
+    assert absent == []
     assert {"あ", "ア", "。", "「", "A", "1", "読", "解"} <= {chr(c) for c in cmap}
     assert 1_000 < glyphs < 4_000
     assert subset.stat().st_size < 400_000 < source.stat().st_size / 10  # > 10× smaller than the TTF

@@ -5,7 +5,7 @@ Ralph pins an older FastAPI than the LMS, so it lives in its own virtual environ
 requests``).  The test starts ``uvicorn ralph.api:app`` on 127.0.0.1 with a throw-away auth file and data
 directory, lets ``giga xapi send --once`` deliver statements built by ``lms.assessments.xapi``, reads them
 back from the LRS and checks them with the strict profile validator.  Without that environment the test
-is skipped — unless ``GIGA_REQUIRE_RALPH=1`` (CI), where a missing LRS is a failure.
+is skipped — except in CI (``CI`` or ``GIGA_TEST_STRICT=1``), where a missing LRS is a failure.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from lms.assessments.models import XapiOutbox
 from lms.config import project_root
 from lms.xapi_sender.validate import statement_problems
+from tests.support import missing
 
 RALPH_PYTHON = Path(os.environ.get("GIGA_TEST_RALPH_PYTHON", project_root() / "var/ralph-venv/bin/python"))
 PASSWORD = "lrs-test-password"
@@ -67,9 +68,7 @@ def _free_port() -> int:
 def ralph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ralph]:
     if not RALPH_PYTHON.exists():
         message = f"ralph LRS not installed at {RALPH_PYTHON} (run `make ralph`)"
-        if os.environ.get("GIGA_REQUIRE_RALPH") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
     home = tmp_path_factory.mktemp("ralph")
     (home / "data").mkdir()
     env = {

@@ -187,7 +187,7 @@ def test_anchor_calibration_puts_new_items_on_the_scale() -> None:
 
 @pytest.mark.slow
 def test_agrees_with_girth_on_the_same_quadrature() -> None:
-    girth = pytest.importorskip("girth")
+    import girth
     from girth.utilities.utils import _get_quadrature_points
     from scipy.stats import norm
 

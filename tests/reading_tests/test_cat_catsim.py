@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 
+import catsim.irt as catsim_irt
+import catsim.item_bank as catsim_bank
+import catsim.selection as catsim_selection
 import numpy as np
 import pytest
 from scipy import integrate
@@ -15,10 +18,6 @@ from scipy import integrate
 from reading_tests.cat import CatDesign, CatSession, ItemBank
 from reading_tests.cat.selection import ExposureControl, select_item
 from reading_tests.cat.simulation import random_pool
-
-catsim_irt = pytest.importorskip("catsim.irt")
-catsim_bank = pytest.importorskip("catsim.item_bank")
-catsim_selection = pytest.importorskip("catsim.selection")
 
 
 @pytest.fixture(scope="module")
