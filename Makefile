@@ -57,8 +57,9 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/giga items validate
 
+# Everything on SQLite (the PostgreSQL URL is for the next target only).
 pytest: $(STAMP) fonts node ralph
-	$(BIN)/pytest $(PYTEST_ARGS)
+	env -u GIGA_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 
 # The database tests again, against a real PostgreSQL server.
 pytest-postgres: $(STAMP)

@@ -78,16 +78,22 @@ async def students_answer(
     async def student(raw: str, view: dict[str, Any]) -> None:
         nonlocal errors
         headers = {"Cookie": f"giga_session={raw}", "X-CSRF-Token": csrf(raw)}
-        items = view["items"]
+        # Like the runner page: keep the payloads received so far, tell the server which unanswered ones
+        # this device holds (``known``), and take the queue's ids from each ack.
+        held = {item["item_id"]: item for item in view["items"]}
+        queue = [item["item_id"] for item in view["items"]]
+        answered: set[str] = set()
         for _ in range(k):
-            if not items:
+            if not queue:
                 return
-            item = items[0]
+            item = held[queue[0]]
+            answered.add(item["item_id"])
             body = {
                 "client_event_id": str(uuid.uuid4()),
                 "item_id": item["item_id"],
                 "answer": [item["options"][0]["id"]],
                 "response_time_ms": 3000,
+                "known": [i for i in held if i not in answered],
             }
             started = time.perf_counter()
             status, ack = await pool.request(
@@ -97,7 +103,8 @@ async def students_answer(
             if status != 200:
                 errors += 1
                 return
-            items = ack["items"]
+            held.update((i["item_id"], i) for i in ack["items"])
+            queue = ack.get("queue") or [i["item_id"] for i in ack["items"]]  # older servers: items only
 
     started = time.perf_counter()
     await asyncio.gather(*(student(raw, view) for raw, view in sessions))
@@ -164,6 +171,10 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--answers", type=int, default=10, help="answers per student")
+    parser.add_argument(
+        "--app", default="lms.main:app", help="the LMS ASGI app (e.g. a variant without some middleware)"
+    )
+    parser.add_argument("--app-dir", default=None, help="directory to import --app from")
     args = parser.parse_args()
     connections = UPSTREAM_CONNECTIONS_PER_WORKER * args.workers
     load_before = load_average()
@@ -184,7 +195,7 @@ def main() -> None:
             f"uvicorn --workers {args.workers} ({server_stack()}), "
             f"≤ {connections} connections (proxy upstream pool), PostgreSQL on loopback, 2 shared cores"
         )
-        with uvicorn("lms.main:app", url, args.workers) as base:
+        with uvicorn(args.app, url, args.workers, app_dir=args.app_dir) as base:
             warm_up(base, args.workers)
             views = asyncio.run(start_all(base, assignment_id, raws, connections))
             cpu_before = server_cpu_seconds(base)

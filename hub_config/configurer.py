@@ -20,6 +20,23 @@ STUDENT_GROUP = "nbgrader-{course}"
 TEACHER_GROUP = "formgrade-{course}"
 GRADER_ACCOUNT = "grader-{course}"
 LMS_SERVICE = "giga-lms"
+NOTEBOOK_STUDENTS_GROUP = "giga-notebook-students"  # every notebook student: the LMS may start their servers
+# A lean single-user server (benchmarks/bench_hub_start.py): only the extensions a student uses (Notebook 7,
+# nbgrader's assignment list and validate); no JupyterLab app, LSP, terminals, formgrader or course list.
+LEAN_SERVER_ARGS = (
+    *(
+        f"--ServerApp.jpserver_extensions={name}=False"
+        for name in (
+            "jupyterlab",
+            "jupyter_lsp",
+            "jupyter_server_terminals",
+            "nbgrader.server_extensions.formgrader",
+            "nbgrader.server_extensions.course_list",
+        )
+    ),
+    "--ServerApp.terminals_enabled=False",
+)
+LAZY_IMPORTS_DIR = Path(__file__).resolve().parent / "lazy_imports"  # rfc3987_syntax imported on first use
 START_TIMEOUT_S = 240  # measured: 30 simultaneous spawns need 64-69 s; the 30 s default failed all of them
 EXTRA_USER_SCOPES = ("list:services",)  # every user may list services (nbgrader's course list)
 DEFAULT_USER_SCOPES = ("self",)  # the `user` role of JupyterHub 5.x, extended by hand before 6.0
@@ -83,9 +100,24 @@ def configure_authenticator(c: Config, s: HubSettings) -> None:
         c.LocalGenericOAuthenticator.create_system_users = True
 
 
+def nbgrader_environment(s: HubSettings) -> dict[str, str]:
+    """What every nbgrader process started by the hub needs: the platform's global nbgrader config
+    (``hub_config/nbgrader_config.py``, found through ``JUPYTER_CONFIG_PATH``) and the exchange it names."""
+    here = Path(__file__).resolve().parent
+    return {
+        "JUPYTER_CONFIG_PATH": str(here),
+        "PYTHONPATH": str(here.parent),  # that config imports hub_config (sandbox, private submit, export)
+        # nbgrader runs `alembic` (new gradebook), the autograde sandbox `useradd`/`setpriv`/`prlimit`
+        "PATH": f"{s.bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "GIGA_NBGRADER_EXCHANGE": str(s.exchange_root),
+        "GIGA_LMS_URL": s.lms_url,
+    }
+
+
 def configure_spawner(c: Config, s: HubSettings) -> None:
     """Notebook 7 by default; local processes (one unix user each) for real use, one user for tests."""
     c.Spawner.default_url = "/tree"
+    c.Spawner.environment = nbgrader_environment(s)
     c.Spawner.http_timeout = START_TIMEOUT_S
     c.Spawner.start_timeout = START_TIMEOUT_S
     c.Spawner.cmd = [str(s.bin_dir / "jupyterhub-singleuser")]
@@ -93,9 +125,14 @@ def configure_spawner(c: Config, s: HubSettings) -> None:
         c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
         c.SimpleLocalProcessSpawner.home_dir_template = str(Path(s.state_dir) / "homes" / "{username}")
         c.Spawner.args = ["--allow-root"] if s.is_root else []
+        # one unix account for everybody: nbgrader must take the student's name from the hub
+        c.Spawner.environment = {**nbgrader_environment(s), "GIGA_NBGRADER_STUDENT_IS_HUB_USER": "1"}
     else:
         c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
         c.Spawner.args = []
+    c.Spawner.cmd = [*c.Spawner.cmd, *LEAN_SERVER_ARGS]  # args stay free for deployments (--allow-root)
+    pythonpath = f"{LAZY_IMPORTS_DIR}:{c.Spawner.environment['PYTHONPATH']}"
+    c.Spawner.environment = {**c.Spawner.environment, "PYTHONPATH": pythonpath}
 
 
 def idle_culler(s: HubSettings) -> tuple[Services, Roles]:
@@ -117,7 +154,8 @@ def idle_culler(s: HubSettings) -> tuple[Services, Roles]:
 
 
 def lms_service(s: HubSettings) -> tuple[Services, Roles]:
-    """The LMS drives the hub with this token: users, groups (provisioning) and servers (pre-start)."""
+    """The LMS drives the hub with this token: users and groups (live provisioning) and the servers of
+    notebook students only (「授業をはじめる」); never teachers', graders' or admins' servers."""
     if not s.service_token:
         return {}, {}
     services: Services = {LMS_SERVICE: {"name": LMS_SERVICE, "api_token": s.service_token}}
@@ -125,7 +163,12 @@ def lms_service(s: HubSettings) -> tuple[Services, Roles]:
         LMS_SERVICE: {
             "name": LMS_SERVICE,
             "services": [LMS_SERVICE],
-            "scopes": ["admin:users", "admin:groups", "admin:servers", "list:services"],
+            "scopes": [
+                "admin:users",
+                "admin:groups",
+                f"servers!group={NOTEBOOK_STUDENTS_GROUP}",
+                "list:services",
+            ],
         }
     }
     return services, roles
@@ -143,13 +186,15 @@ def course_services(s: HubSettings) -> tuple[Services, Roles]:
             "url": f"http://127.0.0.1:{port}",
             "command": [str(s.bin_dir / "jupyterhub-singleuser"), f"--port={port}"],
             "cwd": str(Path(s.state_dir) / "courses" / course),
-            "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader"},
+            "environment": {**nbgrader_environment(s), "JUPYTERHUB_DEFAULT_URL": "/formgrader"},
             "oauth_no_confirm": True,
         }
         if s.mode == "local":
             service["user"] = GRADER_ACCOUNT.format(course=course)
-        elif s.is_root:
-            service["command"].append("--allow-root")
+        else:  # no unix account: nbgrader's hub plugin still needs the grader's name
+            service["environment"]["JUPYTERHUB_USER"] = GRADER_ACCOUNT.format(course=course)
+            if s.is_root:
+                service["command"].append("--allow-root")
         services[course] = service
         teachers = TEACHER_GROUP.format(course=course)
         students = STUDENT_GROUP.format(course=course)

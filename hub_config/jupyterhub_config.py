@@ -10,4 +10,14 @@ from hub_config.settings import HubSettings
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - injected by JupyterHub
 settings = HubSettings.from_env()
 Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
-apply(c, settings, jupyterhub.__version__)
+if settings.mode == "docker":  # a city: docker/compose.yaml
+    from hub_config.docker_mode import ContainerSettings, apply_docker
+
+    apply_docker(c, settings, ContainerSettings.from_env(), jupyterhub.__version__)
+elif settings.mode == "kubernetes":  # a prefecture: Zero to JupyterHub's hub.extraConfig loads this file
+    from hub_config.docker_mode import ContainerSettings
+    from hub_config.kubernetes import apply_kubernetes
+
+    apply_kubernetes(c, settings, ContainerSettings.from_env(), jupyterhub.__version__)
+else:
+    apply(c, settings, jupyterhub.__version__)

@@ -12,7 +12,9 @@ sets traits, so it is tested with a plain ``traitlets.config.Config()``.
 Environment (all optional): ``GIGA_NBGRADER_EXCHANGE`` (exchange root, default ``/srv/nbgrader/exchange``),
 ``GIGA_LMS_URL``, ``GIGA_AUTOGRADE_SANDBOX`` (``0`` turns the sandbox off — development only: student code
 then runs as the grader), ``GIGA_AUTOGRADE_POOL`` (parallel sandbox users, default 4),
-``GIGA_AUTOGRADE_CELL_TIMEOUT`` (seconds per cell, default 30), ``GIGA_AUTOGRADE_MEMORY_MB`` (default 1024).
+``GIGA_AUTOGRADE_CELL_TIMEOUT`` (seconds per cell, default 30), ``GIGA_AUTOGRADE_MEMORY_MB`` (default 1024),
+``GIGA_NBGRADER_STUDENT_IS_HUB_USER`` (``1``: the student id is ``JUPYTERHUB_USER``, not the unix account —
+the hub's test mode runs every server as one account, and nbgrader would file every submission under it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "sandbox_pool": int(env.get("GIGA_AUTOGRADE_POOL", "4")),
         "cell_timeout": int(env.get("GIGA_AUTOGRADE_CELL_TIMEOUT", "30")),
         "memory_mb": int(env.get("GIGA_AUTOGRADE_MEMORY_MB", "1024")),
+        "student_id": (
+            env.get("JUPYTERHUB_USER", "") if env.get("GIGA_NBGRADER_STUDENT_IS_HUB_USER") == "1" else ""
+        ),
     }
 
 
@@ -47,6 +52,7 @@ def configure_nbgrader(
     sandbox_pool: int = 4,
     cell_timeout: int = 30,
     memory_mb: int = 1024,
+    student_id: str = "",
 ) -> None:
     """Set the platform's nbgrader traits on ``c`` (a traitlets Config); nothing else happens."""
     # exchange shared by all courses on this machine (mode 1777), one folder per course
@@ -56,6 +62,8 @@ def configure_nbgrader(
     c.ExchangeFactory.submit = "hub_config.secure_exchange.PrivateExchangeSubmit"
     # students and courses come from the hub's groups (nbgrader-<course>, formgrade-<course>)
     c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
+    if student_id:  # submit/fetch_feedback file the work under this name (stock: the unix account's)
+        c.CourseDirectory.student_id = student_id
     # grades go to the LMS: `nbgrader export` posts them (GIGA_LMS_GRADES_TOKEN holds the token)
     c.ExportApp.plugin_class = "hub_config.lms_export.LmsExportPlugin"
     c.LmsExportPlugin.lms_url = lms_url

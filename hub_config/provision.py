@@ -7,6 +7,12 @@ service token of ``giga-lms``. Run: ``python -m hub_config.provision`` (environm
 GIGA_LMS_API_TOKEN,
 GIGA_HUB_API_URL, GIGA_HUB_SERVICE_TOKEN, GIGA_HUB_COURSES_FILE, GIGA_HUB_STATE_DIR). Exit 2 with one sentence
 on a bad setting or an unreachable service.
+
+Everything but the formgrader service is live (no hub restart): the LMS itself syncs a course when it is
+flagged, from 「名簿をハブに反映」 and before each 「授業をはじめる」; ``--every SECONDS`` keeps running and
+syncs all courses periodically, so roster imports reach the hub within that time. A brand-new course's
+formgrader service (and its teachers' access role) is hub configuration: it appears after the next hub
+restart, which reads the course list this script writes.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from hub_config.configurer import GRADER_ACCOUNT, STUDENT_GROUP, TEACHER_GROUP
+from hub_config.configurer import GRADER_ACCOUNT, NOTEBOOK_STUDENTS_GROUP, STUDENT_GROUP, TEACHER_GROUP
 
 TIMEOUT = httpx.Timeout(30.0)
 
@@ -97,10 +105,12 @@ def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_
     """Bring the hub in line with the LMS; safe to run again at any time."""
     report = Report()
     courses = fetch_courses(lms)
+    all_students: set[str] = set()
     for course in courses:
         course_id = str(course["course_id"])
         grader = GRADER_ACCOUNT.format(course=course_id)
         students = set(course["students"])
+        all_students |= students
         teachers = set(course["teachers"]) | {grader}
         _ensure_users(hub, students | teachers, report)
         _sync_group(hub, STUDENT_GROUP.format(course=course_id), students, report)
@@ -116,13 +126,51 @@ def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_
                 encoding="utf-8",
             )
         report.courses.append(course_id)
+    # every notebook student, exactly: the group whose servers the LMS may start (「授業をはじめる」)
+    _sync_group(hub, NOTEBOOK_STUDENTS_GROUP, all_students, report)
     if courses_file is not None:
         courses_file.parent.mkdir(parents=True, exist_ok=True)
         courses_file.write_text(json.dumps(sorted(report.courses)), encoding="utf-8")
     return report
 
 
-def main(environ: dict[str, str] | None = None) -> int:
+def _every(argv: list[str]) -> float | None:
+    """``--every SECONDS`` (a positive number) or None; raises ValueError with a sentence otherwise."""
+    if not argv:
+        return None
+    if len(argv) != 2 or argv[0] != "--every":
+        raise ValueError("usage: python -m hub_config.provision [--every SECONDS]")
+    try:
+        seconds = float(argv[1])
+    except ValueError:
+        seconds = 0
+    if seconds < 5:
+        raise ValueError("--every needs a number of seconds, at least 5")
+    return seconds
+
+
+def main(
+    environ: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rounds: int | None = None,
+) -> int:
+    """One provisioning run, or one every ``--every`` seconds (``rounds`` bounds it in tests)."""
+    try:
+        every = _every(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    done = 0
+    while True:
+        status = _run_once(environ, keep_going=every is not None)
+        done += 1
+        if every is None or status == 2 or (rounds is not None and done >= rounds):  # 2: a setting is wrong
+            return status
+        sleep(every)
+
+
+def _run_once(environ: dict[str, str] | None, *, keep_going: bool) -> int:
     env = dict(os.environ if environ is None else environ)
     needed = ["GIGA_LMS_API_TOKEN", "GIGA_HUB_SERVICE_TOKEN"]
     missing = [name for name in needed if not env.get(name)]
@@ -153,7 +201,7 @@ def main(environ: dict[str, str] | None = None) -> int:
             report = provision(lms=lms, hub=hub, state_dir=state_dir, courses_file=courses_file)
     except (ProvisionError, httpx.HTTPError) as error:
         print(f"error: provisioning failed: {error}", file=sys.stderr)
-        return 2
+        return 1 if keep_going else 2
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     return 0
 

@@ -27,7 +27,7 @@ class HubSettingsError(ValueError):
 
 @dataclass(frozen=True)
 class HubSettings:
-    mode: Literal["local", "test"] = "local"
+    mode: Literal["local", "test", "docker", "kubernetes"] = "local"
     bind_url: str = "http://127.0.0.1:8001"
     hub_port: int = 8081
     proxy_api_port: int = 8002
@@ -42,6 +42,7 @@ class HubSettings:
     courses: tuple[str, ...] = ()
     formgrader_base_port: int = 9100
     idle_timeout_s: int = 3600
+    exchange_root: Path = Path("/srv/nbgrader/exchange")  # nbgrader's exchange (mode 1777), all courses
     is_root: bool = field(default_factory=lambda: os.geteuid() == 0)
     production: bool = False
 
@@ -58,8 +59,11 @@ class HubSettings:
         """Read ``GIGA_HUB_*`` (mode, ports, URLs, courses) and the hub's OAuth client from ``environ``."""
         env = os.environ if environ is None else environ
         mode = env.get("GIGA_HUB_MODE", "local")
-        if mode not in ("local", "test"):
-            raise HubSettingsError("GIGA_HUB_MODE must be 'local' (one unix user per person) or 'test'")
+        if mode not in ("local", "test", "docker", "kubernetes"):
+            raise HubSettingsError(
+                "GIGA_HUB_MODE must be 'local' (one unix user per person), 'test', "
+                "'docker' (a city: docker/compose.yaml) or 'kubernetes' (a prefecture: Zero to JupyterHub)"
+            )
         production = env.get("GIGA_ENVIRONMENT", "development") == "production"
         secret = env.get("GIGA_OAUTH_HUB_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
         if production and (secret == DEFAULT_CLIENT_SECRET or len(secret) < 32):
@@ -84,6 +88,10 @@ class HubSettings:
         }
         if env.get("GIGA_HUB_STATE_DIR"):
             kwargs["state_dir"] = Path(env["GIGA_HUB_STATE_DIR"])
+        if env.get("GIGA_NBGRADER_EXCHANGE"):
+            kwargs["exchange_root"] = Path(env["GIGA_NBGRADER_EXCHANGE"])
+        elif mode == "test":  # the demo/test tier keeps everything under its state folder
+            kwargs["exchange_root"] = Path(str(kwargs.get("state_dir", cls.state_dir))) / "exchange"
         if env.get("GIGA_HUB_PROXY_COMMAND"):
             kwargs["proxy_command"] = Path(env["GIGA_HUB_PROXY_COMMAND"])
         return cls(**kwargs)  # type: ignore[arg-type]

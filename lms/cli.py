@@ -39,6 +39,10 @@ app.add_typer(board_app, name="board")
 from lms.board.research import research_export_command  # noqa: E402
 
 board_app.command("research-export")(research_export_command)
+from lms.ops.cli import backup_app, restore  # noqa: E402  (issue 7: giga backup / giga restore)
+
+app.add_typer(backup_app, name="backup")
+app.command("restore")(restore)
 
 
 def fail(message: str) -> NoReturn:
@@ -228,7 +232,16 @@ def serve(
 
     settings = settings_or_exit()
     _require_current_schema(settings)
-    uvicorn.run("lms.main:app", host=host, port=port, reload=reload, workers=workers, proxy_headers=True)
+    # A loaded 2-core machine can take longer than uvicorn's 5 s to answer a worker health check.
+    uvicorn.run(
+        "lms.main:app",
+        host=host,
+        port=port,
+        reload=reload,
+        workers=workers,
+        proxy_headers=True,
+        timeout_worker_healthcheck=60,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

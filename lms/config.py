@@ -53,6 +53,36 @@ class Settings(BaseSettings):
     check_schema_on_startup: bool = Field(
         default=True, description="refuse to serve a database whose schema is behind the newest migration"
     )
+    hub_api_url: str = Field(
+        default="http://127.0.0.1:8001/hub/api", description="JupyterHub REST API, reached server to server"
+    )
+    hub_service_token: str = Field(
+        default="", description="token of the hub service giga-lms (same as the hub's); empty: no hub actions"
+    )
+    hub_prestart_concurrency: int = Field(
+        default=40,
+        ge=1,
+        le=200,
+        description="servers started at once by 「授業をはじめる」 (benchmarks/bench_hub_start.py)",
+    )
+    # operations (lms/ops; docs/operations.md)
+    backup_dir: Path = Field(
+        default_factory=lambda: project_root() / "var" / "backups",
+        description="where `giga backup` writes (and `--keep`/`giga backup prune` prunes) backups",
+    )
+    pg_bin_dir: str = Field(
+        default="", description="folder holding pg_dump/pg_restore (empty: search the usual places)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: one JSON line per request and per log record (uvicorn's access log off)",
+    )
+    metrics_token: str = Field(
+        default="", description="bearer token that may read /metrics from outside the loopback interface"
+    )
+    bank_sync_seconds: float = Field(
+        default=10.0, ge=0, description="how often a worker picks up item promotions made by another (0: off)"
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

@@ -6,7 +6,7 @@ raises; services only ``flush()``. SQLite gets foreign keys and WAL; PostgreSQL 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from lms.config import Settings
 
@@ -111,15 +112,23 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: the request's session; commits after the handler returns, rolls back on error."""
-    with Session(get_engine(request), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: the request's session; commits after the handler returns, rolls back on error.
+
+    An async generator so that FastAPI does not spend a thread-pool hop on entering it: creating a
+    `Session` opens no connection (the first query does, on the handler's thread).  Commit and rollback
+    talk to the database, so they run on the thread pool; closing after them does no I/O (the connection
+    goes back to the pool outside any transaction)."""
+    session = Session(get_engine(request), expire_on_commit=False)
+    try:
+        yield session
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
+    except BaseException:
+        await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        session.close()
 
 
 # scope="function": commit before the response is sent, so a client never sees "saved" for work that a

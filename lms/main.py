@@ -64,15 +64,50 @@ def warm_item_bank(engine: Engine) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from lms.ops.bank_sync import BankSync
+
+    sync = None
     if app.state.settings.check_schema_on_startup:
         check_schema(app.state.engine)
+        if app.state.settings.bank_sync_seconds > 0:  # promotions made by other workers (lms/ops/bank_sync)
+            sync = BankSync(app.state.engine, app.state.settings.bank_sync_seconds)
+            sync.start()
         warm_item_bank(app.state.engine)
-    yield
+    try:
+        yield
+    finally:
+        if sync is not None:
+            sync.stop()
 
 
 async def domain_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+
+def install_operations(app: FastAPI, settings: Settings) -> None:
+    """Issue 7: JSON logs (GIGA_LOG_FORMAT), request metrics (pure ASGI middleware) and ``GET /metrics``."""
+    from fastapi.responses import Response
+
+    from lms.ops import metrics
+    from lms.ops.logging import configure_logging
+    from lms.ops.middleware import OpsMiddleware
+
+    configure_logging(settings.log_format)
+    app.add_middleware(OpsMiddleware, json_logs=settings.log_format == "json", secret=settings.secret_key)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+        """Prometheus metrics: loopback without a proxy header, or the GIGA_METRICS_TOKEN bearer token."""
+        from lms.xapi_sender.settings import XapiSettings
+
+        client = request.client.host if request.client else None
+        if not metrics.allowed(client, dict(request.scope["headers"]), settings.metrics_token):
+            return JSONResponse(
+                {"detail": "metrics are served to the loopback interface or with the metrics token"},
+                status_code=403,
+            )
+        return Response(metrics.render(engine, XapiSettings().max_tries), media_type=metrics.CONTENT_TYPE)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -87,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     app.add_exception_handler(DomainError, domain_error_handler)
+    install_operations(app, settings)
 
     @app.get("/healthz", tags=["operations"])
     def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:

@@ -23,6 +23,7 @@ from lms.board.models import BoardCell, BoardFigure, ReferenceValue
 from lms.board.support_models import ResearchExport, SupportGrant
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
+from lms.ops.models import OpsLock
 from lms.practice.models import PracticeOverride
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
 
@@ -49,6 +50,7 @@ __all__ = [
     "NotebookGrade",
     "OAuthAccessToken",
     "OAuthCode",
+    "OpsLock",
     "Org",
     "OrgRole",
     "PracticeOverride",

@@ -82,6 +82,8 @@ P = RoutePolicy
 ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     # operations and framework routes
     ("GET", "/healthz"): P(Row.PUBLIC),
+    # no sign-in, but only from loopback or with GIGA_METRICS_TOKEN (lms/ops/metrics.py)
+    ("GET", "/metrics"): P(Row.PUBLIC),
     ("GET", "/openapi.json"): P(Row.PUBLIC),
     ("GET", "/docs"): P(Row.PUBLIC),
     ("GET", "/docs/oauth2-redirect"): P(Row.PUBLIC),
@@ -190,6 +192,11 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/api/v1/notebooks/me"): P(Row.OWN),
     ("GET", "/classes/{class_id}/notebooks"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/notebooks"): P(Row.CLASS_RESULTS),
+    # whole-class start and live hub provisioning (start/progress: the class's teacher only, in the service)
+    ("POST", "/classes/{class_id}/notebooks/hub-sync"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/notebooks/prestart/status"): P(Row.CLASS_RESULTS),
     ("GET", "/notebooks"): P(Row.OWN),
 }
 

@@ -51,11 +51,19 @@ DB_FIXTURES = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that touches the database with ``db`` (so ``-m db`` / ``-m 'not db'`` select them)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that touches the database with ``db`` (so ``-m db`` / ``-m 'not db'`` select them),
+    and leave out the tests written for the other database engine (``sqlite_only`` / ``postgresql_only``):
+    they are not skipped, they do not belong to this run."""
+    other_engine = "sqlite_only" if _postgres_admin_url() else "postgresql_only"
+    kept, left_out = [], []
     for item in items:
         if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+        (left_out if item.get_closest_marker(other_engine) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 # --- the session's database ---------------------------------------------------------------------------------

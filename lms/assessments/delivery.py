@@ -68,6 +68,7 @@ def set_item_bank(bank: ItemBank | None) -> None:
         _bank = bank
     _design_cached.cache_clear()
     _payload_cached.cache_clear()
+    _payload_json_cached.cache_clear()
 
 
 # --- designs -----------------------------------------------------------------------------------------------
@@ -381,6 +382,18 @@ def _payload_cached(item_id: str, grade: int, _item_key: int) -> dict[str, Any]:
             },
         },
     }
+
+
+def payload_json(item: Item, grade: int) -> bytes:
+    """`item_payload` serialised as compact UTF-8 JSON, built once per item and grade (the answer's ack
+    splices these bytes into its body instead of encoding the dicts again on every answer)."""
+    return _payload_json_cached(item.id, grade, id(item))
+
+
+@lru_cache(maxsize=8192)
+def _payload_json_cached(item_id: str, grade: int, item_key: int) -> bytes:
+    payload = _payload_cached(item_id, grade, item_key)
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def payloads(delivery: Delivery, item_ids: Sequence[str], grade: int) -> list[dict[str, Any]]:

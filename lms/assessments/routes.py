@@ -3,23 +3,33 @@
 Handlers are thin: parse, call the service, respond.  The request's session (`SessionDep`, scope
 "function") commits *before* the response is sent, so an acknowledgement always describes a committed
 answer; a failing commit turns into an error response and no ack.
+
+The answer route is the platform's hot path (issue 4: ≥ 1,000 answers/s), so it does not use the sync
+dependencies (each is a thread-pool hop that costs more than the work inside it): an ``async`` handler
+runs the session lookup, the API gate (`lms.permissions.api_gate`: sign-in, CSRF, row), the answer and
+the commit in one thread-pool call, and returns the acknowledgement after the commit.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from lms.assessments import service
 from lms.assessments.xapi import XapiContext
-from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep
+from lms.auth.clock import Clock, get_clock
+from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep, api_principal, current_session
 from lms.config import Settings
-from lms.db import SessionDep
+from lms.db import SessionDep, get_engine, session_scope
 from lms.permissions import api_gate
 
-router = APIRouter(prefix="/api/v1", tags=["reading tests"], dependencies=[Depends(api_gate)])
+router = APIRouter(prefix="/api/v1", tags=["reading tests"])
+# Every route but the answer route takes the gate as a dependency; the answer route calls it itself.
+GATED = [Depends(api_gate)]
 
 
 def make_xapi_context(request: Request, settings: Settings) -> XapiContext:
@@ -55,9 +65,16 @@ class AnswerBody(BaseModel):
         default_factory=dict, max_length=16
     )
     device_hint: str | None = Field(default=None, max_length=255)
+    known: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None,
+        max_length=64,
+        description="ids of the items whose payloads the page already holds: the ack leaves them out",
+    )
 
 
-@router.post("/assignments/{assignment_id}/start", summary="Start or resume a test (row: own data)")
+@router.post(
+    "/assignments/{assignment_id}/start", summary="Start or resume a test (row: own data)", dependencies=GATED
+)
 def start(
     assignment_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
@@ -66,7 +83,11 @@ def start(
     )
 
 
-@router.get("/attempts/{attempt_id}", summary="The runner state of one's own attempt (row: own data)")
+@router.get(
+    "/attempts/{attempt_id}",
+    summary="The runner state of one's own attempt (row: own data)",
+    dependencies=GATED,
+)
 def get_attempt(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
@@ -78,34 +99,62 @@ def get_attempt(
 @router.post(
     "/attempts/{attempt_id}/answers",
     summary="Store one answer idempotently; acknowledged after commit (row: own data)",
+    response_model=None,
 )
-def answer(
-    attempt_id: int,
-    body: AnswerBody,
-    session: SessionDep,
-    principal: ApiPrincipal,
-    clock: ClockDep,
-    ctx: XapiDep,
-) -> dict[str, Any]:
-    return service.submit_answer(
-        session=session,
-        student=principal.user,
-        attempt_id=attempt_id,
-        answer=service.AnswerIn(
-            client_event_id=body.client_event_id,
-            item_id=body.item_id,
-            answer=body.answer,
-            response_time_ms=body.response_time_ms,
-            position=body.position,
-            accommodations=body.accommodations,
-            device_hint=body.device_hint,
-        ),
-        now=clock.now(),
-        ctx=ctx,
-    )
+async def answer(attempt_id: int, body: AnswerBody, request: Request) -> Response:
+    # Settings, clock and xAPI context are taken here rather than as dependencies: each dependency costs
+    # FastAPI a `solve_dependencies` pass (cookies, headers, query parsed again), more than the work inside.
+    settings: Settings = request.app.state.settings
+    clock = await _clock(request)
+    ctx = make_xapi_context(request, settings)
+    ack = await run_in_threadpool(answer_in_one_call, request, attempt_id, body, settings, clock, ctx)
+    # Pre-serialised: the item payloads' JSON is cached per item (no encoding of big dicts per answer).
+    return Response(content=ack.to_json(), media_type="application/json")
 
 
-@router.post("/attempts/{attempt_id}/finish", summary="End the test and score it (row: own data)")
+async def _clock(request: Request) -> Clock:
+    """What `get_clock` resolves to for this app, honouring ``dependency_overrides`` (tests freeze time)."""
+    override = request.app.dependency_overrides.get(get_clock)
+    if override is None:
+        return await get_clock()
+    clock = override()
+    if inspect.isawaitable(clock):
+        clock = await clock
+    assert isinstance(clock, Clock)
+    return clock
+
+
+def answer_in_one_call(
+    request: Request, attempt_id: int, body: AnswerBody, settings: Settings, clock: Clock, ctx: XapiContext
+) -> service.Ack:
+    """Gate, answer and commit with one session on one thread; the ack is returned only after the commit
+    (`session_scope` commits on leaving the block, rolls back on an error)."""
+    with session_scope(get_engine(request)) as session:
+        loaded = current_session(request, session, settings, clock)
+        api_gate(request, session, settings, clock, loaded)
+        principal = api_principal(request, session, settings, clock, loaded)  # cached by the gate
+        return service.submit_answer(
+            session=session,
+            student=principal.user,
+            attempt_id=attempt_id,
+            answer=service.AnswerIn(
+                client_event_id=body.client_event_id,
+                item_id=body.item_id,
+                answer=body.answer,
+                response_time_ms=body.response_time_ms,
+                position=body.position,
+                accommodations=body.accommodations,
+                device_hint=body.device_hint,
+                known=None if body.known is None else frozenset(body.known),
+            ),
+            now=clock.now(),
+            ctx=ctx,
+        )
+
+
+@router.post(
+    "/attempts/{attempt_id}/finish", summary="End the test and score it (row: own data)", dependencies=GATED
+)
 def finish(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
@@ -114,7 +163,11 @@ def finish(
     )
 
 
-@router.get("/attempts/{attempt_id}/results", summary="Scores, growth and practice (row: individual)")
+@router.get(
+    "/attempts/{attempt_id}/results",
+    summary="Scores, growth and practice (row: individual)",
+    dependencies=GATED,
+)
 def results(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:

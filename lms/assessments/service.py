@@ -12,15 +12,20 @@ insert that races anyway (IntegrityError inside a savepoint) is answered the sam
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Integer, String, and_, bindparam, insert, or_, update
+from sqlalchemy import select as sa_select  # sqlmodel's select types at most four columns
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
 from lms.assessments import delivery as dl
@@ -37,11 +42,14 @@ from lms.assessments.models import (
     AttemptItem,
     Response,
     SkillEstimate,
+    XapiOutbox,
 )
+from lms.db import UTCDateTime
 from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.estimation import estimate_by_skill
 from reading_tests.io import ItemParams, ResponseData
+from reading_tests.items import Item
 from reading_tests.scoring import band, band_name, guessing_flags, scale_score
 from reading_tests.text import student_grade
 
@@ -72,6 +80,7 @@ class AnswerIn:
     position: int | None = None
     accommodations: Mapping[str, Any] = field(default_factory=dict)
     device_hint: str | None = None
+    known: Collection[str] | None = None  # item ids whose payloads the page holds (None: send them all)
 
 
 def spec_of(assessment: Assessment, class_grades: str | None = None) -> dl.DesignSpec:
@@ -330,9 +339,9 @@ class Loaded:
     class_grades: str | None
 
 
-def _load(session: Session, attempt: Attempt, student: User | None = None) -> Loaded:
-    """Assignment, assessment, class grades and the student's accommodation in one joined SELECT."""
-    row = session.exec(
+def _load_query(attempt: Attempt) -> Any:  # a 4-column Select; its exact type depends on the stubs
+    """Assignment, assessment, class grades and the student's accommodation of ``attempt``: one SELECT."""
+    return (
         select(Assignment, Assessment, SchoolClass.grades, Accommodation)
         .join(Assessment, col(Assessment.id) == col(Assignment.assessment_id))
         .outerjoin(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
@@ -344,15 +353,24 @@ def _load(session: Session, attempt: Attempt, student: User | None = None) -> Lo
             ),
         )
         .where(col(Assignment.id) == attempt.assignment_id)
-    ).first()
-    assert row is not None
-    assignment, assessment, grades, accommodation = row
+    )
+
+
+def _loaded(session: Session, attempt: Attempt, student: User | None, row: Sequence[Any]) -> Loaded:
+    assignment, assessment, grades, accommodation = row[:4]
     if student is None or student.id != attempt.student_id:
         student = session.get(User, attempt.student_id)
         assert student is not None
     return Loaded(
         attempt, assignment, assessment, delivery_of(assessment, grades), accommodation, student, grades
     )
+
+
+def _load(session: Session, attempt: Attempt, student: User | None = None) -> Loaded:
+    """Assignment, assessment, class grades and the student's accommodation in one joined SELECT."""
+    row = session.execute(_load_query(attempt)).first()
+    assert row is not None
+    return _loaded(session, attempt, student, row)
 
 
 def _own_attempt_or_404(session: Session, user: User, attempt_id: int) -> Attempt:
@@ -519,9 +537,40 @@ def runner_view(*, session: Session, loaded: Loaded, now: datetime) -> dict[str,
     }
 
 
-def _ack(loaded: Loaded, state: dl.AttemptState | None, event_id: str, *, duplicate: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Ack:
+    """The acknowledgement of one answer: ``{attempt_id, ack, saved, duplicate, finished, status, position,
+    queue, items}``.
+
+    ``queue`` lists the ids of the planned items in order (current item first); ``items`` carries the
+    payloads of those queue items the page did not say it holds (``AnswerIn.known``; all of them when it
+    said nothing).  `to_json` splices the payloads' cached JSON bytes (`delivery.payload_json`) into the
+    body, so an answer does not encode item payloads again."""
+
+    fields: dict[str, Any]
+    payload_items: tuple[Item, ...] = ()
+    grade: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.fields, "items": [dl.item_payload(i, self.grade) for i in self.payload_items]}
+
+    def to_json(self) -> bytes:
+        head = json.dumps(self.fields, ensure_ascii=False, separators=(",", ":")).encode()
+        items = b",".join(dl.payload_json(i, self.grade) for i in self.payload_items)
+        return head[:-1] + b',"items":[' + items + b"]}"
+
+
+def _ack(
+    loaded: Loaded,
+    state: dl.AttemptState | None,
+    event_id: str,
+    *,
+    duplicate: bool,
+    known: Collection[str] | None = None,
+) -> Ack:
     finished = loaded.attempt.status not in OPEN_ATTEMPT_STATUSES
-    return {
+    queue = [] if finished or state is None else list(state.queue)
+    fields = {
         "attempt_id": loaded.attempt.id,
         "ack": event_id,
         "saved": True,
@@ -529,8 +578,10 @@ def _ack(loaded: Loaded, state: dl.AttemptState | None, event_id: str, *, duplic
         "finished": finished,
         "status": loaded.attempt.status,
         "position": loaded.attempt.position,
-        "items": [] if finished else _queue_items(loaded, state),
+        "queue": queue,
     }
+    missing = tuple(loaded.delivery.items[i] for i in queue if known is None or i not in known)
+    return Ack(fields=fields, payload_items=missing, grade=_ruby_grade(loaded) if missing else 0)
 
 
 def submit_answer(
@@ -541,35 +592,51 @@ def submit_answer(
     answer: AnswerIn,
     now: datetime,
     ctx: xapi.XapiContext,
-) -> dict[str, Any]:
+) -> Ack:
     """Store one answer idempotently, update θ̂, re-plan the queue, write the xAPI statement; finish at the
-    stop rule.  Returns the acknowledgement (sent only after the request's commit)."""
+    stop rule.  Returns the acknowledgement (sent only after the request's commit).
+
+    The hot path of the platform (issue 4), so it is written for few round trips and little ORM work: one
+    SELECT … FOR UPDATE locks and reads the attempt with everything the answer needs; the response, the
+    newly planned ``attempt_item`` rows, the attempt's new state and the xAPI outbox row are written with
+    Core statements (no unit-of-work flush)."""
     if student.role == "board":
         raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
-    # Lock the attempt row first (see the module docstring) and read it back in the same statement
-    # (UPDATE … RETURNING); no row: not this student's attempt.
-    attempt = session.scalars(
-        update(Attempt)
-        .where(col(Attempt.id) == attempt_id, col(Attempt.student_id) == student.id)
-        .values(last_seen_at=now)
-        .returning(Attempt)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).first()
-    if attempt is None:
-        raise NotFound(msg.ATTEMPT_NOT_FOUND)
-    # One SELECT answers both "was this event stored?" (idempotency) and "is this item answered?".
-    stored = session.exec(
-        select(Response.attempt_id, Response.item_id, Response.client_event_id).where(
-            or_(
-                col(Response.client_event_id) == answer.client_event_id,
-                and_(col(Response.attempt_id) == attempt.id, col(Response.item_id) == answer.item_id),
-            )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks (FOR UPDATE is left out): take its database write lock first.
+        session.connection().execute(
+            update(_ATTEMPT)
+            .where(_ATTEMPT.c.id == _P_ATTEMPT, _ATTEMPT.c.student_id == bindparam("p_student"))
+            .values(last_seen_at=_P_NOW),
+            {"p_attempt": attempt_id, "p_student": student.id, "p_now": now},
         )
+    # One SELECT locks the attempt row (held until commit: answers of one attempt are applied one after
+    # the other) and reads everything the answer needs (`_LOCK_AND_LOAD`).  No row: not this student's
+    # attempt.
+    rows = session.execute(
+        _LOCK_AND_LOAD,
+        {
+            "p_attempt": attempt_id,
+            "p_student": student.id,
+            "p_event": answer.client_event_id,
+            "p_item": answer.item_id,
+        },
     ).all()
-    same_event = next((a for a, _item, e in stored if e == answer.client_event_id), None)
+    if not rows:
+        raise NotFound(msg.ATTEMPT_NOT_FOUND)
+    attempt = rows[0][0]
+    assert attempt.id is not None
+    loaded = _loaded(session, attempt, student, rows[0][1:])
+    stored = [(row[5], row[6]) for row in rows if row[6] is not None]
+    same_event = next((a for a, e in stored if e == answer.client_event_id), None)
     if same_event is not None:
-        return _duplicate(session, attempt, student, same_event, answer.client_event_id)
-    loaded = _load(session, attempt, student)
+        session.connection().execute(
+            update(_ATTEMPT).where(_ATTEMPT.c.id == _P_ATTEMPT).values(last_seen_at=_P_NOW),
+            {"p_attempt": attempt.id, "p_now": now},
+        )
+        return _duplicate(
+            session, attempt, student, same_event, answer.client_event_id, loaded=loaded, known=answer.known
+        )
     if attempt.status == "created":
         raise Conflict(msg.ATTEMPT_NOT_STARTED)
     if attempt.status not in OPEN_ATTEMPT_STATUSES:
@@ -593,88 +660,190 @@ def submit_answer(
 
     correct = item.is_correct(chosen)
     position = state.answered
-    pilot = loaded.delivery.is_pilot(item.id)
     dl.record_answer(loaded.delivery, state, item.id, correct)
     planned = dl.replan(loaded.delivery, state)
-    assert attempt.id is not None
-    session.add(
-        Response(
-            attempt_id=attempt.id,
-            item_id=item.id,
-            position=position,
-            answer=chosen,
-            correct=correct,
-            response_time_ms=answer.response_time_ms,
-            theta_after=float(state.session.theta_hat),
-            se_after=float(state.session.se),
-            accommodations=dict(answer.accommodations),
-            device_hint=answer.device_hint,
-            client_event_id=answer.client_event_id,
-            pilot=pilot,
-            created_at=now,
-        )
+    theta, se = float(state.session.theta_hat), float(state.session.se)
+    assert loaded.assessment.id is not None
+    statement = xapi.answered(
+        ctx,
+        student_id=attempt.student_id,
+        attempt_id=attempt.id,
+        assessment_id=loaded.assessment.id,
+        grade=student.grades,
+        item_id=item.id,
+        option_ids=item.option_ids,
+        key=item.key,
+        answer=chosen,
+        correct=correct,
+        position=position + 1,
+        difficulty=item.irt.b if item.irt else None,
+        response_time_ms=answer.response_time_ms,
+        at=now,
     )
-    _add_attempt_items(session, attempt, planned, position + 1, now)
-    attempt.cat_state = state.dumps()
-    attempt.position = state.answered
-    attempt.theta = float(state.session.theta_hat)
-    attempt.se = float(state.session.se)
-    if answer.device_hint:
-        attempt.device_hint = answer.device_hint[:255]
-    session.add(attempt)
-    assert attempt.id is not None and loaded.assessment.id is not None
-    xapi.enqueue(
-        session,
-        xapi.answered(
-            ctx,
-            student_id=attempt.student_id,
-            attempt_id=attempt.id,
-            assessment_id=loaded.assessment.id,
-            grade=student.grades,
-            item_id=item.id,
-            option_ids=item.option_ids,
-            key=item.key,
-            answer=chosen,
-            correct=correct,
-            position=position + 1,
-            difficulty=item.irt.b if item.irt else None,
-            response_time_ms=answer.response_time_ms,
-            at=now,
-        ),
-        now=now,
-    )
+    new_state = {
+        "last_seen_at": now,
+        "cat_state": state.dumps(),
+        "position": state.answered,
+        "theta": theta,
+        "se": se,
+        "device_hint": answer.device_hint[:255] if answer.device_hint else attempt.device_hint,
+    }
+    params: dict[str, Any] = {
+        "p_attempt": attempt.id,
+        "p_now": now,
+        "r_item_id": item.id,
+        "r_position": position,
+        "r_answer": chosen,
+        "r_correct": correct,
+        "r_response_time_ms": answer.response_time_ms,
+        "r_theta_after": theta,
+        "r_se_after": se,
+        "r_accommodations": dict(answer.accommodations),
+        "r_device_hint": answer.device_hint,
+        "r_client_event_id": answer.client_event_id,
+        "r_pilot": loaded.delivery.is_pilot(item.id),
+        "o_statement": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+        **{f"a_{key}": value for key, value in new_state.items() if key != "last_seen_at"},
+        **{f"i_item_{k}": item_id for k, item_id in enumerate(planned)},
+        **{f"i_position_{k}": position + 1 + k for k in range(len(planned))},
+    }
+    connection = session.connection()
     try:
-        session.flush()
+        for write in _answer_writes(len(planned), connection.dialect.name == "postgresql"):
+            connection.execute(write, params)
     except IntegrityError:
         # Only a race the attempt lock cannot prevent gets here (the same event id sent for another
         # attempt at the same moment): answer as a retry would be answered, from a fresh transaction.
         session.rollback()
-        return _after_insert_race(session, attempt_id, student, answer.client_event_id)
+        return _after_insert_race(session, attempt_id, student, answer.client_event_id, answer.known)
+    for key, value in new_state.items():  # the row now holds these: no ORM UPDATE at commit
+        set_committed_value(attempt, key, value)
     if state.finished:
         _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
-    return _ack(loaded, state, answer.client_event_id, duplicate=False)
+    return _ack(loaded, state, answer.client_event_id, duplicate=False, known=answer.known)
 
 
-def _after_insert_race(session: Session, attempt_id: int, student: User, event_id: str) -> dict[str, Any]:
+# --- the answer path's SQL, built once -----------------------------------------------------------------
+
+_ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
+_RESPONSE = Response.__table__  # type: ignore[attr-defined]
+_ATTEMPT_ITEM = AttemptItem.__table__  # type: ignore[attr-defined]
+_OUTBOX = XapiOutbox.__table__  # type: ignore[attr-defined]
+_P_ATTEMPT = bindparam("p_attempt", type_=Integer())
+_P_NOW = bindparam("p_now", type_=UTCDateTime())
+
+# Lock the attempt row (FOR UPDATE OF attempt; PostgreSQL holds it until commit) and read the attempt,
+# its assignment, assessment, class grades and the student's accommodation, plus any stored response with
+# this event id or for this item (one row each through the outer join).
+_LOCK_AND_LOAD = (
+    sa_select(
+        Attempt,
+        Assignment,
+        Assessment,
+        col(SchoolClass.grades),
+        Accommodation,
+        col(Response.attempt_id),
+        col(Response.client_event_id),
+    )
+    .join(Assignment, col(Assignment.id) == col(Attempt.assignment_id))
+    .join(Assessment, col(Assessment.id) == col(Assignment.assessment_id))
+    .outerjoin(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
+    .outerjoin(
+        Accommodation,
+        and_(
+            col(Accommodation.assignment_id) == col(Assignment.id),
+            col(Accommodation.user_id) == col(Attempt.student_id),
+        ),
+    )
+    .outerjoin(
+        Response,
+        or_(
+            col(Response.client_event_id) == bindparam("p_event"),
+            and_(col(Response.attempt_id) == _P_ATTEMPT, col(Response.item_id) == bindparam("p_item")),
+        ),
+    )
+    .where(col(Attempt.id) == _P_ATTEMPT, col(Attempt.student_id) == bindparam("p_student"))
+    .with_for_update(of=Attempt)
+    .execution_options(populate_existing=True)
+)
+
+
+@lru_cache(maxsize=16)
+def _answer_writes(n_planned: int, one_statement: bool) -> tuple[Executable, ...]:
+    """The writes of an answer: response row, ``n_planned`` attempt_item rows, the attempt's new state and
+    the xAPI outbox row.  On PostgreSQL one statement (data-modifying WITH clauses, all or nothing, one
+    round trip); elsewhere one statement each, the response first (its unique constraints fail first)."""
+    response_values: dict[str, Any] = {
+        c.name: bindparam(f"r_{c.name}") for c in _RESPONSE.c if c.name != "id"
+    }
+    response_values.update(attempt_id=_P_ATTEMPT, created_at=_P_NOW)
+    response = insert(_RESPONSE).values(response_values)
+    # One single-row INSERT per planned item: SQLAlchemy cannot cache a multi-row VALUES statement, and
+    # compiling it on every answer costs more than the whole rest of the answer.
+    items = [
+        insert(_ATTEMPT_ITEM).values(
+            attempt_id=_P_ATTEMPT,
+            item_id=bindparam(f"i_item_{k}", type_=String()),
+            position=bindparam(f"i_position_{k}", type_=Integer()),
+            offered_at=_P_NOW,
+        )
+        for k in range(n_planned)
+    ]
+    attempt = (
+        update(_ATTEMPT)
+        .where(_ATTEMPT.c.id == _P_ATTEMPT)
+        .values(
+            last_seen_at=_P_NOW,
+            **{
+                name: bindparam(f"a_{name}")
+                for name in ("cat_state", "position", "theta", "se", "device_hint")
+            },
+        )
+    )
+    outbox = insert(_OUTBOX).values(
+        statement=bindparam("o_statement"),
+        created_at=_P_NOW,
+        sent_at=None,
+        tries=0,
+        last_error=None,
+        locked_until=None,
+    )
+    if not one_statement:
+        return (response, *items, attempt, outbox)
+    ctes = [response.cte("new_response"), outbox.cte("new_outbox")]
+    ctes += [item.cte(f"new_item_{k}") for k, item in enumerate(items)]
+    return (attempt.add_cte(*ctes),)
+
+
+def _after_insert_race(
+    session: Session, attempt_id: int, student: User, event_id: str, known: Collection[str] | None
+) -> Ack:
     existing = session.exec(
         select(Response.attempt_id).where(col(Response.client_event_id) == event_id)
     ).first()
     attempt = session.get(Attempt, attempt_id)
     if existing is None or attempt is None:  # (attempt, item) raced instead
         raise Conflict(msg.ITEM_ANSWERED)
-    return _duplicate(session, attempt, student, existing, event_id)
+    return _duplicate(session, attempt, student, existing, event_id, known=known)
 
 
 def _duplicate(
-    session: Session, attempt: Attempt, student: User, stored_attempt_id: int, event_id: str
-) -> dict[str, Any]:
+    session: Session,
+    attempt: Attempt,
+    student: User,
+    stored_attempt_id: int,
+    event_id: str,
+    *,
+    loaded: Loaded | None = None,
+    known: Collection[str] | None = None,
+) -> Ack:
     if stored_attempt_id != attempt.id:
         raise Conflict(msg.EVENT_ID_REUSED)
-    loaded = _load(session, attempt, student)
+    loaded = loaded or _load(session, attempt, student)
     state = (
         dl.load_state(loaded.delivery, attempt.cat_state) if attempt.status in OPEN_ATTEMPT_STATUSES else None
     )
-    return _ack(loaded, state, event_id, duplicate=True)
+    return _ack(loaded, state, event_id, duplicate=True, known=known)
 
 
 def finish_attempt(

@@ -35,11 +35,13 @@ def recalibrate_command(
     from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
     from lms.db import session_scope, utc_now
     from lms.errors import DomainError
+    from lms.ops.locks import job_lock
 
     settings = settings_or_exit()
     _require_current_schema(settings)
     try:
-        with session_scope(_engine(settings)) as session:
+        # one recalibration at a time across every process and machine (a second one is refused at once)
+        with job_lock(_engine(settings), "calibration"), session_scope(_engine(settings)) as session:
             apply_promotions(session)
             report = recalibrate(
                 session=session,

@@ -28,6 +28,9 @@ class FrozenClock(Clock):
 _system_clock = Clock()
 
 
-def get_clock() -> Clock:
-    """FastAPI dependency: the process clock (overridden in tests)."""
+async def get_clock() -> Clock:
+    """FastAPI dependency: the process clock (overridden in tests).
+
+    ``async`` although it awaits nothing: FastAPI runs a sync dependency on its thread pool, and that hop
+    costs far more than this function (docs/performance.md)."""
     return _system_clock

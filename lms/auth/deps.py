@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from lms.auth import csrf
 from lms.auth.clock import Clock, get_clock
@@ -22,8 +24,8 @@ from lms.errors import Forbidden, Unauthorized
 from lms.roster.models import User
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with (``async``: no I/O, so no thread-pool hop)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -75,9 +77,9 @@ def pending_step(loaded: LoadedSession | None) -> str | None:
 
 
 def current_session(
-    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+    request: Request, session: Session, settings: Settings, clock: Clock
 ) -> LoadedSession | None:
-    """The browser's live session (any stage), or None."""
+    """The browser's live session (any stage), or None (a plain function: it reads the database)."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -87,10 +89,20 @@ def current_session(
     return loaded
 
 
-SessionStateDep = Annotated[LoadedSession | None, Depends(current_session)]
+async def current_session_dep(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> LoadedSession | None:
+    """Dependency form of `current_session`: only a request with a session cookie pays the thread-pool hop
+    that the database lookup needs."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await run_in_threadpool(current_session, request, session, settings, clock)
 
 
-def page_user(request: Request, loaded: SessionStateDep) -> User:
+SessionStateDep = Annotated[LoadedSession | None, Depends(current_session_dep)]
+
+
+async def page_user(request: Request, loaded: SessionStateDep) -> User:
     """The fully signed-in user of a page request; otherwise redirect to sign-in."""
     if loaded is None or loaded.row.stage != "full":
         raise LoginRequired(pending_step(loaded))
@@ -122,7 +134,7 @@ def _bearer(request: Request) -> str | None:
 
 
 def api_principal(
-    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, loaded: SessionStateDep
+    request: Request, session: Session, settings: Settings, clock: Clock, loaded: LoadedSession | None
 ) -> Principal:
     """Bearer token first; else a fully signed-in browser session (unsafe methods need the CSRF header)."""
     cached: Principal | None = getattr(request.state, "principal", None)
@@ -134,7 +146,7 @@ def api_principal(
 
 
 def _resolve_principal(
-    request: Request, session: SessionDep, settings: Settings, clock: Clock, loaded: LoadedSession | None
+    request: Request, session: Session, settings: Settings, clock: Clock, loaded: LoadedSession | None
 ) -> Principal:
     secret = _bearer(request)
     if secret is not None:
@@ -150,10 +162,23 @@ def _resolve_principal(
     return Principal(user=loaded.user)
 
 
-ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+async def api_principal_dep(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, loaded: SessionStateDep
+) -> Principal:
+    """Dependency form of `api_principal`.  The API gate has usually resolved (and cached) the principal
+    already; a browser session needs no I/O; only a bearer token is looked up on the thread pool."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    if _bearer(request) is None:
+        return api_principal(request, session, settings, clock, loaded)
+    return await run_in_threadpool(api_principal, request, session, settings, clock, loaded)
 
 
-def require_session_principal(principal: ApiPrincipal) -> Principal:
+ApiPrincipal = Annotated[Principal, Depends(api_principal_dep)]
+
+
+async def require_session_principal(principal: ApiPrincipal) -> Principal:
     """Routes that an API token may not use (e.g. minting more tokens)."""
     if principal.token is not None:
         raise Forbidden("この操作はAPIトークンではなく、サインインした画面から行ってください。")
@@ -171,5 +196,6 @@ __all__ = [
     "SettingsDep",
     "client_ip",
     "current_session",
+    "current_session_dep",
     "page_user",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from lms.auth.models import AuthSession
@@ -50,18 +51,22 @@ def expired(row: AuthSession, *, settings: Settings, now: datetime) -> bool:
     return now - row.last_seen_at > idle or now - row.created_at > absolute
 
 
+# Session row and user in one round trip (every signed-in request runs this), built once: building the
+# statement on every request cost about as much as running it (docs/performance.md, third round).
+_LOAD_SESSION = (
+    select(AuthSession, User)
+    .join(User, col(User.id) == col(AuthSession.user_id))
+    .where(col(AuthSession.token_hash) == bindparam("token_hash"))
+)
+
+
 def load_session(*, session: Session, raw: str, settings: Settings, now: datetime) -> LoadedSession | None:
     """The live session for a cookie value, or None (unknown, expired — expired rows are deleted)."""
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == sha256_hex(raw))).first()
-    if row is None:
+    found = session.exec(_LOAD_SESSION, params={"token_hash": sha256_hex(raw)}).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if (
-        user is None
-        or not user.enabled
-        or user.status != "active"
-        or expired(row, settings=settings, now=now)
-    ):
+    row, user = found
+    if not user.enabled or user.status != "active" or expired(row, settings=settings, now=now):
         session.delete(row)
         session.flush()
         return None

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from lms.auth.models import LoginThrottle
 from lms.config import Settings
+from lms.ops.locks import xact_lock
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,17 @@ def ip_key(ip: str | None) -> str:
 
 def _row(session: Session, key: str) -> LoginThrottle | None:
     return session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()
+
+
+def _serialise(session: Session, key: str) -> None:
+    """Hold the key's lock until commit, so that failures counted at once by two workers are both counted.
+
+    Without it two workers read the same count and both write count + 1 (or both insert the key's first
+    row, and one request fails on the unique key).  PostgreSQL locks per key; SQLite admits one writer at
+    a time anyway, so one lock for all keys costs nothing there.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    xact_lock(session, f"login-throttle:{key}" if postgres else "login-throttle")
 
 
 def _minutes_left(until: datetime, now: datetime) -> int:
@@ -60,6 +72,7 @@ def register_failure(
     }
     account_locked = False
     for key, limit in limits.items():
+        _serialise(session, key)
         row = _row(session, key)
         if row is None:
             row = LoginThrottle(key=key, failures=0, window_start=now)

@@ -45,6 +45,7 @@ from lms.board.settings import BoardSettings, get_board_settings
 from lms.board.suppression import suppress_shares, suppress_table
 from lms.db import utc_now
 from lms.errors import InvalidInput, NotFound
+from lms.ops.locks import xact_lock
 from lms.permissions import school_ids
 from lms.roster.models import Org, SchoolClass, User
 from reading_tests.items import SKILLS
@@ -146,6 +147,10 @@ def refresh_aggregates(
                 eap[sel], se[sel], guessing, pv[sel]
             )
     now = utc_now()
+    # Two refreshes at once (two workers, or a worker and `giga board refresh`) would each delete only the
+    # rows their snapshot saw and both insert: duplicated figures on PostgreSQL.  One at a time, across
+    # processes; the lock ends with this transaction (lms.ops.locks).
+    xact_lock(session, "board_refresh")
     if period is None:
         session.execute(delete(BoardCell))
         session.execute(delete(BoardFigure))

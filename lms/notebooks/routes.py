@@ -1,28 +1,41 @@
 """Notebook courses: JSON API (flag a class, courses for provisioning, grades upload) and pages (gradebook,
-the student's notebooks). Rows: see `lms.permissions.ROUTE_POLICIES` and `lms.notebooks.service`.
+the student's notebooks, 「名簿をハブに反映」, 「授業をはじめる」 with its progress page and the small JSON it
+polls). Rows: see `lms.permissions.ROUTE_POLICIES`, `lms.notebooks.service` and `lms.notebooks.hub_sync`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from lms.audit.service import record_event
-from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
+from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_ip
 from lms.db import SessionDep
-from lms.errors import InvalidInput, NotFound
-from lms.notebooks import service
+from lms.errors import Forbidden, InvalidInput, NotFound
+from lms.notebooks import hub_sync, service
+from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
 from lms.notebooks.render import render
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep
 from lms.pages.deps import PAGE_DEPENDENCIES
-from lms.permissions import VisibleClassRoster, api_gate, load_class_roster
-from lms.roster.models import SchoolClass
+from lms.permissions import VisibleClassRoster, api_gate, check_class_roster, load_class_roster
+from lms.roster.models import SchoolClass, User
 
 api = APIRouter(prefix="/api/v1", tags=["notebooks"], dependencies=[Depends(api_gate)])
 pages = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
+HubFactoryDep = Annotated[hub_sync.HubFactory, Depends(hub_sync.get_hub_factory)]
+RegistryDep = Annotated[PrestartRegistry, Depends(hub_sync.get_registry)]
+
+
+def _try_sync(factory: hub_sync.HubFactory, session: SessionDep, course: Any) -> dict[str, Any]:
+    """Best effort after flagging: the hub may not be configured or running yet."""
+    try:
+        with factory() as client:
+            return hub_sync.sync_course(client, session, course)
+    except HubUnavailable as error:
+        return {"error": error.message}
 
 
 @api.post(
@@ -35,6 +48,7 @@ def flag_course(
     session: SessionDep,
     principal: ApiPrincipal,
     clock: ClockDep,
+    hub: HubFactoryDep,
 ) -> dict[str, Any]:
     class_ = load_class_roster(class_id, request, session)
     course, created = service.flag_course(
@@ -45,7 +59,13 @@ def flag_course(
         ip=client_ip(request),
         now=clock.now(),
     )
-    return {"course_id": course.course_id, "class_id": course.class_id, "created": created}
+    session.commit()  # the course exists whatever the hub answers
+    return {
+        "course_id": course.course_id,
+        "class_id": course.class_id,
+        "created": created,
+        "hub_sync": _try_sync(hub, session, course),
+    }
 
 
 @api.get("/notebooks/courses", summary="Every notebook course with its members, for the hub (row: admin)")
@@ -150,6 +170,8 @@ def _gradebook_page(
         "course": course,
         "book": book,
         "can_manage": service.can_manage(session=session, user=user, class_=class_),
+        "can_prestart": hub_sync.can_prestart(session=session, user=user, class_=class_),
+        "hub_note": request.query_params.get("hub"),
         "error": error,
     }
     return render(request, "notebooks_gradebook.html", context, status_code=status_code)
@@ -169,10 +191,11 @@ def flag_course_form(
     user: PageUser,
     class_: VisibleClassRoster,
     clock: ClockDep,
+    hub: HubFactoryDep,
     course_id: str = Form(default="", max_length=40),
 ) -> Response:
     try:
-        service.flag_course(
+        course, _created = service.flag_course(
             session=session,
             actor=user,
             class_=class_,
@@ -182,7 +205,129 @@ def flag_course_form(
         )
     except InvalidInput as error:
         return _gradebook_page(request, session, user, class_, error=error.message, status_code=400)
-    return RedirectResponse(f"/classes/{class_.id}/notebooks", status_code=303)
+    session.commit()
+    synced = "error" not in _try_sync(hub, session, course)
+    return RedirectResponse(
+        f"/classes/{class_.id}/notebooks" + ("?hub=synced" if synced else "?hub=unsynced"), status_code=303
+    )
+
+
+def _course_of(session: SessionDep, class_: SchoolClass) -> Any:
+    assert class_.id is not None
+    course = service.course_for_class(session, class_.id)
+    if course is None:
+        raise NotFound("このクラスはまだノートブックのコースになっていません。")
+    return course
+
+
+@pages.post("/classes/{class_id}/notebooks/hub-sync")
+def hub_sync_form(
+    request: Request, session: SessionDep, user: PageUser, class_: VisibleClassRoster, hub: HubFactoryDep
+) -> Response:
+    """「名簿をハブに反映」: users and groups of this course on the hub now (audited)."""
+    if not service.can_manage(session=session, user=user, class_=class_):
+        raise Forbidden("名簿をハブに反映できるのは、クラスの担当の先生・学校管理者・管理者です。")
+    course = _course_of(session, class_)
+    try:
+        with hub() as client:
+            result = hub_sync.sync_course(client, session, course)
+    except HubUnavailable as error:
+        return _gradebook_page(request, session, user, class_, error=error.message, status_code=503)
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="notebook.hub_sync",
+        target_type="notebook_course",
+        target_id=course.course_id,
+        ip=client_ip(request),
+        detail=result,
+    )
+    return RedirectResponse(f"/classes/{class_.id}/notebooks?hub=synced", status_code=303)
+
+
+@pages.post("/classes/{class_id}/notebooks/prestart")
+def prestart_form(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    class_: VisibleClassRoster,
+    settings: SettingsDep,
+    hub: HubFactoryDep,
+    registry: RegistryDep,
+) -> Response:
+    """「授業をはじめる」: bring the roster to the hub, then start every student's server (audited)."""
+    if not hub_sync.can_prestart(session=session, user=user, class_=class_):
+        raise Forbidden("全員のノートブックを起動できるのは、このクラスの担当の先生だけです。")
+    course = _course_of(session, class_)
+    try:
+        with hub() as client:
+            synced = hub_sync.sync_course(client, session, course)
+    except HubUnavailable as error:
+        return _gradebook_page(request, session, user, class_, error=error.message, status_code=503)
+    job, started = registry.begin(hub_sync.new_job(session, course, settings), hub)
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="notebook.prestart",
+        target_type="notebook_course",
+        target_id=course.course_id,
+        ip=client_ip(request),
+        detail={
+            "students": len(job.students),
+            "concurrency": job.concurrency,
+            "already_running": not started,
+            "users_created": len(synced["users_created"]),
+        },
+    )
+    return RedirectResponse(f"/classes/{class_.id}/notebooks/prestart", status_code=303)
+
+
+def _prestart_view(session: SessionDep, user: User, class_id: int) -> tuple[SchoolClass, Any]:
+    """The class and course for the progress page and its JSON (no audit per poll; the start is audited)."""
+    class_ = session.get(SchoolClass, class_id)
+    if class_ is None:
+        raise NotFound("そのクラスは見つかりません。")
+    check_class_roster(session, user, class_)
+    if not hub_sync.can_prestart(session=session, user=user, class_=class_):
+        raise Forbidden("起動の状況を見られるのは、このクラスの担当の先生だけです。")
+    return class_, _course_of(session, class_)
+
+
+def _progress(
+    session: SessionDep, course: Any, hub: hub_sync.HubFactory, registry: PrestartRegistry
+) -> dict[str, Any]:
+    students = [u.username for u in service.course_students(session, course)]
+    job = registry.get(course.course_id)
+    try:
+        with hub() as client:
+            live = client.server_states(students)
+        hub_error = None
+    except HubUnavailable as error:
+        live, hub_error = None, error.message
+    return {**hub_sync.progress(job, live, students), "hub_error": hub_error, "course_id": course.course_id}
+
+
+@pages.get("/classes/{class_id}/notebooks/prestart")
+def prestart_page(
+    class_id: int,
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    hub: HubFactoryDep,
+    registry: RegistryDep,
+) -> Response:
+    class_, course = _prestart_view(session, user, class_id)
+    context = {"klass": class_, "course": course, "progress": _progress(session, course, hub, registry)}
+    return render(request, "notebooks_prestart.html", context)
+
+
+@pages.get("/classes/{class_id}/notebooks/prestart/status")
+def prestart_status(
+    class_id: int, session: SessionDep, user: PageUser, hub: HubFactoryDep, registry: RegistryDep
+) -> Response:
+    """The small JSON the progress page polls: counts of ready / pending / failed, and each student."""
+    _class, course = _prestart_view(session, user, class_id)
+    return JSONResponse(_progress(session, course, hub, registry), headers={"Cache-Control": "no-store"})
 
 
 @pages.get("/notebooks")

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
 from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.notebooks.hub_client import STUDENTS_GROUP
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.notebooks.sanitize import sanitise_html
 from lms.permissions import check_class_roster, school_ids, taught_class_ids
@@ -109,7 +110,9 @@ def course_teachers(session: Session, course: NotebookCourse) -> list[User]:
 
 
 def hub_groups(session: Session, user: User) -> list[str]:
-    """The hub groups of ``user``: ``nbgrader-<course>`` as a student, ``formgrade-<course>`` as a teacher."""
+    """The hub groups of ``user``: ``nbgrader-<course>`` (and the umbrella ``giga-notebook-students``) as a
+    student, ``formgrade-<course>`` as a teacher. With ``manage_groups`` the hub replaces a user's groups with
+    these at each sign-in, so this is the single source of truth."""
     rows = session.exec(
         select(NotebookCourse.course_id, Enrollment.role)
         .join(Enrollment, col(Enrollment.class_id) == col(NotebookCourse.class_id))
@@ -119,6 +122,7 @@ def hub_groups(session: Session, user: User) -> list[str]:
     for course_id, role in rows:
         if role == "student":
             groups.add(STUDENT_GROUP.format(course=course_id))
+            groups.add(STUDENTS_GROUP)
         elif role == "teacher":
             groups.add(TEACHER_GROUP.format(course=course_id))
     return sorted(groups)

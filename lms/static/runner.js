@@ -9,7 +9,7 @@
   var RETRY_MIN = Number(cfg.retryMs || 1000), RETRY_MAX = 15000;
   var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
             done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
-            lastEvent: null, acked: {}, readAloud: cfg.readAloud === "1", stopped: false };
+            lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false };
 
   /* ---- device storage: IndexedDB, else localStorage ------------------------------------------------ */
   var Store = (function () {
@@ -206,9 +206,12 @@
         else if (!S.finished && !S.shown && !S.queue.length) resync();
         return;
       }
-      var rec = list[0];
-      return api("POST", "/attempts/" + S.attempt + "/answers", rec.body).then(function (ack) {
+      var rec = list[0], body = {}, k;
+      for (k in rec.body) body[k] = rec.body[k];
+      body.known = known();  // the ack then carries only the payloads this page does not hold yet
+      return api("POST", "/attempts/" + S.attempt + "/answers", body).then(function (ack) {
         S.acked[ack.ack || rec.id] = true;
+        S.stored[rec.body.item_id] = true;  // the server will not plan this item again
         S.backoff = RETRY_MIN;
         return Store.del(rec.id).then(function () {
           S.sending = false;
@@ -246,16 +249,23 @@
       else retryLater();
     });
   }
-  function afterAck(ack) {
+  function keep(items) { (items || []).forEach(function (it) { S.items[it.item_id] = it; }); }
+  function known() {  // payloads this page holds, but for answers the server has stored (its limit is 64)
+    return Object.keys(S.items).filter(function (id) { return !S.stored[id]; }).slice(-64);
+  }
+  function afterAck(ack) {  // an ack (queue ids + the payloads we lacked) or a full state (items only)
     if (ack.position !== undefined && ack.position > S.pos) S.pos = ack.position;
     if (ack.finished) { closed(""); return; }
     if (S.stopped) return;
-    var items = ack.items || [];
+    keep(ack.items);
+    var ids = ack.queue || (ack.items || []).map(function (it) { return it.item_id; });
     var shownId = S.shown && S.shown.item_id;
-    S.queue = items.filter(function (it) { return !S.done[it.item_id] && it.item_id !== shownId; });
+    var todo = ids.filter(function (id) { return !S.done[id] && id !== shownId; });
+    if (todo.some(function (id) { return !S.items[id]; })) { resync(); return; }  // a payload we never got
+    S.queue = todo.map(function (id) { return S.items[id]; });
     if (!S.shown) {
       if (S.queue.length) showNext();
-      else if (!items.length) finish();
+      else if (!ids.length) finish();
     }
   }
 
@@ -308,6 +318,7 @@
         list.forEach(function (r) { if (!answered[r.id]) { S.done[r.body.item_id] = true; S.pos += 1; S.lastEvent = r.id; } });
         return Promise.all(drop.map(function (r) { return Store.del(r.id); }));
       }).then(function () {
+        keep(data.items);
         S.queue = (data.items || []).slice();
         if (!S.queue.length && !Object.keys(S.done).length) { finish(); return; }
         showNext();

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,9 +158,17 @@ def _stop(process: subprocess.Popen[bytes], grace_s: float) -> None:
 
 @contextmanager
 def running_stack(
-    tmp: Path, *, students: int = 2, hub_extra_env: dict[str, str] | None = None
+    tmp: Path,
+    *,
+    students: int = 2,
+    hub_extra_env: dict[str, str] | None = None,
+    lms_extra_env: dict[str, str] | None = None,
+    before_hub: Callable[[Path], None] | None = None,
 ) -> Iterator[Stack]:
-    """LMS + hub, ready; everything is stopped (process groups killed) when the block ends."""
+    """LMS + hub, ready; everything is stopped (process groups killed) when the block ends.
+
+    ``before_hub`` gets the hub's state folder before the hub starts (e.g. to lay out course folders: the hub
+    starts each course's formgrader service in its folder)."""
     database_url = f"sqlite:///{tmp / 'lms.db'}"
     student_names, teachers, admin_token = seed_lms(database_url, students)
     lms_port, hub_port, hub_internal, proxy_api = free_port(), free_port(), free_port(), free_port()
@@ -173,6 +181,10 @@ def running_stack(
         "GIGA_ENVIRONMENT": "development",
         "GIGA_OAUTH_HUB_REDIRECT_URI": f"{hub_url}/hub/oauth_callback",
         "GIGA_OAUTH_HUB_URL": hub_url,
+        # the LMS provisions the hub and pre-starts servers over the hub's REST API with the service token
+        "GIGA_HUB_API_URL": f"{hub_url}/hub/api",
+        "GIGA_HUB_SERVICE_TOKEN": service_token,
+        **(lms_extra_env or {}),
     }
     hub_env = {
         **common,
@@ -211,6 +223,8 @@ def running_stack(
             )
         _wait(f"{lms_url}/healthz", stack.processes[-1], lms_log, 60)
         (tmp / "hub").mkdir(exist_ok=True)
+        if before_hub is not None:
+            before_hub(tmp / "hub")
         with hub_log.open("wb") as out:
             stack.processes.append(
                 subprocess.Popen(

@@ -77,6 +77,29 @@ def test_notebook7_and_the_measured_timeouts_in_both_modes(mode: str) -> None:
     assert c.Spawner.http_timeout == START_TIMEOUT_S == c.Spawner.start_timeout == 240
 
 
+@pytest.mark.parametrize("mode", ["local", "test"])
+def test_servers_and_formgraders_load_the_platform_nbgrader_config_and_share_one_exchange(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from traitlets.config.loader import PyFileConfigLoader
+
+    c = configured(mode=mode, exchange_root=Path("/srv/x/exchange"))
+    service = {s["name"]: s for s in c.JupyterHub.services}["a1-prog"]
+    for env in (c.Spawner.environment, service["environment"]):
+        config_dir = Path(env["JUPYTER_CONFIG_PATH"])
+        assert (config_dir / "nbgrader_config.py").is_file()
+        assert env["GIGA_NBGRADER_EXCHANGE"] == "/srv/x/exchange"
+    # the grader's formgrader never takes a student's name; in test mode (one unix account) servers do
+    assert "GIGA_NBGRADER_STUDENT_IS_HUB_USER" not in service["environment"]
+    flagged = c.Spawner.environment.get("GIGA_NBGRADER_STUDENT_IS_HUB_USER") == "1"
+    assert flagged is (mode == "test")
+    for name, value in {**c.Spawner.environment, "JUPYTERHUB_USER": "s1"}.items():
+        monkeypatch.setenv(name, value)  # what a student's server sees
+    nb_config = PyFileConfigLoader("nbgrader_config.py", path=str(config_dir)).load_config()
+    assert nb_config.Exchange.root == "/srv/x/exchange"
+    assert nb_config.CourseDirectory.get("student_id") == ("s1" if mode == "test" else None)
+
+
 def test_idle_culler_is_a_service_with_a_narrow_role() -> None:
     c = configured(idle_timeout_s=1800)
     services = {s["name"]: s for s in c.JupyterHub.services}
@@ -91,7 +114,7 @@ def test_each_course_gets_its_formgrader_service_and_scoped_roles() -> None:
     assert {"a1-prog", "j2-data"} <= services.keys()
     assert services["a1-prog"]["url"] != services["j2-data"]["url"]
     assert services["a1-prog"]["oauth_no_confirm"] is True
-    assert services["a1-prog"]["environment"] == {"JUPYTERHUB_DEFAULT_URL": "/formgrader"}
+    assert services["a1-prog"]["environment"]["JUPYTERHUB_DEFAULT_URL"] == "/formgrader"
     roles = roles_by_name(c)
     teacher = roles["formgrade-a1-prog"]
     assert teacher["groups"] == ["formgrade-a1-prog"]
@@ -161,7 +184,7 @@ def test_settings_from_env_and_clear_errors(tmp_path: Path) -> None:
     )
     assert s.mode == "test" and s.courses == ("a1-prog", "b2-prog", "c3-data")
     with pytest.raises(HubSettingsError, match="GIGA_HUB_MODE"):
-        HubSettings.from_env({"GIGA_HUB_MODE": "docker"})
+        HubSettings.from_env({"GIGA_HUB_MODE": "swarm"})
     with pytest.raises(HubSettingsError, match="course id"):
         HubSettings.from_env({"GIGA_HUB_COURSES": "Bad_Course"})
     with pytest.raises(HubSettingsError, match="GIGA_OAUTH_HUB_CLIENT_SECRET"):

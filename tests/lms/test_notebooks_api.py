@@ -88,7 +88,8 @@ def test_groups_follow_enrolments(world: Any, course: Any, db_session: Any) -> N
     from lms.notebooks.service import hub_groups
     from lms.roster.models import Enrollment
 
-    assert hub_groups(db_session, world.users["s-a1"]) == ["nbgrader-a1-prog"]
+    # students also join the umbrella group whose servers the LMS may start (「授業をはじめる」)
+    assert hub_groups(db_session, world.users["s-a1"]) == ["giga-notebook-students", "nbgrader-a1-prog"]
     assert hub_groups(db_session, world.users["t-a1"]) == ["formgrade-a1-prog"]
     assert hub_groups(db_session, world.users["s-b1"]) == []
     enrollment = db_session.exec(select(Enrollment).where(Enrollment.user_id == world.users["s-a1"].id)).one()

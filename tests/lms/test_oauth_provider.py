@@ -77,7 +77,8 @@ def test_full_flow_gives_userinfo_with_groups(client: Any, sign_in: Any, oauth: 
     assert body["token_type"] == "Bearer" and body["expires_in"] > 0
     info = client.get("/api/v1/oauth/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 200
-    assert info.json() == {"name": "s-a1", "groups": ["nbgrader-a1-prog"], "admin": False}
+    groups = ["giga-notebook-students", "nbgrader-a1-prog"]
+    assert info.json() == {"name": "s-a1", "groups": groups, "admin": False}
 
 
 def test_teacher_gets_the_formgrade_group_and_basic_auth_works(client: Any, sign_in: Any, oauth: Any) -> None:

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1.7
+# The hub image of a city (docker/compose.yaml): JupyterHub with sign-in through the LMS, DockerSpawner, the
+# idle culler and nbgrader's per-course formgrader services. The proxy (configurable-http-proxy) runs in its
+# own container, as on Kubernetes, so this image needs no Node.js. Build from the repository root:
+#   docker build -f docker/hub.Dockerfile -t giga-hub:0.1.0 .
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY docker/requirements/hub.txt /tmp/hub.txt
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/hub.txt \
+ && /opt/venv/bin/pip uninstall -y pip \
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="giga-hub" \
+      org.opencontainers.image.description="GIGA Learning Platform: JupyterHub (DockerSpawner, KubeSpawner)" \
+      org.opencontainers.image.licenses="Apache-2.0"
+RUN groupadd --system --gid 10002 jupyterhub \
+ && useradd --system --uid 10002 --gid jupyterhub --home-dir /srv/jupyterhub --create-home \
+      --shell /usr/sbin/nologin jupyterhub
+COPY --from=build /opt/venv /opt/venv
+COPY hub_config /opt/giga/hub_config
+# nbgrader finds the platform's configuration in the venv's config folder (exchange, LMS export, sandbox)
+RUN mkdir -p /opt/venv/etc/jupyter \
+ && printf '%s\n' 'from hub_config.nbgrader_config import configure_nbgrader, settings_from_env' \
+      'configure_nbgrader(get_config(), **settings_from_env())  # noqa: F821' \
+      > /opt/venv/etc/jupyter/nbgrader_config.py
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/opt/giga \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    GIGA_HUB_MODE=docker \
+    GIGA_HUB_STATE_DIR=/srv/jupyterhub
+WORKDIR /srv/jupyterhub
+USER 10002
+EXPOSE 8081
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8081/hub/health', timeout=4).status != 200)"]
+CMD ["jupyterhub", "-f", "/opt/giga/hub_config/jupyterhub_config.py"]

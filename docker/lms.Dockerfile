@@ -1,0 +1,61 @@
+# syntax=docker/dockerfile:1.7
+# The LMS image (FastAPI + SQLModel, `giga` command). Build from the repository root:
+#   docker build -f docker/lms.Dockerfile -t giga-lms:0.1.0 .
+# Stage 1 installs the locked dependencies and the project into a venv and makes the self-hosted web font
+# (a WOFF2 subset of BIZ UD P Gothic, SIL OFL); stage 2 copies only the venv: no compiler, no apt lists,
+# no full 4.6 MB TTF in the image that runs.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-morisawa-bizud-gothic=1.05-2 \
+ && rm -rf /var/lib/apt/lists/*
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY docker/requirements/lms.txt /tmp/lms.txt
+# unidic-lite (the dictionary of the furigana reader) is published as a source archive only
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: --no-binary=unidic-lite -r /tmp/lms.txt
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY reading_tests ./reading_tests
+COPY hub_config ./hub_config
+COPY lms ./lms
+RUN /opt/venv/bin/python lms/static/fonts/fetch_fonts.py \
+ && test -s lms/static/fonts/BIZUDPGothic-Regular.subset.woff2 \
+ && rm -f lms/static/fonts/*.ttf \
+ && /opt/venv/bin/pip install --no-deps . \
+ && /opt/venv/bin/pip uninstall -y pip \
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="giga-lms" \
+      org.opencontainers.image.description="GIGA Learning Platform: LMS (FastAPI)" \
+      org.opencontainers.image.licenses="Apache-2.0"
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# pg_dump/pg_restore for `giga backup` / `giga restore`: major 15, the compose database's (it must be at least
+# the server's). Not pinned to a patch release: bookworm-security replaces those, and old ones vanish.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15 \
+ && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 giga \
+ && useradd --system --uid 10001 --gid giga --home-dir /srv/giga --create-home --shell /usr/sbin/nologin giga
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    GIGA_ENVIRONMENT=production \
+    GIGA_HTTPS=true \
+    GIGA_LOG_FORMAT=json \
+    GIGA_PG_BIN_DIR=/usr/lib/postgresql/15/bin \
+    GIGA_BACKUP_DIR=/backups \
+    FORWARDED_ALLOW_IPS=*
+WORKDIR /srv/giga
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+# Workers: GIGA_WORKERS (compose sets it; on Kubernetes one or two per pod, more pods instead). The workers
+# share their /metrics counters through PROMETHEUS_MULTIPROC_DIR, emptied at every start (lms/ops/metrics.py).
+CMD ["sh", "-c", "export PROMETHEUS_MULTIPROC_DIR=/tmp/giga-metrics && rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec giga serve --host 0.0.0.0 --port 8000 --workers \"${GIGA_WORKERS:-4}\""]

@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1.7
+# The student image: one container (city) or pod (prefecture) per student. Kept lean for a class of 40
+# starting at once: Notebook 7, nbgrader, pandas, matplotlib with the BIZ UD font for Japanese labels, and
+# jupyterhub-singleuser. Build from the repository root:
+#   docker build -f docker/student.Dockerfile -t giga-student:0.1.0 .
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY docker/requirements/student.txt /tmp/student.txt
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/student.txt \
+ && /opt/venv/bin/pip uninstall -y pip \
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
+ && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
+
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="giga-student" \
+      org.opencontainers.image.description="GIGA Learning Platform: a student's notebook server" \
+      org.opencontainers.image.licenses="Apache-2.0"
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-morisawa-bizud-gothic=1.05-2 tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 1000 --gid 100 --home-dir /home/jovyan --create-home --shell /bin/bash jovyan
+COPY --from=build /opt/venv /opt/venv
+COPY hub_config /opt/giga/hub_config
+COPY docker/student/matplotlibrc /etc/matplotlibrc
+RUN mkdir -p /opt/venv/etc/jupyter \
+ && printf '%s\n' 'from hub_config.nbgrader_config import configure_nbgrader, settings_from_env' \
+      'configure_nbgrader(get_config(), **settings_from_env())  # noqa: F821' \
+      > /opt/venv/etc/jupyter/nbgrader_config.py
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/opt/giga \
+    PYTHONUNBUFFERED=1 \
+    MATPLOTLIBRC=/etc/matplotlibrc \
+    SHELL=/bin/bash
+WORKDIR /home/jovyan
+USER 1000
+EXPOSE 8888
+# The spawner starts jupyterhub-singleuser on 8888 under a per-user prefix; a listening port means alive.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import socket; socket.create_connection(('127.0.0.1', 8888), 3).close()"]
+ENTRYPOINT ["tini", "--"]
+CMD ["jupyterhub-singleuser"]

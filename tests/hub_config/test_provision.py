@@ -1,0 +1,62 @@
+"""``python -m hub_config.provision``: idempotent, exact groups (roster removals reach the hub), the umbrella
+group of notebook students, and the ``--every`` loop. Against an in-process fake LMS and fake hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hub_config import provision as prov
+from tests.lms.test_notebooks_prestart import API, TOKEN, FakeHub
+
+
+def lms_client(courses: list[dict[str, Any]]) -> httpx.Client:
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v1/notebooks/courses"
+        return httpx.Response(200, json={"courses": courses})
+
+    return httpx.Client(base_url="http://lms.test", transport=httpx.MockTransport(handle))
+
+
+def hub_client(hub: FakeHub) -> httpx.Client:
+    return httpx.Client(
+        base_url=API, headers={"Authorization": f"token {TOKEN}"}, transport=httpx.MockTransport(hub.handle)
+    )
+
+
+def course(course_id: str, students: list[str]) -> dict[str, Any]:
+    return {"course_id": course_id, "students": students, "teachers": ["t1"], "grader": f"grader-{course_id}"}
+
+
+def test_provisioning_is_idempotent_and_follows_roster_removals(tmp_path: Path) -> None:
+    hub = FakeHub()
+    courses = [course("a1-prog", ["s1", "s2"]), course("b1-data", ["s3"])]
+    with hub_client(hub) as api:
+        first = prov.provision(lms=lms_client(courses), hub=api, state_dir=tmp_path, courses_file=None)
+        again = prov.provision(lms=lms_client(courses), hub=api, state_dir=tmp_path, courses_file=None)
+        assert "grader-a1-prog" in first.users_created and again.users_created == []
+        assert again.members_added == {} and again.members_removed == {} and again.groups_created == []
+        assert hub.groups["giga-notebook-students"] == {"s1", "s2", "s3"}
+        courses[0]["students"] = ["s1"]  # s2 left the class in the LMS
+        third = prov.provision(lms=lms_client(courses), hub=api, state_dir=tmp_path, courses_file=None)
+    assert third.members_removed == {"nbgrader-a1-prog": ["s2"], "giga-notebook-students": ["s2"]}
+    assert hub.groups["nbgrader-a1-prog"] == {"s1"} and hub.groups["formgrade-a1-prog"] == {
+        "t1",
+        "grader-a1-prog",
+    }
+
+
+def test_every_loops_and_bad_arguments_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    assert prov.main({}, argv=["--every", "1"]) == 2
+    assert "at least 5" in capsys.readouterr().err
+    assert prov.main({}, argv=["--often"]) == 2
+    assert prov.main({}, argv=[]) == 2  # no tokens: one sentence, no traceback
+    assert "GIGA_LMS_API_TOKEN" in capsys.readouterr().err
+    runs: list[bool] = []
+    monkeypatch.setattr(prov, "_run_once", lambda env, keep_going: runs.append(keep_going) or 1)
+    slept: list[float] = []
+    assert prov.main({}, argv=["--every", "60"], sleep=slept.append, rounds=3) == 1
+    assert runs == [True, True, True] and slept == [60.0, 60.0]  # an unreachable hub does not stop the loop
