@@ -27,10 +27,11 @@ def install_web(app: FastAPI) -> None:
     oidc_settings = OidcSettings()
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(api_router)
     from lms.assessments.routes import router as assessments_router
 
+    # First: the answer route is the hot path and routes are matched in order (docs/performance.md).
     app.include_router(assessments_router)
+    app.include_router(api_router)
     for module in (auth_routes, home_routes, admin_routes):
         app.include_router(module.router)
     from lms.runner import pages as runner_pages
