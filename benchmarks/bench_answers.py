@@ -39,6 +39,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 STUDENTS = 200
+WARM_UP_ANSWERS = 2  # per student, before the measured rounds
+# A worker keeps about as many database connections as requests it serves at once (lms.db pool sizing).
+DB_CONNECTIONS_PER_WORKER = UPSTREAM_CONNECTIONS_PER_WORKER + 1
 
 # --- the bare peer: one INSERT per request ------------------------------------------------------------------
 bare_app = FastAPI()
@@ -68,55 +71,58 @@ def bare_insert(body: BareBody) -> dict[str, Any]:
     return {"ack": body.client_event_id}
 
 
-async def students_answer(
-    base: str, sessions: list[tuple[str, dict[str, Any]]], k: int, connections: int
-) -> tuple[float, list[float], int]:
-    pool = RawPool(base, connections)
-    latencies: list[float] = []
-    errors = 0
+class Student:
+    """One simulated student: like the runner page, it keeps the payloads received so far, tells the server
+    which unanswered ones this device holds (``known``), and takes the queue's ids from each ack."""
 
-    async def student(raw: str, view: dict[str, Any]) -> None:
-        nonlocal errors
-        headers = {"Cookie": f"giga_session={raw}", "X-CSRF-Token": csrf(raw)}
-        # Like the runner page: keep the payloads received so far, tell the server which unanswered ones
-        # this device holds (``known``), and take the queue's ids from each ack.
-        held = {item["item_id"]: item for item in view["items"]}
-        queue = [item["item_id"] for item in view["items"]]
-        answered: set[str] = set()
+    def __init__(self, raw: str, view: dict[str, Any]) -> None:
+        self.headers = {"Cookie": f"giga_session={raw}", "X-CSRF-Token": csrf(raw)}
+        self.path = f"/api/v1/attempts/{view['attempt_id']}/answers"
+        self.held = {item["item_id"]: item for item in view["items"]}
+        self.queue = [item["item_id"] for item in view["items"]]
+        self.answered: set[str] = set()
+        self.failed = False
+
+    async def answer(self, pool: RawPool, latencies: list[float]) -> bool:
+        """Post the next answer; False when there is nothing left to answer or the server refused."""
+        if self.failed or not self.queue:
+            return False
+        item = self.held[self.queue[0]]
+        self.answered.add(item["item_id"])
+        body = {
+            "client_event_id": str(uuid.uuid4()),
+            "item_id": item["item_id"],
+            "answer": [item["options"][0]["id"]],
+            "response_time_ms": 3000,
+            "known": [i for i in self.held if i not in self.answered],
+        }
+        started = time.perf_counter()
+        status, ack = await pool.request("POST", self.path, self.headers, body)
+        latencies.append(time.perf_counter() - started)
+        if status != 200:
+            self.failed = True
+            return False
+        self.held.update((i["item_id"], i) for i in ack["items"])
+        self.queue = ack.get("queue") or [i["item_id"] for i in ack["items"]]  # older servers: items only
+        return True
+
+
+async def lms_round(pool: RawPool, students: list[Student], k: int) -> tuple[float, list[float]]:
+    """Every student posts ``k`` answers one after the other, all students at once."""
+    latencies: list[float] = []
+
+    async def one(student: Student) -> None:
         for _ in range(k):
-            if not queue:
+            if not await student.answer(pool, latencies):
                 return
-            item = held[queue[0]]
-            answered.add(item["item_id"])
-            body = {
-                "client_event_id": str(uuid.uuid4()),
-                "item_id": item["item_id"],
-                "answer": [item["options"][0]["id"]],
-                "response_time_ms": 3000,
-                "known": [i for i in held if i not in answered],
-            }
-            started = time.perf_counter()
-            status, ack = await pool.request(
-                "POST", f"/api/v1/attempts/{view['attempt_id']}/answers", headers, body
-            )
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                errors += 1
-                return
-            held.update((i["item_id"], i) for i in ack["items"])
-            queue = ack.get("queue") or [i["item_id"] for i in ack["items"]]  # older servers: items only
 
     started = time.perf_counter()
-    await asyncio.gather(*(student(raw, view) for raw, view in sessions))
-    wall = time.perf_counter() - started
-    await pool.close()
-    return wall, latencies, errors
+    await asyncio.gather(*(one(student) for student in students))
+    return time.perf_counter() - started, latencies
 
 
-async def bare_answers(
-    base: str, total: int, concurrency: int, connections: int
-) -> tuple[float, list[float]]:
-    pool = RawPool(base, connections)
+async def bare_round(pool: RawPool, total: int, concurrency: int) -> tuple[float, list[float]]:
+    """``total`` inserts from ``concurrency`` clients, each one after the other."""
     latencies: list[float] = []
     errors: list[int] = []
 
@@ -132,7 +138,6 @@ async def bare_answers(
     started = time.perf_counter()
     await asyncio.gather(*(student(total // concurrency) for _ in range(concurrency)))
     wall = time.perf_counter() - started
-    await pool.close()
     if errors:
         print(f"  bare endpoint errors: {len(errors)} (statuses {sorted(set(errors))})")
     return wall, latencies
@@ -154,14 +159,59 @@ async def start_all(base: str, assignment_id: int, raws: list[str], connections:
     return [body for _status, body in replies]
 
 
-def report(label: str, count: int, wall: float, latencies: list[float], cpu_ms: float) -> float:
-    rate = count / wall
-    print(
-        f"{label:36s} {count:5d} in {wall:6.2f} s = {rate:7.1f}/s, "
-        f"p50 {statistics.median(latencies) * 1000:6.1f} ms, "
-        f"p99 {pct(latencies, 0.99) * 1000:7.1f} ms, server CPU {cpu_ms:5.1f} ms/request"
-    )
-    return rate
+async def alternate(
+    lms_base: str, bare_base: str, students: list[Student], rounds: int, per_round: int, connections: int
+) -> tuple[Tally, Tally]:
+    """Rounds alternate between the two servers (both running, one loaded at a time), so a change in the
+    machine's speed during the run (neighbours on the shared cores) hits both alike.  Each side keeps its
+    client connections across rounds, like a proxy's upstream pool."""
+    lms_pool, bare_pool = RawPool(lms_base, connections), RawPool(bare_base, connections)
+    # Not measured: every connection of both sides opened and used (psycopg prepares a statement on a
+    # connection's fifth use), as on a server that has been up since the morning.
+    await lms_round(lms_pool, students, WARM_UP_ANSWERS)
+    await bare_round(bare_pool, WARM_UP_ANSWERS * len(students), STUDENTS)
+    lms, bare = Tally(), Tally()
+    for _ in range(rounds):
+        cpu_before = server_cpu_seconds(lms_base)
+        wall, latencies = await lms_round(lms_pool, students, per_round)
+        lms.add(wall, latencies, server_cpu_seconds(lms_base) - cpu_before)
+        cpu_before = server_cpu_seconds(bare_base)
+        wall, latencies = await bare_round(bare_pool, len(latencies), STUDENTS)
+        bare.add(wall, latencies, server_cpu_seconds(bare_base) - cpu_before)
+    await lms_pool.close()
+    await bare_pool.close()
+    return lms, bare
+
+
+class Tally:
+    """Requests, wall time, latencies and server CPU of one side, summed over the rounds."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+        self.latencies: list[float] = []
+        self.rates: list[float] = []
+
+    def add(self, wall: float, latencies: list[float], cpu: float) -> None:
+        self.wall += wall
+        self.cpu += cpu
+        self.latencies += latencies
+        self.rates.append(len(latencies) / wall)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / len(self.latencies) * 1000
+
+    def report(self, label: str) -> None:
+        print(
+            f"{label:36s} {len(self.latencies):5d} in {self.wall:6.2f} s = {self.rate:7.1f}/s, "
+            f"p50 {statistics.median(self.latencies) * 1000:6.1f} ms, "
+            f"p99 {pct(self.latencies, 0.99) * 1000:7.1f} ms, server CPU {self.cpu_ms:5.1f} ms/request"
+        )
 
 
 def main() -> None:
@@ -172,14 +222,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--answers", type=int, default=10, help="answers per student")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the answers are sent in this many rounds, each followed by as many bare inserts",
+    )
+    parser.add_argument(
         "--app", default="lms.main:app", help="the LMS ASGI app (e.g. a variant without some middleware)"
     )
     parser.add_argument("--app-dir", default=None, help="directory to import --app from")
     args = parser.parse_args()
+    if args.rounds < 1 or args.answers % args.rounds:
+        parser.error("--answers must be a multiple of --rounds")
+    per_round = args.answers // args.rounds
     connections = UPSTREAM_CONNECTIONS_PER_WORKER * args.workers
     load_before = load_average()
     with bench_database(args.database_url) as url:
-        assignment_id, raws = seed_school(url, STUDENTS, max_items=args.answers + 2)
+        assignment_id, raws = seed_school(url, STUDENTS, max_items=args.answers + WARM_UP_ANSWERS + 2)
         from lms.db import make_engine
 
         engine = make_engine(url)
@@ -189,38 +248,45 @@ def main() -> None:
                 "client_event_id varchar(64) UNIQUE NOT NULL, "
                 "item_id varchar(32) NOT NULL, answer text NOT NULL, created_at timestamptz DEFAULT now())"
             )
+            needed = 2 * args.workers * DB_CONNECTIONS_PER_WORKER + 10
+            allowed = int(connection.exec_driver_sql("SHOW max_connections").scalar_one())
         engine.dispose()
+        if allowed < needed:
+            raise SystemExit(
+                f"PostgreSQL allows {allowed} connections; both servers' pools stay open during the run "
+                f"(≈ {needed} needed): ALTER SYSTEM SET max_connections = {needed} and restart PostgreSQL"
+            )
         print(
-            f"{STUDENTS} concurrent students, {args.answers} answers each, "
+            f"{STUDENTS} concurrent students, {args.answers} answers each in {args.rounds} rounds, "
             f"uvicorn --workers {args.workers} ({server_stack()}), "
             f"≤ {connections} connections (proxy upstream pool), PostgreSQL on loopback, 2 shared cores"
         )
-        with uvicorn(args.app, url, args.workers, app_dir=args.app_dir) as base:
-            warm_up(base, args.workers)
-            views = asyncio.run(start_all(base, assignment_id, raws, connections))
-            cpu_before = server_cpu_seconds(base)
-            wall, latencies, errors = asyncio.run(
-                students_answer(base, list(zip(raws, views, strict=True)), args.answers, connections)
-            )
-            lms_cpu = (server_cpu_seconds(base) - cpu_before) / len(latencies) * 1000
-            lms_rate = report("LMS POST /attempts/{id}/answers", len(latencies), wall, latencies, lms_cpu)
-            if errors:
-                print(f"  errors: {errors}")
-        with uvicorn("bench_answers:bare_app", url, args.workers, app_dir=str(Path(__file__).parent)) as base:
+        bare_dir = str(Path(__file__).parent)
+        with (
+            uvicorn(args.app, url, args.workers, app_dir=args.app_dir) as lms_base,
+            uvicorn("bench_answers:bare_app", url, args.workers, app_dir=bare_dir) as bare_base,
+        ):
+            warm_up(lms_base, args.workers)
             httpx.post(
-                base + "/answers", json={"client_event_id": "warm-up", "item_id": "x", "answer": ["A"]}
+                bare_base + "/answers",
+                json={"client_event_id": "warm-up", "item_id": "x", "answer": ["A"]},
             )
-            cpu_before = server_cpu_seconds(base)
-            bare_wall, bare_lat = asyncio.run(
-                bare_answers(base, STUDENTS * args.answers, STUDENTS, connections)
+            views = asyncio.run(start_all(lms_base, assignment_id, raws, connections))
+            students = [Student(raw, view) for raw, view in zip(raws, views, strict=True)]
+            lms, bare = asyncio.run(
+                alternate(lms_base, bare_base, students, args.rounds, per_round, connections)
             )
-            bare_cpu = (server_cpu_seconds(base) - cpu_before) / len(bare_lat) * 1000
-            bare_rate = report(
-                "bare FastAPI endpoint, one INSERT", len(bare_lat), bare_wall, bare_lat, bare_cpu
-            )
+        lms.report("LMS POST /attempts/{id}/answers")
+        failed = sum(student.failed for student in students)
+        if failed:
+            print(f"  students whose answer was refused: {failed}")
+        bare.report("bare FastAPI endpoint, one INSERT")
+        pairs = list(zip(lms.rates, bare.rates, strict=True))
+        print("per round, answers/s LMS / bare: " + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in pairs))
         print(
-            f"ratio LMS / bare: {lms_rate / bare_rate:.0%} by throughput, "
-            f"{bare_cpu / lms_cpu:.0%} by server CPU per request (goal ≥ 50 %); "
+            f"ratio LMS / bare: {lms.rate / bare.rate:.0%} by throughput "
+            f"(rounds: {', '.join(f'{a / b:.0%}' for a, b in pairs)}), "
+            f"{bare.cpu_ms / lms.cpu_ms:.0%} by server CPU per request (goal ≥ 50 %); "
             "goal ≥ 1,000 answers/s, p99 < 200 ms"
         )
         print(f"load average before / after: {load_before} / {load_average()}")

@@ -160,6 +160,9 @@ def uvicorn(app: str, url: str, workers: int, app_dir: str | None = None) -> Ite
         "--log-level",
         "warning",
         "--no-access-log",
+        # Like a proxy's upstream keep-alive: idle client connections survive between benchmark rounds.
+        "--timeout-keep-alive",
+        "60",
     ]
     if app_dir:
         command += ["--app-dir", app_dir]

@@ -43,6 +43,10 @@ from lms.ops.cli import backup_app, restore  # noqa: E402  (issue 7: giga backup
 
 app.add_typer(backup_app, name="backup")
 app.command("restore")(restore)
+from lms.auth.cli import admin_app, sessions_app  # noqa: E402  (giga admin create / giga sessions purge)
+
+app.add_typer(admin_app, name="admin")
+app.add_typer(sessions_app, name="sessions")
 
 
 def fail(message: str) -> NoReturn:

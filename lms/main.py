@@ -65,6 +65,7 @@ def warm_item_bank(engine: Engine) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from lms.ops.bank_sync import BankSync
+    from lms.ops.gc_tuning import settle_after_startup
 
     sync = None
     if app.state.settings.check_schema_on_startup:
@@ -73,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             sync = BankSync(app.state.engine, app.state.settings.bank_sync_seconds)
             sync.start()
         warm_item_bank(app.state.engine)
+    settle_after_startup()  # what start-up loaded lives as long as the process (lms/ops/gc_tuning)
     try:
         yield
     finally:

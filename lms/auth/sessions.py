@@ -95,15 +95,15 @@ def end_all_sessions(*, session: Session, user_id: int) -> None:
 
 
 def purge_expired_sessions(*, session: Session, settings: Settings, now: datetime) -> int:
-    """Delete sessions past their idle or absolute timeout (for a periodic job); return how many."""
+    """Delete sessions past their idle or absolute timeout (``giga sessions purge``); return how many.
+
+    One DELETE statement: the first purge of a city's old table may remove millions of rows."""
     idle_cutoff = now - timedelta(minutes=settings.session_idle_timeout_minutes)
     absolute_cutoff = now - timedelta(minutes=settings.session_absolute_timeout_minutes)
-    rows = session.exec(
-        select(AuthSession).where(
+    result = session.exec(
+        delete(AuthSession).where(
             (col(AuthSession.last_seen_at) < idle_cutoff) | (col(AuthSession.created_at) < absolute_cutoff)
         )
-    ).all()
-    for row in rows:
-        session.delete(row)
+    )
     session.flush()
-    return len(rows)
+    return int(result.rowcount)

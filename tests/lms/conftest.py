@@ -144,6 +144,16 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def post_login(client: Any, username: str, password: str = PASSWORD) -> Any:
+    """The sign-in form's password step, as a browser sends it (CSRF token from the page)."""
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+
+
 def totp_code(secret: str, clock: Any) -> str:
     return str(pyotp.TOTP(secret).at(clock.now()))
 

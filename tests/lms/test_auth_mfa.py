@@ -10,16 +10,7 @@ from sqlmodel import Session, select
 
 from lms.audit.models import AuditEvent
 from lms.roster.models import User
-from tests.lms.conftest import PASSWORD, csrf_of, totp_code
-
-
-def _password_step(client: Any, username: str) -> Any:
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
-        follow_redirects=False,
-    )
+from tests.lms.conftest import csrf_of, post_login, totp_code
 
 
 def _new_user(db_session: Session, world: Any, username: str, role: str) -> User:
@@ -40,7 +31,7 @@ def test_board_without_totp_must_enrol_first(
     client: Any, world: Any, clock: Any, db_session: Session
 ) -> None:
     user = _new_user(db_session, world, "board-2", "board")
-    response = _password_step(client, "board-2")
+    response = post_login(client, "board-2")
     assert response.headers["location"] == "/mfa/enroll"
     # nothing else is reachable before enrolment
     assert client.get("/home", follow_redirects=False).headers["location"] == "/mfa/enroll"
@@ -75,7 +66,7 @@ def test_mfa_requirement_can_be_switched_off(settings: Any, world: Any, db_sessi
 
     _new_user(db_session, world, "board-3", "board")
     with TestClient(create_app(settings.model_copy(update={"require_mfa_for_staff_roles": []}))) as client:
-        assert _password_step(client, "board-3").headers["location"] == "/home"
+        assert post_login(client, "board-3").headers["location"] == "/home"
 
 
 def test_teacher_is_not_forced_but_may_enrol(client: Any, sign_in: Any, clock: Any, world: Any) -> None:
@@ -87,11 +78,11 @@ def test_teacher_is_not_forced_but_may_enrol(client: Any, sign_in: Any, clock: A
     )
     assert "設定済み" in client.get("/mfa/enroll").text
     client.cookies.clear()
-    assert _password_step(client, "t-a1").headers["location"].startswith("/login/mfa")
+    assert post_login(client, "t-a1").headers["location"].startswith("/login/mfa")
 
 
 def test_sign_in_with_totp(client: Any, world: Any, clock: Any, db_session: Session) -> None:
-    response = _password_step(client, "admin")
+    response = post_login(client, "admin")
     assert response.headers["location"].startswith("/login/mfa")
     assert client.get("/api/v1/me").status_code == 401  # half signed in is not signed in
     assert client.get("/admin/audit", follow_redirects=False).headers["location"] == "/login/mfa"
@@ -110,14 +101,14 @@ def test_sign_in_with_totp(client: Any, world: Any, clock: Any, db_session: Sess
 
 
 def test_code_from_another_time_step_is_refused(client: Any, world: Any, clock: Any) -> None:
-    _password_step(client, "board")
+    post_login(client, "board")
     page = client.get("/login/mfa")
     old = pyotp.TOTP(world.totp["board"]).at(clock.now().timestamp() - 600)
     assert client.post("/login/mfa", data={"code": old, "csrf_token": csrf_of(page.text)}).status_code == 401
 
 
 def test_repeated_wrong_codes_lock_the_account(client: Any, world: Any, clock: Any, settings: Any) -> None:
-    _password_step(client, "board")
+    post_login(client, "board")
     page = client.get("/login/mfa")
     statuses = [
         client.post("/login/mfa", data={"code": "000000", "csrf_token": csrf_of(page.text)}).status_code
@@ -125,4 +116,4 @@ def test_repeated_wrong_codes_lock_the_account(client: Any, world: Any, clock: A
     ]
     assert statuses[-1] == 429 and set(statuses[:-1]) == {401}
     assert client.get("/login/mfa", follow_redirects=False).headers["location"] == "/login"
-    assert _password_step(client, "board").status_code == 429
+    assert post_login(client, "board").status_code == 429

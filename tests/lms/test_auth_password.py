@@ -11,16 +11,7 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import AuthSession
 from lms.auth.sessions import SESSION_COOKIE
 from lms.roster.models import User
-from tests.lms.conftest import PASSWORD, csrf_of
-
-
-def _post_login(client: Any, username: str, password: str) -> Any:
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
-        follow_redirects=False,
-    )
+from tests.lms.conftest import PASSWORD, csrf_of, post_login
 
 
 def _actions(db_session: Session) -> list[str]:
@@ -31,7 +22,7 @@ def _actions(db_session: Session) -> list[str]:
 def test_sign_in_sets_an_httponly_lax_cookie_and_audits(
     client: Any, world: Any, clock: Any, db_session: Session
 ) -> None:
-    response = _post_login(client, "t-a1", PASSWORD)
+    response = post_login(client, "t-a1", PASSWORD)
     assert response.status_code == 303 and response.headers["location"] == "/home"
     cookie = response.headers["set-cookie"]
     assert f"{SESSION_COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -50,7 +41,7 @@ def test_cookie_is_secure_when_served_over_https(settings: Any, world: Any) -> N
 
     app = create_app(settings.model_copy(update={"https": True}))
     with TestClient(app, base_url="https://testserver") as client:
-        response = _post_login(client, "t-a1", PASSWORD)
+        response = post_login(client, "t-a1", PASSWORD)
     assert response.status_code == 303
     assert "Secure" in response.headers["set-cookie"]
 
@@ -58,8 +49,8 @@ def test_cookie_is_secure_when_served_over_https(settings: Any, world: Any) -> N
 def test_wrong_password_and_unknown_user_get_the_same_answer(
     client: Any, world: Any, clock: Any, db_session: Session
 ) -> None:
-    wrong = _post_login(client, "t-a1", "nope-nope")
-    unknown = _post_login(client, "nobody-here", "nope-nope")
+    wrong = post_login(client, "t-a1", "nope-nope")
+    unknown = post_login(client, "nobody-here", "nope-nope")
     assert wrong.status_code == unknown.status_code == 401
     assert "ユーザー名またはパスワードがちがいます。" in wrong.text
     assert "ユーザー名またはパスワードがちがいます。" in unknown.text
@@ -71,21 +62,21 @@ def test_lockout_after_repeated_failures_then_release(
     client: Any, world: Any, clock: Any, settings: Any, db_session: Session
 ) -> None:
     for _ in range(settings.login_max_failures):
-        assert _post_login(client, "t-a1", "bad-password").status_code == 401
-    locked = _post_login(client, "t-a1", PASSWORD)  # even the right password is refused now
+        assert post_login(client, "t-a1", "bad-password").status_code == 401
+    locked = post_login(client, "t-a1", PASSWORD)  # even the right password is refused now
     assert locked.status_code == 429
     assert "しばらくのあいだサインインできません" in locked.text and "15分ほど" in locked.text
     assert "auth.lockout" in _actions(db_session)
     user = db_session.exec(select(User).where(User.username == "t-a1")).one()
     assert user.locked_until is not None
     clock.advance(minutes=settings.login_lockout_minutes + 1)
-    assert _post_login(client, "t-a1", PASSWORD).status_code == 303
+    assert post_login(client, "t-a1", PASSWORD).status_code == 303
 
 
 def test_unknown_account_locks_the_same_way(client: Any, world: Any, clock: Any, settings: Any) -> None:
     for _ in range(settings.login_max_failures):
-        _post_login(client, "ghost", "bad-password")
-    response = _post_login(client, "ghost", "bad-password")
+        post_login(client, "ghost", "bad-password")
+    response = post_login(client, "ghost", "bad-password")
     assert response.status_code == 429 and "しばらくのあいだサインインできません" in response.text
 
 
@@ -93,8 +84,8 @@ def test_lockout_of_one_account_does_not_block_another(
     client: Any, world: Any, clock: Any, settings: Any
 ) -> None:
     for _ in range(settings.login_max_failures):
-        _post_login(client, "t-a1", "bad-password")
-    assert _post_login(client, "t-b1", PASSWORD).status_code == 303
+        post_login(client, "t-a1", "bad-password")
+    assert post_login(client, "t-b1", PASSWORD).status_code == 303
 
 
 def test_per_ip_throttle(settings: Any, world: Any) -> None:
@@ -105,8 +96,8 @@ def test_per_ip_throttle(settings: Any, world: Any) -> None:
     app = create_app(settings.model_copy(update={"login_throttle_max_per_ip": 3}))
     with TestClient(app) as client:
         for name in ("x1", "x2", "x3"):
-            assert _post_login(client, name, "bad").status_code == 401
-        response = _post_login(client, "t-a1", PASSWORD)  # a different account, same IP
+            assert post_login(client, name, "bad").status_code == 401
+        response = post_login(client, "t-a1", PASSWORD)  # a different account, same IP
     assert response.status_code == 429
 
 
@@ -118,7 +109,7 @@ def test_outdated_hash_is_upgraded_on_sign_in(
     user.password_hash = old
     db_session.add(user)
     db_session.commit()
-    assert _post_login(client, "t-b1", PASSWORD).status_code == 303
+    assert post_login(client, "t-b1", PASSWORD).status_code == 303
     db_session.expire_all()
     new = db_session.get(User, user.id).password_hash
     assert new != old and "t=1" in new  # the current (test) parameters
@@ -148,9 +139,9 @@ def test_logout_requires_csrf_and_ends_the_session(client: Any, sign_in: Any, db
 
 
 def test_session_id_changes_at_sign_in(client: Any, world: Any, clock: Any) -> None:
-    _post_login(client, "s-a1", PASSWORD)
+    post_login(client, "s-a1", PASSWORD)
     first = client.cookies.get(SESSION_COOKIE)
-    _post_login(client, "s-a1", PASSWORD)
+    post_login(client, "s-a1", PASSWORD)
     assert client.cookies.get(SESSION_COOKIE) != first
 
 
@@ -188,7 +179,7 @@ def test_disabled_account_loses_its_session(
     db_session.add(user)
     db_session.commit()
     assert client.get("/home", follow_redirects=False).status_code == 303
-    assert _post_login(client, "s-a1", PASSWORD).status_code == 401
+    assert post_login(client, "s-a1", PASSWORD).status_code == 401
 
 
 def test_next_parameter_cannot_redirect_off_site(client: Any, world: Any, clock: Any) -> None:
