@@ -32,6 +32,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -254,6 +255,43 @@ def _copy_submission(source: Path, workdir: Path, user: SandboxUser) -> None:
     os.chmod(workdir, 0o700)
 
 
+# A fresh sandbox home has no matplotlib font cache, so every kernel that plots first scanned the system's
+# fonts (~0.5–0.7 s here, more with many fonts): most of what the sandbox cost a plotting lesson.  The
+# grader builds the cache once, as root, in a folder the sandbox users cannot write; each run gets a copy.
+FONT_CACHE_DIR = Path("/var/cache/giga-sandbox/matplotlib")
+_font_cache: dict[Path, list[Path]] = {}
+
+
+def matplotlib_font_cache(cache_dir: Path = FONT_CACHE_DIR) -> list[Path]:
+    """The files of a pre-built matplotlib font cache (built on first use); empty without matplotlib."""
+    if cache_dir not in _font_cache:
+        if not list(cache_dir.glob("fontlist-*.json")):
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):  # no cache: kernels build their own
+                cache_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+                subprocess.run(
+                    [sys.executable, "-c", "import matplotlib.font_manager"],
+                    env={**os.environ, "MPLCONFIGDIR": str(cache_dir)},
+                    capture_output=True,
+                    timeout=300,
+                )
+        _font_cache[cache_dir] = sorted(cache_dir.glob("fontlist-*.json"))
+    return _font_cache[cache_dir]
+
+
+def _seed_font_cache(workdir: Path, user: SandboxUser, files: list[Path]) -> None:
+    """Copy the font cache into the sandbox's MPLCONFIGDIR (see `sandbox_command`), owned by its user."""
+    if not files:
+        return
+    target = workdir / ".matplotlib"
+    target.mkdir(mode=0o700, exist_ok=True)
+    for source in files:
+        copy = target / source.name
+        shutil.copyfile(source, copy)
+        os.chown(copy, user.uid, user.gid)
+        os.chmod(copy, 0o600)
+    os.chown(target, user.uid, user.gid)
+
+
 def _fail_unexecuted(nb: NotebookNode, reason: str) -> None:
     """Give every code cell that produced no reply an error, so tests that never ran score nothing."""
     for cell in nb.cells:
@@ -285,6 +323,10 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
         tempfile.gettempdir(), help="Where the temporary sandbox directories are made."
     ).tag(config=True)
 
+    font_cache_dir = Unicode(
+        str(FONT_CACHE_DIR), help="Where the grader keeps the matplotlib font cache copied into each sandbox."
+    ).tag(config=True)
+
     _sandbox: tuple[SandboxUser, Path] | None = None
 
     @property
@@ -305,6 +347,7 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
                 os.chmod(holder, 0o711)  # root's; the sandbox user may only traverse it
                 workdir = holder / "work"
                 _copy_submission(source, workdir, user)
+                _seed_font_cache(workdir, user, matplotlib_font_cache(Path(self.font_cache_dir)))
                 self._sandbox = (user, workdir)
                 inner = dict(resources)
                 inner["metadata"] = {**resources.get("metadata", {}), "path": str(workdir)}

@@ -104,6 +104,33 @@ def create_admin(
     )
 
 
+@admin_app.command("reset-mfa")
+def reset_mfa(
+    username: Annotated[str, typer.Argument(help="the sign-in name whose second factor is removed")],
+) -> None:
+    """Remove a user's second factor (lost phone, or GIGA_SECRET_KEY changed); audited as auth.mfa_reset."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import select
+
+    from lms.auth.service import reset_totp
+    from lms.cli import _engine, fail
+    from lms.db import session_scope
+    from lms.roster.models import User
+
+    settings = _settings_with_current_schema()
+    try:
+        with session_scope(_engine(settings)) as session:
+            user = session.exec(select(User).where(User.username == username.strip())).first()
+            if user is None:
+                fail(f"no user is named {username.strip()!r}; nothing was changed")
+            had_factor = user.totp_enabled
+            reset_totp(session=session, actor_id=None, user=user, ip=None)
+    except SQLAlchemyError as error:
+        fail(f"cannot write to the database ({type(error).__name__}); nothing was changed")
+    state = "removed their second factor" if had_factor else "cleared a second factor that was not set up"
+    typer.echo(f"{state} for {username.strip()!r}; they set it up again at the next sign-in.")
+
+
 @sessions_app.command("purge")
 def purge_sessions() -> None:
     """Delete sign-in sessions past their idle or absolute timeout (run it daily)."""

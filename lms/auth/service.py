@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
@@ -98,20 +100,78 @@ def next_stage(user: User, settings: Settings) -> str:
     return "full"
 
 
-def start_totp_enrolment(*, session: Session, user: User) -> str:
-    """Give the user a pending TOTP secret (kept across page reloads until confirmed); return it."""
+def start_totp_enrolment(*, session: Session, settings: Settings, user: User) -> str:
+    """Give the user a pending TOTP secret (kept across page reloads until confirmed); return it in clear.
+
+    The secret is stored encrypted. A pending secret that no longer decrypts (``GIGA_SECRET_KEY`` changed
+    before the user confirmed it) is replaced by a new one: nothing depends on it yet.
+    """
     if user.role not in STAFF_ROLES:
         raise Forbidden("二段階認証は教職員のアカウントで使います。")
-    if user.totp_secret is None:
-        user.totp_secret = totp.new_secret()
+    secret = None
+    if user.totp_secret is not None:
+        secret = totp.reveal_secret(user.totp_secret, secret_key=settings.secret_key)
+    if secret is None:
+        secret = totp.new_secret()
+        user.totp_secret = totp.seal_secret(secret, secret_key=settings.secret_key)
+        user.totp_last_step = None
         session.add(user)
         session.flush()
-    return user.totp_secret
+    return secret
 
 
-def confirm_totp_enrolment(*, session: Session, user: User, code: str, ip: str | None, now: datetime) -> bool:
-    """Turn TOTP on when ``code`` matches the pending secret; audit it."""
-    if user.totp_secret is None or not totp.verify_code(user.totp_secret, code, at=now):
+def _accept_totp(*, session: Session, settings: Settings, user: User, code: str, now: datetime) -> str | None:
+    """Check ``code`` and record its time step; None when accepted, else why not ("invalid" or "reused").
+
+    RFC 6238 §5.2: a code is accepted once. The database decides, so that two requests carrying the same
+    code at the same moment cannot both pass: a conditional UPDATE moves ``totp_last_step`` forward only
+    when it is older than the code's step (PostgreSQL re-checks the condition after the row lock, SQLite
+    serialises writers), and the row count says who won. A legacy plaintext secret is encrypted here.
+    """
+    if not user.totp_secret or user.id is None:
+        return "invalid"
+    match = totp.verify_code(user.totp_secret, code, at=now, secret_key=settings.secret_key)
+    if match is None:
+        return "invalid"
+    moved = session.exec(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            or_(col(User.totp_last_step).is_(None), col(User.totp_last_step) < match.step),
+        )
+        .values(totp_last_step=match.step)
+        .execution_options(synchronize_session=False)
+    )
+    if int(moved.rowcount) != 1:
+        return "reused"
+    set_committed_value(user, "totp_last_step", match.step)
+    if match.reseal is not None:
+        user.totp_secret = match.reseal
+        session.add(user)
+    session.flush()
+    return None
+
+
+def _audit_mfa_failure(*, session: Session, user: User, reason: str, ip: str | None) -> None:
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="auth.mfa_failed",
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+        detail={"reason": reason},
+    )
+
+
+def confirm_totp_enrolment(
+    *, session: Session, settings: Settings, user: User, code: str, ip: str | None, now: datetime
+) -> bool:
+    """Turn TOTP on when ``code`` matches the pending secret (its step is recorded: not usable again)."""
+    refused = _accept_totp(session=session, settings=settings, user=user, code=code, now=now)
+    if refused is not None:
+        if refused == "reused":
+            _audit_mfa_failure(session=session, user=user, reason=refused, ip=ip)
         return False
     user.totp_enabled = True
     session.add(user)
@@ -126,19 +186,32 @@ def confirm_totp_enrolment(*, session: Session, user: User, code: str, ip: str |
     return True
 
 
-def check_totp(*, session: Session, user: User, code: str, ip: str | None, now: datetime) -> bool:
-    """The second sign-in step; a wrong code is audited."""
-    ok = bool(user.totp_secret) and totp.verify_code(user.totp_secret or "", code, at=now)
-    if not ok:
-        record_event(
-            session=session,
-            actor_id=user.id,
-            action="auth.mfa_failed",
-            target_type="user",
-            target_id=user.id,
-            ip=ip,
-        )
-    return ok
+def check_totp(
+    *, session: Session, settings: Settings, user: User, code: str, ip: str | None, now: datetime
+) -> bool:
+    """The second sign-in step; a wrong or reused code is refused and audited (detail: the reason)."""
+    refused = _accept_totp(session=session, settings=settings, user=user, code=code, now=now)
+    if refused is not None:
+        _audit_mfa_failure(session=session, user=user, reason=refused, ip=ip)
+        return False
+    return True
+
+
+def reset_totp(*, session: Session, actor_id: int | None, user: User, ip: str | None) -> None:
+    """Remove a user's second factor (lost phone, or a secret that no longer decrypts after a change of
+    ``GIGA_SECRET_KEY``); audited as ``auth.mfa_reset``. The user sets it up again at the next sign-in
+    (forced for the roles in ``GIGA_REQUIRE_MFA_FOR_STAFF_ROLES``, at /mfa/enroll for the others)."""
+    user.totp_secret, user.totp_enabled, user.totp_last_step = None, False, None
+    session.add(user)
+    record_event(
+        session=session,
+        actor_id=actor_id,
+        action="auth.mfa_reset",
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+    )
+    session.flush()
 
 
 # --- API tokens ------------------------------------------------------------------------------------------

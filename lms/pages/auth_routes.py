@@ -179,7 +179,7 @@ def mfa_submit(
     if loaded is None or loaded.row.stage != "mfa":
         return RedirectResponse("/login", status_code=303)
     now, user, ip = clock.now(), loaded.user, client_ip(request)
-    if not service.check_totp(session=session, user=user, code=code, ip=ip, now=now):
+    if not service.check_totp(session=session, settings=settings, user=user, code=code, ip=ip, now=now):
         locked = throttle.register_failure(
             session=session, settings=settings, username=user.username, ip=ip, now=now
         )
@@ -226,14 +226,16 @@ def _enrol_context(user: User, secret: str) -> dict[str, object]:
 
 
 @router.get("/mfa/enroll")
-def enrol_page(request: Request, session: SessionDep, loaded: SessionStateDep) -> Response:
+def enrol_page(
+    request: Request, session: SessionDep, settings: SettingsDep, loaded: SessionStateDep
+) -> Response:
     if loaded is None or loaded.row.stage not in ("enroll", "full"):
         return RedirectResponse("/login", status_code=303)
     user = loaded.user
     remember_page_user(request, user if loaded.row.stage == "full" else None)
     if user.totp_enabled:
         return render(request, "enroll.html", {"enrolled": True})
-    secret = service.start_totp_enrolment(session=session, user=user)
+    secret = service.start_totp_enrolment(session=session, settings=settings, user=user)
     return render(
         request, "enroll.html", {**_enrol_context(user, secret), "forced": loaded.row.stage == "enroll"}
     )
@@ -243,6 +245,7 @@ def enrol_page(request: Request, session: SessionDep, loaded: SessionStateDep) -
 def enrol_submit(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     clock: ClockDep,
     loaded: SessionStateDep,
     code: Annotated[str, Form(max_length=20)] = "",
@@ -252,8 +255,10 @@ def enrol_submit(
     user, ip, now = loaded.user, client_ip(request), clock.now()
     if user.totp_enabled:
         return RedirectResponse("/home", status_code=303)
-    if not service.confirm_totp_enrolment(session=session, user=user, code=code, ip=ip, now=now):
-        secret = service.start_totp_enrolment(session=session, user=user)
+    if not service.confirm_totp_enrolment(
+        session=session, settings=settings, user=user, code=code, ip=ip, now=now
+    ):
+        secret = service.start_totp_enrolment(session=session, settings=settings, user=user)
         context = {
             **_enrol_context(user, secret),
             "forced": loaded.row.stage == "enroll",

@@ -109,8 +109,13 @@ class User(Timestamps, table=True):
     grades: str | None = Field(default=None, max_length=64, description="a student's grade code, e.g. P4")
     home_class_id: int | None = Field(default=None, foreign_key="schoolclass.id", index=True)
     password_hash: str | None = Field(default=None, max_length=255)
-    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_secret: str | None = Field(
+        default=None, max_length=255, description="Fernet token (lms/auth/secret_box.py); legacy: base32"
+    )
     totp_enabled: bool = Field(default=False)
+    totp_last_step: int | None = Field(
+        default=None, description="last accepted TOTP time step (unix time // 30): no code is used twice"
+    )
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     graduated: bool = Field(default=False)

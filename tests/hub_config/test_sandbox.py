@@ -314,6 +314,34 @@ def test_a_forked_background_process_does_not_outlive_the_run(tmp_path: Path) ->
     _assert_idle_users_run_nothing()
 
 
+def test_plotting_kernels_start_with_the_prebuilt_font_cache_they_cannot_change() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        missing("matplotlib (the data lessons' plotting library) is not installed")
+    shared = sandbox.matplotlib_font_cache()
+    assert shared, "the grader could not build the matplotlib font cache"
+    assert all(path.stat().st_uid == 0 and not path.stat().st_mode & 0o022 for path in shared)
+    folder = Path(tempfile.mkdtemp(prefix="giga-sandbox-fonts-"))
+    try:
+        nb = _source_notebook()
+        nb.cells[0].source = (
+            "import os\n"
+            "print('SEEDED:', sorted(os.listdir(os.environ['MPLCONFIGDIR'])))\n"
+            f"try:\n    open({str(shared[0])!r}, 'a')\n"
+            "except PermissionError:\n    print('SHARED:read-only')\n"
+            "answer = 42"
+        )
+        nbformat.write(nb, folder / "nb.ipynb")
+        executed = sandbox.run_notebook(folder / "nb.ipynb", users=sandbox.ensure_sandbox_users(2))
+    finally:
+        shutil.rmtree(folder)
+    text = "".join(o.get("text", "") for o in executed.cells[0].outputs)
+    assert f"'{shared[0].name}'" in text  # the copy is there before matplotlib is imported
+    assert "SHARED:read-only" in text
+    assert not any(o.get("output_type") == "error" for o in executed.cells[1].outputs)
+
+
 def test_sandbox_command_drops_privileges_and_limits_resources() -> None:
     user = sandbox.ensure_sandbox_users(1)[0]
     limits = sandbox.SandboxLimits(memory_bytes=256 << 20, cpu_seconds=5, processes=16, file_bytes=1 << 20)

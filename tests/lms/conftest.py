@@ -160,7 +160,11 @@ def totp_code(secret: str, clock: Any) -> str:
 
 @pytest.fixture
 def sign_in(client: Any, world: World, clock: Any) -> Callable[..., Any]:
-    """``sign_in("t-a1")``: a full browser sign-in (password, then TOTP when set up) on ``client``."""
+    """``sign_in("t-a1")``: a full browser sign-in (password, then TOTP when set up) on ``client``.
+
+    A TOTP code is accepted once (RFC 6238 §5.2): signing the same person in again waits, as a person
+    would, for the app's next code (the frozen clock moves on 30 seconds)."""
+    used_steps: dict[str, int] = {}
 
     def do(username: str, password: str = PASSWORD) -> Any:
         page = client.get("/login")
@@ -171,6 +175,9 @@ def sign_in(client: Any, world: World, clock: Any) -> Callable[..., Any]:
         )
         assert response.status_code == 303, response.text
         if response.headers["location"].startswith("/login/mfa"):
+            if used_steps.get(username, -1) >= int(clock.now().timestamp()) // 30:
+                clock.advance(seconds=30)
+            used_steps[username] = int(clock.now().timestamp()) // 30
             mfa = client.get(response.headers["location"])
             response = client.post(
                 "/login/mfa",

@@ -9,6 +9,7 @@ import pyotp
 from sqlmodel import Session, select
 
 from lms.audit.models import AuditEvent
+from lms.auth import totp
 from lms.roster.models import User
 from tests.lms.conftest import csrf_of, post_login, totp_code
 
@@ -28,7 +29,7 @@ def _new_user(db_session: Session, world: Any, username: str, role: str) -> User
 
 
 def test_board_without_totp_must_enrol_first(
-    client: Any, world: Any, clock: Any, db_session: Session
+    client: Any, world: Any, clock: Any, db_session: Session, settings: Any
 ) -> None:
     user = _new_user(db_session, world, "board-2", "board")
     response = post_login(client, "board-2")
@@ -54,7 +55,8 @@ def test_board_without_totp_must_enrol_first(
     assert client.get("/home").status_code == 200
     db_session.expire_all()
     stored = db_session.get(User, user.id)
-    assert stored.totp_enabled and stored.totp_secret == secret
+    assert stored.totp_enabled and stored.totp_secret != secret  # encrypted at rest
+    assert totp.reveal_secret(stored.totp_secret, secret_key=settings.secret_key) == secret
     actions = [e.action for e in db_session.exec(select(AuditEvent).where(AuditEvent.actor_id == user.id))]
     assert "auth.mfa_enrolled" in actions and "auth.login" in actions
 

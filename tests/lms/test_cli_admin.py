@@ -57,7 +57,14 @@ def test_created_admin_signs_in_and_must_enrol_totp(
     assert '"role": "admin"' in (event.detail or "") and NEW_PASSWORD not in (event.detail or "")
 
     assert post_login(client, "city-admin", "wrong-password-1").status_code == 401
-    response = post_login(client, "city-admin", NEW_PASSWORD)
+    _sign_in_and_enrol(client, clock, "city-admin")
+    me = client.get("/api/v1/me")
+    assert me.status_code == 200 and me.json()["username"] == "city-admin"
+
+
+def _sign_in_and_enrol(client: Any, clock: Any, username: str) -> None:
+    """Password step, then the enforced TOTP enrolment, through the real pages."""
+    response = post_login(client, username, NEW_PASSWORD)
     assert response.status_code == 303 and response.headers["location"] == "/mfa/enroll"
     page = client.get("/mfa/enroll")
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)  # type: ignore[union-attr]
@@ -67,8 +74,34 @@ def test_created_admin_signs_in_and_must_enrol_totp(
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/home"
-    me = client.get("/api/v1/me")
-    assert me.status_code == 200 and me.json()["username"] == "city-admin"
+
+
+@pytest.mark.db
+def test_reset_mfa_sends_the_user_back_to_enrolment(
+    settings: Any, client: Any, clock: Any, db_session: Session
+) -> None:
+    assert _create("city-admin", "--password-stdin", stdin=NEW_PASSWORD + "\n").exit_code == 0
+    _sign_in_and_enrol(client, clock, "city-admin")
+    client.cookies.clear()
+    clock.advance(seconds=60)
+    assert post_login(client, "city-admin", NEW_PASSWORD).headers["location"].startswith("/login/mfa")
+
+    result = runner.invoke(app, ["admin", "reset-mfa", "city-admin"])
+    assert result.exit_code == 0, result.output
+    assert "removed their second factor for 'city-admin'" in result.stdout
+    db_session.expire_all()
+    user = db_session.exec(select(User).where(User.username == "city-admin")).one()
+    assert (user.totp_enabled, user.totp_secret, user.totp_last_step) == (False, None, None)
+    event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "auth.mfa_reset")).one()
+    assert (event.actor_id, event.target_id) == (None, str(user.id))
+    client.cookies.clear()
+    _sign_in_and_enrol(client, clock, "city-admin")  # a new phone, a new secret
+
+    before = _counts(db_session)
+    unknown = runner.invoke(app, ["admin", "reset-mfa", "nobody-here"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == "error: no user is named 'nobody-here'; nothing was changed"
+    assert _counts(db_session) == before
 
 
 @pytest.mark.db

@@ -28,8 +28,10 @@ def test_app_start_freezes_startup_objects_once(tmp_path: Path) -> None:
         frozen = gc.get_freeze_count()
         assert frozen > 10_000, frozen  # modules and start-up state, out of the collector's way
         assert gc.get_threshold()[0] == YOUNGEST_THRESHOLD
-        assert settle_after_startup() is False  # once per process
-        assert gc.get_freeze_count() == frozen
+        made_since = [[n] for n in range(20_000)]  # lists: always tracked by the collector
+        assert settle_after_startup() is False  # once per process: what was made since stays collectable
+        # (frozen objects may still be freed meanwhile, e.g. by a finishing thread: the count may go down)
+        assert gc.get_freeze_count() < frozen + len(made_since)
         junk = []
         junk.append(junk)  # cyclic garbage is still collected
         del junk
