@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from lms.audit.service import record_event
 from lms.auth import oidc, service, throttle, totp
@@ -166,6 +167,18 @@ def mfa_page(request: Request, loaded: SessionStateDep, next: str | None = None)
     return render(request, "mfa.html", {"next": safe_next(next)})
 
 
+def _signed_in_meanwhile(session: Session, loaded: LoadedSession) -> bool:
+    """A double click: this browser session's other request passed the second step while this one waited,
+    so this one's code counted as reused.  Then its failure is forgotten (rolled back, not counted towards a
+    lock-out) and the browser goes on: the session is already signed in.  Only the same session cookie gets
+    here; another browser with the same code is still refused."""
+    session.refresh(loaded.row)
+    if loaded.row.stage != "full":
+        return False
+    session.rollback()
+    return True
+
+
 @router.post("/login/mfa")
 def mfa_submit(
     request: Request,
@@ -176,10 +189,14 @@ def mfa_submit(
     code: Annotated[str, Form(max_length=20)] = "",
     next: Annotated[str, Form()] = "/home",
 ) -> Response:
+    if loaded is not None and loaded.row.stage == "full":  # a second click after the first one signed in
+        return RedirectResponse(safe_next(next), status_code=303)
     if loaded is None or loaded.row.stage != "mfa":
         return RedirectResponse("/login", status_code=303)
     now, user, ip = clock.now(), loaded.user, client_ip(request)
     if not service.check_totp(session=session, settings=settings, user=user, code=code, ip=ip, now=now):
+        if _signed_in_meanwhile(session, loaded):
+            return RedirectResponse(safe_next(next), status_code=303)
         locked = throttle.register_failure(
             session=session, settings=settings, username=user.username, ip=ip, now=now
         )

@@ -259,3 +259,63 @@ def test_garbage_in_the_secret_column_is_a_refusal(
     db_session.add(admin)
     db_session.commit()
     assert _mfa_sign_in(client, "admin", "123456").status_code == 401
+
+
+def _mfa_form(client: Any, username: str) -> str:
+    """Password step; return the second-factor page's CSRF token."""
+    assert post_login(client, username).headers["location"].startswith("/login/mfa")
+    return csrf_of(client.get("/login/mfa").text)
+
+
+def _failures_and_logins(engine: Any) -> tuple[int, int]:
+    with Session(engine) as fresh:
+        actions = [e.action for e in fresh.exec(select(AuditEvent))]
+    return actions.count("auth.mfa_failed"), actions.count("auth.login")
+
+
+def test_a_second_click_after_signing_in_goes_on_instead_of_failing(
+    client: Any, engine: Any, world: Any, clock: Any
+) -> None:
+    token = _mfa_form(client, "admin")
+    form = {"code": totp_code(world.totp["admin"], clock), "csrf_token": token, "next": "/admin/audit"}
+    first = client.post("/login/mfa", data=form, follow_redirects=False)
+    second = client.post("/login/mfa", data=form, follow_redirects=False)
+    assert (first.status_code, first.headers["location"]) == (303, "/admin/audit")
+    assert (second.status_code, second.headers["location"]) == (303, "/admin/audit")
+    assert _failures_and_logins(engine) == (0, 1)
+
+
+def test_a_double_click_at_the_same_moment_signs_in_once_without_a_failure(
+    app: Any, client: Any, engine: Any, world: Any, clock: Any
+) -> None:
+    token = _mfa_form(client, "admin")
+    form = {"code": totp_code(world.totp["admin"], clock), "csrf_token": token}
+    start = threading.Barrier(2)
+    responses: list[Any] = []
+
+    def click() -> None:
+        with TestClient(app, cookies=dict(client.cookies)) as browser:  # the same browser session
+            start.wait()
+            responses.append(browser.post("/login/mfa", data=form, follow_redirects=False))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted((r.status_code, r.headers.get("location")) for r in responses) == [(303, "/home")] * 2
+    assert _failures_and_logins(engine) == (0, 1)
+    assert client.get("/api/v1/me").json()["username"] == "admin"
+
+
+def test_another_browser_with_the_same_code_is_still_refused(
+    app: Any, client: Any, engine: Any, world: Any, clock: Any
+) -> None:
+    code = totp_code(world.totp["admin"], clock)
+    token = _mfa_form(client, "admin")
+    assert client.post("/login/mfa", data={"code": code, "csrf_token": token}).status_code == 200
+    with TestClient(app) as other:
+        other_token = _mfa_form(other, "admin")
+        refused = other.post("/login/mfa", data={"code": code, "csrf_token": other_token})
+    assert refused.status_code == 401
+    assert _failures_and_logins(engine) == (1, 1)
