@@ -144,6 +144,23 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def new_staff_user(db_session: Session, world: Any, username: str, role: str) -> Any:
+    """A staff account with the world's test password and no second factor yet."""
+    from lms.roster.models import User
+
+    user = User(
+        username=username,
+        role=role,
+        given_name="新",
+        family_name="鈴木",
+        password_hash=world.users["t-a1"].password_hash,
+        primary_org_id=world.orgs["district"].id,
+    )
+    db_session.add(user)
+    db_session.commit()
+    return user
+
+
 def post_login(client: Any, username: str, password: str = PASSWORD) -> Any:
     """The sign-in form's password step, as a browser sends it (CSRF token from the page)."""
     page = client.get("/login")

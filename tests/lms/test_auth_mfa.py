@@ -11,27 +11,13 @@ from sqlmodel import Session, select
 from lms.audit.models import AuditEvent
 from lms.auth import totp
 from lms.roster.models import User
-from tests.lms.conftest import csrf_of, post_login, totp_code
-
-
-def _new_user(db_session: Session, world: Any, username: str, role: str) -> User:
-    user = User(
-        username=username,
-        role=role,
-        given_name="新",
-        family_name="鈴木",
-        password_hash=world.users["t-a1"].password_hash,
-        primary_org_id=world.orgs["district"].id,
-    )
-    db_session.add(user)
-    db_session.commit()
-    return user
+from tests.lms.conftest import csrf_of, new_staff_user, post_login, totp_code
 
 
 def test_board_without_totp_must_enrol_first(
     client: Any, world: Any, clock: Any, db_session: Session, settings: Any
 ) -> None:
-    user = _new_user(db_session, world, "board-2", "board")
+    user = new_staff_user(db_session, world, "board-2", "board")
     response = post_login(client, "board-2")
     assert response.headers["location"] == "/mfa/enroll"
     # nothing else is reachable before enrolment
@@ -66,7 +52,7 @@ def test_mfa_requirement_can_be_switched_off(settings: Any, world: Any, db_sessi
 
     from lms.main import create_app
 
-    _new_user(db_session, world, "board-3", "board")
+    new_staff_user(db_session, world, "board-3", "board")
     with TestClient(create_app(settings.model_copy(update={"require_mfa_for_staff_roles": []}))) as client:
         assert post_login(client, "board-3").headers["location"] == "/home"
 

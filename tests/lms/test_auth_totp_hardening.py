@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from lms.audit.models import AuditEvent
 from lms.auth import service, totp
 from lms.roster.models import User
-from tests.lms.conftest import csrf_of, post_login, totp_code
+from tests.lms.conftest import csrf_of, new_staff_user, post_login, totp_code
 
 REFUSED = "確認コードがちがいます"
 
@@ -80,16 +80,7 @@ def _enrol(client: Any, clock: Any, username: str) -> str:
 
 @pytest.fixture
 def new_board_user(db_session: Session, world: Any) -> User:
-    user = User(
-        username="board-new",
-        role="board",
-        given_name="新",
-        family_name="鈴木",
-        password_hash=world.users["t-a1"].password_hash,
-        primary_org_id=world.orgs["district"].id,
-    )
-    db_session.add(user)
-    db_session.commit()
+    user: User = new_staff_user(db_session, world, "board-new", "board")
     return user
 
 

@@ -30,18 +30,22 @@ def _replace_secret_column_sqlite(length: int) -> None:
     op.execute('ALTER TABLE "user" RENAME COLUMN totp_secret_new TO totp_secret')
 
 
-def upgrade() -> None:
-    op.add_column("user", sa.Column("totp_last_step", sa.Integer(), nullable=True))
+def _resize_secret_column(old_length: int, new_length: int) -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _replace_secret_column_sqlite(255)
+        _replace_secret_column_sqlite(new_length)
     else:
         op.alter_column(
             "user",
             "totp_secret",
-            existing_type=sa.String(length=64),
-            type_=sa.String(length=255),
+            existing_type=sa.String(length=old_length),
+            type_=sa.String(length=new_length),
             existing_nullable=True,
         )
+
+
+def upgrade() -> None:
+    op.add_column("user", sa.Column("totp_last_step", sa.Integer(), nullable=True))
+    _resize_secret_column(64, 255)
 
 
 def downgrade() -> None:
@@ -50,14 +54,5 @@ def downgrade() -> None:
     op.execute(
         "UPDATE \"user\" SET totp_secret = NULL, totp_enabled = false WHERE totp_secret LIKE 'gAAAAA%'"
     )
-    if op.get_bind().dialect.name == "sqlite":
-        _replace_secret_column_sqlite(64)
-    else:
-        op.alter_column(
-            "user",
-            "totp_secret",
-            existing_type=sa.String(length=255),
-            type_=sa.String(length=64),
-            existing_nullable=True,
-        )
+    _resize_secret_column(255, 64)
     op.execute('ALTER TABLE "user" DROP COLUMN totp_last_step')
