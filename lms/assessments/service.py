@@ -341,18 +341,24 @@ class Loaded:
 
 def _load_query(attempt: Attempt) -> Any:  # a 4-column Select; its exact type depends on the stubs
     """Assignment, assessment, class grades and the student's accommodation of ``attempt``: one SELECT."""
+    return _join_delivery_context(
+        select(Assignment, Assessment, SchoolClass.grades, Accommodation), attempt.student_id
+    ).where(col(Assignment.id) == attempt.assignment_id)
+
+
+def _join_delivery_context(statement: Any, student_id: Any) -> Any:
+    """Join onto a SELECT that has ``Assignment``: its assessment, its class (for the grades) and the
+    accommodation of ``student_id`` (a value or a column), the last two as outer joins."""
     return (
-        select(Assignment, Assessment, SchoolClass.grades, Accommodation)
-        .join(Assessment, col(Assessment.id) == col(Assignment.assessment_id))
+        statement.join(Assessment, col(Assessment.id) == col(Assignment.assessment_id))
         .outerjoin(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
         .outerjoin(
             Accommodation,
             and_(
                 col(Accommodation.assignment_id) == col(Assignment.id),
-                col(Accommodation.user_id) == attempt.student_id,
+                col(Accommodation.user_id) == student_id,
             ),
         )
-        .where(col(Assignment.id) == attempt.assignment_id)
     )
 
 
@@ -736,24 +742,17 @@ _P_NOW = bindparam("p_now", type_=UTCDateTime())
 # its assignment, assessment, class grades and the student's accommodation, plus any stored response with
 # this event id or for this item (one row each through the outer join).
 _LOCK_AND_LOAD = (
-    sa_select(
-        Attempt,
-        Assignment,
-        Assessment,
-        col(SchoolClass.grades),
-        Accommodation,
-        col(Response.attempt_id),
-        col(Response.client_event_id),
-    )
-    .join(Assignment, col(Assignment.id) == col(Attempt.assignment_id))
-    .join(Assessment, col(Assessment.id) == col(Assignment.assessment_id))
-    .outerjoin(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
-    .outerjoin(
-        Accommodation,
-        and_(
-            col(Accommodation.assignment_id) == col(Assignment.id),
-            col(Accommodation.user_id) == col(Attempt.student_id),
-        ),
+    _join_delivery_context(
+        sa_select(
+            Attempt,
+            Assignment,
+            Assessment,
+            col(SchoolClass.grades),
+            Accommodation,
+            col(Response.attempt_id),
+            col(Response.client_event_id),
+        ).join(Assignment, col(Assignment.id) == col(Attempt.assignment_id)),
+        col(Attempt.student_id),
     )
     .outerjoin(
         Response,

@@ -186,15 +186,21 @@ def confirm_totp_enrolment(
     return True
 
 
-def check_totp(
+TotpOutcome = Literal["accepted", "invalid", "reused"]
+
+
+def check_totp_code(
     *, session: Session, settings: Settings, user: User, code: str, ip: str | None, now: datetime
-) -> bool:
-    """The second sign-in step; a wrong or reused code is refused and audited (detail: the reason)."""
+) -> TotpOutcome:
+    """The second sign-in step; a wrong or reused code is refused and audited (detail: the reason).
+
+    The reason is returned so that the page can tell a person who typed an already used code (signed out
+    and in again within 30 s) to wait for the next one, rather than that the code is wrong."""
     refused = _accept_totp(session=session, settings=settings, user=user, code=code, now=now)
-    if refused is not None:
-        _audit_mfa_failure(session=session, user=user, reason=refused, ip=ip)
-        return False
-    return True
+    if refused is None:
+        return "accepted"
+    _audit_mfa_failure(session=session, user=user, reason=refused, ip=ip)
+    return "reused" if refused == "reused" else "invalid"
 
 
 def reset_totp(*, session: Session, actor_id: int | None, user: User, ip: str | None) -> None:

@@ -167,6 +167,12 @@ def mfa_page(request: Request, loaded: SessionStateDep, next: str | None = None)
     return render(request, "mfa.html", {"next": safe_next(next)})
 
 
+MFA_ERRORS = {
+    "invalid": "確認コードがちがいます。",
+    "reused": "この確認コードはもう使われました。アプリに次のコードが出てから入力してください。",
+}
+
+
 def _signed_in_meanwhile(session: Session, loaded: LoadedSession) -> bool:
     """A double click: this browser session's other request passed the second step while this one waited,
     so this one's code counted as reused.  Then its failure is forgotten (rolled back, not counted towards a
@@ -194,7 +200,10 @@ def mfa_submit(
     if loaded is None or loaded.row.stage != "mfa":
         return RedirectResponse("/login", status_code=303)
     now, user, ip = clock.now(), loaded.user, client_ip(request)
-    if not service.check_totp(session=session, settings=settings, user=user, code=code, ip=ip, now=now):
+    outcome = service.check_totp_code(
+        session=session, settings=settings, user=user, code=code, ip=ip, now=now
+    )
+    if outcome != "accepted":
         if _signed_in_meanwhile(session, loaded):
             return RedirectResponse(safe_next(next), status_code=303)
         locked = throttle.register_failure(
@@ -220,7 +229,7 @@ def mfa_submit(
         return render(
             request,
             "mfa.html",
-            {"next": safe_next(next), "error": "確認コードがちがいます。"},
+            {"next": safe_next(next), "error": MFA_ERRORS[outcome]},
             status_code=401,
         )
     throttle.reset_account(session=session, username=user.username)

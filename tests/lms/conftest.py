@@ -244,3 +244,14 @@ def api_token(db_session: Session, world: World) -> Callable[..., str]:
         return secret
 
     return make
+
+
+@pytest.fixture
+def course(world: World, db_session: Session) -> Any:
+    """Class A1 made a notebook course ("a1-prog")."""
+    from lms.notebooks.models import NotebookCourse
+
+    row = NotebookCourse(class_id=world.classes["A1"].id, course_id="a1-prog")
+    db_session.add(row)
+    db_session.commit()
+    return row

@@ -25,6 +25,7 @@ from lms.roster.models import User
 from tests.lms.conftest import csrf_of, new_staff_user, post_login, totp_code
 
 REFUSED = "確認コードがちがいます"
+REUSED = "この確認コードはもう使われました。アプリに次のコードが出てから入力してください"
 
 
 @contextmanager
@@ -92,7 +93,7 @@ def test_a_code_is_accepted_once_and_the_next_steps_code_works(
     assert _stored(db_session, "board").totp_last_step == _step(clock)
     with second_browser(app) as other:
         replay = _mfa_sign_in(other, "board", code)
-        assert replay.status_code == 401 and REFUSED in replay.text
+        assert replay.status_code == 401 and REUSED in replay.text and REFUSED not in replay.text
         assert other.get("/api/v1/me").status_code == 401
         # the previous step's code is within the drift window, but older than the accepted one
         older = pyotp.TOTP(world.totp["board"]).at(clock.now(), counter_offset=-1)
@@ -118,13 +119,13 @@ def test_the_same_code_at_the_same_moment_passes_once(
     users = [s.exec(select(User).where(User.username == "admin")).one() for s in sessions]
     assert [u.totp_last_step for u in users] == [None, None]
     start = threading.Barrier(2)
-    results: list[bool] = []
+    results: list[str] = []
     errors: list[BaseException] = []
 
     def attempt(session: Session, user: User) -> None:
         try:
             start.wait()
-            ok = service.check_totp(
+            ok = service.check_totp_code(
                 session=session, settings=settings, user=user, code=code, ip=None, now=clock.now()
             )
             session.commit()
@@ -141,7 +142,7 @@ def test_the_same_code_at_the_same_moment_passes_once(
     for session in sessions:
         session.close()
     assert errors == []
-    assert sorted(results) == [False, True]
+    assert sorted(results) == ["accepted", "reused"]
     with Session(engine) as fresh:
         stored = fresh.exec(select(User).where(User.username == "admin")).one()
         assert stored.totp_last_step == _step(clock)
@@ -155,16 +156,17 @@ def test_a_stale_copy_of_the_user_cannot_reuse_a_code(
     with Session(engine) as first, Session(engine) as second:
         user_1 = first.exec(select(User).where(User.username == "admin")).one()
         user_2 = second.exec(select(User).where(User.username == "admin")).one()
-        assert service.check_totp(
+        accepted = service.check_totp_code(
             session=first, settings=settings, user=user_1, code=code, ip=None, now=clock.now()
         )
+        assert accepted == "accepted"
         first.commit()
         assert user_2.totp_last_step is None
-        refused = service.check_totp(
+        refused = service.check_totp_code(
             session=second, settings=settings, user=user_2, code=code, ip=None, now=clock.now()
         )
         second.commit()
-    assert refused is False
+    assert refused == "reused"
 
 
 def test_enrolment_records_the_step_and_encrypts_the_secret(

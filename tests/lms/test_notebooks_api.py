@@ -23,16 +23,6 @@ GRADES = {
 }
 
 
-@pytest.fixture
-def course(world: Any, db_session: Any) -> Any:
-    from lms.notebooks.models import NotebookCourse
-
-    row = NotebookCourse(class_id=world.classes["A1"].id, course_id="a1-prog")
-    db_session.add(row)
-    db_session.commit()
-    return row
-
-
 def audit_actions(db_session: Any) -> list[str]:
     from lms.audit.models import AuditEvent
 

@@ -133,16 +133,6 @@ def hub(app: Any) -> FakeHub:
     return fake
 
 
-@pytest.fixture
-def course(world: Any, db_session: Any) -> Any:
-    from lms.notebooks.models import NotebookCourse
-
-    row = NotebookCourse(class_id=world.classes["A1"].id, course_id="a1-prog")
-    db_session.add(row)
-    db_session.commit()
-    return row
-
-
 def audit(db_session: Any, action: str) -> list[Any]:
     from lms.audit.models import AuditEvent
 
