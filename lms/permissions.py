@@ -234,7 +234,11 @@ BOARD_INDIVIDUAL_MESSAGE = (
 
 def check_row(row: Row, user: User) -> None:
     """Role-level rule of a row; object-level rules follow in the loaders."""
-    role = user.role
+    check_role(row, user.role)
+
+
+def check_role(row: Row, role: str) -> None:
+    """`check_row` for a role."""
     if row in (Row.PUBLIC, Row.SIGN_IN_STEP, Row.OWN, Row.CLASS_LIST, Row.INDIVIDUAL):
         return
     if row in (Row.CLASS_ROSTER, Row.CLASS_RESULTS):
@@ -301,6 +305,14 @@ def api_gate(
         if policy.scope is not None and not principal.has_scope(policy.scope):
             raise Forbidden(f"このAPIトークンには「{policy.scope}」のスコープがありません。")
     check_row(policy.row, principal.user)
+
+
+def check_session_gate(request: Request, role: str) -> None:
+    """`api_gate` for a browser session already checked with `check_browser_session` (no API token): the
+    route's row rule for ``role``.  For a handler that resolves its caller itself (the answer route)."""
+    policy = policy_for(request)
+    if policy.row is not Row.PUBLIC:
+        check_role(policy.row, role)
 
 
 # --- object-level rules --------------------------------------------------------------------------------

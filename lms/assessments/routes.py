@@ -6,8 +6,8 @@ answer; a failing commit turns into an error response and no ack.
 
 The answer route is the platform's hot path (issue 4: ≥ 1,000 answers/s), so it does not use the sync
 dependencies (each is a thread-pool hop that costs more than the work inside it): an ``async`` handler
-runs the session lookup, the API gate (`lms.permissions.api_gate`: sign-in, CSRF, row), the answer and
-the commit in one thread-pool call, and returns the acknowledgement after the commit.
+runs the session lookup, the API gate (sign-in, CSRF, row), the answer and the commit in one thread-pool
+call (`lms.assessments.answer_route`), and returns the acknowledgement after the commit.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from lms.assessments import service
+from lms.assessments.answer_route import answer_in_one_call
 from lms.assessments.xapi import XapiContext
 from lms.auth.clock import Clock, get_clock
-from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep, api_principal, current_session
+from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep
 from lms.config import Settings
-from lms.db import SessionDep, get_engine, session_scope
+from lms.db import SessionDep
 from lms.permissions import api_gate
 
 router = APIRouter(prefix="/api/v1", tags=["reading tests"])
@@ -107,7 +108,10 @@ async def answer(attempt_id: int, body: AnswerBody, request: Request) -> Respons
     settings: Settings = request.app.state.settings
     clock = await _clock(request)
     ctx = make_xapi_context(request, settings)
-    ack = await run_in_threadpool(answer_in_one_call, request, attempt_id, body, settings, clock, ctx)
+    answer = service.AnswerIn(
+        **body.model_dump(exclude={"known"}), known=None if body.known is None else frozenset(body.known)
+    )
+    ack = await run_in_threadpool(answer_in_one_call, request, attempt_id, answer, settings, clock, ctx)
     # Pre-serialised: the item payloads' JSON is cached per item (no encoding of big dicts per answer).
     return Response(content=ack.to_json(), media_type="application/json")
 
@@ -122,28 +126,6 @@ async def _clock(request: Request) -> Clock:
         clock = await clock
     assert isinstance(clock, Clock)
     return clock
-
-
-def answer_in_one_call(
-    request: Request, attempt_id: int, body: AnswerBody, settings: Settings, clock: Clock, ctx: XapiContext
-) -> service.Ack:
-    """Gate, answer and commit with one session on one thread; the ack is returned only after the commit
-    (`session_scope` commits on leaving the block, rolls back on an error)."""
-    with session_scope(get_engine(request)) as session:
-        loaded = current_session(request, session, settings, clock)
-        api_gate(request, session, settings, clock, loaded)
-        principal = api_principal(request, session, settings, clock, loaded)  # cached by the gate
-        return service.submit_answer(
-            session=session,
-            student=principal.user,
-            attempt_id=attempt_id,
-            answer=service.AnswerIn(
-                **body.model_dump(exclude={"known"}),
-                known=None if body.known is None else frozenset(body.known),
-            ),
-            now=clock.now(),
-            ctx=ctx,
-        )
 
 
 @router.post(

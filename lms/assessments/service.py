@@ -3,11 +3,11 @@
 Services flush, never commit: the request's `SessionDep` commits before the response is sent, so an
 acknowledged answer is durable.  The server owns the clock (``now`` comes from the app's clock).
 
-Concurrency: every write to an attempt starts with ``UPDATE attempt SET last_seen_at …`` on its row, which
-holds the row lock (PostgreSQL) or the database write lock (SQLite) until commit, so two answers of one
-attempt are applied one after the other to the CAT state.  Idempotency rests on the unique
-``response.client_event_id``: a retry finds the stored response and gets the same acknowledgement; an
-insert that races anyway (IntegrityError inside a savepoint) is answered the same way.
+Concurrency: every write to an attempt first locks its row — ``SELECT … FOR UPDATE`` (the answer's read,
+PostgreSQL) or ``UPDATE attempt SET last_seen_at …`` (which on SQLite takes the database write lock) — until
+commit, so two answers of one attempt are applied one after the other to the CAT state.  Idempotency rests
+on the unique ``response.client_event_id``: a retry finds the stored response and gets the same
+acknowledgement; an insert that races anyway (IntegrityError) is rolled back and answered the same way.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Integer, String, and_, bindparam, insert, or_, update
 from sqlalchemy import select as sa_select  # sqlmodel's select types at most four columns
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
+from lms import db_driver
 from lms.assessments import delivery as dl
 from lms.assessments import messages as msg
 from lms.assessments import xapi
@@ -83,7 +83,26 @@ class AnswerIn:
     known: Collection[str] | None = None  # item ids whose payloads the page holds (None: send them all)
 
 
-def spec_of(assessment: Assessment, class_grades: str | None = None) -> dl.DesignSpec:
+class AssessmentSettings(Protocol):
+    """The columns of an assessment that determine its delivery (an `Assessment`, or a row of them)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def skills(self) -> Sequence[str] | None: ...
+    @property
+    def min_items(self) -> int: ...
+    @property
+    def max_items(self) -> int: ...
+    @property
+    def se_target(self) -> float | None: ...
+    @property
+    def item_ids(self) -> Sequence[str] | None: ...
+    @property
+    def pilot_rate(self) -> float | None: ...
+
+
+def spec_of(assessment: AssessmentSettings, class_grades: str | None = None) -> dl.DesignSpec:
     return dl.DesignSpec(
         kind=assessment.kind,
         skills=tuple(assessment.skills or ()),
@@ -96,7 +115,7 @@ def spec_of(assessment: Assessment, class_grades: str | None = None) -> dl.Desig
     )
 
 
-def delivery_of(assessment: Assessment, class_grades: str | None = None) -> dl.Delivery:
+def delivery_of(assessment: AssessmentSettings, class_grades: str | None = None) -> dl.Delivery:
     """The delivery of an assessment for a class of ``class_grades`` (e.g. "P3")."""
     return dl.delivery_for(spec_of(assessment, class_grades))
 
@@ -362,8 +381,11 @@ def _join_delivery_context(statement: Any, student_id: Any) -> Any:
     )
 
 
-def _loaded(session: Session, attempt: Attempt, student: User | None, row: Sequence[Any]) -> Loaded:
-    assignment, assessment, grades, accommodation = row[:4]
+def _load(session: Session, attempt: Attempt, student: User | None = None) -> Loaded:
+    """Assignment, assessment, class grades and the student's accommodation in one joined SELECT."""
+    row = session.execute(_load_query(attempt)).first()
+    assert row is not None
+    assignment, assessment, grades, accommodation = row
     if student is None or student.id != attempt.student_id:
         student = session.get(User, attempt.student_id)
         assert student is not None
@@ -372,16 +394,8 @@ def _loaded(session: Session, attempt: Attempt, student: User | None, row: Seque
     )
 
 
-def _load(session: Session, attempt: Attempt, student: User | None = None) -> Loaded:
-    """Assignment, assessment, class grades and the student's accommodation in one joined SELECT."""
-    row = session.execute(_load_query(attempt)).first()
-    assert row is not None
-    return _loaded(session, attempt, student, row)
-
-
 def _own_attempt_or_404(session: Session, user: User, attempt_id: int) -> Attempt:
-    if user.role == "board":
-        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
+    refuse_board(user.role)
     attempt = session.get(Attempt, attempt_id)
     if attempt is None or attempt.student_id != user.id:
         raise NotFound(msg.ATTEMPT_NOT_FOUND)
@@ -395,12 +409,18 @@ def effective_deadline(loaded: Loaded) -> datetime | None:
 
 
 def _closed_reason(loaded: Loaded, now: datetime) -> str | None:
-    """Why the attempt can take no more answers (window, close, deadline), or None."""
-    assignment = loaded.assignment
-    if assignment.status == "closed" or (assignment.closes_at is not None and now >= assignment.closes_at):
+    return closed_reason(
+        loaded.assignment.status, loaded.assignment.closes_at, loaded.attempt.deadline_at, now
+    )
+
+
+def closed_reason(
+    assignment_status: str, closes_at: datetime | None, deadline_at: datetime | None, now: datetime
+) -> str | None:
+    """Why an attempt can take no more answers (window, close, deadline), or None."""
+    if assignment_status == "closed" or (closes_at is not None and now >= closes_at):
         return msg.WINDOW_CLOSED
-    deadline = loaded.attempt.deadline_at
-    if deadline is not None and now >= deadline:
+    if deadline_at is not None and now >= deadline_at:
         return msg.TIME_OVER
     return None
 
@@ -574,20 +594,100 @@ def _ack(
     duplicate: bool,
     known: Collection[str] | None = None,
 ) -> Ack:
-    finished = loaded.attempt.status not in OPEN_ATTEMPT_STATUSES
+    attempt = loaded.attempt
+    assert attempt.id is not None
+    return make_ack(
+        attempt_id=attempt.id,
+        status=attempt.status,
+        position=attempt.position,
+        delivery=loaded.delivery,
+        ruby_grade=_ruby_grade(loaded),
+        state=state,
+        event_id=event_id,
+        duplicate=duplicate,
+        known=known,
+    )
+
+
+def make_ack(
+    *,
+    attempt_id: int,
+    status: str,
+    position: int,
+    delivery: dl.Delivery,
+    ruby_grade: int,
+    state: dl.AttemptState | None,
+    event_id: str,
+    duplicate: bool,
+    known: Collection[str] | None,
+) -> Ack:
+    finished = status not in OPEN_ATTEMPT_STATUSES
     queue = [] if finished or state is None else list(state.queue)
     fields = {
-        "attempt_id": loaded.attempt.id,
+        "attempt_id": attempt_id,
         "ack": event_id,
         "saved": True,
         "duplicate": duplicate,
         "finished": finished,
-        "status": loaded.attempt.status,
-        "position": loaded.attempt.position,
+        "status": status,
+        "position": position,
         "queue": queue,
     }
-    missing = tuple(loaded.delivery.items[i] for i in queue if known is None or i not in known)
-    return Ack(fields=fields, payload_items=missing, grade=_ruby_grade(loaded) if missing else 0)
+    missing = tuple(delivery.items[i] for i in queue if known is None or i not in known)
+    return Ack(fields=fields, payload_items=missing, grade=ruby_grade if missing else 0)
+
+
+def refuse_board(role: str) -> None:
+    """Tests are taken by students; the board never sees one child's attempt."""
+    if role == "board":
+        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
+
+
+@dataclass(frozen=True)
+class AnswerFacts:
+    """Everything an answer needs to know about its attempt, read by the one SELECT that locks the attempt
+    row (`answer_facts_select`): plain columns, no ORM entities — the answer is the platform's hot path."""
+
+    attempt_id: int
+    student_id: int
+    student_grades: str | None
+    status: str
+    cat_state: str
+    deadline_at: datetime | None
+    device_hint: str | None
+    assignment_status: str
+    closes_at: datetime | None
+    assessment_id: int
+    delivery: dl.Delivery
+    class_grades: str | None
+    ruby_level: str | None
+    # Stored responses with this answer's event id or for its item: (attempt id, event id).
+    stored: tuple[tuple[int, str], ...]
+
+    @property
+    def ruby_grade(self) -> int:
+        return dl.ruby_grade(self.ruby_level, self.student_grades or self.class_grades)
+
+
+def answer_facts(rows: Sequence[Any]) -> AnswerFacts:
+    """`AnswerFacts` from the rows of `answer_facts_select` (one row, two when two responses match)."""
+    row = rows[0]
+    return AnswerFacts(
+        attempt_id=row.attempt_id,
+        student_id=row.student_id,
+        student_grades=row.student_grades,
+        status=row.attempt_status,
+        cat_state=row.cat_state,
+        deadline_at=row.deadline_at,
+        device_hint=row.device_hint,
+        assignment_status=row.assignment_status,
+        closes_at=row.closes_at,
+        assessment_id=row.assessment_id,
+        delivery=delivery_of(row, row.class_grades),  # the row has the `AssessmentSettings` columns
+        class_grades=row.class_grades,
+        ruby_level=row.ruby_level,
+        stored=tuple((r.stored_attempt_id, r.stored_event_id) for r in rows if r.stored_event_id is not None),
+    )
 
 
 def submit_answer(
@@ -599,64 +699,62 @@ def submit_answer(
     now: datetime,
     ctx: xapi.XapiContext,
 ) -> Ack:
-    """Store one answer idempotently, update θ̂, re-plan the queue, write the xAPI statement; finish at the
-    stop rule.  Returns the acknowledgement (sent only after the request's commit).
-
-    The hot path of the platform (issue 4), so it is written for few round trips and little ORM work: one
-    SELECT … FOR UPDATE locks and reads the attempt with everything the answer needs; the response, the
-    newly planned ``attempt_item`` rows, the attempt's new state and the xAPI outbox row are written with
-    Core statements (no unit-of-work flush)."""
-    if student.role == "board":
-        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
-    if session.get_bind().dialect.name == "sqlite":
+    """Store one answer of ``student`` idempotently (`answer_with_facts`); returns the acknowledgement,
+    sent only after the request's commit.  No such attempt of this student: 404."""
+    refuse_board(student.role)
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
         # SQLite has no row locks (FOR UPDATE is left out): take its database write lock first.
-        session.connection().execute(
-            update(_ATTEMPT)
-            .where(_ATTEMPT.c.id == _P_ATTEMPT, _ATTEMPT.c.student_id == bindparam("p_student"))
-            .values(last_seen_at=_P_NOW),
-            {"p_attempt": attempt_id, "p_student": student.id, "p_now": now},
+        connection.execute(
+            _SQLITE_LOCK_BY_STUDENT, {"p_attempt": attempt_id, "p_student": student.id, "p_now": now}
         )
-    # One SELECT locks the attempt row (held until commit: answers of one attempt are applied one after
-    # the other) and reads everything the answer needs (`_LOCK_AND_LOAD`).  No row: not this student's
-    # attempt.
-    rows = session.execute(
-        _LOCK_AND_LOAD,
+    rows = db_driver.execute(
+        connection,
+        _FACTS_BY_STUDENT,
         {
             "p_attempt": attempt_id,
             "p_student": student.id,
             "p_event": answer.client_event_id,
             "p_item": answer.item_id,
         },
-    ).all()
+    )
     if not rows:
         raise NotFound(msg.ATTEMPT_NOT_FOUND)
-    attempt = rows[0][0]
-    assert attempt.id is not None
-    loaded = _loaded(session, attempt, student, rows[0][1:])
-    stored = [(row[5], row[6]) for row in rows if row[6] is not None]
-    same_event = next((a for a, e in stored if e == answer.client_event_id), None)
+    return answer_with_facts(session=session, facts=answer_facts(rows), answer=answer, now=now, ctx=ctx)
+
+
+def answer_with_facts(
+    *, session: Session, facts: AnswerFacts, answer: AnswerIn, now: datetime, ctx: xapi.XapiContext
+) -> Ack:
+    """Store one answer idempotently, update θ̂, re-plan the queue, write the xAPI statement; finish at the
+    stop rule.  ``facts`` were read by `answer_facts_select`, which holds the attempt's row lock until
+    commit (answers of one attempt are applied one after the other).
+
+    The hot path of the platform (issue 4): the response, the newly planned ``attempt_item`` rows, the
+    attempt's new state and the xAPI outbox row are written with Core statements (one on PostgreSQL); ORM
+    entities are loaded only for a retry's acknowledgement and for scoring the last answer."""
+    same_event = next((a for a, e in facts.stored if e == answer.client_event_id), None)
     if same_event is not None:
         session.connection().execute(
             update(_ATTEMPT).where(_ATTEMPT.c.id == _P_ATTEMPT).values(last_seen_at=_P_NOW),
-            {"p_attempt": attempt.id, "p_now": now},
+            {"p_attempt": facts.attempt_id, "p_now": now},
         )
-        return _duplicate(
-            session, attempt, student, same_event, answer.client_event_id, loaded=loaded, known=answer.known
-        )
-    if attempt.status == "created":
+        return _duplicate(session, facts.attempt_id, same_event, answer.client_event_id, known=answer.known)
+    if facts.status == "created":
         raise Conflict(msg.ATTEMPT_NOT_STARTED)
-    if attempt.status not in OPEN_ATTEMPT_STATUSES:
-        raise Conflict(msg.ATTEMPT_FINISHED if attempt.status != "expired" else msg.TIME_OVER)
-    reason = _closed_reason(loaded, now)
+    if facts.status not in OPEN_ATTEMPT_STATUSES:
+        raise Conflict(msg.ATTEMPT_FINISHED if facts.status != "expired" else msg.TIME_OVER)
+    reason = closed_reason(facts.assignment_status, facts.closes_at, facts.deadline_at, now)
     if reason is not None:
         raise Conflict(reason)
-    state = dl.load_state(loaded.delivery, attempt.cat_state)
+    delivery = facts.delivery
+    state = dl.load_state(delivery, facts.cat_state)
     # ``state.offered`` lists every item planned for this attempt: the same set as its attempt_item rows,
     # written in the same transactions, so no query is needed to check the item was offered.
-    item = loaded.delivery.items.get(answer.item_id)
+    item = delivery.items.get(answer.item_id)
     if answer.item_id not in state.offered or item is None:
         raise InvalidInput(msg.ITEM_NOT_OFFERED)
-    if stored:  # a row for (attempt, item) under another event id
+    if facts.stored:  # a row for (attempt, item) under another event id
         raise Conflict(msg.ITEM_ANSWERED)
     chosen = list(dict.fromkeys(answer.answer))
     if not chosen or len(chosen) != len(answer.answer) or any(a not in item.option_ids for a in chosen):
@@ -666,16 +764,15 @@ def submit_answer(
 
     correct = item.is_correct(chosen)
     position = state.answered
-    dl.record_answer(loaded.delivery, state, item.id, correct)
-    planned = dl.replan(loaded.delivery, state)
+    dl.record_answer(delivery, state, item.id, correct)
+    planned = dl.replan(delivery, state)
     theta, se = float(state.session.theta_hat), float(state.session.se)
-    assert loaded.assessment.id is not None
     statement = xapi.answered(
         ctx,
-        student_id=attempt.student_id,
-        attempt_id=attempt.id,
-        assessment_id=loaded.assessment.id,
-        grade=student.grades,
+        student_id=facts.student_id,
+        attempt_id=facts.attempt_id,
+        assessment_id=facts.assessment_id,
+        grade=facts.student_grades,
         item_id=item.id,
         option_ids=item.option_ids,
         key=item.key,
@@ -686,16 +783,8 @@ def submit_answer(
         response_time_ms=answer.response_time_ms,
         at=now,
     )
-    new_state = {
-        "last_seen_at": now,
-        "cat_state": state.dumps(),
-        "position": state.answered,
-        "theta": theta,
-        "se": se,
-        "device_hint": answer.device_hint[:255] if answer.device_hint else attempt.device_hint,
-    }
     params: dict[str, Any] = {
-        "p_attempt": attempt.id,
+        "p_attempt": facts.attempt_id,
         "p_now": now,
         "r_item_id": item.id,
         "r_position": position,
@@ -707,26 +796,43 @@ def submit_answer(
         "r_accommodations": dict(answer.accommodations),
         "r_device_hint": answer.device_hint,
         "r_client_event_id": answer.client_event_id,
-        "r_pilot": loaded.delivery.is_pilot(item.id),
+        "r_pilot": delivery.is_pilot(item.id),
         "o_statement": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
-        **{f"a_{key}": value for key, value in new_state.items() if key != "last_seen_at"},
+        "a_cat_state": state.dumps(),
+        "a_position": state.answered,
+        "a_theta": theta,
+        "a_se": se,
+        "a_device_hint": answer.device_hint[:255] if answer.device_hint else facts.device_hint,
         **{f"i_item_{k}": item_id for k, item_id in enumerate(planned)},
         **{f"i_position_{k}": position + 1 + k for k in range(len(planned))},
     }
     connection = session.connection()
     try:
         for write in _answer_writes(len(planned), connection.dialect.name == "postgresql"):
-            connection.execute(write, params)
+            db_driver.execute(connection, write, params)
     except IntegrityError:
         # Only a race the attempt lock cannot prevent gets here (the same event id sent for another
         # attempt at the same moment): answer as a retry would be answered, from a fresh transaction.
         session.rollback()
-        return _after_insert_race(session, attempt_id, student, answer.client_event_id, answer.known)
-    for key, value in new_state.items():  # the row now holds these: no ORM UPDATE at commit
-        set_committed_value(attempt, key, value)
+        return _after_insert_race(session, facts.attempt_id, answer.client_event_id, answer.known)
     if state.finished:
+        # The last answer: score the attempt with the ORM (once per test), from the rows just written.
+        attempt = session.get(Attempt, facts.attempt_id, populate_existing=True)
+        assert attempt is not None
+        loaded = _load(session, attempt)
         _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
-    return _ack(loaded, state, answer.client_event_id, duplicate=False, known=answer.known)
+        return _ack(loaded, state, answer.client_event_id, duplicate=False, known=answer.known)
+    return make_ack(
+        attempt_id=facts.attempt_id,
+        status=facts.status,
+        position=state.answered,
+        delivery=delivery,
+        ruby_grade=facts.ruby_grade,
+        state=state,
+        event_id=answer.client_event_id,
+        duplicate=False,
+        known=answer.known,
+    )
 
 
 # --- the answer path's SQL, built once -----------------------------------------------------------------
@@ -738,32 +844,58 @@ _OUTBOX = XapiOutbox.__table__  # type: ignore[attr-defined]
 _P_ATTEMPT = bindparam("p_attempt", type_=Integer())
 _P_NOW = bindparam("p_now", type_=UTCDateTime())
 
-# Lock the attempt row (FOR UPDATE OF attempt; PostgreSQL holds it until commit) and read the attempt,
-# its assignment, assessment, class grades and the student's accommodation, plus any stored response with
-# this event id or for this item (one row each through the outer join).
-_LOCK_AND_LOAD = (
-    _join_delivery_context(
-        sa_select(
-            Attempt,
-            Assignment,
-            Assessment,
-            col(SchoolClass.grades),
-            Accommodation,
-            col(Response.attempt_id),
-            col(Response.client_event_id),
-        ).join(Assignment, col(Assignment.id) == col(Attempt.assignment_id)),
-        col(Attempt.student_id),
+
+def answer_facts_select(*columns: Any) -> Any:  # a Select; its exact type depends on the stubs
+    """Lock the attempt row ``p_attempt`` (FOR UPDATE OF attempt; PostgreSQL holds it until commit) and read
+    the `AnswerFacts` columns — attempt, student's grades, assignment, assessment, class grades, the
+    student's ruby level, and any stored response with event id ``p_event`` or for ``p_item`` (one row
+    each through the outer join) — plus ``columns``.  The caller adds who may own the attempt."""
+    statement: Any = sa_select(
+        col(Attempt.id).label("attempt_id"),
+        col(Attempt.student_id).label("student_id"),
+        col(User.grades).label("student_grades"),
+        col(Attempt.status).label("attempt_status"),
+        col(Attempt.cat_state).label("cat_state"),
+        col(Attempt.deadline_at).label("deadline_at"),
+        col(Attempt.device_hint).label("device_hint"),
+        col(Assignment.status).label("assignment_status"),
+        col(Assignment.closes_at).label("closes_at"),
+        col(Assessment.id).label("assessment_id"),
+        col(Assessment.kind).label("kind"),
+        col(Assessment.skills).label("skills"),
+        col(Assessment.min_items).label("min_items"),
+        col(Assessment.max_items).label("max_items"),
+        col(Assessment.se_target).label("se_target"),
+        col(Assessment.item_ids).label("item_ids"),
+        col(Assessment.pilot_rate).label("pilot_rate"),
+        col(SchoolClass.grades).label("class_grades"),
+        col(Accommodation.ruby_level).label("ruby_level"),
+        col(Response.attempt_id).label("stored_attempt_id"),
+        col(Response.client_event_id).label("stored_event_id"),
+        *columns,
+    ).select_from(Attempt)
+    statement = statement.join(User, col(User.id) == col(Attempt.student_id)).join(
+        Assignment, col(Assignment.id) == col(Attempt.assignment_id)
     )
-    .outerjoin(
-        Response,
-        or_(
-            col(Response.client_event_id) == bindparam("p_event"),
-            and_(col(Response.attempt_id) == _P_ATTEMPT, col(Response.item_id) == bindparam("p_item")),
-        ),
+    return (
+        _join_delivery_context(statement, col(Attempt.student_id))
+        .outerjoin(
+            Response,
+            or_(
+                col(Response.client_event_id) == bindparam("p_event"),
+                and_(col(Response.attempt_id) == _P_ATTEMPT, col(Response.item_id) == bindparam("p_item")),
+            ),
+        )
+        .where(col(Attempt.id) == _P_ATTEMPT)
+        .with_for_update(of=Attempt)
     )
-    .where(col(Attempt.id) == _P_ATTEMPT, col(Attempt.student_id) == bindparam("p_student"))
-    .with_for_update(of=Attempt)
-    .execution_options(populate_existing=True)
+
+
+_FACTS_BY_STUDENT = answer_facts_select().where(col(Attempt.student_id) == bindparam("p_student"))
+_SQLITE_LOCK_BY_STUDENT = (
+    update(_ATTEMPT)
+    .where(_ATTEMPT.c.id == _P_ATTEMPT, _ATTEMPT.c.student_id == bindparam("p_student"))
+    .values(last_seen_at=_P_NOW)
 )
 
 
@@ -815,30 +947,32 @@ def _answer_writes(n_planned: int, one_statement: bool) -> tuple[Executable, ...
 
 
 def _after_insert_race(
-    session: Session, attempt_id: int, student: User, event_id: str, known: Collection[str] | None
+    session: Session, attempt_id: int, event_id: str, known: Collection[str] | None
 ) -> Ack:
     existing = session.exec(
         select(Response.attempt_id).where(col(Response.client_event_id) == event_id)
     ).first()
-    attempt = session.get(Attempt, attempt_id)
-    if existing is None or attempt is None:  # (attempt, item) raced instead
+    if existing is None:  # (attempt, item) raced instead
         raise Conflict(msg.ITEM_ANSWERED)
-    return _duplicate(session, attempt, student, existing, event_id, known=known)
+    return _duplicate(session, attempt_id, existing, event_id, known=known)
 
 
 def _duplicate(
     session: Session,
-    attempt: Attempt,
-    student: User,
+    attempt_id: int,
     stored_attempt_id: int,
     event_id: str,
     *,
-    loaded: Loaded | None = None,
     known: Collection[str] | None = None,
 ) -> Ack:
-    if stored_attempt_id != attempt.id:
+    """The acknowledgement of a retried answer (the attempt's current state), or 409 when the event id
+    belongs to another attempt."""
+    if stored_attempt_id != attempt_id:
         raise Conflict(msg.EVENT_ID_REUSED)
-    loaded = loaded or _load(session, attempt, student)
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:  # gone since the insert raced (not expected: attempts are never deleted)
+        raise NotFound(msg.ATTEMPT_NOT_FOUND)
+    loaded = _load(session, attempt)
     state = (
         dl.load_state(loaded.delivery, attempt.cat_state) if attempt.status in OPEN_ATTEMPT_STATUSES else None
     )

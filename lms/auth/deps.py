@@ -125,7 +125,7 @@ class Principal:
         return self.token is None or scope in self.scopes
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -148,18 +148,25 @@ def api_principal(
 def _resolve_principal(
     request: Request, session: Session, settings: Settings, clock: Clock, loaded: LoadedSession | None
 ) -> Principal:
-    secret = _bearer(request)
+    secret = bearer_token(request)
     if secret is not None:
         found = authenticate_api_token(session=session, secret=secret, now=clock.now())
         if found is None:
             raise Unauthorized("APIトークンが無効です（失効・取り消し済みか、まちがっています）。")
         user, token = found
         return Principal(user=user, token=token, scopes=frozenset(token.scope_list))
-    if loaded is None or loaded.row.stage != "full":
+    check_browser_session(request, None if loaded is None else loaded.row.stage, settings)
+    assert loaded is not None
+    return Principal(user=loaded.user)
+
+
+def check_browser_session(request: Request, stage: str | None, settings: Settings) -> None:
+    """The API's rule for a browser session (``stage`` None: no live session): fully signed in, and an
+    unsafe method carries the session's CSRF token in its header."""
+    if stage != "full":
         raise Unauthorized("サインインするか、Authorization: Bearer でAPIトークンを送ってください。")
     if request.method in csrf.UNSAFE_METHODS:
         csrf.check_token(request, request.headers.get(csrf.HEADER), settings)
-    return Principal(user=loaded.user)
 
 
 async def api_principal_dep(
@@ -170,7 +177,7 @@ async def api_principal_dep(
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    if _bearer(request) is None:
+    if bearer_token(request) is None:
         return api_principal(request, session, settings, clock, loaded)
     return await run_in_threadpool(api_principal, request, session, settings, clock, loaded)
 
@@ -194,6 +201,8 @@ __all__ = [
     "SessionDep",
     "SessionStateDep",
     "SettingsDep",
+    "bearer_token",
+    "check_browser_session",
     "client_ip",
     "current_session",
     "current_session_dep",

@@ -46,9 +46,36 @@ def create_session(
 
 def expired(row: AuthSession, *, settings: Settings, now: datetime) -> bool:
     """Idle timeout (since the last request) or absolute timeout (since sign-in)."""
+    return _timed_out(row.created_at, row.last_seen_at, settings=settings, now=now)
+
+
+def _timed_out(created_at: datetime, last_seen_at: datetime, *, settings: Settings, now: datetime) -> bool:
     idle = timedelta(minutes=settings.session_idle_timeout_minutes)
     absolute = timedelta(minutes=settings.session_absolute_timeout_minutes)
-    return now - row.last_seen_at > idle or now - row.created_at > absolute
+    return now - last_seen_at > idle or now - created_at > absolute
+
+
+def session_usable(
+    *,
+    user_enabled: bool,
+    user_status: str,
+    created_at: datetime,
+    last_seen_at: datetime,
+    settings: Settings,
+    now: datetime,
+) -> bool:
+    """The one rule for a session found by its cookie: its user may sign in and it has not timed out.
+    (An unusable session is deleted by `load_session`.)"""
+    return (
+        user_enabled
+        and user_status == "active"
+        and not _timed_out(created_at, last_seen_at, settings=settings, now=now)
+    )
+
+
+def touch_due(last_seen_at: datetime, now: datetime) -> bool:
+    """Whether ``last_seen_at`` should move to ``now`` (at most once a minute: not a write per request)."""
+    return now - last_seen_at >= _TOUCH_INTERVAL
 
 
 # Session row and user in one round trip (every signed-in request runs this), built once: building the
@@ -66,11 +93,19 @@ def load_session(*, session: Session, raw: str, settings: Settings, now: datetim
     if found is None:
         return None
     row, user = found
-    if not user.enabled or user.status != "active" or expired(row, settings=settings, now=now):
+    usable = session_usable(
+        user_enabled=user.enabled,
+        user_status=user.status,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        settings=settings,
+        now=now,
+    )
+    if not usable:
         session.delete(row)
         session.flush()
         return None
-    if now - row.last_seen_at >= _TOUCH_INTERVAL:
+    if touch_due(row.last_seen_at, now):
         row.last_seen_at = now
         session.add(row)
         session.flush()

@@ -115,6 +115,8 @@ def _user_id(scope: Scope) -> int | None:
     state = scope.get("state")
     if not state:
         return None
+    if state.get("user_id") is not None:  # set by a handler that resolved its caller itself (answers)
+        return int(state["user_id"])
     view = state.get("page_user_view")
     if view is not None and getattr(view, "id", None) is not None:
         return int(view.id)

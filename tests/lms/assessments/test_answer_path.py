@@ -1,5 +1,9 @@
 """The answer route's own gate and its writes (the route runs the API gate itself, in one thread-pool call,
-instead of taking it as a router dependency — see `lms.assessments.routes`)."""
+instead of taking it as a router dependency — see `lms.assessments.routes`).
+
+Every test here runs twice: on the route's one-SELECT path (`lms.assessments.answer_route`: session,
+user and attempt read together) and with that path switched off, on the general path every other route
+takes (session lookup, API gate, `submit_answer`) — the two must give the same answers."""
 
 from __future__ import annotations
 
@@ -14,6 +18,26 @@ from sqlmodel import Session, col, select
 
 from lms.assessments.models import Attempt, AttemptItem, Response, XapiOutbox
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
+
+
+@pytest.fixture(autouse=True, params=["one_select", "general"])
+def answer_path(request: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Which path serves the answers; counts how often the one-SELECT path answered itself."""
+    from lms.assessments import answer_route
+
+    served = {"one_select": 0}
+    original = answer_route._answer_for_cookie
+
+    def one_select(*args: Any, **kwargs: Any) -> Any:
+        if request.param == "general":
+            raise answer_route._GeneralPath
+        ack = original(*args, **kwargs)
+        served["one_select"] += 1
+        return ack
+
+    monkeypatch.setattr(answer_route, "_answer_for_cookie", one_select)
+    served["general_only"] = int(request.param == "general")
+    return served
 
 
 def _count(db_session: Session, model: Any) -> int:
@@ -198,3 +222,93 @@ def test_known_is_bounded(client: Any, started: dict[str, Any], db_session: Sess
     response = client.post(started["url"], json=body, headers=started["headers"])
     assert response.status_code == 422
     assert _count(db_session, Response) == 0
+
+
+def test_a_signed_in_students_answer_is_served_by_the_one_select_path(
+    client: Any, started: dict[str, Any], answer_path: dict[str, int]
+) -> None:
+    ack = client.post(
+        started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
+    )
+    assert ack.status_code == 200, ack.text
+    assert answer_path["one_select"] == (0 if answer_path["general_only"] else 1)
+
+
+def test_another_students_attempt_is_not_found(
+    client: Any, started: dict[str, Any], sign_in: Any, settings: Any, db_session: Session
+) -> None:
+    body = answer_body(started["view"]["items"][0])
+    sign_in("s-a2")  # a classmate, signed in on the same device
+    response = client.post(started["url"], json=body, headers=csrf_headers(client, settings))
+    assert response.status_code == 404
+    assert _count(db_session, Response) == 0
+
+
+def test_an_answer_without_the_csrf_header_is_refused(
+    client: Any, started: dict[str, Any], db_session: Session
+) -> None:
+    body = answer_body(started["view"]["items"][0])
+    response = client.post(started["url"], json=body)
+    assert response.status_code == 403 and "読み込み直して" in response.json()["detail"]
+    forged = client.post(started["url"], json=body, headers={"X-CSRF-Token": "0" * 64})
+    assert forged.status_code == 403
+    assert _count(db_session, Response) == 0
+
+
+def test_a_half_signed_in_session_cannot_answer(
+    client: Any, started: dict[str, Any], db_session: Session
+) -> None:
+    from lms.auth.models import AuthSession
+
+    for row in db_session.exec(select(AuthSession)):
+        row.stage = "mfa"  # password accepted, second factor still to come
+        db_session.add(row)
+    db_session.commit()
+    response = client.post(
+        started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
+    )
+    assert response.status_code == 401
+    assert _count(db_session, Response) == 0
+
+
+def test_a_disabled_student_cannot_answer(
+    client: Any, started: dict[str, Any], world: Any, db_session: Session
+) -> None:
+    student = db_session.get(type(world.users["s-a1"]), world.users["s-a1"].id)
+    assert student is not None
+    student.enabled = False
+    db_session.add(student)
+    db_session.commit()
+    for _ in range(2):  # the live session does not let a disabled account back in
+        response = client.post(
+            started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
+        )
+        assert response.status_code == 401
+    assert _count(db_session, Response) == 0
+
+
+def test_the_session_is_kept_alive_by_answers_at_most_once_a_minute(
+    client: Any, started: dict[str, Any], db_session: Session, clock: Any
+) -> None:
+    from lms.auth.models import AuthSession
+
+    def last_seen() -> Any:
+        db_session.expire_all()
+        return db_session.exec(select(AuthSession.last_seen_at)).one()
+
+    items = started["view"]["items"]
+    clock.advance(minutes=5)
+    ack = client.post(
+        started["url"], json=answer_body(items[0], event_id="event-0001"), headers=started["headers"]
+    )
+    assert ack.status_code == 200, ack.text
+    touched = clock.now()
+    assert last_seen() == touched
+    clock.advance(seconds=30)
+    ack = client.post(
+        started["url"],
+        json=answer_body(ack.json()["items"][0], event_id="event-0002"),
+        headers=started["headers"],
+    )
+    assert ack.status_code == 200, ack.text
+    assert last_seen() == touched  # not a write per request

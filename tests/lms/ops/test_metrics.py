@@ -182,6 +182,36 @@ def test_json_access_log_has_one_line_per_request_and_no_personal_data(
         assert personal not in text, personal
 
 
+def test_the_answer_routes_access_line_names_the_student_by_hash(
+    json_log: tuple[Any, io.StringIO], world: Any, clock: Any, settings: Any, db_session: Any
+) -> None:
+    """The answer route resolves its caller itself (`lms.assessments.answer_route`), not through the
+    dependencies that record the user for the log."""
+    from lms.auth.clock import get_clock
+    from lms.ops.logging import user_hash
+    from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
+    from tests.lms.conftest import PASSWORD, csrf_of
+
+    app, buffer = json_log
+    app.dependency_overrides[get_clock] = lambda: clock
+    assignment = make_assignment(db_session, world, clock)
+    with TestClient(app) as client:
+        page = client.get("/login")
+        client.post(
+            "/login",
+            data={"username": "s-a1", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+            follow_redirects=False,
+        )
+        headers = csrf_headers(client, settings)
+        view = client.post(f"/api/v1/assignments/{assignment.id}/start", headers=headers).json()
+        url = f"/api/v1/attempts/{view['attempt_id']}/answers"
+        assert client.post(url, json=answer_body(view["items"][0]), headers=headers).status_code == 200
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    answers = [line for line in lines if line.get("route") == "/api/v1/attempts/{attempt_id}/answers"]
+    assert len(answers) == 1 and answers[0]["status"] == 200
+    assert answers[0]["user"] == user_hash(world.users["s-a1"].id, settings.secret_key)
+
+
 def test_multiprocess_mode_sums_the_workers(database_url: str, tmp_path: Path) -> None:
     """Two worker processes count requests into PROMETHEUS_MULTIPROC_DIR; a scrape of either sums both."""
     folder = tmp_path / "prom"
