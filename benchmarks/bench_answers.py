@@ -40,6 +40,7 @@ from sqlalchemy import text
 
 STUDENTS = 200
 WARM_UP_ANSWERS = 2  # per student, before the measured rounds
+PACED_ANSWERS = 3  # per student, in the paced round
 # A worker keeps about as many database connections as requests it serves at once (lms.db pool sizing).
 DB_CONNECTIONS_PER_WORKER = UPSTREAM_CONNECTIONS_PER_WORKER + 1
 
@@ -143,6 +144,37 @@ async def bare_round(pool: RawPool, total: int, concurrency: int) -> tuple[float
     return wall, latencies
 
 
+async def paced_round(
+    pool: RawPool, students: list[Student] | None, count: int, rate: float
+) -> tuple[float, list[float]]:
+    """Open loop at ``rate`` requests/s in total: 200 clients (``students``, or bare inserts when None)
+    each send ``count`` requests, one every ``200 / rate`` seconds, their starts spread over one interval
+    — a class at work rather than clients that resend the moment they are answered.  A request that is
+    still waiting when its next one is due delays that one (a student answers one item at a time)."""
+    latencies: list[float] = []
+    clients = len(students) if students is not None else STUDENTS
+    interval = clients / rate
+    loop = asyncio.get_running_loop()
+
+    async def client(index: int) -> None:
+        due = loop.time() + index * interval / clients
+        for _ in range(count):
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if students is not None:
+                if not await students[index].answer(pool, latencies):
+                    return
+            else:
+                body = {"client_event_id": str(uuid.uuid4()), "item_id": "DEP-001", "answer": ["A"]}
+                started = time.perf_counter()
+                await pool.request("POST", "/answers", None, body)
+                latencies.append(time.perf_counter() - started)
+            due += interval
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(index) for index in range(clients)))
+    return time.perf_counter() - started, latencies
+
+
 async def start_all(base: str, assignment_id: int, raws: list[str], connections: int) -> list[dict[str, Any]]:
     pool = RawPool(base, connections)
     replies = await asyncio.gather(
@@ -160,11 +192,18 @@ async def start_all(base: str, assignment_id: int, raws: list[str], connections:
 
 
 async def alternate(
-    lms_base: str, bare_base: str, students: list[Student], rounds: int, per_round: int, connections: int
+    lms_base: str,
+    bare_base: str,
+    students: list[Student],
+    rounds: int,
+    per_round: int,
+    connections: int,
+    paced_rate: float,
 ) -> tuple[Tally, Tally]:
     """Rounds alternate between the two servers (both running, one loaded at a time), so a change in the
     machine's speed during the run (neighbours on the shared cores) hits both alike.  Each side keeps its
-    client connections across rounds, like a proxy's upstream pool."""
+    client connections across rounds, like a proxy's upstream pool.  Then, with ``paced_rate``, one paced
+    (open-loop) round on each side: the latency at a given load rather than at saturation."""
     lms_pool, bare_pool = RawPool(lms_base, connections), RawPool(bare_base, connections)
     # Not measured: every connection of both sides opened and used (psycopg prepares a statement on a
     # connection's fifth use), as on a server that has been up since the morning.
@@ -178,6 +217,16 @@ async def alternate(
         cpu_before = server_cpu_seconds(bare_base)
         wall, latencies = await bare_round(bare_pool, len(latencies), STUDENTS)
         bare.add(wall, latencies, server_cpu_seconds(bare_base) - cpu_before)
+    if paced_rate:
+        for label, base, pool, who in (
+            ("LMS", lms_base, lms_pool, students),
+            ("bare", bare_base, bare_pool, None),
+        ):
+            cpu_before = server_cpu_seconds(base)
+            wall, latencies = await paced_round(pool, who, PACED_ANSWERS, paced_rate)
+            paced = Tally()
+            paced.add(wall, latencies, server_cpu_seconds(base) - cpu_before)
+            paced.report(f"paced at {paced_rate:.0f}/s offered: {label}")
     await lms_pool.close()
     await bare_pool.close()
     return lms, bare
@@ -231,6 +280,13 @@ def main() -> None:
         "--app", default="lms.main:app", help="the LMS ASGI app (e.g. a variant without some middleware)"
     )
     parser.add_argument("--app-dir", default=None, help="directory to import --app from")
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=100.0,
+        help="then answers/s offered in an open-loop round (0: none); 100/s is each of the 200 students "
+        "answering every 2 s, several times a class's real pace",
+    )
     args = parser.parse_args()
     if args.rounds < 1 or args.answers % args.rounds:
         parser.error("--answers must be a multiple of --rounds")
@@ -238,7 +294,9 @@ def main() -> None:
     connections = UPSTREAM_CONNECTIONS_PER_WORKER * args.workers
     load_before = load_average()
     with bench_database(args.database_url) as url:
-        assignment_id, raws = seed_school(url, STUDENTS, max_items=args.answers + WARM_UP_ANSWERS + 2)
+        assignment_id, raws = seed_school(
+            url, STUDENTS, max_items=args.answers + WARM_UP_ANSWERS + PACED_ANSWERS + 2
+        )
         from lms.db import make_engine
 
         engine = make_engine(url)
@@ -274,7 +332,7 @@ def main() -> None:
             views = asyncio.run(start_all(lms_base, assignment_id, raws, connections))
             students = [Student(raw, view) for raw, view in zip(raws, views, strict=True)]
             lms, bare = asyncio.run(
-                alternate(lms_base, bare_base, students, args.rounds, per_round, connections)
+                alternate(lms_base, bare_base, students, args.rounds, per_round, connections, args.paced)
             )
         lms.report("LMS POST /attempts/{id}/answers")
         failed = sum(student.failed for student in students)

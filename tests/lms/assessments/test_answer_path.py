@@ -40,6 +40,12 @@ def answer_path(request: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]
     return served
 
 
+def _answer_first_item(client: Any, started: dict[str, Any]) -> Any:
+    return client.post(
+        started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
+    )
+
+
 def _count(db_session: Session, model: Any) -> int:
     db_session.expire_all()
     return int(db_session.exec(select(func.count()).select_from(model)).one())
@@ -89,9 +95,7 @@ def test_an_expired_session_cannot_answer(
     client: Any, started: dict[str, Any], db_session: Session, clock: Any, settings: Any
 ) -> None:
     clock.advance(minutes=settings.session_idle_timeout_minutes + 1)
-    response = client.post(
-        started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
-    )
+    response = _answer_first_item(client, started)
     assert response.status_code == 401
     assert _count(db_session, Response) == 0
 
@@ -227,9 +231,7 @@ def test_known_is_bounded(client: Any, started: dict[str, Any], db_session: Sess
 def test_a_signed_in_students_answer_is_served_by_the_one_select_path(
     client: Any, started: dict[str, Any], answer_path: dict[str, int]
 ) -> None:
-    ack = client.post(
-        started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
-    )
+    ack = _answer_first_item(client, started)
     assert ack.status_code == 200, ack.text
     assert answer_path["one_select"] == (0 if answer_path["general_only"] else 1)
 
@@ -264,9 +266,7 @@ def test_a_half_signed_in_session_cannot_answer(
         row.stage = "mfa"  # password accepted, second factor still to come
         db_session.add(row)
     db_session.commit()
-    response = client.post(
-        started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
-    )
+    response = _answer_first_item(client, started)
     assert response.status_code == 401
     assert _count(db_session, Response) == 0
 
@@ -280,9 +280,7 @@ def test_a_disabled_student_cannot_answer(
     db_session.add(student)
     db_session.commit()
     for _ in range(2):  # the live session does not let a disabled account back in
-        response = client.post(
-            started["url"], json=answer_body(started["view"]["items"][0]), headers=started["headers"]
-        )
+        response = _answer_first_item(client, started)
         assert response.status_code == 401
     assert _count(db_session, Response) == 0
 
