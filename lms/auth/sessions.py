@@ -88,7 +88,10 @@ _LOAD_SESSION = (
 
 
 def load_session(*, session: Session, raw: str, settings: Settings, now: datetime) -> LoadedSession | None:
-    """The live session for a cookie value, or None (unknown, expired — expired rows are deleted)."""
+    """The live session for a cookie value, or None (unknown, timed out, user disabled).  An unusable row
+    is deleted in the request's transaction — which a refused request rolls back, so such rows stay
+    (refused at every use) until `purge_expired_sessions` removes them once timed out (``giga sessions
+    purge``, daily)."""
     found = session.exec(_LOAD_SESSION, params={"token_hash": sha256_hex(raw)}).first()
     if found is None:
         return None
