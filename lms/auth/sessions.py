@@ -64,8 +64,7 @@ def session_usable(
     settings: Settings,
     now: datetime,
 ) -> bool:
-    """The one rule for a session found by its cookie: its user may sign in and it has not timed out.
-    (An unusable session is deleted by `load_session`.)"""
+    """The one rule for a session found by its cookie: its user may sign in and it has not timed out."""
     return (
         user_enabled
         and user_status == "active"
