@@ -45,6 +45,8 @@ def execute(connection: Connection, statement: Executable, params: Mapping[str, 
     if connection.dialect.driver != "psycopg":
         result = connection.execute(statement, dict(params))
         return result.all() if result.returns_rows else []
+    if not connection.in_transaction():
+        connection.begin()  # SQLAlchemy's autobegin, as `Connection.execute` does: commit() then commits
     dialect = connection.dialect
     compiled = _compile(statement, dialect)
     values = dict(compiled.literals)

@@ -5,19 +5,26 @@ of the session and user entities), then the route loads what it needs.  The answ
 path (issue 4), so here the session row, the user's sign-in columns and the attempt's `AnswerFacts` are
 read by one SELECT of plain columns that also locks the attempt row.  The rules applied to what it reads
 are the same functions every request uses — `session_usable`, `touch_due`, `check_browser_session`,
-`check_session_gate`, `refuse_board` — and the answer itself is `service.answer_with_facts`, as on the
-general path.
+`check_session_gate`, `refuse_board` — and the answer is checked, planned, written and acknowledged by
+the functions `service.answer_with_facts` uses on the general path (`plan_answer`, `write_answer`,
+`new_answer_ack`).
 
-What that one SELECT cannot decide alone is handed, after a rollback, to the general path (session lookup,
-API gate, `service.submit_answer`), which answers exactly like every other route: no row (no such session,
-or not this user's attempt: 401 or 404), a session that must be deleted (timed out, user disabled), an API
-token (scopes are the gate's business).  Those are rare; the cost is one more SELECT for them.
+This fast path runs on a plain Core connection (no ORM session) and serves the common case only: a new
+answer that does not end the test.  Everything else is handed, after a rollback, to the general path
+(session lookup, API gate, `service.submit_answer`), which answers exactly like every other route: no row
+(no such session, or not this user's attempt: 401 or 404), a session that must be deleted (timed out,
+user disabled), an API token (scopes are the gate's business), a retry or a second answer to an item, the
+last answer (scoring uses ORM entities), a unique-constraint race.  Those are rare; their cost is the
+work done twice.  Errors the shared checks raise on the fast path (CSRF, stage, role, a closed window, a
+bad option) are raised as they are: the general path would raise the same.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import String, bindparam, select, update
-from sqlmodel import Session, col
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from starlette.requests import Request
 
 from lms import db_driver
@@ -47,16 +54,20 @@ def answer_in_one_call(
     clock: Clock,
     ctx: XapiContext,
 ) -> service.Ack:
-    """Identify the caller, check the gate, store the answer and commit, with one session on one thread;
-    the ack is returned only after the commit (`session_scope` commits on leaving the block, rolls back on
-    an error)."""
+    """Identify the caller, check the gate, store the answer and commit, on one thread; the ack is returned
+    only after the commit (an error rolls back)."""
     raw = request.cookies.get(SESSION_COOKIE)
     if raw and bearer_token(request) is None:
-        try:
-            with session_scope(get_engine(request)) as session:
-                return _answer_for_cookie(session, request, raw, attempt_id, answer, settings, clock, ctx)
-        except _GeneralPath:
-            pass
+        with get_engine(request).connect() as connection:
+            try:
+                ack = _answer_for_cookie(connection, request, raw, attempt_id, answer, settings, clock, ctx)
+                connection.commit()
+                return ack
+            except _GeneralPath:
+                connection.rollback()
+            except BaseException:
+                connection.rollback()
+                raise
     with session_scope(get_engine(request)) as session:
         loaded = current_session(request, session, settings, clock)
         api_gate(request, session, settings, clock, loaded)
@@ -72,7 +83,7 @@ def answer_in_one_call(
 
 
 def _answer_for_cookie(
-    session: Session,
+    connection: Connection,
     request: Request,
     raw: str,
     attempt_id: int,
@@ -89,7 +100,6 @@ def _answer_for_cookie(
         "p_item": answer.item_id,
         "p_now": now,
     }
-    connection = session.connection()
     if connection.dialect.name == "sqlite":
         # SQLite has no row locks (FOR UPDATE is left out): take its database write lock first.
         connection.execute(_SQLITE_LOCK_BY_SESSION, params)
@@ -113,9 +123,17 @@ def _answer_for_cookie(
     check_session_gate(request, row.user_role)
     service.refuse_board(row.user_role)
     request.state.user_id = row.student_id  # for the access log
-    return service.answer_with_facts(
-        session=session, facts=service.answer_facts(rows), answer=answer, now=now, ctx=ctx
-    )
+    facts = service.answer_facts(rows)
+    if facts.stored:  # a retry, or a second answer to the item: the general path answers it
+        raise _GeneralPath
+    planned = service.plan_answer(facts=facts, answer=answer, now=now, ctx=ctx)
+    if planned.state.finished:  # scoring the attempt uses ORM entities: once per test
+        raise _GeneralPath
+    try:
+        service.write_answer(connection, planned)
+    except IntegrityError:  # the event id stored meanwhile for another attempt
+        raise _GeneralPath from None
+    return service.new_answer_ack(facts, planned, answer)
 
 
 _SESSION = AuthSession.__table__  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import Integer, String, and_, bindparam, insert, or_, update
 from sqlalchemy import select as sa_select  # sqlmodel's select types at most four columns
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
@@ -728,11 +729,8 @@ def answer_with_facts(
 ) -> Ack:
     """Store one answer idempotently, update θ̂, re-plan the queue, write the xAPI statement; finish at the
     stop rule.  ``facts`` were read by `answer_facts_select`, which holds the attempt's row lock until
-    commit (answers of one attempt are applied one after the other).
-
-    The hot path of the platform (issue 4): the response, the newly planned ``attempt_item`` rows, the
-    attempt's new state and the xAPI outbox row are written with Core statements (one on PostgreSQL); ORM
-    entities are loaded only for a retry's acknowledgement and for scoring the last answer."""
+    commit (answers of one attempt are applied one after the other).  A retry gets the stored answer's
+    acknowledgement; the last answer scores the attempt (both with ORM entities: once per test)."""
     same_event = next((a for a, e in facts.stored if e == answer.client_event_id), None)
     if same_event is not None:
         session.connection().execute(
@@ -740,6 +738,40 @@ def answer_with_facts(
             {"p_attempt": facts.attempt_id, "p_now": now},
         )
         return _duplicate(session, facts.attempt_id, same_event, answer.client_event_id, known=answer.known)
+    planned = plan_answer(facts=facts, answer=answer, now=now, ctx=ctx)
+    try:
+        write_answer(session.connection(), planned)
+    except IntegrityError:
+        # Only a race the attempt lock cannot prevent gets here (the same event id sent for another
+        # attempt at the same moment): answer as a retry would be answered, from a fresh transaction.
+        session.rollback()
+        return _after_insert_race(session, facts.attempt_id, answer.client_event_id, answer.known)
+    if planned.state.finished:
+        attempt = session.get(Attempt, facts.attempt_id, populate_existing=True)  # the rows just written
+        assert attempt is not None
+        loaded = _load(session, attempt)
+        _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
+        return _ack(loaded, planned.state, answer.client_event_id, duplicate=False, known=answer.known)
+    return new_answer_ack(facts, planned, answer)
+
+
+@dataclass(frozen=True)
+class PlannedAnswer:
+    """A checked answer and what storing it writes (`write_answer`): the CAT state after it, and the
+    parameters of the response, the newly planned ``attempt_item`` rows, the attempt's state and the xAPI
+    outbox row."""
+
+    state: dl.AttemptState
+    n_planned: int
+    params: dict[str, Any]
+
+
+def plan_answer(
+    *, facts: AnswerFacts, answer: AnswerIn, now: datetime, ctx: xapi.XapiContext
+) -> PlannedAnswer:
+    """Check a new answer (409 when the attempt cannot take it, 422 for an item or option it does not have)
+    and compute what storing it writes: score, θ̂ update, re-planned queue, the xAPI statement.  No I/O.
+    A retry (a stored response with this event id) is the caller's business."""
     if facts.status == "created":
         raise Conflict(msg.ATTEMPT_NOT_STARTED)
     if facts.status not in OPEN_ATTEMPT_STATUSES:
@@ -806,29 +838,25 @@ def answer_with_facts(
         **{f"i_item_{k}": item_id for k, item_id in enumerate(planned)},
         **{f"i_position_{k}": position + 1 + k for k in range(len(planned))},
     }
-    connection = session.connection()
-    try:
-        for write in _answer_writes(len(planned), connection.dialect.name == "postgresql"):
-            db_driver.execute(connection, write, params)
-    except IntegrityError:
-        # Only a race the attempt lock cannot prevent gets here (the same event id sent for another
-        # attempt at the same moment): answer as a retry would be answered, from a fresh transaction.
-        session.rollback()
-        return _after_insert_race(session, facts.attempt_id, answer.client_event_id, answer.known)
-    if state.finished:
-        # The last answer: score the attempt with the ORM (once per test), from the rows just written.
-        attempt = session.get(Attempt, facts.attempt_id, populate_existing=True)
-        assert attempt is not None
-        loaded = _load(session, attempt)
-        _finalize(session=session, loaded=loaded, now=now, ctx=ctx, status="submitted")
-        return _ack(loaded, state, answer.client_event_id, duplicate=False, known=answer.known)
+    return PlannedAnswer(state=state, n_planned=len(planned), params=params)
+
+
+def write_answer(connection: Connection, planned: PlannedAnswer) -> None:
+    """Write a planned answer: one statement on PostgreSQL (`_answer_writes`).  A unique violation (the
+    event id stored meanwhile for another attempt) raises `IntegrityError`; the caller rolls back."""
+    for write in _answer_writes(planned.n_planned, connection.dialect.name == "postgresql"):
+        db_driver.execute(connection, write, planned.params)
+
+
+def new_answer_ack(facts: AnswerFacts, planned: PlannedAnswer, answer: AnswerIn) -> Ack:
+    """The acknowledgement of a stored new answer that did not end the test."""
     return make_ack(
         attempt_id=facts.attempt_id,
         status=facts.status,
-        position=state.answered,
-        delivery=delivery,
+        position=planned.state.answered,
+        delivery=facts.delivery,
         ruby_grade=facts.ruby_grade,
-        state=state,
+        state=planned.state,
         event_id=answer.client_event_id,
         duplicate=False,
         known=answer.known,

@@ -61,6 +61,17 @@ def test_rows_and_values_are_those_of_sqlalchemy(engine: Engine) -> None:
     assert isinstance(ours[0].pilot_rate, float)
 
 
+def test_writes_on_a_fresh_connection_are_committed_by_its_commit(engine: Engine) -> None:
+    """The driver's statement begins SQLAlchemy's transaction as `Connection.execute` would (without it,
+    `commit()` would do nothing and the connection's return to the pool would roll the write back)."""
+    at = datetime(2026, 4, 8, 9, 30, tzinfo=UTC)
+    with engine.connect() as connection:
+        db_driver.execute(connection, _INSERT, {"p_title": "保存", "p_skills": [], "p_max": 5, "p_at": at})
+        connection.commit()
+    with engine.connect() as other:
+        assert [row.title for row in db_driver.execute(other, _SELECT, {"p_from": 0})] == ["保存"]
+
+
 def test_a_constraint_violation_is_sqlalchemys_integrity_error(engine: Engine) -> None:
     at = datetime(2026, 4, 8, 9, 30, tzinfo=UTC)
     params = {"p_id": 4242, "p_title": "同じ番号", "p_skills": [], "p_max": 5, "p_at": at}
