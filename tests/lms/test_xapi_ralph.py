@@ -5,7 +5,7 @@ Ralph pins an older FastAPI than the LMS, so it lives in its own virtual environ
 requests``).  The test starts ``uvicorn ralph.api:app`` on 127.0.0.1 with a throw-away auth file and data
 directory, lets ``giga xapi send --once`` deliver statements built by ``lms.assessments.xapi``, reads them
 back from the LRS and checks them with the strict profile validator.  Without that environment the test
-fails and says how to make it (skipped only with ``GIGA_TEST_ALLOW_MISSING=1`` outside CI; tests/support.py).
+fails and says how to make it (tests/support.py).
 """
 
 from __future__ import annotations
