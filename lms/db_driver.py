@@ -59,7 +59,14 @@ def execute(connection: Connection, statement: Executable, params: Mapping[str, 
         cursor = driver.execute(compiled.sql, values)
         rows = cursor.fetchall() if compiled.row is not None else []
     except dbapi.Error as error:  # as SQLAlchemy raises it: IntegrityError for a unique violation, …
-        raise DBAPIError.instance(compiled.sql, values, error, dbapi.Error, dialect=dialect) from error
+        # A lost connection is invalidated as `Connection.execute` would (the pool replaces it, and the
+        # caller's rollback does not fail a second time on the dead socket).
+        lost = dialect.is_disconnect(error, driver, None)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            compiled.sql, values, error, dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from error
     if compiled.row is None:
         return []
     if compiled.result_processors is None:

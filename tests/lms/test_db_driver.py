@@ -80,3 +80,23 @@ def test_a_constraint_violation_is_sqlalchemys_integrity_error(engine: Engine) -
         with pytest.raises(IntegrityError):  # the same primary key again
             db_driver.execute(connection, _INSERT_WITH_ID, params)
         connection.rollback()
+
+
+@pytest.mark.postgresql_only
+def test_a_lost_connection_is_invalidated_and_replaced(engine: Engine) -> None:
+    """As with `Connection.execute`: the error says the connection was invalidated, the rollback does not
+    fail again on the dead socket, and the pool hands out a working connection next."""
+    from sqlalchemy.exc import OperationalError
+
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        connection.commit()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            other.commit()
+        with pytest.raises(OperationalError) as raised:
+            db_driver.execute(connection, _SELECT, {"p_from": 0})
+        assert raised.value.connection_invalidated and connection.invalidated
+        connection.rollback()
+    with engine.connect() as fresh:
+        assert db_driver.execute(fresh, _SELECT, {"p_from": 0}) == []
