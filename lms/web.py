@@ -19,11 +19,17 @@ def install_web(app: FastAPI) -> None:
     from lms.api.routes import router as api_router
     from lms.auth.oidc import OidcClient, OidcSettings
     from lms.pages import admin_routes, auth_routes, home_routes
-    from lms.pages.errors import domain_error_handler, http_error_handler, validation_error_handler
+    from lms.pages.errors import (
+        domain_error_handler,
+        http_error_handler,
+        server_error_handler,
+        validation_error_handler,
+    )
 
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, server_error_handler)
     oidc_settings = OidcSettings()
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

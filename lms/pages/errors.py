@@ -1,4 +1,4 @@
-"""One handler for domain and HTTP errors: JSON for the API, a Japanese page (or sign-in) otherwise."""
+"""Handlers for domain, HTTP and unexpected errors: JSON for the API, a Japanese page otherwise."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lms.auth.deps import LoginRequired
@@ -23,6 +24,8 @@ TITLES = {
     409: "ほかの変更と競合しました",
     422: "入力内容を確認してください",
     429: "しばらく待ってください",
+    500: "サーバーで問題が起きました",
+    503: "いまは使えません",
 }
 HTTP_MESSAGES = {
     404: "お探しのページは見つかりませんでした。アドレスを確かめるか、ホームにもどってください。",
@@ -76,3 +79,24 @@ async def validation_error_handler(request: Request, error: Exception) -> Respon
     if wants_json(request):
         return JSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
     return error_page(request, 400, "入力内容に誤りがあります。もう一度お試しください。")
+
+
+SERVER_ERROR_MESSAGE = (
+    "サーバーで問題が起きました。少し待ってから、もう一度お試しください。続くときは管理者に連絡してください。"
+)
+DATABASE_DOWN_MESSAGE = "いまサーバーがデータベースにつながりません。少し待ってから、もう一度お試しください。"
+
+
+async def server_error_handler(request: Request, error: Exception) -> Response:
+    """An unexpected error: a Japanese page or JSON with a next step instead of "Internal Server Error";
+    503 when the database cannot be reached (a restart, a failover).  The error is still logged: Starlette
+    re-raises it after this response."""
+    unreachable = isinstance(error, OperationalError | DisconnectionError)
+    status = 503 if unreachable else 500
+    message = DATABASE_DOWN_MESSAGE if unreachable else SERVER_ERROR_MESSAGE
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    try:
+        return error_page(request, status, message)
+    except Exception:  # the page itself could not be drawn: still say it in Japanese
+        return PlainTextResponse(message, status_code=status)

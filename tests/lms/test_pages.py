@@ -106,3 +106,25 @@ def test_validation_error_on_a_page_is_a_japanese_400(client: Any, sign_in: Any)
     sign_in("t-a1")
     response = client.get("/classes/abc")
     assert response.status_code == 400 and "入力内容に誤りがあります" in response.text
+
+
+def test_an_unexpected_error_is_explained_in_japanese(app: Any) -> None:
+    """Not Starlette's "Internal Server Error": what happened and what to do, as a page or as JSON."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    def database_down() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    app.add_api_route("/test-broken", broken)
+    app.add_api_route("/api/v1/test-database-down", database_down)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        page = client.get("/test-broken")
+        assert page.status_code == 500 and "text/html" in page.headers["content-type"]
+        assert "サーバーで問題が起きました" in page.text and "もう一度お試しください" in page.text
+        assert "Internal Server Error" not in page.text
+        api = client.get("/api/v1/test-database-down")
+        assert api.status_code == 503 and "データベースにつながりません" in api.json()["detail"]
