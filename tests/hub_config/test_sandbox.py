@@ -30,6 +30,7 @@ def _root_and_setpriv() -> None:
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         missing("the sandbox switches to unprivileged users: needs root and setpriv (CI runs as root)")
 
+
 ASSIGNMENT = "ps1"
 HONEST = "alice"
 MALICIOUS = "mallory"
@@ -303,7 +304,9 @@ def test_a_forked_background_process_does_not_outlive_the_run(tmp_path: Path) ->
     folder = Path(tempfile.mkdtemp(prefix="giga-sandbox-fork-"))
     try:
         nb = _source_notebook()
-        nb.cells[0].source = (
+        nb.cells[
+            0
+        ].source = (
             "import os, subprocess\nsubprocess.Popen(['sleep', '600'], start_new_session=True)\nanswer = 42"
         )
         nbformat.write(nb, folder / "nb.ipynb")

@@ -34,8 +34,10 @@ def test_each_skill_spreads_over_three_genres(skill_items: tuple[str, list[Item]
 
 def test_difficulty_rises_with_the_band(skill_items: tuple[str, list[Item]]) -> None:
     _, items = skill_items
-    mean = {band: sum(i.design_difficulty for i in items if i.grade_band == band) / n
-            for band, n in (("P3-4", 7), ("P5-6", 7), ("J1-3", 6))}
+    mean = {
+        band: sum(i.design_difficulty for i in items if i.grade_band == band) / n
+        for band, n in (("P3-4", 7), ("P5-6", 7), ("J1-3", 6))
+    }
     assert mean["P3-4"] < mean["P5-6"] < mean["J1-3"]
 
 
