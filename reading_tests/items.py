@@ -9,6 +9,7 @@ Chance level of an item (the probability of a correct answer by guessing uniform
 
 * single choice / picture choice with k options: ``1/k``;
 * same/different: ``1/2``;
+* true / false / cannot tell: ``1/3``;
 * select-all with k options (any non-empty subset may be the key): ``1/(2^k − 1)``.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,25 +27,53 @@ import yaml
 from reading_tests.errors import InvalidInput
 
 SKILLS: tuple[str, ...] = ("DEP", "ANA", "PARA", "INF", "REP", "INST_DICT", "INST_MATH")
-FORMATS: tuple[str, ...] = ("single_choice", "same_different", "picture_choice", "select_all")
+FORMATS: tuple[str, ...] = (
+    "single_choice",
+    "same_different",
+    "picture_choice",
+    "select_all",
+    "true_false_cannot_tell",
+)
 GRADES: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3")
 BANDS: dict[str, tuple[str, ...]] = {
+    "P1-2": ("P1", "P2"),
     "P3-4": ("P3", "P4"),
     "P5-6": ("P5", "P6"),
     "J1-3": ("J1", "J2", "J3"),
 }
 GENRES: tuple[str, ...] = ("textbook", "newspaper", "encyclopedia", "dictionary", "notice")
 WRITING_MODES: tuple[str, ...] = ("horizontal", "vertical")
-STATUSES: tuple[str, ...] = ("draft", "pilot", "operational", "retired")
+#: Life cycle of an item: written (draft) → checked by a second person (reviewed) → given to students to
+#: collect responses (pilot) → calibrated on real responses and used for scores (operational) → retired.
+STATUSES: tuple[str, ...] = ("draft", "reviewed", "pilot", "operational", "retired")
+#: Where an item is used: tests (scores) or practice (feedback after each answer); never both.
+POOLS: tuple[str, ...] = ("test", "practice")
+#: What a reviewer confirms before an item may leave draft (see bank/README.md, "Reviewing an item").
+REVIEW_CHECKS: tuple[str, ...] = ("key", "distractors", "readings", "grade_level", "bias")
 IRT_MODELS: tuple[str, ...] = ("1pl", "2pl", "3pl")
 SAME_DIFFERENT_OPTIONS: tuple[tuple[str, str], ...] = (("same", "同じ"), ("different", "ちがう"))
+#: Option ids of the true / false / cannot-tell format (RST's 正しい／誤り／判断できない), in this order;
+#: the texts may be worded for the grade band (e.g. 「正しい」「まちがい」「この文だけではわからない」).
+TRUE_FALSE_OPTION_IDS: tuple[str, ...] = ("true", "false", "cannot_tell")
 #: Number of options allowed per format (inclusive range).
 OPTION_COUNTS: dict[str, tuple[int, int]] = {
     "single_choice": (4, 4),
     "same_different": (2, 2),
     "picture_choice": (3, 4),
     "select_all": (4, 6),
+    "true_false_cannot_tell": (3, 3),
 }
+#: Formats answered by choosing exactly one option.
+SINGLE_KEY_FORMATS: tuple[str, ...] = (
+    "single_choice",
+    "same_different",
+    "picture_choice",
+    "true_false_cannot_tell",
+)
+#: Formats with a second text: the sentence to compare, or the statement to judge true/false/cannot tell.
+COMPARE_FORMATS: tuple[str, ...] = ("same_different", "true_false_cannot_tell")
+#: Formats whose options are fixed by the format, so distractors need no written rationale.
+FIXED_OPTION_FORMATS: tuple[str, ...] = ("same_different", "true_false_cannot_tell")
 #: Fields carrying text that can have ruby; options are handled separately.
 TEXT_FIELDS: tuple[str, ...] = ("stimulus", "compare", "instruction", "explanation")
 #: Blocks written by tools (``giga items ruby``, the simulated pilot), kept at the end of each file.
@@ -51,7 +81,7 @@ TOOL_BLOCKS: tuple[str, ...] = ("ruby", "readability", "irt")
 #: Stimulus length the design aims at (characters) and the range outside which the validator warns.
 STIMULUS_TARGET = 150
 STIMULUS_WARN_RANGE = (60, 260)
-DESIGN_DIFFICULTY_RANGE = (-2.5, 2.5)
+DESIGN_DIFFICULTY_RANGE = (-3.5, 3.0)
 #: Highest grade used for ruby: 1–6 are the elementary grades of the 教育漢字, 7 is anything beyond.
 MAX_KANJI_GRADE = 7
 
@@ -73,11 +103,28 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "options": ((list,), True),
     "key": ((list,), True),
     "explanation": ((str,), True),
+    "pool": ((str,), False),
+    "review": ((dict,), False),
     "ruby": ((dict,), False),
     "readability": ((dict,), False),
     "irt": ((dict,), False),
 }
-OPTION_FIELDS: dict[str, tuple[type, ...]] = {"id": (str,), "text": (str,), "alt": (str,), "svg": (str,)}
+OPTION_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "text": (str,),
+    "alt": (str,),
+    "svg": (str,),
+    "rationale": (str,),
+}
+#: The ``review`` block: who wrote the item, who checked it, when, and which checks were done.
+REVIEW_FIELDS: dict[str, tuple[type, ...]] = {
+    "written_by": (str,),
+    "reviewed_by": (str, type(None)),
+    "reviewed_on": (str, type(None)),
+    "checks": (list,),
+    "notes": (str, type(None)),
+}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 READABILITY_FIELDS: dict[str, tuple[type, ...]] = {
     "chars": (int,),
     "kanji_ratio": (int, float),
@@ -132,6 +179,28 @@ class Option:
     alt: str | None = None
     svg: str | None = None
     ruby: RubyList = ()
+    #: Why a student might choose this option (for a distractor: the misreading it reveals).
+    rationale: str | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """Provenance of an item: its author, the second person who checked it, when, and what was checked."""
+
+    written_by: str
+    reviewed_by: str | None
+    reviewed_on: str | None
+    checks: tuple[str, ...]
+    notes: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when a person other than the author checked every point of :data:`REVIEW_CHECKS`."""
+        return (
+            self.reviewed_by is not None
+            and self.reviewed_by != self.written_by
+            and set(REVIEW_CHECKS) <= set(self.checks)
+        )
 
 
 @dataclass(frozen=True)
@@ -184,6 +253,8 @@ class Item:
     key: tuple[str, ...]
     explanation: str
     compare: str | None = None
+    pool: str = "test"
+    review: Review | None = None
     ruby: Mapping[str, RubyList] = field(default_factory=dict)
     readability: Readability | None = None
     irt: IrtParams | None = None
@@ -258,6 +329,7 @@ class ItemBank:
         status: str | Sequence[str] | None = None,
         format: str | None = None,
         genre: str | None = None,
+        pool: str | None = None,
     ) -> list[Item]:
         """Items matching every given criterion, in bank order."""
         statuses = {status} if isinstance(status, str) else set(status) if status is not None else None
@@ -269,6 +341,7 @@ class ItemBank:
             and (statuses is None or item.status in statuses)
             and (format is None or item.format == format)
             and (genre is None or item.genre == genre)
+            and (pool is None or item.pool == pool)
         ]
 
 
@@ -494,6 +567,7 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
         ("genre", GENRES),
         ("writing_mode", WRITING_MODES),
         ("status", STATUSES),
+        ("pool", POOLS),
     ):
         _check_enum(ck, data, name, allowed)
 
@@ -527,13 +601,16 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
         low, high = STIMULUS_WARN_RANGE
         if not low <= n <= high:
             ck.warn(("stimulus",), f"stimulus has {n} characters, far from the ~{STIMULUS_TARGET} aimed at")
-    if fmt == "same_different" and not isinstance(data.get("compare"), str):
-        ck.error(("format",), "a same_different item needs a 'compare' sentence")
-    if fmt != "same_different" and "compare" in data and fmt in FORMATS:
-        ck.error(("compare",), "'compare' is only used by same_different items")
+    if fmt in COMPARE_FORMATS and not isinstance(data.get("compare"), str):
+        what = "sentence" if fmt == "same_different" else "statement to judge"
+        ck.error(("format",), f"a {fmt} item needs a 'compare' {what}")
+    if fmt not in COMPARE_FORMATS and "compare" in data and fmt in FORMATS:
+        ck.error(("compare",), "'compare' is only used by same_different and true_false_cannot_tell items")
 
     options = _check_options(ck, data.get("options"), fmt)
     key = _check_key(ck, data.get("key"), fmt, options)
+    _check_rationales(ck, options, key, fmt)
+    review = _check_review(ck, data.get("review"), data.get("status"))
     ruby = _check_ruby(ck, data, options)
     readability = _check_readability(ck, data.get("readability"), data)
     irt = _check_irt(ck, data.get("irt"))
@@ -558,12 +635,15 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
                 alt=o.get("alt"),
                 svg=o.get("svg"),
                 ruby=ruby.get(f"option:{o['id']}", ()),
+                rationale=o.get("rationale"),
             )
             for o in options
         ),
         key=tuple(key),
         explanation=str(data["explanation"]),
         compare=data.get("compare"),
+        pool=str(data.get("pool", "test")),
+        review=review,
         ruby={k: v for k, v in ruby.items() if not k.startswith("option:")},
         readability=readability,
         irt=irt,
@@ -615,6 +695,13 @@ def _check_options(ck: _Checker, options: Any, fmt: Any) -> list[dict[str, Any]]
         if not low <= len(options) <= high:
             wanted = f"exactly {low}" if low == high else f"{low}–{high}"
             ck.error(("options",), f"{fmt} needs {wanted} options, found {len(options)}")
+    if fmt == "true_false_cannot_tell" and len(options) == 3:
+        got_ids = tuple(o.get("id") for o in options if isinstance(o, dict))
+        if got_ids != TRUE_FALSE_OPTION_IDS:
+            ck.error(
+                ("options",),
+                "true_false_cannot_tell options must have the ids true, false, cannot_tell, in that order",
+            )
     if fmt == "same_different" and len(options) == 2:
         got = tuple((o.get("id"), o.get("text")) for o in options if isinstance(o, dict))
         if got != SAME_DIFFERENT_OPTIONS:
@@ -642,9 +729,66 @@ def _check_key(ck: _Checker, key: Any, fmt: Any, options: list[dict[str, Any]]) 
             result.append(value)
     if not key:
         ck.error(("key",), "key is empty")
-    elif fmt in ("single_choice", "same_different", "picture_choice") and len(key) != 1:
+    elif fmt in SINGLE_KEY_FORMATS and len(key) != 1:
         ck.error(("key",), f"{fmt} has exactly one key, found {len(key)}")
     return result
+
+
+def _check_rationales(ck: _Checker, options: list[dict[str, Any]], key: list[str], fmt: Any) -> None:
+    """Every distractor of a free-option format says why a student might choose it (a warning for now:
+    the items written before the rule are being completed)."""
+    if fmt in FIXED_OPTION_FORMATS or not key:
+        return
+    for i, option in enumerate(options):
+        rationale = option.get("rationale")
+        if option["id"] not in key and not (isinstance(rationale, str) and rationale.strip()):
+            ck.warn(
+                ("options", i), f"distractor '{option['id']}' has no rationale (the misreading it reveals)"
+            )
+
+
+def _check_review(ck: _Checker, value: Any, status: Any) -> Review | None:
+    """The ``review`` block; an item past draft must have been checked by a second person."""
+    past_draft = status in ("reviewed", "pilot", "operational")
+    if value is None:
+        if past_draft:
+            ck.warn(
+                ("status",), f"status '{status}' but no review block (who wrote and who checked the item)"
+            )
+        return None
+    if not isinstance(value, dict):
+        ck.error(("review",), "review must be a mapping (written_by, reviewed_by, reviewed_on, checks)")
+        return None
+    value = {"notes": None, **value}
+    if isinstance(value.get("reviewed_on"), date):  # YAML reads an unquoted 2026-12-07 as a date
+        value["reviewed_on"] = value["reviewed_on"].isoformat()
+    if not _check_block(ck, value, REVIEW_FIELDS, "review"):
+        return None
+    checks = value["checks"]
+    unknown = [c for c in checks if c not in REVIEW_CHECKS]
+    if unknown:
+        ck.error(
+            ("review", "checks"), f"unknown review check {unknown[0]!r} (use {', '.join(REVIEW_CHECKS)})"
+        )
+    reviewed_on = value["reviewed_on"]
+    if reviewed_on is not None and not _DATE_RE.match(reviewed_on):
+        ck.error(("review", "reviewed_on"), f"review.reviewed_on '{reviewed_on}' must be a date YYYY-MM-DD")
+    review = Review(
+        written_by=value["written_by"],
+        reviewed_by=value["reviewed_by"],
+        reviewed_on=reviewed_on,
+        checks=tuple(str(c) for c in checks),
+        notes=value["notes"],
+    )
+    if past_draft and not review.complete:
+        missing = [c for c in REVIEW_CHECKS if c not in review.checks]
+        why = (
+            "the reviewer must be a second person, not the author"
+            if review.reviewed_by in (None, review.written_by)
+            else f"checks missing: {', '.join(missing)}"
+        )
+        ck.error(("review",), f"status '{status}' needs a complete review: {why}")
+    return review
 
 
 def _check_ruby(ck: _Checker, data: Mapping[str, Any], options: list[dict[str, Any]]) -> dict[str, RubyList]:

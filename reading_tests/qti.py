@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reading_tests.errors import InvalidInput
-from reading_tests.items import SKILLS, Item, Option, RubyEntry, RubyList, dump_yaml
+from reading_tests.items import SKILLS, TRUE_FALSE_OPTION_IDS, Item, Option, RubyEntry, RubyList, dump_yaml
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 MATCH_CORRECT = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
@@ -296,6 +296,8 @@ def _guess_format(declaration: ET.Element, options: Sequence[Option]) -> str:
         return "select_all"
     if [o.id for o in options] == ["same", "different"]:
         return "same_different"
+    if tuple(o.id for o in options) == TRUE_FALSE_OPTION_IDS:
+        return "true_false_cannot_tell"
     if any(o.svg for o in options):
         return "picture_choice"
     return "single_choice"

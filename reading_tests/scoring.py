@@ -61,7 +61,7 @@ BANDS: tuple[Band, ...] = (
     Band(5, 650, math.inf, "たいへんよくできている"),
 )
 
-FORMATS = ("single_choice", "picture_choice", "same_different", "select_all")
+FORMATS = ("single_choice", "picture_choice", "same_different", "select_all", "true_false_cannot_tell")
 
 
 def scale_score(theta: ArrayLike) -> np.ndarray:
@@ -90,10 +90,10 @@ def band_name(level: int) -> str:
 def chance_level(fmt: str, n_options: int = 4) -> float:
     """Probability of a correct answer by blind guessing for an item format.
 
-    ``single_choice`` / ``picture_choice``: ``1/n_options``; ``same_different``: 1/2;
-    ``select_all``: ``1/(2^n_options − 1)`` (a uniformly chosen non-empty subset).
+    ``single_choice`` / ``picture_choice`` / ``true_false_cannot_tell``: ``1/n_options``;
+    ``same_different``: 1/2; ``select_all``: ``1/(2^n_options − 1)`` (a uniformly chosen non-empty subset).
     """
-    if fmt in ("single_choice", "picture_choice"):
+    if fmt in ("single_choice", "picture_choice", "true_false_cannot_tell"):
         if n_options < 2:
             raise InvalidInput(f"a {fmt} item needs at least two options")
         return 1.0 / n_options

@@ -50,11 +50,10 @@ from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.estimation import estimate_by_skill
 from reading_tests.io import ItemParams, ResponseData
-from reading_tests.items import Item
+from reading_tests.items import SINGLE_KEY_FORMATS, Item
 from reading_tests.scoring import band, band_name, guessing_flags, scale_score
 from reading_tests.text import student_grade
 
-SINGLE_ANSWER_FORMATS = ("single_choice", "same_different", "picture_choice")
 OVERALL = "ALL"
 
 # --- inputs and views --------------------------------------------------------------------------------------
@@ -791,7 +790,7 @@ def plan_answer(
     chosen = list(dict.fromkeys(answer.answer))
     if not chosen or len(chosen) != len(answer.answer) or any(a not in item.option_ids for a in chosen):
         raise InvalidInput(msg.BAD_OPTION)
-    if item.format in SINGLE_ANSWER_FORMATS and len(chosen) != 1:
+    if item.format in SINGLE_KEY_FORMATS and len(chosen) != 1:
         raise InvalidInput(msg.ONE_OPTION)
 
     correct = item.is_correct(chosen)

@@ -12,6 +12,7 @@ import yaml
 from reading_tests.cli.apps import exits_2_on_invalid_input, items_app
 from reading_tests.errors import InvalidInput
 from reading_tests.items import (
+    BANDS,
     default_bank_path,
     display_path,
     item_files,
@@ -47,7 +48,7 @@ def stats(path: PathArg = None) -> None:
         typer.echo(f"{skill}\t{band}\t{fmt}\t{genre}\t{n}")
     typer.echo("")
     by_band = Counter((i.skill, i.grade_band) for i in bank)
-    bands = ("P3-4", "P5-6", "J1-3")
+    bands = tuple(BANDS)
     typer.echo("skill\t" + "\t".join(bands) + "\ttotal\tvertical")
     for skill in dict.fromkeys(i.skill for i in bank):
         counts = [by_band[(skill, b)] for b in bands]

@@ -264,3 +264,109 @@ def test_rewrite_tool_blocks_keeps_author_text(tmp_path: Path) -> None:
     assert not rewrite_tool_blocks(path, {"readability": {"chars": 3}})
     second = path.read_text(encoding="utf-8")
     assert second.index("readability:") < second.index("irt:")
+
+
+# --- schema of the city bank (issue 17): P1-2 band, review provenance, pools, rationales, T/F/cannot-tell
+
+
+def warnings_of(tmp_path: Path) -> list[str]:
+    return [str(issue) for issue in validate_path(tmp_path).warnings]
+
+
+REVIEW_OK = textwrap.dedent("""\
+    review:
+      written_by: author-a
+      reviewed_by: reviewer-b
+      reviewed_on: 2026-12-07
+      checks: [key, distractors, readings, grade_level, bias]
+    """)
+
+
+def test_p1_2_band_and_practice_pool(tmp_path: Path) -> None:
+    text = GOOD.replace("grade_min: P5", "grade_min: P2").replace("grade_band: P5-6", "grade_band: P1-2")
+    write(tmp_path, text.replace("status: draft", "status: draft\npool: practice"))
+    item = load_bank(tmp_path)["ANA-901"]
+    assert (item.grade_band, item.pool) == ("P1-2", "practice")
+    assert load_bank(tmp_path).filter(pool="test") == []
+    write(tmp_path, GOOD.replace("status: draft", "status: draft\npool: homework"))
+    assert any(":9: pool 'homework' is not one of: test, practice" in e for e in errors_of(tmp_path))
+
+
+def test_an_item_past_draft_needs_a_second_persons_complete_review(tmp_path: Path) -> None:
+    reviewed = GOOD.replace("status: draft", "status: reviewed") + REVIEW_OK
+    write(tmp_path, reviewed)
+    review = load_bank(tmp_path)["ANA-901"].review
+    assert review is not None and review.complete and review.reviewed_by == "reviewer-b"
+
+    write(tmp_path, reviewed.replace("reviewed_by: reviewer-b", "reviewed_by: author-a"))
+    assert any(
+        "needs a complete review: the reviewer must be a second person" in e for e in errors_of(tmp_path)
+    )
+    write(tmp_path, reviewed.replace("grade_level, bias", "grade_level"))
+    assert any("checks missing: bias" in e for e in errors_of(tmp_path))
+    write(tmp_path, reviewed.replace("bias]", "spelling]"))
+    assert any("unknown review check 'spelling'" in e for e in errors_of(tmp_path))
+    write(tmp_path, reviewed.replace("2026-12-07", "7 Dec"))
+    assert any("must be a date YYYY-MM-DD" in e for e in errors_of(tmp_path))
+    # a draft may carry an unfinished review
+    write(tmp_path, GOOD + REVIEW_OK.replace("reviewed_by: reviewer-b", "reviewed_by: null"))
+    assert errors_of(tmp_path) == []
+
+
+def test_distractors_without_rationale_are_named(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    warned = warnings_of(tmp_path)
+    assert sum("has no rationale" in w for w in warned) == 3  # B, C, D; the key needs none
+    with_reasons = GOOD
+    for option in ("B", "C", "D"):
+        with_reasons = with_reasons.replace(
+            f"  - id: {option}\n", f"  - id: {option}\n    rationale: 本文の一部だけを読んだ答え\n"
+        )
+    write(tmp_path, with_reasons)
+    assert not any("rationale" in w for w in warnings_of(tmp_path))
+    assert load_bank(tmp_path)["ANA-901"].option("B").rationale == "本文の一部だけを読んだ答え"
+
+
+TRUE_FALSE = textwrap.dedent("""\
+    id: INF-901
+    skill: INF
+    format: true_false_cannot_tell
+    grade_min: J1
+    grade_band: J1-3
+    genre: encyclopedia
+    writing_mode: horizontal
+    status: draft
+    design_difficulty: 0.5
+    stimulus: |-
+      この町の図書館は、月曜日が休みである。ただし、月曜日が祝日の場合は開館し、その次の日を休みとする。
+    compare: |-
+      この町の図書館は、火曜日に休むことがある。
+    instruction: はじめの文から考えて、あとの文は正しいか、誤りか、判断できないかをえらびなさい。
+    options:
+      - {id: "true", text: 正しい}
+      - {id: "false", text: 誤り}
+      - {id: cannot_tell, text: 判断できない}
+    key: ["true"]
+    explanation: |-
+      月曜日が祝日のときは、次の火曜日が休みになるので、火曜日に休むことがあります。
+    """)
+
+
+def test_true_false_cannot_tell_format(tmp_path: Path) -> None:
+    write(tmp_path, TRUE_FALSE, "INF-901", "INF")
+    item = load_bank(tmp_path)["INF-901"]
+    assert item.chance_level == pytest.approx(1 / 3) and item.is_correct(["true"])
+    assert not any("rationale" in w for w in warnings_of(tmp_path))  # the options are fixed by the format
+    swapped = TRUE_FALSE.replace('id: "true"', "id: yes")
+    write(tmp_path, swapped, "INF-901", "INF")
+    assert any("must have the ids true, false, cannot_tell" in e for e in errors_of(tmp_path))
+    write(
+        tmp_path,
+        TRUE_FALSE.replace("compare: |-\n  この町の図書館は、火曜日に休むことがある。\n", ""),
+        "INF-901",
+        "INF",
+    )
+    assert any(
+        ":3: a true_false_cannot_tell item needs a 'compare' statement to judge" in e
+        for e in errors_of(tmp_path)
+    )
