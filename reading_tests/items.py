@@ -81,6 +81,8 @@ TOOL_BLOCKS: tuple[str, ...] = ("ruby", "readability", "irt")
 #: Stimulus length the design aims at (characters) and the range outside which the validator warns.
 STIMULUS_TARGET = 150
 STIMULUS_WARN_RANGE = (60, 260)
+#: 小1–2 read short texts: about 30–120 characters.
+STIMULUS_WARN_RANGE_P1_2 = (25, 160)
 DESIGN_DIFFICULTY_RANGE = (-3.5, 3.0)
 #: Highest grade used for ruby: 1–6 are the elementary grades of the 教育漢字, 7 is anything beyond.
 MAX_KANJI_GRADE = 7
@@ -598,7 +600,7 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
     stimulus = data.get("stimulus")
     if isinstance(stimulus, str) and stimulus.strip():
         n = len("".join(stimulus.split()))
-        low, high = STIMULUS_WARN_RANGE
+        low, high = STIMULUS_WARN_RANGE_P1_2 if data.get("grade_band") == "P1-2" else STIMULUS_WARN_RANGE
         if not low <= n <= high:
             ck.warn(("stimulus",), f"stimulus has {n} characters, far from the ~{STIMULUS_TARGET} aimed at")
     if fmt in COMPARE_FORMATS and not isinstance(data.get("compare"), str):
