@@ -41,7 +41,9 @@ BANDS: dict[str, tuple[str, ...]] = {
     "P5-6": ("P5", "P6"),
     "J1-3": ("J1", "J2", "J3"),
 }
-GENRES: tuple[str, ...] = ("textbook", "newspaper", "encyclopedia", "dictionary", "notice")
+#: Kinds of text children meet: 教科書-like explanations, news, encyclopedia and dictionary entries, notices
+#: (お知らせ), stories (物語) and charts/tables with their text (図表).
+GENRES: tuple[str, ...] = ("textbook", "newspaper", "encyclopedia", "dictionary", "notice", "story", "chart")
 WRITING_MODES: tuple[str, ...] = ("horizontal", "vertical")
 #: Life cycle of an item: written (draft) → checked by a second person (reviewed) → given to students to
 #: collect responses (pilot) → calibrated on real responses and used for scores (operational) → retired.
