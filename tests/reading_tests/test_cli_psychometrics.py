@@ -1,4 +1,4 @@
-"""The new `giga irt` options and commands: calibrate --report/--se/exit 3, fit, dif, link, curves, score --at-bound."""
+"""The new `giga irt` options and commands: calibrate --report/--se/exit 3, fit, dif, link, curves."""
 
 from __future__ import annotations
 
