@@ -13,7 +13,7 @@ each in item ``j``'s own coordinates), so
 three weighted Gram products of the response indicators per node, and ``Σ_i ē_i ē_iᵀ`` with
 ``ē_i = E_i S`` one more product.  The per-item ("block") method keeps only the ``j = k`` blocks; this
 module keeps them all, so it is the exact observed information (up to quadrature), not an approximation.
-Cost ≈ 3 · N · J² · Q multiply-adds, memory J² · Q.
+Cost ≈ 3 · N · J² · Q multiply-adds (N · J² · Q for complete data, where ``x⁰ = 1 − x¹``), memory 3 · J² · Q.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def item_information(
     ete = np.zeros((jn * k, jn * k))
     flat1 = g1.transpose(1, 0, 2).reshape(qn, jn * k)
     flat0 = g0.transpose(1, 0, 2).reshape(qn, jn * k)
+    # complete data: x⁰ = 1 − x¹, so M¹⁰ and M⁰⁰ follow from M¹¹, r¹ = X¹ᵀπ and the node masses
+    complete = design.correct.nnz + design.incorrect.nnz == n * jn
+    r1 = np.zeros((jn, qn))
+    mass = np.zeros(qn)
     chunk = max(1, CHUNK_BYTES // (8 * jn * qn))
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
@@ -55,15 +59,22 @@ def item_information(
         x0 = design.incorrect[start:stop].toarray().astype(np.float64)
         pc = np.asarray(post[start:stop], dtype=np.float64)
         y1 = (x1[:, :, None] * pc[:, None, :]).reshape(stop - start, jn * qn)
-        y0 = (x0[:, :, None] * pc[:, None, :]).reshape(stop - start, jn * qn)
         m11 += (x1.T @ y1).reshape(jn, jn, qn)
-        m10 += (x1.T @ y0).reshape(jn, jn, qn)
-        m00 += (x0.T @ y0).reshape(jn, jn, qn)
+        if complete:
+            r1 += x1.T @ pc
+            mass += pc.sum(axis=0)
+        else:
+            y0 = (x0[:, :, None] * pc[:, None, :]).reshape(stop - start, jn * qn)
+            m10 += (x1.T @ y0).reshape(jn, jn, qn)
+            m00 += (x0.T @ y0).reshape(jn, jn, qn)
         e = x1[:, :, None] * (pc @ flat1).reshape(-1, jn, k) + x0[:, :, None] * (pc @ flat0).reshape(
             -1, jn, k
         )
         e2 = e.reshape(stop - start, jn * k)
         ete += e2.T @ e2
+    if complete:
+        m10 = r1[:, None, :] - m11
+        m00 = mass[None, None, :] - r1[:, None, :] - r1[None, :, :] + m11
     outer = np.einsum("jqa,kqb,jkq->jakb", g1, g1, m11, optimize=True)
     outer += np.einsum("jqa,kqb,jkq->jakb", g1, g0, m10, optimize=True)
     outer += np.einsum("jqa,kqb,kjq->jakb", g0, g1, m10, optimize=True)  # M⁰¹_jk = M¹⁰_kj
