@@ -53,20 +53,25 @@ def fit_command(
     ] = None,
     wide: WideOpt = False,
 ) -> None:
-    """Item fit (leave-one-out χ², RMSD, infit/outfit, misfit flag) and optional person fit (lz*)."""
+    """Item fit (leave-one-out χ², RMSD, infit/outfit; S-X² for complete data) and person fit (lz*)."""
     from reading_tests.fit import item_fit
     from reading_tests.io import read_params, read_responses
     from reading_tests.person_fit import lz_star
+    from reading_tests.sx2 import s_x2
 
     p = read_params(params)
     data = read_responses(responses, wide=wide)
     fit = item_fit(data, p)
+    complete = data.n_responses == data.n_students * data.n_items
+    sx = s_x2(data, p) if complete else None  # the summed-score statistic needs complete data
     rows = [
         [item, str(int(fit.n[j])), _f(fit.chi2[j]), str(int(fit.df[j])), _f(fit.p_value[j]), _f(fit.rmsd[j]),
-         _f(fit.infit[j]), _f(fit.outfit[j]), str(int(bool(fit.misfit[j])))]
+         _f(fit.infit[j]), _f(fit.outfit[j]), str(int(bool(fit.misfit[j]))),
+         _f(sx.statistic[j]) if sx else "", str(int(sx.df[j])) if sx else "", _f(sx.p_value[j]) if sx else ""]
         for j, item in enumerate(fit.item_ids)
     ]  # fmt: skip
-    _write_csv(out, ["item_id", "n", "chi2", "df", "p_value", "rmsd", "infit", "outfit", "misfit"], rows)
+    header = ["item_id", "n", "chi2", "df", "p_value", "rmsd", "infit", "outfit", "misfit"]
+    _write_csv(out, [*header, "sx2", "sx2_df", "sx2_p"], rows)
     typer.echo(f"{int(fit.misfit.sum())} of {len(fit.item_ids)} items misfit")
     if persons is not None:
         pf = lz_star(data, p)

@@ -101,7 +101,8 @@ def test_fit_dif_curves_and_link_commands(tmp_path: Path) -> None:
     fit, persons = tmp_path / "fit.csv", tmp_path / "persons.csv"
     result = _invoke("fit", str(resp), "--params", str(params), "--out", str(fit), "--persons", str(persons))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert len(list(csv.DictReader(fit.open()))) == 15
+    fit_rows = list(csv.DictReader(fit.open()))
+    assert len(fit_rows) == 15 and all(float(r["sx2_p"]) >= 0 for r in fit_rows)
     assert list(next(csv.DictReader(persons.open()))) == ["student_id", "theta", "lz_star", "n_items", "flag"]
 
     groups = tmp_path / "groups.csv"
