@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +74,40 @@ def test_empty_category_is_invalid_input() -> None:
     x = np.array([[0, 2], [2, 0], [0, 2]], dtype=float)
     with pytest.raises(InvalidInput, match="every score"):
         calibrate_grm(x)
+
+
+def test_calibrate_grm_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reading_tests.cli.root import root_app
+
+    x, _, _ = _data(6, n=800, j=5)
+    path = tmp_path / "scores.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student_id", "item_id", "response"])
+        w.writerows([f"s{i}", f"q{j}", int(x[i, j])] for i in range(x.shape[0]) for j in range(x.shape[1]))
+    out, theta, rep = tmp_path / "p.csv", tmp_path / "t.csv", tmp_path / "r.json"
+    runner = CliRunner()
+    args = [
+        "irt",
+        "calibrate-grm",
+        str(path),
+        "--out",
+        str(out),
+        "--scores",
+        str(theta),
+        "--report",
+        str(rep),
+    ]
+    result = runner.invoke(root_app, args)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 10 and rows[0]["item_id"] == "q0" and rows[1]["threshold"] == "2"
+    direct = calibrate_grm(x, se=False)
+    assert float(rows[0]["a"]) == pytest.approx(direct.items.a[0], abs=1e-5)
+    assert json.loads(rep.read_text())["n_parameters"] == 15
+    assert len(list(csv.DictReader(theta.open()))) == 800
+    path.write_text("student_id,item_id,response\ns1,q1,x\n")
+    bad = runner.invoke(root_app, ["irt", "calibrate-grm", str(path), "--out", str(out)])
+    assert bad.exit_code == 2 and "integer" in bad.stderr
