@@ -51,11 +51,17 @@ def fit_command(
     persons: Annotated[
         Path | None, typer.Option("--persons", help="Person fit CSV: student_id,theta,lz_star,n_items,flag.")
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="JSON with model fit (M2, RMSEA₂, SRMSR; complete data, ≤ 100 items)."),
+    ] = None,
     wide: WideOpt = False,
 ) -> None:
-    """Item fit (leave-one-out χ², RMSD, infit/outfit; S-X² for complete data) and person fit (lz*)."""
+    """Item fit (leave-one-out χ², RMSD, infit/outfit; S-X² for complete data), model fit (M2) and person
+    fit (lz*)."""
     from reading_tests.fit import item_fit
     from reading_tests.io import read_params, read_responses
+    from reading_tests.m2 import MAX_ITEMS, m2
     from reading_tests.person_fit import lz_star
     from reading_tests.sx2 import s_x2
 
@@ -73,6 +79,30 @@ def fit_command(
     header = ["item_id", "n", "chi2", "df", "p_value", "rmsd", "infit", "outfit", "misfit"]
     _write_csv(out, [*header, "sx2", "sx2_df", "sx2_p"], rows)
     typer.echo(f"{int(fit.misfit.sum())} of {len(fit.item_ids)} items misfit")
+    model_fit: dict[str, object] = {"m2": None, "reason": ""}
+    if not complete:
+        model_fit["reason"] = "M2 needs complete data (every student answered every item)"
+    elif data.n_items > MAX_ITEMS:
+        model_fit["reason"] = f"M2 is computed for at most {MAX_ITEMS} items"
+    else:
+        res = m2(data, p)
+        model_fit = {"m2": res.m2, "df": res.df, "p_value": res.p_value, "rmsea2": res.rmsea2,
+                     "srmsr": res.srmsr}  # fmt: skip
+        typer.echo(
+            f"M2 = {res.m2:.2f}, df = {res.df}, p = {res.p_value:.4f}, RMSEA₂ = {res.rmsea2:.4f}, "
+            f"SRMSR = {res.srmsr:.4f}"
+        )
+    if report is not None:
+        doc = {
+            "n_students": data.n_students,
+            "n_items": data.n_items,
+            "model_fit": model_fit,
+            "misfit_items": [item for j, item in enumerate(fit.item_ids) if fit.misfit[j]],
+        }
+        try:
+            report.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise InvalidInput(f"{report}: cannot write ({error.strerror})") from None
     if persons is not None:
         pf = lz_star(data, p)
         prow = [

@@ -98,9 +98,13 @@ def test_fit_dif_curves_and_link_commands(tmp_path: Path) -> None:
     resp, true = _data(tmp_path)
     params = tmp_path / "true.csv"
     write_params(true, params)
-    fit, persons = tmp_path / "fit.csv", tmp_path / "persons.csv"
-    result = _invoke("fit", str(resp), "--params", str(params), "--out", str(fit), "--persons", str(persons))
+    fit, persons, fit_json = tmp_path / "fit.csv", tmp_path / "persons.csv", tmp_path / "fit.json"
+    result = _invoke("fit", str(resp), "--params", str(params), "--out", str(fit), "--persons", str(persons),
+                     "--report", str(fit_json))  # fmt: skip
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    model_fit = json.loads(fit_json.read_text())["model_fit"]
+    assert model_fit["df"] == 15 + 105 - 30 and 0 < model_fit["p_value"] <= 1  # true parameters: no misfit
+    assert "M2 =" in result.stdout  # type: ignore[attr-defined]
     fit_rows = list(csv.DictReader(fit.open()))
     assert len(fit_rows) == 15 and all(float(r["sx2_p"]) >= 0 for r in fit_rows)
     assert list(next(csv.DictReader(persons.open()))) == ["student_id", "theta", "lz_star", "n_items", "flag"]
