@@ -11,6 +11,8 @@ psychometrician checks before trusting a parameter file:
 
   ``miskey``            negative fitted discrimination, or a negative item–rest correlation (the
                         students who do well on the other items get this one wrong more often);
+  ``distractor_beats_key`` (when the chosen options are given) a wrong option that the high scorers
+                        choose more often than the key (see :mod:`reading_tests.distractors`);
   ``near_constant``     fewer than 2 % (or more than 98 %) correct answers;
   ``too_few_responses`` fewer than ``MIN_RESPONSES`` responses;
   ``extreme_difficulty`` ``|b| > B_EXTREME``: outside the θ range, not estimable from these students;
@@ -132,11 +134,13 @@ def calibrate_with_report(
     se: str = "auto",
     tol: float = 1e-4,
     max_iter: int = 2000,
+    choices: dict[tuple[str, str], str] | None = None,
 ) -> tuple[Calibration, CalibrationReport]:
     """Calibrate (see :func:`reading_tests.calibration.calibrate`) and build the report.
 
     ``model`` may be ``"rasch"`` (1PL with a = 1); ``se`` is one of :data:`SE_CHOICES`.
     Items whose answers are all correct or all wrong still raise ``InvalidInput`` (naming the item).
+    ``choices`` (``(student_id, item_id) → option``) adds the distractor check.
     """
     base, rasch = resolve_model(model)
     if se not in SE_CHOICES:
@@ -155,7 +159,37 @@ def calibrate_with_report(
         max_iter=max_iter,
     )
     report = _report(data, result, model, anchors, result.se_method, c_prior, log_a_prior, tol)
+    if choices is not None:
+        anchor_ids = set(anchors.item_ids) if anchors is not None else set()
+        report.warnings.extend(distractor_warnings(data, choices, anchor_ids))
     return result, report
+
+
+def distractor_warnings(
+    data: ResponseData, choices: dict[tuple[str, str], str], skip: set[str]
+) -> list[CalibrationWarning]:
+    """``distractor_beats_key`` warnings for the items not in ``skip``."""
+    from reading_tests.distractors import HIGH_GROUP, analyse_distractors
+
+    out = []
+    for res in analyse_distractors(data, choices):
+        beating = res.beating_key
+        if res.item_id in skip or not beating:
+            continue
+        key_share = next(o.share_high for o in res.options if o.is_key)
+        top = max(beating, key=lambda o: o.share_high)
+        out.append(
+            CalibrationWarning(
+                "distractor_beats_key",
+                res.item_id,
+                f"項目 {res.item_id}: 上位{round(100 * HIGH_GROUP)}%の受検者は"
+                f"正答 '{res.key}'（{key_share:.0%}）より"
+                f"誤答選択肢 '{top.option}'（{top.share_high:.0%}）を多く選んでいます。"
+                "キーを確認してください。",
+                top.share_high - key_share,
+            )
+        )
+    return out
 
 
 def count_parameters(model: str, n_free_items: int, estimate_latent: bool) -> int:

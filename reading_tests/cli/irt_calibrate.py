@@ -70,6 +70,14 @@ def calibrate_command(
     log_a_prior: Annotated[
         str, typer.Option("--log-a-prior", help="3PL: normal prior on log a as 'mean,sd', or 'none'.")
     ] = "0,1",
+    choices: Annotated[
+        Path | None,
+        typer.Option(
+            "--choices",
+            help="CSV student_id,item_id,choice (the option each student chose): also warn when high "
+            "scorers prefer a distractor to the key.",
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 4 when the report has item warnings (e.g. a miskey).")
     ] = False,
@@ -80,6 +88,7 @@ def calibrate_command(
     written), 4 with --strict when an item has a warning.
     """
     from reading_tests.calibration_report import MODEL_CHOICES, calibrate_with_report
+    from reading_tests.distractors import read_choices
     from reading_tests.io import read_params, read_responses, write_params
 
     if model not in MODEL_CHOICES:
@@ -103,6 +112,7 @@ def calibrate_command(
         se=se,
         tol=tol,
         max_iter=max_iter,
+        choices=read_choices(choices) if choices is not None else None,
     )
     try:
         write_params(result.params, out)
