@@ -43,6 +43,7 @@ NEAR_CONSTANT = 0.02
 MIN_ITEMS = 3
 MIN_STUDENTS = 30
 MAX_G2_ITEMS = 20
+UNIDENTIFIED = frozenset({"too_few_items", "too_few_students"})  # the CLI refuses these (exit 2)
 
 # Public SE names (see reading_tests.calibration): "louis" = full observed information by Louis's
 # identity (analytic, exact), "exact" = numerical derivative of the exact gradient (slow reference),

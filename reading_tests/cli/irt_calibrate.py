@@ -84,10 +84,17 @@ def calibrate_command(
 ) -> None:
     """Calibrate the items in RESPONSES, write their parameters and print the marginal log-likelihood.
 
-    Exit 0 on success, 2 on bad input, 3 when EM did not converge (parameters and report are still
-    written), 4 with --strict when an item has a warning.
+    Exit 0 on success; 2 on bad input, including a calibration that is not identified (fewer than 3
+    items or 30 students: the report is written, the parameters are not); 3 when EM did not converge
+    (parameters and report are still written); 4 with --strict when an item has a warning.
     """
-    from reading_tests.calibration_report import MODEL_CHOICES, calibrate_with_report
+    from reading_tests.calibration_report import (
+        MIN_ITEMS,
+        MIN_STUDENTS,
+        MODEL_CHOICES,
+        UNIDENTIFIED,
+        calibrate_with_report,
+    )
     from reading_tests.distractors import read_choices
     from reading_tests.io import read_params, read_responses, write_params
 
@@ -114,8 +121,10 @@ def calibrate_command(
         max_iter=max_iter,
         choices=read_choices(choices) if choices is not None else None,
     )
+    unidentified = [w for w in rep.warnings if w.code in UNIDENTIFIED]
     try:
-        write_params(result.params, out)
+        if not unidentified:
+            write_params(result.params, out)
         if report is not None:
             text = json.dumps(rep.to_dict(), ensure_ascii=False, indent=2, allow_nan=False)
             report.write_text(text + "\n", encoding="utf-8")
@@ -123,6 +132,11 @@ def calibrate_command(
         raise InvalidInput(f"cannot write the output ({error.strerror}: {error.filename})") from None
     for warning in rep.warnings:
         typer.echo(f"warning [{warning.code}] {warning.message}", err=True)
+    if unidentified:
+        raise InvalidInput(
+            f"the calibration is not identified ({data.n_items} items, {rep.n_students} students; "
+            f"at least {MIN_ITEMS} items and {MIN_STUDENTS} students are needed); no parameters written"
+        )
     typer.echo(
         f"{len(result.params)} items, {data.n_students} students, {result.n_nodes} quadrature nodes, "
         f"{result.n_iter} EM steps; latent mean {result.latent_mean:.3f}, SD {result.latent_sd:.3f}; "

@@ -157,3 +157,19 @@ def test_score_at_bound_column(tmp_path: Path) -> None:
     assert list(rows[0]) == ["student_id", "theta", "se", "n_items", "at_bound"]
     flagged = [r for r in rows if r["at_bound"] == "1"]
     assert flagged and all(abs(float(r["theta"])) >= 4 - 1e-5 for r in flagged)
+
+
+def test_unidentified_calibrations_are_refused_with_the_report(tmp_path: Path) -> None:
+    """One item, or two students: exit 2 naming the reason, the report written, no parameter file."""
+    rng = np.random.default_rng(0)
+    one_item = ResponseData.from_dense(rng.integers(0, 2, (200, 1)).astype(float))
+    two_students = ResponseData.from_dense(np.array([[1, 0, 1, 0], [0, 1, 0, 1]], dtype=float))
+    for data, code in ((one_item, "too_few_items"), (two_students, "too_few_students")):
+        resp, out, rep = tmp_path / f"{code}.csv", tmp_path / f"{code}_p.csv", tmp_path / f"{code}.json"
+        write_responses(data, resp)
+        result = _invoke("calibrate", str(resp), "--model", "2pl", "--out", str(out), "--report", str(rep),
+                         "--max-iter", "200")  # fmt: skip
+        assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+        assert "not identified" in result.output  # type: ignore[attr-defined]
+        assert not out.exists()
+        assert code in {w["code"] for w in json.loads(rep.read_text())["warnings"]}
