@@ -1,8 +1,9 @@
 """Benchmark: calibration time of this tree against a baseline tree (e.g. main), in the same run.
 
 Each case is timed (best of 3, default options: ``calibrate(data, model)`` with ``se="auto"``) by a child
-process started in the tree with ``PYTHONPATH`` = the tree (``-c`` puts the working directory first); baseline and this tree alternate per
-case so that machine load hits both alike.  Prints seconds and the ratio this ÷ baseline.
+process started in the tree with ``PYTHONPATH`` = the tree (``-c`` puts the working directory
+first); baseline and this tree alternate per case so that machine load hits both alike.  Prints
+seconds and the ratio this ÷ baseline.
 
 Cases: A 2PL 50,000 × 200 sparse (20–30 answers each); B 2PL 20,000 × 100 complete; C 3PL 20,000 × 100
 complete; D 2PL 5,000 × 80 complete (SweSAT-sized: the SE default changed from per-item blocks to Louis).
