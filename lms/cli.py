@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from lms.config import ConfigError, Settings, get_settings
+from lms.core.settings import ConfigError, Settings, get_settings
 from reading_tests.cli import irt_app, items_app
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def settings_or_exit() -> Settings:
 
 
 def _engine(settings: Settings) -> Engine:
-    from lms.db import engine_for
+    from lms.core.db import engine_for
 
     return engine_for(settings)
 
@@ -131,7 +131,7 @@ def roster_import(
     path: Annotated[Path, typer.Argument(help="a OneRoster 1.2 CSV bundle: folder or .zip")],
 ) -> None:
     """Import a OneRoster 1.2 CSV (Japan Profile) bundle; exit 2 listing every problem if it is refused."""
-    from lms.db import session_scope
+    from lms.core.db import session_scope
     from lms.roster.oneroster import BundleError
     from lms.roster.service import import_bundle
 
@@ -156,7 +156,7 @@ def roster_import(
 
 def _record_refusal(settings: Settings, path: Path, problems: list[str]) -> None:
     from lms.audit.service import record_event
-    from lms.db import session_scope
+    from lms.core.db import session_scope
 
     with session_scope(_engine(settings)) as session:
         record_event(
@@ -179,8 +179,8 @@ def roster_rollover(
     ] = False,
 ) -> None:
     """Fiscal-year roll-over: new school year, promotion, graduation; old classes become read-only."""
-    from lms.db import session_scope
-    from lms.errors import DomainError
+    from lms.core.db import session_scope
+    from lms.core.errors import DomainError
     from lms.roster.rollover import rollover
 
     settings = settings_or_exit()
@@ -204,7 +204,7 @@ def demo_seed(
     seed: Annotated[int, typer.Option(help="random seed for the generated names")] = 2026,
 ) -> None:
     """Build the demo city (みどり市) as a OneRoster bundle, import it, and set the demo passwords."""
-    from lms.db import session_scope
+    from lms.core.db import session_scope
     from lms.demo.seed import DemoRefused, seed_demo
 
     settings = settings_or_exit()

@@ -38,8 +38,8 @@ from lms.auth.deps import (
     pending_step,
     remember_page_user,
 )
-from lms.db import SessionDep
-from lms.errors import Forbidden, NotFound
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, NotFound
 from lms.roster.models import Enrollment, Org, OrgRole, SchoolClass, User
 
 

@@ -1,4 +1,4 @@
-"""Wire helper E's parts into the app: error handlers, static files, OIDC client, page and API routers."""
+"""Wire the web parts into the app: the one set of error handlers, static files, OIDC, page and API routes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lms.errors import DomainError
+from lms.core.errors import DomainError
 
 STATIC_DIR = Path(__file__).parent / "static"
 

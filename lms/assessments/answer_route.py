@@ -27,17 +27,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from starlette.requests import Request
 
-from lms import db_driver
 from lms.assessments import service
 from lms.assessments.models import Attempt
 from lms.assessments.xapi import XapiContext
-from lms.auth.clock import Clock
 from lms.auth.deps import api_principal, bearer_token, check_browser_session, current_session
 from lms.auth.models import AuthSession
 from lms.auth.sessions import SESSION_COOKIE, session_usable, touch_due
 from lms.auth.tokens import sha256_hex
-from lms.config import Settings
-from lms.db import UTCDateTime, get_engine, session_scope
+from lms.core import driver as db_driver
+from lms.core.clock import Clock
+from lms.core.db import UTCDateTime, get_engine, session_scope
+from lms.core.settings import Settings
 from lms.permissions import api_gate, check_session_gate
 from lms.roster.models import User
 

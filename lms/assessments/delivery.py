@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from lms.assessments import messages
-from lms.errors import InvalidInput
+from lms.core.errors import InvalidInput
 from reading_tests.cat import CatDesign, CatSession
 from reading_tests.cat import ItemBank as CatPool
 from reading_tests.cat.rng import new_seed, uniform
@@ -106,7 +106,7 @@ class DesignSpec:
 
 
 def delivery_for(spec: DesignSpec) -> Delivery:
-    """The (cached) delivery of an assessment; `lms.errors.InvalidInput` when it cannot be built."""
+    """The (cached) delivery of an assessment; `lms.core.errors.InvalidInput` when it cannot be built."""
     try:
         return _design_cached(spec, id(item_bank()))
     except EngineInvalidInput as error:

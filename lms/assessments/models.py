@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime, utc_now
+from lms.core.db import UTCDateTime, utc_now
 
 ASSESSMENT_KINDS = ("cat", "fixed", "practice")
 ASSIGNMENT_STATUSES = ("open", "closed")

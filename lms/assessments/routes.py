@@ -22,10 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from lms.assessments import service
 from lms.assessments.answer_route import answer_in_one_call
 from lms.assessments.xapi import XapiContext
-from lms.auth.clock import Clock, get_clock
 from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep
-from lms.config import Settings
-from lms.db import SessionDep
+from lms.core.clock import Clock, get_clock
+from lms.core.db import SessionDep
+from lms.core.settings import Settings
 from lms.permissions import api_gate
 
 router = APIRouter(prefix="/api/v1", tags=["reading tests"])

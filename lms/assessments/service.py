@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
-from lms import db_driver
 from lms.assessments import delivery as dl
 from lms.assessments import messages as msg
 from lms.assessments import xapi
@@ -45,8 +44,9 @@ from lms.assessments.models import (
     SkillEstimate,
     XapiOutbox,
 )
-from lms.db import UTCDateTime
-from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.core import driver as db_driver
+from lms.core.db import UTCDateTime
+from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.estimation import estimate_by_skill
 from reading_tests.io import ItemParams, ResponseData

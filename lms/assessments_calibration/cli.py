@@ -33,8 +33,8 @@ def recalibrate_command(
     from lms.assessments import delivery as dl
     from lms.assessments_calibration.service import apply_promotions, recalibrate
     from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
-    from lms.db import session_scope, utc_now
-    from lms.errors import DomainError
+    from lms.core.db import session_scope, utc_now
+    from lms.core.errors import DomainError
     from lms.ops.locks import job_lock
 
     settings = settings_or_exit()

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from lms.assessments_calibration import service
 from lms.assessments_calibration.models import ItemCalibration
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
-from lms.db import SessionDep
+from lms.core.db import SessionDep
 from lms.permissions import api_gate
 
 router = APIRouter(prefix="/api/v1", tags=["calibration"], dependencies=[Depends(api_gate)])

@@ -34,7 +34,7 @@ from lms.assessments import delivery as dl
 from lms.assessments.models import Attempt, Response
 from lms.assessments_calibration.models import ItemCalibration
 from lms.audit.service import record_event
-from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.roster.models import User
 from reading_tests.calibration import calibrate
 from reading_tests.errors import InvalidInput as EngineInvalidInput

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from lms.config import Settings
+    from lms.core.settings import Settings
 
 admin_app = typer.Typer(
     help="System administrators: local accounts outside the roster.", no_args_is_help=True
@@ -73,8 +73,8 @@ def create_admin(
 
     from lms.auth.accounts import AdminNames, check_new_username, create_system_admin
     from lms.cli import _engine, fail
-    from lms.db import session_scope
-    from lms.errors import DomainError
+    from lms.core.db import session_scope
+    from lms.core.errors import DomainError
 
     settings = _settings_with_current_schema()
     names = AdminNames(family_name, given_name, kana_family_name, kana_given_name)
@@ -114,7 +114,7 @@ def reset_mfa(
 
     from lms.auth.service import reset_totp
     from lms.cli import _engine, fail
-    from lms.db import session_scope
+    from lms.core.db import session_scope
     from lms.roster.models import User
 
     settings = _settings_with_current_schema()
@@ -136,10 +136,10 @@ def purge_sessions() -> None:
     """Delete sign-in sessions past their idle or absolute timeout (run it daily)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lms.auth.clock import Clock
     from lms.auth.sessions import purge_expired_sessions
     from lms.cli import _engine, fail
-    from lms.db import session_scope
+    from lms.core.clock import Clock
+    from lms.core.db import session_scope
 
     settings = _settings_with_current_schema()
     try:

@@ -20,7 +20,7 @@ board_app = typer.Typer(help="Board of education: aggregates and open data.", no
 
 def _session_scope() -> AbstractContextManager[Session]:
     from lms.cli import _engine, _require_current_schema, settings_or_exit
-    from lms.db import session_scope
+    from lms.core.db import session_scope
 
     settings = settings_or_exit()
     _require_current_schema(settings)

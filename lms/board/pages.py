@@ -40,8 +40,8 @@ from lms.board.service import (
     refresh_aggregates,
 )
 from lms.board.settings import get_board_settings
-from lms.db import SessionDep
-from lms.errors import Forbidden, InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.roster.models import User
 from lms.teaching.render import templates as teaching_templates

@@ -37,7 +37,7 @@ from sqlmodel import Session, col
 from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.audit.service import record_event
 from lms.board.support_models import ResearchExport
-from lms.errors import InvalidInput
+from lms.core.errors import InvalidInput
 from lms.roster.models import SchoolClass, User
 
 JST = timezone(timedelta(hours=9))
@@ -412,8 +412,8 @@ def research_export_command(
 ) -> None:
     """Pseudonymous research export for a university partner (scores, aggregates, data-use note)."""
     from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
-    from lms.db import session_scope, utc_now
-    from lms.errors import DomainError
+    from lms.core.db import session_scope, utc_now
+    from lms.core.errors import DomainError
 
     settings = settings_or_exit()
     _require_current_schema(settings)

@@ -43,8 +43,8 @@ from lms.board.aggregates import (
 from lms.board.models import BoardCell, BoardFigure, ReferenceValue
 from lms.board.settings import BoardSettings, get_board_settings
 from lms.board.suppression import suppress_shares, suppress_table
-from lms.db import utc_now
-from lms.errors import InvalidInput, NotFound
+from lms.core.db import utc_now
+from lms.core.errors import InvalidInput, NotFound
 from lms.ops.locks import xact_lock
 from lms.permissions import school_ids
 from lms.roster.models import Org, SchoolClass, User

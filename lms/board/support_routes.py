@@ -24,8 +24,8 @@ from sqlmodel import col, select
 from lms.auth import csrf
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
 from lms.board import research, support
-from lms.db import SessionDep
-from lms.errors import InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
 from lms.pages import render as pages_render
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.permissions import api_gate

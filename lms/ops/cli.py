@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from lms.config import Settings
+    from lms.core.settings import Settings
 
 backup_app = typer.Typer(
     help="Back the database up (SQLite online backup, PostgreSQL pg_dump); prune old backups.",

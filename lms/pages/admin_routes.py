@@ -15,8 +15,8 @@ from lms.api.queries import AuditFilter, search_audit
 from lms.auth import service
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.auth.models import API_SCOPES
-from lms.db import SessionDep
-from lms.errors import InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.roster.models import User

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from lms.auth import csrf
 from lms.auth.deps import UserView
-from lms.config import Settings
+from lms.core.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))

@@ -25,8 +25,8 @@ from sqlmodel import select
 
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
-from lms.db import SessionDep
-from lms.errors import Forbidden, NotFound
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, NotFound
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render, templates
 from lms.permissions import (

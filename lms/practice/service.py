@@ -35,8 +35,8 @@ from lms.assessments.models import (
     SkillEstimate,
 )
 from lms.audit.service import record_event
-from lms.db import utc_now
-from lms.errors import Forbidden, InvalidInput
+from lms.core.db import utc_now
+from lms.core.errors import Forbidden, InvalidInput
 from lms.practice import messages as msg
 from lms.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User

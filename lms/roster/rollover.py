@@ -15,7 +15,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
-from lms.errors import Conflict, InvalidInput
+from lms.core.errors import Conflict, InvalidInput
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
 from lms.roster.service import ROLLOVER_PREFIX
 

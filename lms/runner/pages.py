@@ -18,8 +18,8 @@ from lms.assessments.models import Assignment, Attempt
 from lms.assessments.routes import make_xapi_context
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, SettingsDep, client_ip
-from lms.db import SessionDep
-from lms.errors import Conflict
+from lms.core.db import SessionDep
+from lms.core.errors import Conflict
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render, templates
 from lms.roster.models import User

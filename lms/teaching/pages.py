@@ -16,8 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from lms.assessments.delivery import item_bank
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
-from lms.db import SessionDep
-from lms.errors import InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import report as rpt

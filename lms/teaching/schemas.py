@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from lms.errors import InvalidInput
+from lms.core.errors import InvalidInput
 from lms.teaching.report import SKILL_NAMES_JA, SKILL_ORDER
 
 GRADE_CODES = ("P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3")

@@ -30,7 +30,7 @@ from lms.assessments.models import (
 )
 from lms.assessments.xapi import XapiContext
 from lms.audit.service import record_event
-from lms.errors import Conflict, Forbidden, NotFound
+from lms.core.errors import Conflict, Forbidden, NotFound
 from lms.permissions import Row, check_class_roster, check_row, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
 from lms.teaching import report as rpt

@@ -66,7 +66,7 @@ def send(
 def status() -> None:
     """Count sent, ready, waiting (lease or backoff) and parked statements."""
     from lms.cli import _engine, _require_current_schema, settings_or_exit
-    from lms.db import session_scope, utc_now
+    from lms.core.db import session_scope, utc_now
     from lms.xapi_sender.outbox import outbox_counts
     from lms.xapi_sender.settings import XapiSettings
 

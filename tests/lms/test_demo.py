@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from lms.config import load_settings
+from lms.core.settings import load_settings
 from lms.demo.generate import build_rows, fiscal_year, generate_demo_bundle
 from lms.demo.seed import DemoRefused, seed_demo
 from lms.roster.models import Enrollment, Org, SchoolClass, User

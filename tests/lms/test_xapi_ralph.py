@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lms.assessments.models import XapiOutbox
-from lms.config import project_root
+from lms.core.settings import project_root
 from lms.xapi_sender.validate import statement_problems
 from tests.support import missing
 

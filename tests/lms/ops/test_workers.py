@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from lms.db import utc_now
+from lms.core.db import utc_now
 from tests.lms.conftest import PASSWORD, csrf_of
 from tests.lms.ops.seeding import seed
 
@@ -53,8 +53,8 @@ def test_login_throttling_counts_failures_across_two_workers(settings: Any, worl
 SECOND_WORKER = """
 import sys, time
 from lms.assessments import delivery as dl
-from lms.config import get_settings
-from lms.db import engine_for
+from lms.core.settings import get_settings
+from lms.core.db import engine_for
 from lms.ops.bank_sync import BankSync
 
 item_id = sys.argv[1]

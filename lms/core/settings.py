@@ -19,7 +19,7 @@ class ConfigError(Exception):
 
 def project_root() -> Path:
     """The source checkout when running from one (so `giga` works from any cwd), else the cwd."""
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     if (here / "pyproject.toml").is_file():
         return here
     return Path.cwd()
@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     login_throttle_window_minutes: int = 15
     login_throttle_max_per_ip: int = Field(default=50, description="failed sign-ins per IP within the window")
     demo_password: str = DEFAULT_DEMO_PASSWORD
-    min_cell_size: int = Field(default=10, description="board reports hide cells with fewer students")
     check_schema_on_startup: bool = Field(
         default=True, description="refuse to serve a database whose schema is behind the newest migration"
     )

@@ -19,7 +19,7 @@ from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
-from lms.config import Settings
+from lms.core.settings import Settings
 
 
 def normalise_url(url: str) -> str:
