@@ -26,7 +26,7 @@ import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,9 +38,9 @@ from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.audit.service import record_event
 from lms.board.support_models import ResearchExport
 from lms.core.errors import InvalidInput
+from lms.core.jst import JST
 from lms.roster.models import SchoolClass, User
 
-JST = timezone(timedelta(hours=9))
 SMALL_SCHOOL = "SMALL"
 MIN_PURPOSE_CHARS = 5
 SCORE_COLUMNS = (

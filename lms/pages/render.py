@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from lms.auth import csrf
 from lms.auth.deps import UserView
+from lms.core.jst import jst_text
 from lms.core.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -26,16 +27,7 @@ ROLE_LABELS = {
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 
 
-def _jst(value: Any) -> str:
-    """Show a UTC timestamp in Japan time (the schools' clock)."""
-    from datetime import timedelta, timezone
-
-    if value is None:
-        return ""
-    return str(value.astimezone(timezone(timedelta(hours=9))).strftime("%Y-%m-%d %H:%M:%S"))
-
-
-templates.env.filters["jst"] = _jst
+templates.env.filters["jst"] = jst_text
 
 
 def _user_view(request: Request) -> UserView | None:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -37,6 +36,7 @@ from lms.assessments.models import (
 from lms.audit.service import record_event
 from lms.core.db import utc_now
 from lms.core.errors import Forbidden, InvalidInput
+from lms.core.jst import today_in_japan
 from lms.practice import messages as msg
 from lms.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -50,7 +50,6 @@ from reading_tests.practice import (
     skill_name,
 )
 
-JST = ZoneInfo("Asia/Tokyo")
 RECENT_DAYS = 28
 SET_SIZE = 6
 MAX_OVERRIDE_ITEMS = 30
@@ -83,10 +82,6 @@ class StudentPractice:
     automatic: list[Recommendation]
     override: PracticeOverride | None = None
     estimated_skills: list[str] = field(default_factory=list)
-
-
-def today_in_japan(now: datetime) -> date:
-    return now.astimezone(JST).date()
 
 
 # --- inputs ----------------------------------------------------------------------------------------------
