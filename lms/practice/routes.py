@@ -14,12 +14,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
@@ -28,7 +26,7 @@ from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, NotFound
 from lms.pages.deps import PAGE_DEPENDENCIES
-from lms.pages.render import render, templates
+from lms.pages.render import render
 from lms.permissions import (
     BOARD_INDIVIDUAL_MESSAGE,
     api_gate,
@@ -41,18 +39,6 @@ from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.items import SKILLS
 from reading_tests.practice import SKILL_NAMES_JA
 
-PRACTICE_TEMPLATES = str(Path(__file__).parent / "templates")
-
-
-def _with_practice_templates(loader: BaseLoader | None) -> BaseLoader:
-    """The shared page environment (base.html, filters, globals) also finds this package's templates."""
-    loaders = list(getattr(loader, "loaders", [loader] if loader else []))
-    if any(isinstance(x, FileSystemLoader) and PRACTICE_TEMPLATES in x.searchpath for x in loaders):
-        return loader  # type: ignore[return-value]
-    return ChoiceLoader([*loaders, FileSystemLoader(PRACTICE_TEMPLATES)])
-
-
-templates.env.loader = _with_practice_templates(templates.env.loader)
 router = APIRouter(prefix="/api/v1", tags=["practice"], dependencies=[Depends(api_gate)])
 pages = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 

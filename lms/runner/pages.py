@@ -7,11 +7,8 @@ results page renders `lms.assessments.service.results` (scores, advice, history,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from lms.assessments import service as assessments
 from lms.assessments.models import Assignment, Attempt
@@ -21,7 +18,7 @@ from lms.auth.deps import ClockDep, PageUser, SettingsDep, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import Conflict
 from lms.pages.deps import PAGE_DEPENDENCIES
-from lms.pages.render import render, templates
+from lms.pages.render import render
 from lms.roster.models import User
 from lms.runner.queries import accommodation_for, assignment_for_student, latest_attempt
 from lms.runner.results import (
@@ -32,18 +29,6 @@ from lms.runner.results import (
     practice_summary,
 )
 
-RUNNER_TEMPLATES = str(Path(__file__).parent / "templates")
-
-
-def _with_runner_templates(loader: BaseLoader | None) -> BaseLoader:
-    """The shared page environment (base.html, filters, globals) also finds the runner's templates."""
-    loaders = list(getattr(loader, "loaders", [loader] if loader else []))
-    if any(isinstance(x, FileSystemLoader) and RUNNER_TEMPLATES in x.searchpath for x in loaders):
-        return loader  # type: ignore[return-value]
-    return ChoiceLoader([*loaders, FileSystemLoader(RUNNER_TEMPLATES)])
-
-
-templates.env.loader = _with_runner_templates(templates.env.loader)
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 
