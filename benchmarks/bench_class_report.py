@@ -41,9 +41,9 @@ PASSWORD = "bench-password-123"
 
 def seed(url: str) -> dict[str, Any]:
     """Fill a migrated database; return the ids of the measured class and its fixed-form assignment."""
-    from lms.assessments.models import Assessment, Assignment, Attempt, Response, SkillEstimate
     from lms.auth.passwords import hash_password
     from lms.core.db import make_engine
+    from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
     from lms.roster.models import Enrollment, Org, SchoolClass, User
     from reading_tests.scoring import BANDS
 

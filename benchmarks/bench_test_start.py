@@ -64,9 +64,9 @@ def bench_database(admin_url: str) -> Iterator[str]:
 
 def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = "") -> tuple[int, list[str]]:
     """One J3 class of ``n_students`` with signed-in sessions and a prepared CAT assignment."""
-    from lms.assessments import service
     from lms.auth.sessions import create_session
     from lms.core.db import make_engine
+    from lms.reading import service
     from lms.roster.models import Enrollment, Org, SchoolClass, User
 
     engine = make_engine(url)

@@ -29,7 +29,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(roster_app, name="roster")
 app.add_typer(irt_app, name="irt")
 app.add_typer(items_app, name="items")
-import lms.assessments_calibration.cli  # noqa: E402,F401  (registers `giga irt recalibrate`)
+import lms.reading.calibration.cli  # noqa: E402,F401  (registers `giga irt recalibrate`)
 from lms.xapi_sender.cli import xapi_app  # noqa: E402
 
 app.add_typer(xapi_app, name="xapi")

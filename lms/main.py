@@ -42,8 +42,8 @@ def warm_item_bank(engine: Engine) -> None:
     """Load the item bank and the promoted calibrations now, not on the first student's request."""
     from sqlmodel import Session
 
-    from lms.assessments.delivery import item_bank
-    from lms.assessments_calibration.service import apply_promotions
+    from lms.reading.calibration.service import apply_promotions
+    from lms.reading.delivery import item_bank
 
     item_bank()
     try:

@@ -34,11 +34,11 @@ import typer
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.audit.service import record_event
 from lms.board.support_models import ResearchExport
 from lms.core.errors import InvalidInput
 from lms.core.jst import JST
+from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import SchoolClass, User
 
 SMALL_SCHOOL = "SMALL"

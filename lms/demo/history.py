@@ -35,9 +35,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import table as sa_table
 from sqlmodel import Session, col, select
 
-from lms.assessments.delivery import item_bank
-from lms.assessments.models import Assessment, Assignment, Attempt, Response, SkillEstimate
 from lms.core.jst import JST, school_year_of
+from lms.reading.delivery import item_bank
+from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
 from reading_tests.estimation import eap
 from reading_tests.io import ItemParams, ResponseData

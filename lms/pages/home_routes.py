@@ -36,7 +36,7 @@ def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep)
     if user.role == "student":
         home_class = session.get(SchoolClass, user.home_class_id) if user.home_class_id else None
         context["home_class"] = home_class
-        from lms.runner.queries import student_assignments  # the student's tests (lms/runner)
+        from lms.reading.runner.queries import student_assignments  # the student's tests (lms/reading/runner)
 
         context["tests"] = student_assignments(session, student=user, now=clock.now())
         from lms.notebooks.home import home_context  # the student's notebook lessons and grades

@@ -22,7 +22,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 #: every domain's template folder, this package's (the layout, base.html) first
 TEMPLATE_DIRS: tuple[Path, ...] = (
     TEMPLATES_DIR,
-    *sorted(p for p in Path(__file__).parent.parent.glob("*/templates") if p != TEMPLATES_DIR),
+    *sorted(p for p in Path(__file__).parent.parent.rglob("templates") if p != TEMPLATES_DIR),
 )
 templates = Jinja2Templates(directory=[str(p) for p in TEMPLATE_DIRS])
 

@@ -17,9 +17,12 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lms.assessments import service as delivery_service
-from lms.assessments.delivery import item_bank
-from lms.assessments.models import (
+from lms.audit.service import record_event
+from lms.core.errors import Conflict, Forbidden, NotFound
+from lms.permissions import Row, check_class_roster, check_row, taught_class_ids
+from lms.reading import service as delivery_service
+from lms.reading.delivery import item_bank
+from lms.reading.models import (
     OPEN_ATTEMPT_STATUSES,
     Assessment,
     Assignment,
@@ -28,10 +31,7 @@ from lms.assessments.models import (
     Response,
     SkillEstimate,
 )
-from lms.assessments.xapi import XapiContext
-from lms.audit.service import record_event
-from lms.core.errors import Conflict, Forbidden, NotFound
-from lms.permissions import Row, check_class_roster, check_row, taught_class_ids
+from lms.reading.xapi import XapiContext
 from lms.roster.models import Enrollment, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching.schemas import AssignmentCreate

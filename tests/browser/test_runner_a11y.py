@@ -36,7 +36,7 @@ def axe_violations(page: Any) -> list[str]:
 
 
 def make_fixed_form(db: Session, world: Any) -> Any:
-    from lms.assessments import service
+    from lms.reading import service
 
     assessment = service.create_assessment(
         session=db, title="形式のたしかめ", kind="fixed", item_ids=FORM, created_by=world.users["t-a1"]

@@ -25,7 +25,7 @@ PENDING = "この端末に保存しました（送信待ち）"
 
 def make_cat(db: Session, world: Any, *, length: int = 8, read_aloud_for: str | None = None) -> Any:
     """A fixed-length CAT over three skills given to class A1, attempts prepared (as a teacher would)."""
-    from lms.assessments import service
+    from lms.reading import service
 
     assessment = service.create_assessment(
         session=db,
@@ -86,7 +86,7 @@ def wait_status(page: Any, text: str, timeout: float = 20_000) -> None:
 
 
 def responses(db: Session, assignment_id: int, username: str, world: Any) -> list[Any]:
-    from lms.assessments.models import Attempt, Response
+    from lms.reading.models import Attempt, Response
 
     db.rollback()  # a fresh snapshot: the server wrote from its own connections
     return list(
@@ -231,7 +231,7 @@ def test_teacher_closes_the_test_mid_way(
 ) -> None:
     """The server's decision wins: after the close, the next answer is refused (409) and the page ends the
     test with the server's message instead of pretending the answer was saved."""
-    from lms.assessments.models import Assignment
+    from lms.reading.models import Assignment
 
     assignment = make_cat(db_session, world, length=8)
     sign_in(page, live_server)
@@ -264,7 +264,7 @@ def test_time_limit_from_the_server_clock(
 ) -> None:
     """The remaining time comes from the server's deadline; when it runs out the page stops and ends the
     test. (The page's clock is moved forward with Playwright's clock; the server's stays real.)"""
-    from lms.assessments.models import Assessment, Attempt
+    from lms.reading.models import Assessment, Attempt
 
     assignment = make_cat(db_session, world, length=8)
     assessment = db_session.get(Assessment, assignment.assessment_id)

@@ -28,7 +28,7 @@ def make_assignment(
     accommodations: dict[int, Any] | None = None,
     student_ids: list[int] | None = None,
 ) -> Any:
-    from lms.assessments import service
+    from lms.reading import service
 
     assessment = service.create_assessment(
         session=db_session,

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from lms.assessments.models import Assessment
 from lms.core import driver as db_driver
 from lms.core.db import UTCDateTime
+from lms.reading.models import Assessment
 
 # Labelled columns of several types: text, integer, float, nullable float, JSON list, timestamp.
 _SELECT: Any = (

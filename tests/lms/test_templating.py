@@ -11,7 +11,7 @@ LMS = Path(__file__).resolve().parents[2] / "lms"
 
 
 def test_every_template_folder_is_searched() -> None:
-    assert set(TEMPLATE_DIRS) == set(LMS.glob("*/templates"))
+    assert set(TEMPLATE_DIRS) == set(LMS.rglob("templates"))
 
 
 def test_template_names_are_unique_across_domains() -> None:
@@ -20,6 +20,10 @@ def test_template_names_are_unique_across_domains() -> None:
 
 
 def test_domain_templates_resolve_in_the_one_environment() -> None:
-    expected = {"runner_test.html": "runner", "practice_class.html": "practice", "base.html": "pages"}
+    expected = {
+        "runner_test.html": "reading/runner",
+        "practice_class.html": "reading/practice",
+        "base.html": "pages",
+    }
     for name, folder in expected.items():
         assert Path(str(templates.get_template(name).filename)).parent == LMS / folder / "templates"

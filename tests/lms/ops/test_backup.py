@@ -48,8 +48,8 @@ def fingerprints(engine: Engine) -> dict[str, tuple[int, str]]:
 
 def change_everything(session: Session, world: Any, attempt_ids: dict[str, int]) -> None:
     """What a bad day does after the backup: edits, deletions, new rows."""
-    from lms.assessments.models import Response
     from lms.audit.service import record_event
+    from lms.reading.models import Response
     from lms.roster.models import User
 
     user = session.get(User, world.users["s-a1"].id)

@@ -52,7 +52,7 @@ def test_login_throttling_counts_failures_across_two_workers(settings: Any, worl
 
 SECOND_WORKER = """
 import sys, time
-from lms.assessments import delivery as dl
+from lms.reading import delivery as dl
 from lms.core.settings import get_settings
 from lms.core.db import engine_for
 from lms.ops.bank_sync import BankSync
@@ -77,8 +77,8 @@ sync.stop()
 def test_a_promotion_made_by_one_worker_reaches_another_process(
     settings: Any, world: Any, engine: Engine
 ) -> None:
-    from lms.assessments_calibration.models import ItemCalibration
-    from lms.assessments_calibration.service import promote
+    from lms.reading.calibration.models import ItemCalibration
+    from lms.reading.calibration.service import promote
 
     item_id = "DEP-001"  # a pilot item of the shipped bank
     worker = subprocess.Popen(

@@ -23,8 +23,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from lms.assessments import delivery as dl
-from lms.assessments.models import (
+from lms.audit.service import record_event
+from lms.core.db import utc_now
+from lms.core.errors import Forbidden, InvalidInput
+from lms.core.jst import today_in_japan
+from lms.reading import delivery as dl
+from lms.reading.models import (
     OPEN_ATTEMPT_STATUSES,
     Assessment,
     Assignment,
@@ -33,12 +37,8 @@ from lms.assessments.models import (
     Response,
     SkillEstimate,
 )
-from lms.audit.service import record_event
-from lms.core.db import utc_now
-from lms.core.errors import Forbidden, InvalidInput
-from lms.core.jst import today_in_japan
-from lms.practice import messages as msg
-from lms.practice.models import PracticeOverride
+from lms.reading.practice import messages as msg
+from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.items import SKILLS, Item
 from reading_tests.practice import (
@@ -395,7 +395,7 @@ def assign_practice(
 
     Students without any item to practise are skipped.  One audit event lists what was assigned.
     """
-    from lms.assessments import service as assessments
+    from lms.reading import service as assessments
 
     _require_staff(actor)
     assert class_.id is not None

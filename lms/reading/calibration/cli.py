@@ -30,12 +30,12 @@ def recalibrate_command(
     ] = False,
 ) -> None:
     """Calibrate pilot items from live responses with the operational items as anchors; report fit."""
-    from lms.assessments import delivery as dl
-    from lms.assessments_calibration.service import apply_promotions, recalibrate
     from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
     from lms.core.db import session_scope, utc_now
     from lms.core.errors import DomainError
     from lms.ops.locks import job_lock
+    from lms.reading import delivery as dl
+    from lms.reading.calibration.service import apply_promotions, recalibrate
 
     settings = settings_or_exit()
     _require_current_schema(settings)

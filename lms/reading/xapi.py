@@ -1,7 +1,7 @@
 """xAPI 1.0.3 statements of the Japan assessment profile draft: attempted, answered, completed.
 
 Statements are written to ``xapi_outbox`` in the same transaction as the change they describe (the sender
-in ``lms.practice`` drains the outbox to a learning record store).  The actor is an Agent with
+in ``lms.reading.practice`` drains the outbox to a learning record store).  The actor is an Agent with
 ``account.homePage`` (this platform) and ``account.name`` = a pseudonymous id (HMAC-SHA256 of the user id
 with the server secret): never a name or an e-mail address.  `validate_statement` checks the fields the
 profile requires, for tests and for the sender.
@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lms.assessments.models import XapiOutbox
+from lms.reading.models import XapiOutbox
 
 VERSION = "1.0.3"
 VERB_ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted"

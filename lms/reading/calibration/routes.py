@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from lms.assessments_calibration import service
-from lms.assessments_calibration.models import ItemCalibration
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
 from lms.core.db import SessionDep
 from lms.permissions import api_gate
+from lms.reading.calibration import service
+from lms.reading.calibration.models import ItemCalibration
 
 router = APIRouter(prefix="/api/v1", tags=["calibration"], dependencies=[Depends(api_gate)])
 

@@ -33,8 +33,8 @@ from lms.permissions import (
     check_class_roster,
     check_view_user,
 )
-from lms.practice import service
-from lms.practice.models import PracticeOverride
+from lms.reading.practice import service
+from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.items import SKILLS
 from reading_tests.practice import SKILL_NAMES_JA

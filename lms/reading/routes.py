@@ -7,7 +7,7 @@ answer; a failing commit turns into an error response and no ack.
 The answer route is the platform's hot path (issue 4: ≥ 1,000 answers/s), so it does not use the sync
 dependencies (each is a thread-pool hop that costs more than the work inside it): an ``async`` handler
 runs the session lookup, the API gate (sign-in, CSRF, row), the answer and the commit in one thread-pool
-call (`lms.assessments.answer_route`), and returns the acknowledgement after the commit.
+call (`lms.reading.answer_route`), and returns the acknowledgement after the commit.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from lms.assessments import service
-from lms.assessments.answer_route import answer_in_one_call
-from lms.assessments.xapi import XapiContext
 from lms.auth.deps import ApiPrincipal, ClockDep, SettingsDep
 from lms.core.clock import Clock, get_clock
 from lms.core.db import SessionDep
 from lms.core.settings import Settings
 from lms.permissions import api_gate
+from lms.reading import service
+from lms.reading.answer_route import answer_in_one_call
+from lms.reading.xapi import XapiContext
 
 router = APIRouter(prefix="/api/v1", tags=["reading tests"])
 # Every route but the answer route takes the gate as a dependency; the answer route calls it itself.

@@ -1,8 +1,8 @@
 """Student pages: the test runner shell (``/test/{id}``) and the results page (``/results/{id}``).
 
 The runner page is a small HTML shell; ``/static/runner.js`` starts or resumes the attempt through the JSON
-API (`lms.assessments.routes`) and keeps answers on the device until the server acknowledges them. The
-results page renders `lms.assessments.service.results` (scores, advice, history, practice) on the server.
+API (`lms.reading.routes`) and keeps answers on the device until the server acknowledges them. The
+results page renders `lms.reading.service.results` (scores, advice, history, practice) on the server.
 """
 
 from __future__ import annotations
@@ -10,24 +10,24 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lms.assessments import service as assessments
-from lms.assessments.models import Assignment, Attempt
-from lms.assessments.routes import make_xapi_context
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, SettingsDep, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import Conflict
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.roster.models import User
-from lms.runner.queries import accommodation_for, assignment_for_student, latest_attempt
-from lms.runner.results import (
+from lms.reading import service as assessments
+from lms.reading.models import Assignment, Attempt
+from lms.reading.routes import make_xapi_context
+from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
+from lms.reading.runner.results import (
     growth_since_last,
     growth_svg,
     history_points,
     in_skill_order,
     practice_summary,
 )
+from lms.roster.models import User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 

@@ -28,10 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col, select
 
-from lms.assessments import delivery as dl
-from lms.assessments import messages as msg
-from lms.assessments import xapi
-from lms.assessments.models import (
+from lms.core import driver as db_driver
+from lms.core.db import UTCDateTime
+from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.reading import delivery as dl
+from lms.reading import messages as msg
+from lms.reading import xapi
+from lms.reading.models import (
     ASSESSMENT_KINDS,
     OPEN_ATTEMPT_STATUSES,
     Accommodation,
@@ -44,9 +47,6 @@ from lms.assessments.models import (
     SkillEstimate,
     XapiOutbox,
 )
-from lms.core import driver as db_driver
-from lms.core.db import UTCDateTime
-from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.estimation import estimate_by_skill
 from reading_tests.io import ItemParams, ResponseData
@@ -1203,7 +1203,7 @@ def results(
 
 def _recommended_practice(session: Session, student: User) -> list[Any]:
     try:
-        from lms.practice.service import recommend_for  # type: ignore[import-not-found,unused-ignore]
+        from lms.reading.practice.service import recommend_for  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return []
     return list(recommend_for(session=session, student=student))

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import Accommodation, Assignment, AssignmentTarget, Attempt
 from lms.core.errors import NotFound
+from lms.reading.models import Accommodation, Assignment, AssignmentTarget, Attempt
 from lms.roster.models import Enrollment, User
 
 NOT_GIVEN_MESSAGE = "そのテストは見つかりません。先生に確かめてください。"

@@ -30,11 +30,11 @@ import numpy as np
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from lms.assessments import delivery as dl
-from lms.assessments.models import Attempt, Response
-from lms.assessments_calibration.models import ItemCalibration
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.reading import delivery as dl
+from lms.reading.calibration.models import ItemCalibration
+from lms.reading.models import Attempt, Response
 from lms.roster.models import User
 from reading_tests.calibration import calibrate
 from reading_tests.errors import InvalidInput as EngineInvalidInput

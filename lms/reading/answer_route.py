@@ -27,9 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from starlette.requests import Request
 
-from lms.assessments import service
-from lms.assessments.models import Attempt
-from lms.assessments.xapi import XapiContext
 from lms.auth.deps import api_principal, bearer_token, check_browser_session, current_session
 from lms.auth.models import AuthSession
 from lms.auth.sessions import SESSION_COOKIE, session_usable, touch_due
@@ -39,6 +36,9 @@ from lms.core.clock import Clock
 from lms.core.db import UTCDateTime, get_engine, session_scope
 from lms.core.settings import Settings
 from lms.permissions import api_gate, check_session_gate
+from lms.reading import service
+from lms.reading.models import Attempt
+from lms.reading.xapi import XapiContext
 from lms.roster.models import User
 
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from lms.assessments import messages
 from lms.core.errors import InvalidInput
+from lms.reading import messages
 from reading_tests.cat import CatDesign, CatSession
 from reading_tests.cat import ItemBank as CatPool
 from reading_tests.cat.rng import new_seed, uniform
