@@ -66,7 +66,7 @@ def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = ""
     """One J3 class of ``n_students`` with signed-in sessions and a prepared CAT assignment."""
     from lms.auth.sessions import create_session
     from lms.core.db import make_engine
-    from lms.reading import service
+    from lms.reading import authoring
     from lms.roster.models import Enrollment, Org, SchoolClass, User
 
     engine = make_engine(url)
@@ -97,10 +97,10 @@ def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = ""
                 session=session, user=user, stage="full", ip=None, user_agent=None, now=now
             )
             raws.append(raw)
-        assessment = service.create_assessment(
+        assessment = authoring.create_assessment(
             session=session, title="ベンチ", min_items=max_items, max_items=max_items
         )
-        assignment = service.create_assignment(
+        assignment = authoring.create_assignment(
             session=session,
             assessment=assessment,
             class_=klass,

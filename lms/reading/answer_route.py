@@ -6,12 +6,12 @@ path (issue 4), so here the session row, the user's sign-in columns and the atte
 read by one SELECT of plain columns that also locks the attempt row.  The rules applied to what it reads
 are the same functions every request uses — `session_usable`, `touch_due`, `check_browser_session`,
 `check_session_gate`, `refuse_board` — and the answer is checked, planned, written and acknowledged by
-the functions `service.answer_with_facts` uses on the general path (`plan_answer`, `write_answer`,
+the functions `answers.answer_with_facts` uses on the general path (`plan_answer`, `write_answer`,
 `new_answer_ack`).
 
 This fast path runs on a plain Core connection (no ORM session) and serves the common case only: a new
 answer that does not end the test.  Everything else is handed, after a rollback, to the general path
-(session lookup, API gate, `service.submit_answer`), which answers exactly like every other route: no row
+(session lookup, API gate, `answers.submit_answer`), which answers exactly like every other route: no row
 (no such session, or not this user's attempt: 401 or 404), a session that must be deleted (timed out,
 user disabled), an API token (scopes are the gate's business), a retry or a second answer to an item, the
 last answer (scoring uses ORM entities), a unique-constraint race.  Those are rare; their cost is the
@@ -36,7 +36,7 @@ from lms.core.clock import Clock
 from lms.core.db import UTCDateTime, get_engine, session_scope
 from lms.core.settings import Settings
 from lms.permissions import api_gate, check_session_gate
-from lms.reading import service
+from lms.reading import answers, attempts, authoring
 from lms.reading.models import Attempt
 from lms.reading.xapi import XapiContext
 from lms.roster.models import User
@@ -49,11 +49,11 @@ class _GeneralPath(Exception):
 def answer_in_one_call(
     request: Request,
     attempt_id: int,
-    answer: service.AnswerIn,
+    answer: authoring.AnswerIn,
     settings: Settings,
     clock: Clock,
     ctx: XapiContext,
-) -> service.Ack:
+) -> answers.Ack:
     """Identify the caller, check the gate, store the answer and commit, on one thread; the ack is returned
     only after the commit (an error rolls back)."""
     raw = request.cookies.get(SESSION_COOKIE)
@@ -72,7 +72,7 @@ def answer_in_one_call(
         loaded = current_session(request, session, settings, clock)
         api_gate(request, session, settings, clock, loaded)
         principal = api_principal(request, session, settings, clock, loaded)  # cached by the gate
-        return service.submit_answer(
+        return answers.submit_answer(
             session=session,
             student=principal.user,
             attempt_id=attempt_id,
@@ -87,11 +87,11 @@ def _answer_for_cookie(
     request: Request,
     raw: str,
     attempt_id: int,
-    answer: service.AnswerIn,
+    answer: authoring.AnswerIn,
     settings: Settings,
     clock: Clock,
     ctx: XapiContext,
-) -> service.Ack:
+) -> answers.Ack:
     now = clock.now()
     params = {
         "p_attempt": attempt_id,
@@ -121,19 +121,19 @@ def _answer_for_cookie(
         db_driver.execute(connection, _TOUCH_SESSION, {"p_session": row.session_id, "p_now": now})
     check_browser_session(request, row.session_stage, settings)
     check_session_gate(request, row.user_role)
-    service.refuse_board(row.user_role)
+    attempts.refuse_board(row.user_role)
     request.state.user_id = row.student_id  # for the access log
-    facts = service.answer_facts(rows)
+    facts = answers.answer_facts(rows)
     if facts.stored:  # a retry, or a second answer to the item: the general path answers it
         raise _GeneralPath
-    planned = service.plan_answer(facts=facts, answer=answer, now=now, ctx=ctx)
+    planned = answers.plan_answer(facts=facts, answer=answer, now=now, ctx=ctx)
     if planned.state.finished:  # scoring the attempt uses ORM entities: once per test
         raise _GeneralPath
     try:
-        service.write_answer(connection, planned)
+        answers.write_answer(connection, planned)
     except IntegrityError:  # the event id stored meanwhile for another attempt
         raise _GeneralPath from None
-    return service.new_answer_ack(facts, planned, answer)
+    return answers.new_answer_ack(facts, planned, answer)
 
 
 _SESSION = AuthSession.__table__  # type: ignore[attr-defined]
@@ -143,7 +143,7 @@ _P_TOKEN_HASH = bindparam("p_token_hash", type_=String())
 # The attempt's facts, for the user of the session with this token hash (an inner join: no row when the
 # attempt is not theirs or the session does not exist), with the session's and user's sign-in columns.
 _FACTS_BY_SESSION = (
-    service.answer_facts_select(
+    answers.answer_facts_select(
         col(AuthSession.id).label("session_id"),
         col(AuthSession.stage).label("session_stage"),
         col(AuthSession.created_at).label("session_created_at"),

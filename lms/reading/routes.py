@@ -24,8 +24,9 @@ from lms.core.clock import Clock, get_clock
 from lms.core.db import SessionDep
 from lms.core.settings import Settings
 from lms.permissions import api_gate
-from lms.reading import service
+from lms.reading import attempts, authoring
 from lms.reading.answer_route import answer_in_one_call
+from lms.reading.results import results as attempt_results
 from lms.reading.xapi import XapiContext
 
 router = APIRouter(prefix="/api/v1", tags=["reading tests"])
@@ -79,7 +80,7 @@ class AnswerBody(BaseModel):
 def start(
     assignment_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
-    return service.start_attempt(
+    return attempts.start_attempt(
         session=session, student=principal.user, assignment_id=assignment_id, now=clock.now(), ctx=ctx
     )
 
@@ -92,7 +93,7 @@ def start(
 def get_attempt(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
-    return service.get_attempt(
+    return attempts.get_attempt(
         session=session, user=principal.user, attempt_id=attempt_id, now=clock.now(), ctx=ctx
     )
 
@@ -108,7 +109,7 @@ async def answer(attempt_id: int, body: AnswerBody, request: Request) -> Respons
     settings: Settings = request.app.state.settings
     clock = await _clock(request)
     ctx = make_xapi_context(request, settings)
-    answer = service.AnswerIn(
+    answer = authoring.AnswerIn(
         **body.model_dump(exclude={"known"}), known=None if body.known is None else frozenset(body.known)
     )
     ack = await run_in_threadpool(answer_in_one_call, request, attempt_id, answer, settings, clock, ctx)
@@ -134,7 +135,7 @@ async def _clock(request: Request) -> Clock:
 def finish(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
-    return service.finish_attempt(
+    return attempts.finish_attempt(
         session=session, student=principal.user, attempt_id=attempt_id, now=clock.now(), ctx=ctx
     )
 
@@ -147,6 +148,6 @@ def finish(
 def results(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
 ) -> dict[str, Any]:
-    return service.results(
+    return attempt_results(
         session=session, viewer=principal.user, attempt_id=attempt_id, now=clock.now(), ctx=ctx
     )

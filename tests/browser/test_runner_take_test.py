@@ -25,9 +25,9 @@ PENDING = "この端末に保存しました（送信待ち）"
 
 def make_cat(db: Session, world: Any, *, length: int = 8, read_aloud_for: str | None = None) -> Any:
     """A fixed-length CAT over three skills given to class A1, attempts prepared (as a teacher would)."""
-    from lms.reading import service
+    from lms.reading import authoring
 
-    assessment = service.create_assessment(
+    assessment = authoring.create_assessment(
         session=db,
         title="読解力テスト",
         skills=("DEP", "ANA", "INF"),
@@ -37,9 +37,11 @@ def make_cat(db: Session, world: Any, *, length: int = 8, read_aloud_for: str | 
     )
     now = datetime.now(UTC)
     accommodations = (
-        {world.users[read_aloud_for].id: service.AccommodationIn(read_aloud=True)} if read_aloud_for else None
+        {world.users[read_aloud_for].id: authoring.AccommodationIn(read_aloud=True)}
+        if read_aloud_for
+        else None
     )
-    assignment = service.create_assignment(
+    assignment = authoring.create_assignment(
         session=db,
         assessment=assessment,
         class_=world.classes["A1"],

@@ -155,7 +155,7 @@ def test_prefetched_items_can_be_answered_out_of_order_while_offline(
 def test_ruby_follows_the_accommodation(
     client: Any, world: Any, sign_in: Any, clock: Any, db_session: Session, settings: Any
 ) -> None:
-    from lms.reading.service import AccommodationIn
+    from lms.reading.authoring import AccommodationIn
 
     student = world.users["s-a1"]
     assignment = make_assignment(

@@ -137,14 +137,14 @@ def _students(db_session: Session, world: Any) -> list[tuple[Any, str]]:
 def test_acknowledged_answers_survive_sigkill(
     server: Server, world: Any, db_session: Session, settings: Any
 ) -> None:
-    from lms.reading import service
+    from lms.reading import authoring
 
     students = _students(db_session, world)
-    assessment = service.create_assessment(
+    assessment = authoring.create_assessment(
         session=db_session, title="耐久テスト", skills=(), min_items=60, max_items=60
     )
     now = datetime.now(UTC)
-    assignment = service.create_assignment(
+    assignment = authoring.create_assignment(
         session=db_session,
         assessment=assessment,
         class_=world.classes["DUR"],

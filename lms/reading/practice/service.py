@@ -27,6 +27,7 @@ from lms.audit.service import record_event
 from lms.core.db import utc_now
 from lms.core.errors import Forbidden, InvalidInput
 from lms.core.jst import today_in_japan
+from lms.reading import authoring
 from lms.reading import delivery as dl
 from lms.reading.models import (
     OPEN_ATTEMPT_STATUSES,
@@ -395,11 +396,9 @@ def assign_practice(
 
     Students without any item to practise are skipped.  One audit event lists what was assigned.
     """
-    from lms.reading import service as assessments
-
     _require_staff(actor)
     assert class_.id is not None
-    enrolled = assessments.class_student_ids(session, class_.id)
+    enrolled = authoring.class_student_ids(session, class_.id)
     chosen = list(dict.fromkeys(student_ids)) if student_ids else enrolled
     strangers = [s for s in chosen if s not in set(enrolled)]
     if strangers:
@@ -411,14 +410,14 @@ def assign_practice(
         items = [r.item_id for r in recommend_for(session=session, student=student, now=now)]
         if not items:
             continue
-        assessment = assessments.create_assessment(
+        assessment = authoring.create_assessment(
             session=session,
             title=msg.practice_title(today_in_japan(now)),
             kind="practice",
             item_ids=items,
             created_by=actor,
         )
-        assignment = assessments.create_assignment(
+        assignment = authoring.create_assignment(
             session=session,
             assessment=assessment,
             class_=class_,

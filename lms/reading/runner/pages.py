@@ -2,7 +2,7 @@
 
 The runner page is a small HTML shell; ``/static/runner.js`` starts or resumes the attempt through the JSON
 API (`lms.reading.routes`) and keeps answers on the device until the server acknowledges them. The
-results page renders `lms.reading.service.results` (scores, advice, history, practice) on the server.
+results page renders `lms.reading.results.results` (scores, advice, history, practice) on the server.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lms.core.db import SessionDep
 from lms.core.errors import Conflict
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.reading import service as assessments
+from lms.reading import results
 from lms.reading.models import Assignment, Attempt
 from lms.reading.routes import make_xapi_context
 from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
@@ -64,9 +64,7 @@ def results_page(
     ctx = make_xapi_context(request, settings)
     attempt = session.get(Attempt, attempt_id)
     try:
-        data = assessments.results(
-            session=session, viewer=user, attempt_id=attempt_id, now=clock.now(), ctx=ctx
-        )
+        data = results.results(session=session, viewer=user, attempt_id=attempt_id, now=clock.now(), ctx=ctx)
     except Conflict:  # not finished yet: say so (permission was checked before the status)
         data = None
     assert attempt is not None  # results() raised NotFound otherwise

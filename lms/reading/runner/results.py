@@ -1,5 +1,5 @@
 """The student's results page: the growth chart, drawn on the server as a small inline SVG (no chart
-library on a Chromebook). Scores, advice and recommended practice come from `lms.reading.service`."""
+library on a Chromebook). Scores, advice and recommended practice come from `lms.reading.results`."""
 
 from __future__ import annotations
 
