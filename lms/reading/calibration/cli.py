@@ -1,7 +1,6 @@
 """``giga irt recalibrate``: calibrate pilot items from the responses in the LMS database.
 
-Registered on the ``giga irt`` group (the pure `reading_tests` commands live there too) when `lms.cli`
-imports this module.
+`lms.cli` registers it on the ``giga irt`` group, next to the pure `reading_tests` commands.
 """
 
 from __future__ import annotations
@@ -10,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from reading_tests.cli import irt_app
+from lms.core.cli import fail, require_current_schema, settings_or_exit
+from lms.core.db import engine_for
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-@irt_app.command("recalibrate")
 def recalibrate_command(
     min_responses: Annotated[
         int, typer.Option("--min-responses", help="calibrate pilot items with at least this many responses")
@@ -30,7 +29,6 @@ def recalibrate_command(
     ] = False,
 ) -> None:
     """Calibrate pilot items from live responses with the operational items as anchors; report fit."""
-    from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
     from lms.core.db import session_scope, utc_now
     from lms.core.errors import DomainError
     from lms.ops.locks import job_lock
@@ -38,10 +36,10 @@ def recalibrate_command(
     from lms.reading.calibration.service import apply_promotions, recalibrate
 
     settings = settings_or_exit()
-    _require_current_schema(settings)
+    require_current_schema(settings)
     try:
         # one recalibration at a time across every process and machine (a second one is refused at once)
-        with job_lock(_engine(settings), "calibration"), session_scope(_engine(settings)) as session:
+        with job_lock(engine_for(settings), "calibration"), session_scope(engine_for(settings)) as session:
             apply_promotions(session)
             report = recalibrate(
                 session=session,
