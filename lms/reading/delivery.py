@@ -30,8 +30,7 @@ from typing import Any
 
 from lms.core.errors import InvalidInput
 from lms.reading import messages
-from reading_tests.cat import CatDesign, CatSession
-from reading_tests.cat import ItemBank as CatPool
+from reading_tests.cat import CatDesign, CatPool, CatSession
 from reading_tests.cat.rng import new_seed, uniform
 from reading_tests.cat.selection import select_item
 from reading_tests.errors import InvalidInput as EngineInvalidInput
