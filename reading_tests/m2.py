@@ -87,14 +87,27 @@ def m2(data: ResponseData, params: ItemParams) -> M2Result:
     pq = prob(nodes[None, :], p_.a[:, None], p_.b[:, None], p_.c[:, None])
     pi = _model_marginals(pq, w, first, second)
     xi = _xi(pq, w, first, second, pi)
-    delta = _jacobian(marginals, p_)
+    delta, owner = _jacobian(marginals, p_)
     q = delta.shape[1]
     df = first.size - q
     if df < 1:
         raise InvalidInput(f"M2 needs more marginals than parameters ({first.size} ≤ {q}); use more items")
-    xi_inv = np.linalg.inv(xi)
-    xd = xi_inv @ delta
-    c2 = xi_inv - xd @ np.linalg.solve(delta.T @ xd, xd.T)
+    norms = np.linalg.norm(delta, axis=0)
+    flat = sorted({p_.item_ids[o] for o in owner[norms < 1e-6 * norms.max()] if o >= 0})
+    if flat:
+        raise InvalidInput(
+            f"M2 cannot be computed: the margins do not move with the parameters of {', '.join(flat)} "
+            "(not identified, e.g. |b| far outside the θ range); recalibrate without them"
+        )
+    try:
+        xi_inv = np.linalg.inv(xi)
+        xd = xi_inv @ delta
+        c2 = xi_inv - xd @ np.linalg.solve(delta.T @ xd, xd.T)
+    except np.linalg.LinAlgError:
+        raise InvalidInput(
+            "M2 cannot be computed: the covariance of the margins or the parameter Jacobian is singular "
+            "(an item answered (almost) always alike, or parameters not identified)"
+        ) from None
     e = observed - pi
     stat = float(n * e @ c2 @ e)
     rmsea = math.sqrt(max(stat - df, 0.0) / (n * df))
@@ -103,9 +116,11 @@ def m2(data: ResponseData, params: ItemParams) -> M2Result:
 
 def _jacobian(
     marginals: Callable[[FloatArray, FloatArray, FloatArray], FloatArray], p: ItemParams
-) -> FloatArray:
-    """``∂π₂/∂ψ`` over the free parameters of each item's model (1PL: one common slope)."""
+) -> tuple[FloatArray, np.ndarray]:
+    """``∂π₂/∂ψ`` over the free parameters of each item's model (1PL: one common slope), and the item
+    index each column belongs to (−1 for the common slope)."""
     cols = []
+    owner: list[int] = []
     models = set(p.model)
     base = (p.a.copy(), p.b.copy(), p.c.copy())
     h = 1e-5
@@ -120,15 +135,15 @@ def _jacobian(
     k = len(p)
     if models == {"1pl"}:
         cols.append(diff(0, np.ones(k, dtype=bool)))
+        owner.append(-1)
     for j in range(k):
         one = np.zeros(k, dtype=bool)
         one[j] = True
-        if p.model[j] != "1pl":
-            cols.append(diff(0, one))
-        cols.append(diff(1, one))
-        if p.model[j] == "3pl":
-            cols.append(diff(2, one))
-    return np.column_stack(cols)
+        which = ([0] if p.model[j] != "1pl" else []) + [1] + ([2] if p.model[j] == "3pl" else [])
+        for w in which:
+            cols.append(diff(w, one))
+            owner.append(j)
+    return np.column_stack(cols), np.array(owner)
 
 
 def _srmsr(x: FloatArray, pi: FloatArray, j: int, first: np.ndarray, second: np.ndarray) -> float:

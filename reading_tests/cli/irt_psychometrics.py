@@ -80,12 +80,19 @@ def fit_command(
     _write_csv(out, [*header, "sx2", "sx2_df", "sx2_p"], rows)
     typer.echo(f"{int(fit.misfit.sum())} of {len(fit.item_ids)} items misfit")
     model_fit: dict[str, object] = {"m2": None, "reason": ""}
+    res = None
     if not complete:
         model_fit["reason"] = "M2 needs complete data (every student answered every item)"
     elif data.n_items > MAX_ITEMS:
         model_fit["reason"] = f"M2 is computed for at most {MAX_ITEMS} items"
     else:
-        res = m2(data, p)
+        try:
+            res = m2(data, p)
+        except InvalidInput as error:  # item fit is still useful; say why the model fit is missing
+            res = None
+            model_fit["reason"] = str(error)
+            typer.echo(f"warning: {error}", err=True)
+    if res is not None:
         model_fit = {"m2": res.m2, "df": res.df, "p_value": res.p_value, "rmsea2": res.rmsea2,
                      "srmsr": res.srmsr}  # fmt: skip
         typer.echo(

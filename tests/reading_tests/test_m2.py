@@ -58,3 +58,15 @@ def test_too_few_items_is_invalid_input() -> None:
     params = ItemParams.create(["i0", "i1"], [1.0, 1.0], [0.0, 0.0])
     with pytest.raises(InvalidInput, match="marginals"):
         m2(data, params)
+
+
+def test_an_unidentified_item_is_named_not_a_traceback() -> None:
+    """A 3PL miskey drifts to b ≈ 40: the margins ignore its parameters and Δ is singular."""
+    rng = np.random.default_rng(3)
+    k = 8
+    data = simulate(rng, rng.normal(size=500), rng.uniform(0.8, 2.0, k), rng.normal(0, 1, k))
+    b = np.zeros(k)
+    b[2] = 40.0
+    params = ItemParams.create([f"i{j}" for j in range(k)], np.ones(k), b, np.full(k, 0.2), model="3pl")
+    with pytest.raises(InvalidInput, match="i2"):
+        m2(data, params)
