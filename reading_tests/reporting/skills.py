@@ -40,12 +40,12 @@ Added value (Haberman 2008; Sinharay 2010)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from reading_tests.errors import InvalidInput
 from reading_tests.irt import FloatArray, information, prob
@@ -65,7 +65,7 @@ class SkillItems:
     x: NDArray[np.int64]
 
     @classmethod
-    def of(cls, a: Sequence[float], b: Sequence[float], c: Sequence[float], x: Sequence[int]) -> SkillItems:
+    def of(cls, a: ArrayLike, b: ArrayLike, c: ArrayLike, x: ArrayLike) -> SkillItems:
         arrays = [np.asarray(v, dtype=float) for v in (a, b, c)]
         resp = np.asarray(x, dtype=np.int64)
         if any(arr.shape != resp.shape for arr in arrays) or resp.ndim != 1:

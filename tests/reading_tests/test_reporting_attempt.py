@@ -33,12 +33,12 @@ def test_thresholds_are_nt10_capped() -> None:
 
 def test_lz_star_is_standard_normal_for_model_consistent_patterns() -> None:
     rng = np.random.default_rng(4)
-    z = []
+    values: list[float] = []
     for _ in range(800):
         a, b, c = _form(rng, 15)
         x = (rng.random(15) < prob(rng.normal(), a, b, c)).astype(int)
-        z.append(lz_star(x, a, b, c))
-    z = np.asarray(z)
+        values.append(lz_star(x, a, b, c))
+    z = np.asarray(values)
     assert abs(np.mean(z)) < 0.12 and 0.85 < np.std(z) < 1.1
     assert np.mean(z < -2.326) < 0.03
 

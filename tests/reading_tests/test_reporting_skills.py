@@ -66,8 +66,9 @@ def test_prmse_formulas_agree_with_simulation() -> None:
     n_people = 1500
     g = rng.normal(size=n_people)
     truth = {s: lam * g + math.sqrt(1 - rho) * rng.normal(size=n_people) for s in sizes}
-    aug, alone = {s: [] for s in sizes}, {s: [] for s in sizes}
-    overall = []
+    aug: dict[str, list[float]] = {s: [] for s in sizes}
+    alone: dict[str, list[float]] = {s: [] for s in sizes}
+    overall: list[float] = []
     grid = np.linspace(-4, 4, 81)
     for k in range(n_people):
         answered = {}
