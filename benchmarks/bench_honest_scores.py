@@ -389,8 +389,12 @@ def main() -> None:
         print(
             f"{label:<44}{pct(np.mean(b_over[m])):>13}{pct(np.mean(b_any[m])):>15}{pct(np.mean(h_flag[m])):>10}"
         )
-    both = np.array([r.engagement.low_effort for r in rep1 + rep2])
-    print(f"(honest flags by response time {pct(np.mean(both[rapid]))} of rapid guessers; lz* adds the rest)")
+    by_time = np.array([r.engagement.low_effort for r in rep1 + rep2])
+    by_fit = np.array([r.engagement.misfit for r in rep1 + rep2])
+    print(
+        f"(honest: response time alone flags {pct(np.mean(by_time[rapid]))} of rapid guessers, lz* alone "
+        f"{pct(np.mean(by_fit[rapid]))}; lz* false alarms among engaged {pct(np.mean(by_fit[~rapid]))})"
+    )
 
     # ---------------- exposure and length
     print("\nExposure (same simulees, content-balanced 15-item CAT)")
