@@ -142,3 +142,14 @@ def test_bad_input_is_refused() -> None:
         report_attempt([item, item])
     with pytest.raises(InvalidInput):
         report_attempt([AnsweredItem("Y", "DEP", -1.0, 0.0, 0.2, True)])
+
+
+def test_an_attempt_of_only_rapid_guesses_reports_the_prior_and_the_flag() -> None:
+    answers = [AnsweredItem(f"I{k}", SKILLS[k % 7], 1.0, 0.0, 0.2, k % 4 == 0, 0.8, 40.0) for k in range(15)]
+    report = report_attempt(answers)
+    assert report.n_scored == 0 and report.engagement.flagged
+    assert report.overall.theta == pytest.approx(0.0, abs=1e-9) and report.overall.se == pytest.approx(
+        1.0, abs=0.01
+    )
+    assert not any(s.show_number or s.relative for s in report.skills)
+    json.dumps(report.to_dict())
