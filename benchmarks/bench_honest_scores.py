@@ -23,10 +23,12 @@ Scoring of the same responses, twice:
 * honest — ``reading_tests.reporting.report_attempt`` / ``report_growth`` (skill numbers only with
   added value, higher-order skill posteriors, intervals, rapid guessing + lz*, growth beyond error).
 
-Exposure: the LMS's randomesque (k = 3) against Sympson–Hetter calibrated for r_max = 0.25, both
+Exposure: the LMS's randomesque (k = 3) against Sympson–Hetter calibrated for r_max = 0.25 (or
+1.25 × length / pool size when 0.25 cannot fill the test), both
 content-balanced, on the same simulees (``reading_tests.cat.simulate``).
 
-Run: ``python benchmarks/bench_honest_scores.py``; ``BENCH_QUICK=1`` for a small, quick run (tests/CI).
+Run: ``python benchmarks/bench_honest_scores.py``; ``BENCH_QUICK=1`` for a small, quick run (tests/CI);
+``BENCH_TEST_LENGTH=40`` for longer tests (default 15).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ from reading_tests.scoring import band, guessing_flags, scale_score
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 N_PER_GRADE = 40 if QUICK else 300
 GRADES = tuple(range(3, 10))
-TEST_LENGTH = 15
+TEST_LENGTH = int(os.environ.get("BENCH_TEST_LENGTH", "15"))
 RHO_TRUE = 0.8
 WITHIN_SD = 0.75
 GROWTH = 0.3
@@ -216,15 +218,19 @@ def main() -> None:
 
     # exposure control: the LMS's randomesque against calibrated Sympson–Hetter, same simulees
     randomesque = design(bank, "randomesque")
+    r_max = max(0.25, round(1.25 * TEST_LENGTH / bank.size, 2))
     sh_cal = calibrate_sympson_hetter(
-        randomesque, 0.25, n_simulees=300 if QUICK else 1000, max_iterations=6 if QUICK else 15, seed=SEED
+        randomesque, r_max, n_simulees=300 if QUICK else 1000, max_iterations=6 if QUICK else 15, seed=SEED
     )
     sh_design = randomesque.with_exposure(
         ExposureControl.build("sympson-hetter", bank=bank, sh_parameters=sh_cal.parameters)
     )
     mixture = mu + WITHIN_SD * z
     exposure_rows = []
-    for name, des in (("randomesque k=3 (LMS today)", randomesque), ("Sympson–Hetter r_max=0.25", sh_design)):
+    for name, des in (
+        ("randomesque k=3 (LMS today)", randomesque),
+        (f"Sympson–Hetter r_max={r_max}", sh_design),
+    ):
         res = simulate(des, mixture, seed=SEED + 2).summary()
         exposure_rows.append((name, res["mean_length"], res["max_exposure"], res["rmse"]))
 
