@@ -43,9 +43,9 @@ import numpy as np
 
 from reading_tests.cat import (
     CatDesign,
+    CatPool,
     CatSession,
     ExposureControl,
-    ItemBank,
     calibrate_sympson_hetter,
     simulate,
 )
@@ -89,9 +89,9 @@ class Attempt:
     rapid_guesser: bool
 
 
-def build_bank() -> tuple[ItemBank, list[str], np.ndarray, np.ndarray]:
+def build_bank() -> tuple[CatPool, list[str], np.ndarray, np.ndarray]:
     items = [i for i in load_bank() if i.irt is not None]
-    bank = ItemBank.build(
+    bank = CatPool.build(
         [i.id for i in items],
         [i.irt.a for i in items],  # type: ignore[union-attr]
         [i.irt.b for i in items],  # type: ignore[union-attr]
@@ -104,7 +104,7 @@ def build_bank() -> tuple[ItemBank, list[str], np.ndarray, np.ndarray]:
     return bank, [i.skill for i in items], chance, mean_rt
 
 
-def design(bank: ItemBank, exposure: str, sh: np.ndarray | None = None) -> CatDesign:
+def design(bank: CatPool, exposure: str, sh: np.ndarray | None = None) -> CatDesign:
     skills = bank.attributes["skill"].categories
     return CatDesign.build(
         bank,
@@ -147,7 +147,7 @@ def run_test(
 
 
 def baseline_scores(
-    attempts: list[Attempt], bank: ItemBank, skills: list[str], chance: np.ndarray
+    attempts: list[Attempt], bank: CatPool, skills: list[str], chance: np.ndarray
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """θ̂ and SE per skill (skill-only EAP) and overall, and the guessing flags, for all attempts at once."""
     rows = np.concatenate([[k] * len(a.items) for k, a in enumerate(attempts)])
@@ -169,7 +169,7 @@ def baseline_scores(
 
 def honest_report(
     attempt: Attempt,
-    bank: ItemBank,
+    bank: CatPool,
     skills: list[str],
     norm_rt: np.ndarray,
     grade: int,
@@ -415,7 +415,7 @@ def main() -> None:
 
 
 def skill_posterior_values(
-    attempt: Attempt, report: AttemptReport, bank: ItemBank, skills: list[str]
+    attempt: Attempt, report: AttemptReport, bank: CatPool, skills: list[str]
 ) -> dict[str, tuple[float, float]]:
     """The higher-order posterior (mean, SD) of every skill from the scored (non-rapid) answers.
 

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reading_tests.cat import CatDesign, CatSession, ItemBank, lookahead
+from reading_tests.cat import CatDesign, CatPool, CatSession, lookahead
 from reading_tests.cat.simulation import random_pool
 from reading_tests.errors import InvalidInput
 from reading_tests.irt import prob
 
 
 @pytest.fixture(scope="module")
-def pool() -> ItemBank:
+def pool() -> CatPool:
     return random_pool(60, seed=5, guessing=0.2, skills=("DEP", "ANA"), genres=("textbook",))
 
 
@@ -28,7 +28,7 @@ def _run(session: CatSession, theta: float, rng: np.random.Generator) -> list[st
 
 
 @pytest.mark.parametrize("method", ["none", "randomesque", "sympson-hetter"])
-def test_excluded_items_are_never_administered(pool: ItemBank, method: str) -> None:
+def test_excluded_items_are_never_administered(pool: CatPool, method: str) -> None:
     sh = np.full(pool.size, 0.5) if method == "sympson-hetter" else None
     design = CatDesign.build(pool, max_items=15, exposure=method, sh_parameters=sh)
     rng = np.random.default_rng(1)
@@ -39,7 +39,7 @@ def test_excluded_items_are_never_administered(pool: ItemBank, method: str) -> N
         assert len(second.items) == 15
 
 
-def test_unexcluded_session_would_have_repeated(pool: ItemBank) -> None:
+def test_unexcluded_session_would_have_repeated(pool: CatPool) -> None:
     # without the exclusion the same student at the same θ gets overlapping tests (the test above bites)
     design = CatDesign.build(pool, max_items=15)
     rng = np.random.default_rng(2)
@@ -47,7 +47,7 @@ def test_unexcluded_session_would_have_repeated(pool: ItemBank) -> None:
     assert set(_run(CatSession.start(design, seed=2), 0.0, rng)) & set(first)
 
 
-def test_exclusions_survive_json_and_lookahead(pool: ItemBank) -> None:
+def test_exclusions_survive_json_and_lookahead(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=10, exposure="randomesque", randomesque_k=3)
     excluded = list(pool.item_ids[:20])
     session = CatSession.start(design, seed=7, exclude=[*excluded, "RETIRED-ITEM"])
@@ -72,13 +72,13 @@ def _tree_items(node: dict[str, Any]) -> set[str]:
     return found
 
 
-def test_excluding_everything_ends_the_test(pool: ItemBank) -> None:
+def test_excluding_everything_ends_the_test(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=10)
     session = CatSession.start(design, seed=3, exclude=pool.item_ids)
     assert session.next_item() is None and session.finished
 
 
-def test_bad_exclusion_state_is_refused(pool: ItemBank) -> None:
+def test_bad_exclusion_state_is_refused(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=10)
     state = CatSession.start(design, seed=4, exclude=[pool.item_ids[0]]).to_dict()
     state["excluded"] = "S0000"
