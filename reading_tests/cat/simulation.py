@@ -265,9 +265,9 @@ def calibrate_sympson_hetter(
         K_i ← 1 if P(S_i) ≤ r*,   else   K_i ← r* / P(S_i),
 
     so that ``P(A_i) = P(S_i) K_i ≤ r*`` (Sympson & Hetter 1985), with the working target
-    ``r* = r_max − 2σ``, ``σ = sqrt(r_max (1 − r_max) / N)``: K is computed from noisy rates, and aiming at
-    r_max itself left the true rates of the items held there scattered around it (fresh runs peaked at
-    0.27–0.29 for r_max = 0.25).  Stops once the largest observed exposure rate
+    ``r* = max(r_max − 2σ, L_max / n)``, ``σ = sqrt(r_max (1 − r_max) / N)``: K is computed from noisy
+    rates, and aiming at r_max itself left the true rates of the items held there scattered around it
+    (fresh runs peaked at 0.27–0.29 for r_max = 0.25).  Stops once the largest observed exposure rate
     ``max_i P(A_i) ≤ r* + tolerance`` (returning the K that achieved it) or after ``max_iterations``.
 
     Parameters
@@ -301,7 +301,8 @@ def calibrate_sympson_hetter(
     noise = np.sqrt(r_max * (1.0 - r_max) / n_simulees)  # binomial SE of one observed rate
     # Aim below r_max by two SEs: K computed from noisy rates would otherwise leave the true rates of the
     # items held at the target scattered around r_max, about half of them above it (0.27–0.29 for 0.25).
-    target = r_max - 2.0 * noise
+    # …but never below what the test length needs (n items at r* must fill max_items places).
+    target = max(r_max - 2.0 * noise, design.stopping.max_items / bank.size)
     slack = 3.0 * noise if tolerance is None else tolerance
     k = np.ones(bank.size)
     history: list[float] = []
