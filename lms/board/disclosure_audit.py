@@ -24,9 +24,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import csr_matrix
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from lms.board.disclosure import (
     BAND_BINS,
@@ -73,38 +73,41 @@ def _true_cell_sizes(release: Release, frame: Microdata) -> np.ndarray:
 def _bounds(c_rows: list[tuple[list[int], float, float]], n_vars: int, targets: list[list[int]],
             report: AuditReport, *, lower: float = 0.0, upper: np.ndarray | None = None,
             equalities: Sequence[tuple[list[int], float]] = (), screens: Sequence[list[int]] = (),
-            wide: float = np.inf) -> list[tuple[float, float]]:  # fmt: skip
+            wide: float = np.inf, random: int = 2) -> list[tuple[float, float]]:  # fmt: skip
     """LP bounds of ``Σ x[target]`` subject to interval rows ``low ≤ Σ x[idx] ≤ high`` and equalities.
 
     A target proven to vary by at least ``wide`` (by the solutions of the ``screens`` objectives, each a
     list of target indices maximised and minimised together) gets the range seen instead of its exact
     bounds: enough to know it is not pinned, at a fraction of the LPs.
     """
-    b_ub: list[float] = []
-    data, indices, indptr = [], [], [0]
-    for idx, lo, hi in c_rows:
-        for sign, rhs in ((1.0, hi), (-1.0, -lo)):
-            data += [sign] * len(idx)
-            indices += idx
-            indptr.append(len(indices))
-            b_ub.append(rhs)
-    a_ub = csr_matrix((data, indices, indptr), shape=(len(b_ub), n_vars)) if b_ub else None
-    eq_data, eq_idx, eq_ptr, b_eq = [], [], [0], []
-    for idx, rhs in equalities:
-        eq_data += [1.0] * len(idx)
-        eq_idx += idx
-        eq_ptr.append(len(eq_idx))
-        b_eq.append(rhs)
-    a_eq = csr_matrix((eq_data, eq_idx, eq_ptr), shape=(len(b_eq), n_vars)) if b_eq else None
-    var_bounds = [(lower, None if upper is None else float(upper[i])) for i in range(n_vars)]
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_vars
+    lp.num_row_ = len(c_rows) + len(equalities)
+    lp.col_cost_ = np.zeros(n_vars)
+    lp.col_lower_ = np.full(n_vars, lower)
+    lp.col_upper_ = np.full(n_vars, highspy.kHighsInf) if upper is None else np.asarray(upper, dtype=float)
+    lp.row_lower_ = np.array([lo for _i, lo, _h in c_rows] + [rhs for _i, rhs in equalities], dtype=float)
+    lp.row_upper_ = np.array([hi for _i, _l, hi in c_rows] + [rhs for _i, rhs in equalities], dtype=float)
+    members = [idx for idx, _l, _h in c_rows] + [idx for idx, _r in equalities]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.cumsum([0] + [len(idx) for idx in members]).astype(np.int32)
+    lp.a_matrix_.index_ = np.array([i for idx in members for i in idx], dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(len(lp.a_matrix_.index_))
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("presolve", "off")  # keep the basis between solves (warm start)
+    highs.setOptionValue("simplex_strategy", 4)  # primal: a new objective leaves the basis feasible
+    highs.passModel(lp)
+    columns = np.arange(n_vars, dtype=np.int32)
 
     def solve(objective: np.ndarray) -> np.ndarray:
-        res = linprog(objective, A_ub=a_ub, b_ub=b_ub or None, A_eq=a_eq, b_eq=b_eq or None,
-                      bounds=var_bounds, method="highs")  # fmt: skip
+        # only the objective changes between solves: HiGHS restarts from the last basis (milliseconds)
+        highs.changeColsCost(n_vars, columns, np.asarray(objective, dtype=float))
+        highs.run()
         report.lp_solved += 1
-        if res.status != 0:
-            raise RuntimeError(f"audit LP failed: {res.message}")
-        return np.asarray(res.x)
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"audit LP failed: {highs.modelStatusToString(highs.getModelStatus())}")
+        return np.asarray(highs.getSolution().col_value)
 
     seen_low = np.full(len(targets), np.inf)
     seen_high = np.full(len(targets), -np.inf)
@@ -116,12 +119,18 @@ def _bounds(c_rows: list[tuple[list[int], float, float]], n_vars: int, targets: 
 
     # Screening: push every group of targets to both ends at once; a target already seen to move by
     # ``wide`` or more needs no LP of its own (the feasible points found prove the width).
+    signs = np.random.default_rng(0)
     for screen in screens:
-        objective = np.zeros(n_vars)
-        for t in screen:
-            objective[targets[t]] += 1.0
-        for sign in (1.0, -1.0):
-            record(solve(sign * objective))
+        # all together, then random sign patterns: each pushes half of the targets up, half down
+        for pattern in [
+            np.ones(len(screen)),
+            *(signs.choice([-1.0, 1.0], len(screen)) for _ in range(random)),
+        ]:
+            objective = np.zeros(n_vars)
+            for t, weight in zip(screen, pattern, strict=True):
+                objective[targets[t]] += weight
+            for sign in (1.0, -1.0):
+                record(solve(sign * objective))
     out = []
     for t, target in enumerate(targets):
         if seen_high[t] - seen_low[t] >= wide:
