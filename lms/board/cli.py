@@ -61,3 +61,25 @@ def export_opendata(
         typer.echo(f"error: cannot write to {out} ({reason}); choose another folder with --out", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(report.summary())
+
+
+@board_app.command("release")
+def release(
+    year: Annotated[int, typer.Option("--year", help="school year (April–March), e.g. 2026")],
+    term: Annotated[int, typer.Option("--term", help="1: Apr–Aug, 2: Sep–Dec, 3: Jan–Mar")],
+    reason: Annotated[str, typer.Option("--reason", help="term_closed | admin")] = "term_closed",
+) -> None:
+    """Make the next immutable release of a term's figures (protected, audited before it is stored)."""
+    from lms.board.releases import make_release
+    from lms.errors import InvalidInput
+
+    try:
+        with _session_scope() as session:
+            row = make_release(session=session, actor=None, school_year=year, term=term, reason=reason)
+            number, groups, seconds = row.number, len(row.figures), row.audit.get("seconds")
+    except InvalidInput as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(
+        f"release {number}: {year} term {term}, {groups} groups published (audit {seconds} s, no leaks)"
+    )

@@ -21,6 +21,8 @@ cheap (the integer-programming *attack* in :mod:`lms.board.disclosure_audit` is 
    exact sizes never leave the server.
 4. **Shares** (per band, at guessing level) are published only for groups of at least ``share_min`` (20)
    pupils, and never as 0 % or 100 %: a share below 5 % reads 「5%未満」, above 95 % 「95%以上」.
+   When the audit can still bound a hidden cell's band count to under one pupil through the shares of the
+   groups around it, the release is rebuilt with shares in steps of 10 % (then 20 %) — 「10%未満」 …
 5. **Histograms** only for groups of at least ``share_min``, on 100-point bins that straddle the band cuts
    (so bins never add up to a band), adjacent bins merged until each holds ≥ k pupils, heights from the
    rounded counts.
@@ -72,6 +74,7 @@ class Protection:
     min_cell: int = 10
     share_min: int = 20
     rounding: int = 5
+    share_step: int = 5  # shares in steps of this many %; the release coarsens it if the audit objects
     suppress: bool = True
     complementary: bool = True
     clamp_shares: bool = True
@@ -217,16 +220,26 @@ def round_to(value: float, base: int) -> int:
     return math.floor(value / base + 0.5) * base if base > 1 else math.floor(value + 0.5)
 
 
+def below(step: int) -> str:
+    return f"{step}%未満"
+
+
+def above(step: int) -> str:
+    return f"{100 - step}%以上"
+
+
 def publish_share(count: float, n: float, protection: Protection) -> Share:
-    """A share as published: a multiple of 5 % within 5–95 %, or 「5%未満」/「95%以上」 (rule 4)."""
+    """A share as published: a multiple of ``share_step`` % (5 %) within 5–95 %, or 「5%未満」/「95%以上」
+    (rule 4)."""
     pct = 100.0 * count / n
     if not protection.clamp_shares:
         return round_to(pct, 1)
-    if pct < 5.0:
-        return BELOW
-    if pct > 95.0:
-        return ABOVE
-    return min(max(round_to(pct, 5), 5), 95)
+    step = protection.share_step
+    if pct < step:
+        return below(step)
+    if pct > 100 - step:
+        return above(step)
+    return min(max(round_to(pct, step), step), 100 - step)
 
 
 def _histogram(fine: FloatArray, protection: Protection) -> tuple[tuple[int, int, float], ...]:
@@ -394,11 +407,10 @@ def share_interval(value: Share, protection: Protection) -> tuple[float, float] 
     """What a published share tells a reader about the true percentage: ``[low, high]``."""
     if value is None:
         return None
-    if value == BELOW:
-        return (0.0, 5.0)
-    if value == ABOVE:
-        return (95.0, 100.0)
-    half = 2.5 if protection.clamp_shares else 0.5
+    if isinstance(value, str):
+        bound = float(value.split("%")[0])
+        return (0.0, bound) if value.endswith("未満") else (bound, 100.0)
+    half = protection.share_step / 2 if protection.clamp_shares else 0.5
     v = float(value)
     return (max(v - half, 0.0), min(v + half, 100.0))
 
