@@ -22,14 +22,17 @@ from lms.audit.service import record_event
 from lms.auth.deps import PageUser, client_ip
 from lms.board import charts
 from lms.board.aggregates import GRADE_LABELS, GRADES, HIST_EDGES, TERM_LABELS
+from lms.board.models import BoardFigure
 from lms.board.opendata import write_opendata
 from lms.board.present import (
     CITY_LABEL,
     Published,
     grade_label,
     publish,
+    share_text,
     skill_label,
 )
+from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
 from lms.board.service import (
     ALL,
     SKILL_CODES,
@@ -71,8 +74,32 @@ def _render(request: Request, name: str, context: dict[str, Any]) -> Response:
 
 
 def _load(request: Request, session: SessionDep, user: User) -> Dashboard:
+    """Board and admin read the latest release (lms.board.release_view); a school admin the live view."""
     filters = Filters.parse(dict(request.query_params))
+    if reads_releases(user):
+        return release_dashboard(session=session, filters=filters, viewer=user)
     return dashboard_data(session=session, filters=filters, viewer=user)
+
+
+def _protected_hist(board: Dashboard, scope_name: str) -> list[tuple[str, list[tuple[int, int, float, int]]]]:
+    """A release's histograms (coarse merged bins, rounded counts): (label, [(low, high, pupils, %)])."""
+    f = board.filters
+    picked = [(f"{scope_name}（{grade_label(f.grade)}）", board.focus)]
+    if f.school_id:
+        picked.append((f"{CITY_LABEL}（{grade_label(f.grade)}）", board.city))
+    out = []
+    for label, fig in picked:
+        if isinstance(fig, ReleaseFigure) and not fig.hidden and fig.hist:
+            total = sum(c for _lo, _hi, c in fig.hist) or 1.0
+            out.append((label, [(lo, hi, c, round(100 * c / total)) for lo, hi, c in fig.hist]))
+    return out
+
+
+def _release_label(board: Dashboard) -> str:
+    """「第3回公表（2025年度 2学期）」 when the figures come from a release; empty for the live view."""
+    if isinstance(board.focus or board.city, ReleaseFigure):
+        return f"第{(board.focus or board.city).release}回公表"  # type: ignore[union-attr]
+    return ""
 
 
 def _period_label(board: Dashboard) -> str:
@@ -110,13 +137,19 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
     ]
     band_rows: list[tuple[str, list[float | None] | None]] = []
     for p in ([city] if city else []) + comparison:
-        band_rows.append(
-            (p.school, None if p.hidden or p.empty else [None if b is None else b / 100 for b in p.bands])
+        band_rows.append(  # 「5%未満」 and the like join the hatched remainder
+            (
+                p.school,
+                None if p.hidden or p.empty else [b / 100 if isinstance(b, int) else None for b in p.bands],
+            )
         )
+    protected_hist = _protected_hist(board, scope_name)
     hist_series = []
-    if board.focus is not None and not board.focus.hidden and board.focus.hist:
+    if isinstance(board.focus, ReleaseFigure):
+        pass  # a release: only its protected bins (below)
+    elif board.focus is not None and not board.focus.hidden and board.focus.hist:
         hist_series.append((f"{scope_name}（{grade_label(f.grade)}）", board.focus.hist))
-    if f.school_id and board.city is not None and not board.city.hidden and board.city.hist:
+    if f.school_id and isinstance(board.city, BoardFigure) and not board.city.hidden and board.city.hist:
         hist_series.append((f"{CITY_LABEL}（{grade_label(f.grade)}）", board.city.hist))
     growth_rows = []
     points = []
@@ -157,9 +190,17 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "refs": refs,
         "hist_edges": [int(e) for e in HIST_EDGES],
         "hist_series": hist_series,
-        "hist_svg": charts.histogram_svg(HIST_EDGES, hist_series, title=f"得点の分布（{title_scope}）")
+        "protected_hist": protected_hist,
+        "hist_svg": charts.binned_histogram_svg(
+            [(label, [(lo, hi, c) for lo, hi, c, _p in bins]) for label, bins in protected_hist],
+            title=f"得点の分布（{title_scope}）",
+        )
+        if protected_hist
+        else charts.histogram_svg(HIST_EDGES, hist_series, title=f"得点の分布（{title_scope}）")
         if hist_series
         else "",
+        "share_text": share_text,
+        "release": _release_label(board),
         "bands_svg": charts.bands_svg(
             band_rows, title=f"段階別の割合（{grade_label(f.grade)}・{skill_label(f.skill)}）"
         )

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from lms.assessments.models import Attempt
 from lms.board.present import COLUMNS
+from lms.board.releases import make_release
 from lms.board.service import refresh_aggregates
 from tests.lms.conftest import csrf_of
 from tests.lms.test_board_service import STUDENT_FAMILY, build_history
@@ -38,7 +39,9 @@ def _no_names(text: str, history: Any) -> None:
 @pytest.fixture
 def history(db_session: Session, world: Any) -> Any:
     h = build_history(db_session, world)
-    refresh_aggregates(session=db_session)
+    refresh_aggregates(session=db_session)  # the school admin's live view
+    for year, term in ((2025, 1), (2025, 2), (2025, 3), (2026, 1)):  # the board's releases
+        make_release(session=db_session, actor=None, school_year=year, term=term, reason="term_closed")
     db_session.commit()
     return h
 
