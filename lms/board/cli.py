@@ -41,12 +41,16 @@ def refresh() -> None:
 def export_opendata(
     out: Annotated[Path, typer.Option("--out", help="folder for reading_scores.csv and metadata.json")],
     refresh_first: Annotated[
-        bool, typer.Option("--refresh/--no-refresh", help="refresh the aggregates first")
+        bool, typer.Option("--refresh/--no-refresh", help="refresh the schools' live aggregates first")
     ] = True,
+    english_header: Annotated[
+        bool, typer.Option("--english-header", help="add a second header row with English column keys")
+    ] = False,
 ) -> None:
-    """Write the open data (CSV, UTF-8 with BOM, plus metadata.json) with suppression applied."""
+    """Write the open data of the latest release of every term (CSV, UTF-8 with BOM, plus metadata.json)."""
     from lms.board.opendata import write_opendata
     from lms.board.service import refresh_aggregates
+    from lms.errors import InvalidInput
 
     if out.exists() and not out.is_dir():
         typer.echo(f"error: {out} exists and is not a folder; give a folder with --out", err=True)
@@ -55,7 +59,10 @@ def export_opendata(
         with _session_scope() as session:
             if refresh_first:
                 refresh_aggregates(session=session)
-            report = write_opendata(session=session, out_dir=out)
+            report = write_opendata(session=session, out_dir=out, english_header=english_header)
+    except InvalidInput as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
     except OSError as error:
         reason = error.strerror or str(error)
         typer.echo(f"error: cannot write to {out} ({reason}); choose another folder with --out", err=True)

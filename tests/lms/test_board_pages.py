@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from lms.assessments.models import Attempt
-from lms.board.present import COLUMNS
+from lms.board.opendata import OPENDATA_COLUMNS, valid_city_code
 from lms.board.releases import make_release
 from lms.board.service import refresh_aggregates
 from tests.lms.conftest import csrf_of
@@ -130,12 +130,18 @@ def test_opendata_button_gives_csv_and_metadata(client: Any, sign_in: Any, histo
     _check_opendata(archive.read("reading_scores.csv"), archive.read("metadata.json"), history)
 
 
-def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any) -> None:
+def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any, english: bool = False) -> None:
     assert csv_bytes.startswith(b"\xef\xbb\xbf")
     text = csv_bytes.decode("utf-8-sig")
     _no_names(text, history)
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows and list(rows[0].keys()) == [c[0] for c in COLUMNS]
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][:4] == ["全国地方公共団体コード", "地方公共団体名", "公表回", "公表日"]
+    assert lines[0] == [c[1] for c in OPENDATA_COLUMNS]  # Japanese header row
+    keys = [c[0] for c in OPENDATA_COLUMNS]
+    if english:
+        assert lines[1] == keys
+    rows = [dict(zip(keys, line, strict=True)) for line in lines[2 if english else 1 :]]
+    assert rows and all(r["city_name"] == "みどり市" and len(r["release_date"]) == 10 for r in rows)
     keys = [(r["school_year"], r["term"], r["skill"], r["school_code"], r["grade"]) for r in rows]
     assert len(keys) == len(set(keys))  # one row per published cell
     for r in rows:
@@ -153,18 +159,21 @@ def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any) -> None:
     assert meta["tested_counts"] and meta["population"]["schools"] == 4
     columns = meta["files"]["reading_scores.csv"]["columns"]
     assert [c["name"] for c in columns] == list(rows[0].keys()) and all(c["ja"] and c["en"] for c in columns)
+    assert meta["local_government"]["name"] == "みどり市" and meta["releases"]["2025-1"]["release"] == 1
 
 
 def test_cli_export_opendata(tmp_path: Path, history: Any, settings: Any) -> None:
     from lms.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["board", "export-opendata", "--out", str(tmp_path / "od")])
+    result = runner.invoke(
+        app, ["board", "export-opendata", "--out", str(tmp_path / "od"), "--english-header"]
+    )
     assert result.exit_code == 0, result.output
     assert "rows" in result.output
     folder = tmp_path / "od"
     _check_opendata(
-        (folder / "reading_scores.csv").read_bytes(), (folder / "metadata.json").read_bytes(), history
+        (folder / "reading_scores.csv").read_bytes(), (folder / "metadata.json").read_bytes(), history, True
     )
     (tmp_path / "file").write_text("x")
     refused = runner.invoke(app, ["board", "export-opendata", "--out", str(tmp_path / "file")])
@@ -217,3 +226,8 @@ def test_board_enters_a_reference_value_and_sees_the_comparison(
         client.post("/board/reference-values", data={**form, "csrf_token": csrf_of(page.text)}).status_code
         == 403
     )
+
+
+def test_city_code_check_digit() -> None:
+    assert valid_city_code("011002") and valid_city_code("131016")  # 札幌市, 千代田区
+    assert not valid_city_code("011003") and not valid_city_code("13101")
