@@ -81,24 +81,27 @@ def _load(request: Request, session: SessionDep, user: User) -> Dashboard:
     return dashboard_data(session=session, filters=filters, viewer=user)
 
 
-def _protected_hist(board: Dashboard, scope_name: str) -> list[tuple[str, list[tuple[int, int, float, int]]]]:
-    """A release's histograms (coarse merged bins, rounded counts): (label, [(low, high, pupils, %)])."""
+def _protected_hist(
+    board: Dashboard, scope_name: str
+) -> list[tuple[str, list[tuple[int, int, float, int]], str]]:
+    """A release's histograms (coarse merged bins, rounded counts): (label, [(low, high, pupils, %)], id)."""
     f = board.filters
-    picked = [(f"{scope_name}（{grade_label(f.grade)}）", board.focus)]
+    picked = [(f"{scope_name}（{grade_label(f.grade)}）", board.focus, "hist-table")]
     if f.school_id:
-        picked.append((f"{CITY_LABEL}（{grade_label(f.grade)}）", board.city))
-    out = []
-    for label, fig in picked:
+        picked.append((f"{CITY_LABEL}（{grade_label(f.grade)}）", board.city, "hist-table-city"))
+    out: list[tuple[str, list[tuple[int, int, float, int]], str]] = []
+    for label, fig, table_id in picked:
         if isinstance(fig, ReleaseFigure) and not fig.hidden and fig.hist:
             total = sum(c for _lo, _hi, c in fig.hist) or 1.0
-            out.append((label, [(lo, hi, c, round(100 * c / total)) for lo, hi, c in fig.hist]))
+            out.append((label, [(lo, hi, c, round(100 * c / total)) for lo, hi, c in fig.hist], table_id))
     return out
 
 
 def _release_label(board: Dashboard) -> str:
     """「第3回公表（2025年度 2学期）」 when the figures come from a release; empty for the live view."""
-    if isinstance(board.focus or board.city, ReleaseFigure):
-        return f"第{(board.focus or board.city).release}回公表"  # type: ignore[union-attr]
+    shown = board.focus or board.city
+    if isinstance(shown, ReleaseFigure):
+        return f"第{shown.release}回公表"
     return ""
 
 
@@ -192,7 +195,7 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "hist_series": hist_series,
         "protected_hist": protected_hist,
         "hist_svg": charts.binned_histogram_svg(
-            [(label, [(lo, hi, c) for lo, hi, c, _p in bins]) for label, bins in protected_hist],
+            [(label, [(lo, hi, c) for lo, hi, c, _p in bins]) for label, bins, _id in protected_hist],
             title=f"得点の分布（{title_scope}）",
         )
         if protected_hist

@@ -109,7 +109,7 @@ def release_dashboard(*, session: Session, filters: Filters, viewer: User | None
         return board
     visible = {s.id for s in schools}
     table = [f for f in release_figures(row, filters.skill) if f.school_id is None or f.school_id in visible]
-    board.table = table  # type: ignore[assignment]  # ReleaseFigure reads like BoardFigure
+    board.table = list(table)
     board.grades = [g for g in GRADES if any(f.grade == g for f in table)]
     board.refreshed_at = row.made_at
     board.focus = board.cell(filters.school_id, filters.grade)

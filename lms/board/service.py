@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from sqlalchemy import delete, insert, or_
@@ -50,7 +50,11 @@ from lms.permissions import school_ids
 from lms.roster.models import Org, SchoolClass, User
 from reading_tests.items import SKILLS
 
+if TYPE_CHECKING:
+    from lms.board.release_view import ReleaseFigure
+
 ALL = "ALL"
+Figure = Union["BoardFigure", "ReleaseFigure"]  # a release's figures read like live ones
 SKILL_CODES: tuple[str, ...] = (ALL, *SKILLS)
 
 
@@ -308,16 +312,16 @@ class Dashboard:
     schools: list[Org]
     school: Org | None
     min_cell_size: int
-    table: list[BoardFigure] = field(default_factory=list)  # the base table's figures
-    focus: BoardFigure | None = None  # the selected school (or city) and grade
-    city: BoardFigure | None = None  # the city at the selected grade
-    comparison: list[BoardFigure] = field(default_factory=list)  # schools at the selected grade
+    table: list[Figure] = field(default_factory=list)  # the base table's figures
+    focus: Figure | None = None  # the selected school (or city) and grade
+    city: Figure | None = None  # the city at the selected grade
+    comparison: list[Figure] = field(default_factory=list)  # schools at the selected grade
     cohort: int | None = None
-    growth: list[tuple[int, int, str, BoardFigure | None, BoardFigure | None]] = field(default_factory=list)
+    growth: list[tuple[int, int, str, Figure | None, Figure | None]] = field(default_factory=list)
     references: list[ReferenceValue] = field(default_factory=list)
     refreshed_at: datetime | None = None
 
-    def cell(self, school_id: int | None, grade: str) -> BoardFigure | None:
+    def cell(self, school_id: int | None, grade: str) -> Figure | None:
         for f in self.table:
             if f.school_id == school_id and f.grade == grade:
                 return f
