@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.board.disclosure import (
@@ -33,7 +33,7 @@ from lms.board.disclosure_audit import audit_history, audit_release
 from lms.board.release_models import BoardRelease
 from lms.board.releases import make_release, microdata_from_db
 from lms.board.settings import get_board_settings
-from lms.roster.models import Org, SchoolClass, User
+from lms.roster.models import Enrollment, Org, SchoolClass, User
 from tests.lms.test_board_service import build_history
 
 SKILLS = ("ALL", "DEP", "INF")
@@ -196,3 +196,30 @@ def test_two_releases_do_not_reveal_one_late_pupil(
         build_release(after_frame, Protection.off()),
     ]
     assert audit_history(unprotected, [before_frame, after_frame]).kinds().get("difference", 0) > 0
+
+
+def test_board_roster_api_gives_no_exact_or_small_class_sizes(
+    client: Any, sign_in: Any, db_session: Session, history: Any
+) -> None:
+    # enrol the history's pupils in their classes: a school D class of 30 and a school C class of 6
+    for klass in db_session.exec(select(SchoolClass).where(col(SchoolClass.sourced_id).startswith("hist-"))):
+        pupils = db_session.exec(
+            select(User).where(User.primary_org_id == klass.school_id, User.grades == klass.grades)
+        ).all()
+        for pupil in pupils:
+            db_session.add(Enrollment(sourced_id=f"e-{klass.id}-{pupil.id}", class_id=klass.id,
+                                      user_id=pupil.id, school_id=klass.school_id, role="student"))  # fmt: skip
+    db_session.commit()
+    sign_in("admin")
+    exact = client.get("/api/v1/classes").json()
+    small = [c for c in exact if 0 < c["student_count"] < 10]
+    assert small and any(c["student_count"] % 5 for c in exact)  # the attack's data: a class of 6
+    schools_exact = {s["id"]: s["student_count"] for s in client.get("/api/v1/schools").json()}
+    client.cookies.clear()
+    sign_in("board")
+    seen = client.get("/api/v1/classes").json()
+    assert seen and all(c["student_count"] % 5 == 0 and c["student_count"] >= 10 for c in seen)
+    assert not {c["id"] for c in small} & {c["id"] for c in seen}  # no small class by name
+    schools = client.get("/api/v1/schools").json()
+    assert all(s["student_count"] % 5 == 0 for s in schools)
+    assert any(s["student_count"] != schools_exact[s["id"]] for s in schools)
