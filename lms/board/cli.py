@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lms.core.cli import require_current_schema, settings_or_exit
+from lms.core.db import engine_for
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -19,12 +22,11 @@ board_app = typer.Typer(help="Board of education: aggregates and open data.", no
 
 
 def _session_scope() -> AbstractContextManager[Session]:
-    from lms.cli import _engine, _require_current_schema, settings_or_exit
-    from lms.db import session_scope
+    from lms.core.db import session_scope
 
     settings = settings_or_exit()
-    _require_current_schema(settings)
-    return session_scope(_engine(settings))
+    require_current_schema(settings)
+    return session_scope(engine_for(settings))
 
 
 @board_app.command("refresh")
@@ -50,7 +52,7 @@ def export_opendata(
     """Write the open data of the latest release of every term (CSV, UTF-8 with BOM, plus metadata.json)."""
     from lms.board.opendata import write_opendata
     from lms.board.service import refresh_aggregates
-    from lms.errors import InvalidInput
+    from lms.core.errors import InvalidInput
 
     if out.exists() and not out.is_dir():
         typer.echo(f"error: {out} exists and is not a folder; give a folder with --out", err=True)
@@ -78,7 +80,7 @@ def release(
 ) -> None:
     """Make the next immutable release of a term's figures (protected, audited before it is stored)."""
     from lms.board.releases import make_release
-    from lms.errors import InvalidInput
+    from lms.core.errors import InvalidInput
 
     try:
         with _session_scope() as session:

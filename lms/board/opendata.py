@@ -27,8 +27,8 @@ from lms.board.release_view import ReleaseFigure, latest_per_term, release_figur
 from lms.board.service import SKILL_CODES
 from lms.board.settings import BoardSettings, get_board_settings
 from lms.board.suppression import round_count
-from lms.db import utc_now
-from lms.errors import InvalidInput
+from lms.core.db import utc_now
+from lms.core.errors import InvalidInput
 from lms.roster.models import Org, User
 
 JST = timezone(timedelta(hours=9))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime, utc_now
+from lms.core.db import UTCDateTime, utc_now
 
 RELEASE_REASONS = ("term_closed", "admin")
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from lms.auth.deps import ApiPrincipal, client_ip
 from lms.board.releases import get_release, list_releases, make_release, public_view
-from lms.db import SessionDep
+from lms.core.db import SessionDep
 from lms.permissions import api_gate, school_ids
 
 router = APIRouter(prefix="/api/v1/board/releases", tags=["board"], dependencies=[Depends(api_gate)])

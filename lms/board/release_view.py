@@ -21,7 +21,7 @@ from lms.board.models import ReferenceValue
 from lms.board.release_models import BoardRelease
 from lms.board.service import ALL, Dashboard, Filters, visible_schools
 from lms.board.settings import get_board_settings
-from lms.errors import NotFound
+from lms.core.errors import NotFound
 from lms.roster.models import Org, User
 
 

@@ -37,7 +37,7 @@ from lms.board.disclosure_audit import AuditReport, audit_release
 from lms.board.release_models import RELEASE_REASONS, BoardRelease
 from lms.board.service import SKILL_CODES, _latest_estimates
 from lms.board.settings import BoardSettings, get_board_settings
-from lms.errors import InvalidInput, NotFound
+from lms.core.errors import InvalidInput, NotFound
 from lms.ops.locks import xact_lock
 from lms.roster.models import User
 

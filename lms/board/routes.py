@@ -18,8 +18,8 @@ from lms.board.present import figure_row
 from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
 from lms.board.service import Filters, dashboard_data, refresh_aggregates
 from lms.board.settings import get_board_settings
-from lms.db import SessionDep
-from lms.errors import Forbidden
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden
 from lms.permissions import api_gate
 
 router = APIRouter(prefix="/api/v1/board", tags=["board"], dependencies=[Depends(api_gate)])

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.board.disclosure import (
     ALL,
     GroupKey,
@@ -33,6 +32,7 @@ from lms.board.disclosure_audit import audit_history, audit_release
 from lms.board.release_models import BoardRelease
 from lms.board.releases import make_release, microdata_from_db
 from lms.board.settings import get_board_settings
+from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import Enrollment, Org, SchoolClass, User
 from tests.lms.test_board_service import build_history
 
@@ -207,8 +207,9 @@ def test_board_roster_api_gives_no_exact_or_small_class_sizes(
             select(User).where(User.primary_org_id == klass.school_id, User.grades == klass.grades)
         ).all()
         for pupil in pupils:
-            db_session.add(Enrollment(sourced_id=f"e-{klass.id}-{pupil.id}", class_id=klass.id,
-                                      user_id=pupil.id, school_id=klass.school_id, role="student"))  # fmt: skip
+            enrolment = Enrollment(sourced_id=f"e-{klass.id}-{pupil.id}", class_id=klass.id,
+                                   user_id=pupil.id, school_id=klass.school_id, role="student")  # fmt: skip
+            db_session.add(enrolment)
     db_session.commit()
     sign_in("admin")
     exact = client.get("/api/v1/classes").json()

@@ -18,10 +18,10 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from lms.assessments.models import Attempt
 from lms.board.opendata import OPENDATA_COLUMNS, valid_city_code
 from lms.board.releases import make_release
 from lms.board.service import refresh_aggregates
+from lms.reading.models import Attempt
 from tests.lms.conftest import csrf_of
 from tests.lms.test_board_service import STUDENT_FAMILY, build_history
 

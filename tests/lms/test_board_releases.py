@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.audit.models import AuditEvent
 from lms.board.release_models import BoardRelease
 from lms.board.releases import get_release, make_release
-from lms.errors import InvalidInput
+from lms.core.errors import InvalidInput
+from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import SchoolClass, User
 from tests.lms.conftest import csrf_of
 from tests.lms.test_board_service import build_history
