@@ -33,6 +33,7 @@ from lms.board.present import (
     skill_label,
 )
 from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
+from lms.board.releases import make_release
 from lms.board.service import (
     ALL,
     SKILL_CODES,
@@ -218,6 +219,7 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "GRADES": GRADES,
         "TERM_LABELS": TERM_LABELS,
         "can_publish": user.role in ("board", "admin"),
+        "can_release": user.role == "admin",
         "can_see_city": user.role in ("board", "admin"),
         "csv_query": f.query(),
         "print_query": f.query(),
@@ -366,3 +368,17 @@ def refresh_page(request: Request, session: SessionDep, user: PageUser) -> Respo
     record_event(session=session, actor_id=user.id, action="board.refresh", target_type="board_figure",
                  detail={"figures": report.figures}, ip=client_ip(request))  # fmt: skip
     return RedirectResponse("/board", status_code=303)
+
+
+@router.post("/board/releases")
+async def release_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """An admin makes the next release of a term now (audited); the board then sees it."""
+    if user.role != "admin":
+        raise Forbidden("公表回の作成は、システム管理者が行います。")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    year, term = (form.get("school_year") or "").strip(), (form.get("term") or "").strip()
+    if not year.isdigit() or not term.isdigit():
+        raise InvalidInput("年度（例：2025）と学期（1〜3）を数字で指定してください。")
+    row = make_release(session=session, actor=user, school_year=int(year), term=int(term), reason="admin",
+                       ip=client_ip(request))  # fmt: skip
+    return RedirectResponse(f"/board?year={row.school_year}&term={row.term}#release-label", status_code=303)

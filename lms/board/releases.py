@@ -222,3 +222,18 @@ def public_view(row: BoardRelease, *, school_ids: set[int] | None = None) -> dic
                   "share_step": row.protection.get("share_step", 5)},
         "groups": figures, "all_grades_code": ALL,
     }  # fmt: skip
+
+
+def release_closed_terms(session: Session, *, before: tuple[int, int] | None = None) -> list[BoardRelease]:
+    """The first release of every term with results that has none yet (terms before ``before`` only, when
+    given: the current term is still open).  The demo seed calls this so that the board's landing page
+    opens on a release in a plain ``make run``."""
+    periods = sorted({(int(r[5]), int(r[6])) for r in _latest_estimates(session)})
+    released = set(session.exec(select(BoardRelease.school_year, BoardRelease.term)).all())
+    made = []
+    for year, term in periods:
+        if (year, term) in released or (before is not None and (year, term) >= before):
+            continue
+        made.append(make_release(session=session, actor=None, school_year=year, term=term,
+                                 reason="term_closed"))  # fmt: skip
+    return made

@@ -231,3 +231,26 @@ def test_board_enters_a_reference_value_and_sees_the_comparison(
 def test_city_code_check_digit() -> None:
     assert valid_city_code("011002") and valid_city_code("131016")  # 札幌市, 千代田区
     assert not valid_city_code("011003") and not valid_city_code("13101")
+
+
+def test_admin_makes_a_release_from_the_page_and_the_board_lands_on_it(
+    client: Any, sign_in: Any, history: Any
+) -> None:
+    sign_in("board")
+    landing = client.get("/board")
+    assert "第4回公表" in landing.text  # the latest release with data: 2026 term 1
+    token = csrf_of(landing.text)
+    assert 'id="release-form"' not in landing.text
+    refused = client.post("/board/releases", data={"csrf_token": token, "school_year": "2025", "term": "2"})
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    sign_in("admin")
+    page = client.get("/board")
+    assert 'id="release-form"' in page.text
+    token = csrf_of(page.text)
+    bad = client.post("/board/releases", data={"csrf_token": token, "school_year": "x", "term": "2"})
+    assert bad.status_code == 400 and "年度" in bad.text
+    made = client.post("/board/releases", data={"csrf_token": token, "school_year": "2025", "term": "2"},
+                       follow_redirects=False)  # fmt: skip
+    assert made.status_code == 303 and "term=2" in made.headers["location"]
+    assert "第5回公表" in client.get(made.headers["location"].split("#")[0]).text
