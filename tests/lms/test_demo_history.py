@@ -78,7 +78,6 @@ def test_history_is_stored_as_real_rows_over_several_terms(db_session: Session, 
     db_session.commit()
     if report.aggregates:  # the board's aggregates were refreshed from the new history (helper B1's tables)
         from lms.board.models import BoardCell
-
         from lms.board.release_models import BoardRelease
 
         assert db_session.exec(select(BoardCell)).first() is not None
