@@ -130,3 +130,16 @@ def test_api_roles_and_no_exact_sizes(
     assert made.json()["number"] == 2
     bad = client.post("/api/v1/board/releases", json={"school_year": 2025, "term": 7}, headers=csrf)
     assert bad.status_code in (400, 422)
+
+
+def test_cli_release(history: Any, settings: Any) -> None:
+    from typer.testing import CliRunner
+
+    from lms.cli import app
+
+    runner = CliRunner()
+    made = runner.invoke(app, ["board", "release", "--year", "2025", "--term", "1"])
+    assert made.exit_code == 0, made.output
+    assert "release 1: 2025 term 1" in made.output and "no leaks" in made.output
+    empty = runner.invoke(app, ["board", "release", "--year", "2030", "--term", "1"])
+    assert empty.exit_code == 2 and "結果がまだありません" in empty.output
