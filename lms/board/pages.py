@@ -334,9 +334,9 @@ async def add_reference(request: Request, session: SessionDep, user: PageUser) -
     year = (form.get("school_year") or "").strip()
     if not year.isdigit():
         raise InvalidInput("年度を数字で入力してください（例：2025）。")
-    mean = _float_or_none(form.get("mean_scale_score", ""), "平均")
-    if mean is None:
-        raise InvalidInput("参考値の平均（尺度得点）を入力してください。")
+    rate = _float_or_none(form.get("correct_rate_pct", ""), "平均正答率")
+    if rate is None:
+        raise InvalidInput("公表された平均正答率（%）を入力してください。")
     value = add_reference_value(
         session=session,
         actor=user,
@@ -345,8 +345,7 @@ async def add_reference(request: Request, session: SessionDep, user: PageUser) -
         school_year=int(year),
         grade=form.get("grade", ""),
         skill=form.get("skill", "ALL"),
-        mean_scale_score=mean,
-        sd=_float_or_none(form.get("sd", ""), "標準偏差"),
+        correct_rate_pct=rate,
         note=(form.get("note") or "").strip() or None,
     )
     record_event(

@@ -56,7 +56,8 @@ def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) ->
         ],
         "references": [
             {"source": r.source, "label": r.label, "school_year": r.school_year, "grade": r.grade,
-             "skill": r.skill, "mean_scale_score": r.mean_scale_score, "sd": r.sd}
+             "skill": r.skill, "correct_rate_pct": r.correct_rate_pct,
+             "mean_scale_score": r.mean_scale_score, "sd": r.sd}
             for r in board.references
         ],
     }  # fmt: skip

@@ -206,18 +206,20 @@ def test_board_enters_a_reference_value_and_sees_the_comparison(
     sign_in("board")
     page = client.get("/board?year=2025&term=1&grade=P5")
     token = csrf_of(page.text)
-    form = {"csrf_token": token, "source": "national", "label": "全国調査（換算）", "school_year": "2025",
-            "grade": "P5", "skill": "ALL", "mean_scale_score": "560", "sd": "95"}  # fmt: skip
-    bad = client.post("/board/reference-values", data={**form, "mean_scale_score": "abc"})
-    assert bad.status_code == 400 and "平均" in bad.text
+    form = {"csrf_token": token, "source": "national", "label": "全国学力・学習状況調査 国語",
+            "school_year": "2025", "grade": "P5", "skill": "ALL", "correct_rate_pct": "64.5"}  # fmt: skip
+    bad = client.post("/board/reference-values", data={**form, "correct_rate_pct": "abc"})
+    assert bad.status_code == 400 and "平均正答率" in bad.text
+    too_big = client.post("/board/reference-values", data={**form, "correct_rate_pct": "120"})
+    assert too_big.status_code == 400 and "0〜100" in too_big.text
     done = client.post("/board/reference-values", data=form, follow_redirects=False)
     assert done.status_code == 303
     shown = client.get(done.headers["location"].split("#")[0] + "&term=1")
-    assert "全国調査（換算）" in shown.text and 'id="ref-table"' in shown.text
+    assert "全国学力・学習状況調査 国語" in shown.text and 'id="ref-table"' in shown.text
+    assert "64.5%" in shown.text and "差は計算しません" in shown.text  # as published, never converted
     city = client.get("/api/v1/board/dashboard?year=2025&term=1&grade=P5").json()
-    assert city["references"][0]["mean_scale_score"] == 560
-    mean = city["city"]["mean_scale_score"]
-    assert f"{mean - 560:+d}" in shown.text
+    assert city["references"][0]["correct_rate_pct"] == 64.5
+    assert city["references"][0]["mean_scale_score"] is None
     client.cookies.clear()
     sign_in("sa-a")
     page = client.get("/board")
@@ -254,3 +256,17 @@ def test_admin_makes_a_release_from_the_page_and_the_board_lands_on_it(
                        follow_redirects=False)  # fmt: skip
     assert made.status_code == 303 and "term=2" in made.headers["location"]
     assert "第5回公表" in client.get(made.headers["location"].split("#")[0]).text
+
+
+def test_a_scale_score_reference_needs_a_linking_study(db_session: Session, world: Any) -> None:
+    from lms.board.service import add_reference_value
+    from lms.core.errors import InvalidInput
+
+    common = {"session": db_session, "actor": world.users["board"], "source": "national", "label": "全国",
+              "school_year": 2025, "grade": "P5", "skill": "ALL"}  # fmt: skip
+    with pytest.raises(InvalidInput, match="リンキング研究"):
+        add_reference_value(**common, mean_scale_score=560.0)
+    linked = add_reference_value(
+        **common, mean_scale_score=560.0, note="2026年 みどり大学の共通受検によるリンキング"
+    )
+    assert linked.mean_scale_score == 560.0 and linked.correct_rate_pct is None

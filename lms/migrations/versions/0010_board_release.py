@@ -1,4 +1,5 @@
-"""board_release: immutable, numbered releases of the board's published figures (issue 14)
+"""board_release: immutable, numbered releases of the board's published figures (issue 14);
+reference_value: the national figure as published (平均正答率), a scale score only from a linking study
 
 Revision ID: 0010_board_release
 Revises: 0009_totp_hardening
@@ -36,9 +37,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_board_release_number", "board_release", ["number"])
     op.create_index("ix_board_release_school_year", "board_release", ["school_year"])
+    with op.batch_alter_table("reference_value") as batch:
+        batch.add_column(sa.Column("correct_rate_pct", sa.Float(), nullable=True))
+        batch.alter_column("mean_scale_score", existing_type=sa.Float(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM reference_value WHERE mean_scale_score IS NULL")
+    with op.batch_alter_table("reference_value") as batch:
+        batch.alter_column("mean_scale_score", existing_type=sa.Float(), nullable=False)
+        batch.drop_column("correct_rate_pct")
     op.drop_index("ix_board_release_school_year", table_name="board_release")
     op.drop_index("ix_board_release_number", table_name="board_release")
     op.drop_table("board_release")
