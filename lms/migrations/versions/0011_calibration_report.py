@@ -1,7 +1,7 @@
 """Calibration report on each calibration row: converged flag and named warnings (issue 18).
 
 Revision ID: 0011_calibration_report
-Revises: 0009_totp_hardening (re-chained after 0010 at merge)
+Revises: 0010_board_release
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_calibration_report"
-down_revision: str | None = "0009_totp_hardening"
+down_revision: str | None = "0010_board_release"
 branch_labels = None
 depends_on = None
 
