@@ -43,7 +43,7 @@ from lms.reading import delivery as dl
 from lms.reading.calibration.models import ItemCalibration
 from lms.reading.models import Attempt, Response
 from lms.roster.models import User
-from reading_tests.calibration_report import CalibrationReport, calibrate_with_report
+from reading_tests.calibration_report import UNIDENTIFIED, CalibrationReport, calibrate_with_report
 from reading_tests.errors import InvalidInput as EngineInvalidInput
 from reading_tests.fit import item_fit
 from reading_tests.io import ItemParams, ResponseData
@@ -193,6 +193,11 @@ def recalibrate(
                 report.skipped[item.id] = str(error)
             continue
         report.reports[group] = fit_report
+        unidentified = [w for w in fit_report.warnings if w.code in UNIDENTIFIED]
+        if unidentified:  # the whole group's parameters are not identified: no candidate rows
+            for item in members:
+                report.skipped[item.id] = unidentified[0].message
+            continue
         pos = result.params.index
         fit_pos = {item_id: j for j, item_id in enumerate(fit.item_ids)}
         for item in members:
