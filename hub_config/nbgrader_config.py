@@ -74,9 +74,10 @@ def configure_nbgrader(
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
     if sandbox:
-        from hub_config.sandbox import sandboxed_autograde_preprocessors
+        from hub_config.sandbox import refuse_symlinked_files, sandboxed_autograde_preprocessors
 
         c.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
+        refuse_symlinked_files()
         c.SandboxedExecute.pool_size = sandbox_pool
         c.SandboxedExecute.memory_bytes = memory_mb << 20
 

@@ -41,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -444,6 +445,9 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
     disk_bytes = Integer(SandboxLimits.disk_bytes, help="Disk quota of the sandbox directory.").tag(
         config=True
     )
+    wall_seconds = Integer(
+        600, help="Wall-clock limit of one notebook: then every sandboxed process is killed."
+    ).tag(config=True)
     sandbox_root = Unicode(
         tempfile.gettempdir(), help="Where the temporary sandbox directories are made."
     ).tag(config=True)
@@ -484,6 +488,10 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
                 self._sandbox = (user, workdir)
                 inner = dict(resources)
                 inner["metadata"] = {**resources.get("metadata", {}), "path": str(workdir)}
+                # a kernel that ignores interrupts (or sleeps in C code) is killed at the wall-clock limit
+                watchdog = threading.Timer(self.wall_seconds, kill_user_processes, args=(user.uid,))
+                watchdog.daemon = True
+                watchdog.start()
                 try:
                     nb, _ = super().preprocess(nb, inner)
                 except Exception as error:  # dead kernel, CPU limit, hung interrupt: grade what ran
@@ -491,6 +499,8 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
                     _fail_unexecuted(nb, f"the notebook stopped early ({type(error).__name__})")
                 else:
                     _fail_unexecuted(nb, "this cell did not run")
+                finally:
+                    watchdog.cancel()
             finally:
                 self._sandbox = None
                 kill_user_processes(user.uid)
@@ -556,3 +566,30 @@ def sandboxed_autograde_preprocessors() -> list[type]:
     if StockExecute not in stock:
         raise SandboxError("nbgrader's autograde pipeline has no Execute step to replace; check the version")
     return [SandboxedExecute if step is StockExecute else step for step in stock]
+
+
+def refuse_symlinked_files() -> None:
+    """Make nbgrader's autograde copy a submission's files without following symbolic links.
+
+    Stock ``init_assignment`` copies every file of ``submitted/<student>/<assignment>`` with ``shutil.copy``,
+    as the grader: a link ``notes.txt -> ../../../gradebook.db`` (made by the student in the exchange's
+    inbound folder, which collect copies as is) became a readable copy of the gradebook in the sandbox.
+    Links are skipped (with a warning in the log); nbgrader looks the class up at call time, so replacing
+    the name in its two modules is enough.
+    """
+    from nbgrader.apps import api, autogradeapp
+    from nbgrader.converters.autograde import Autograde
+
+    class LinkSafeAutograde(Autograde):  # type: ignore[misc]
+        def init_assignment(self, assignment_id: str, student_id: str) -> None:
+            source = self._format_source(assignment_id, student_id)
+            for root, _dirs, files in os.walk(source):
+                for name in files:
+                    path = os.path.join(root, name)
+                    if os.path.islink(path):
+                        self.log.warning("Skipping %s: links in a submission are never followed", path)
+                        os.unlink(path)
+            super().init_assignment(assignment_id, student_id)
+
+    api.Autograde = LinkSafeAutograde
+    autogradeapp.Autograde = LinkSafeAutograde
