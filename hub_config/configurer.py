@@ -36,6 +36,13 @@ LEAN_SERVER_ARGS = (
     ),
     "--ServerApp.terminals_enabled=False",
 )
+# A formgrader that runs as root (the demo mode as root: the autograde sandbox switches users) serves grading
+# only: no terminal, no kernels (authoring runs in the teacher's own, confined server).
+ROOT_FORMGRADER_ARGS = (
+    "--ServerApp.terminals_enabled=False",
+    "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
+    "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager",
+)
 LAZY_IMPORTS_DIR = Path(__file__).resolve().parent / "lazy_imports"  # rfc3987_syntax imported on first use
 START_TIMEOUT_S = 240  # measured: 30 simultaneous spawns need 64-69 s; the 30 s default failed all of them
 EXTRA_USER_SCOPES = ("list:services",)  # every user may list services (nbgrader's course list)
@@ -124,7 +131,12 @@ def configure_spawner(c: Config, s: HubSettings) -> None:
     if s.mode == "test":
         c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
         c.SimpleLocalProcessSpawner.home_dir_template = str(Path(s.state_dir) / "homes" / "{username}")
-        c.Spawner.args = ["--allow-root"] if s.is_root else []
+        c.Spawner.args = []
+        if s.is_root:  # `make run` as root: never a root server (hub_config/confined_spawner.py)
+            c.JupyterHub.spawner_class = "hub_config.confined_spawner.ConfinedLocalProcessSpawner"
+            c.ConfinedLocalProcessSpawner.state_dir = str(s.state_dir)
+            c.ConfinedLocalProcessSpawner.writable_paths = [str(s.exchange_root)]
+            c.ConfinedLocalProcessSpawner.readable_paths = [str(Path(__file__).resolve().parent)]
         # one unix account for everybody: nbgrader must take the student's name from the hub
         c.Spawner.environment = {**nbgrader_environment(s), "GIGA_NBGRADER_STUDENT_IS_HUB_USER": "1"}
     else:
@@ -193,8 +205,8 @@ def course_services(s: HubSettings) -> tuple[Services, Roles]:
             service["user"] = GRADER_ACCOUNT.format(course=course)
         else:  # no unix account: nbgrader's hub plugin still needs the grader's name
             service["environment"]["JUPYTERHUB_USER"] = GRADER_ACCOUNT.format(course=course)
-            if s.is_root:
-                service["command"].append("--allow-root")
+            if s.is_root:  # root for the autograde sandbox; teachers get neither a terminal nor a kernel
+                service["command"] += ["--allow-root", *ROOT_FORMGRADER_ARGS]
         services[course] = service
         teachers = TEACHER_GROUP.format(course=course)
         students = STUDENT_GROUP.format(course=course)

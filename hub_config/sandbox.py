@@ -222,6 +222,7 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    args += ["--perms", "0755", "--dir", "/etc"]  # else bwrap makes it 0700 and nothing below is readable
     for name in ETC_ALLOWED:
         path = Path("/etc", name)
         if path.exists():
