@@ -30,6 +30,7 @@ from typing import Any
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Integer, List, Unicode
 
+from hub_config.provision import ensure_exchange
 from hub_config.sandbox import _system_binds, _traversable_parents
 
 UID_BASE = 1_900_000  # far above useradd's ranges (1000–59999, system 100–999) and systemd's 61184–65519
@@ -133,7 +134,7 @@ class ConfinedLocalProcessSpawner(SimpleLocalProcessSpawner):  # type: ignore[mi
     async def start(self) -> Any:
         uid, home, passwd = self._prepare()
         for path in self.writable_paths:
-            Path(path).mkdir(parents=True, exist_ok=True)
+            ensure_exchange(Path(path))
         prefix = confine_command(
             uid=uid,
             username=self.user.name,

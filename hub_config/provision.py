@@ -123,6 +123,28 @@ def course_folder(state_dir: Path, course_id: str, grader: str) -> Path:
     return folder
 
 
+def ensure_course(state_dir: Path, course_id: str, grader: str) -> Path:
+    """The course folder (0700) with its nbgrader_config.py: what the formgrader service starts in."""
+    folder = course_folder(state_dir, course_id, grader)
+    config = folder / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(
+            "c = get_config()  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(folder)!r}\n"
+            f"c.CourseDirectory.course_id = {course_id!r}\n",
+            encoding="utf-8",
+        )
+        _give_to(config, grader)
+    return folder
+
+
+def ensure_exchange(root: Path) -> None:
+    """nbgrader's exchange: 1777 like /tmp (students create their submissions in it, nobody lists others')."""
+    root.mkdir(parents=True, exist_ok=True)
+    if os.stat(root).st_uid == os.geteuid():
+        os.chmod(root, 0o1777)
+
+
 def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_file: Path | None) -> Report:
     """Bring the hub in line with the LMS; safe to run again at any time."""
     report = Report()
@@ -137,16 +159,7 @@ def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_
         _ensure_users(hub, students | teachers, report)
         _sync_group(hub, STUDENT_GROUP.format(course=course_id), students, report)
         _sync_group(hub, TEACHER_GROUP.format(course=course_id), teachers, report)
-        folder = course_folder(state_dir, course_id, grader)
-        config = folder / "nbgrader_config.py"
-        if not config.exists():
-            config.write_text(
-                "c = get_config()  # noqa: F821\n"
-                f"c.CourseDirectory.root = {str(folder)!r}\n"
-                f"c.CourseDirectory.course_id = {course_id!r}\n",
-                encoding="utf-8",
-            )
-            _give_to(config, grader)
+        ensure_course(state_dir, course_id, grader)
         report.courses.append(course_id)
     # every notebook student, exactly: the group whose servers the LMS may start (「授業をはじめる」)
     _sync_group(hub, NOTEBOOK_STUDENTS_GROUP, all_students, report)
