@@ -43,6 +43,7 @@ ROOT_FORMGRADER_ARGS = (
     "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
     "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager",
 )
+STUDENT_JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter_data"
 LAZY_IMPORTS_DIR = Path(__file__).resolve().parent / "lazy_imports"  # rfc3987_syntax imported on first use
 START_TIMEOUT_S = 240  # measured: 30 simultaneous spawns need 64-69 s; the 30 s default failed all of them
 EXTRA_USER_SCOPES = ("list:services",)  # every user may list services (nbgrader's course list)
@@ -144,7 +145,12 @@ def configure_spawner(c: Config, s: HubSettings) -> None:
         c.Spawner.args = []
     c.Spawner.cmd = [*c.Spawner.cmd, *LEAN_SERVER_ARGS]  # args stay free for deployments (--allow-root)
     pythonpath = f"{LAZY_IMPORTS_DIR}:{c.Spawner.environment['PYTHONPATH']}"
-    c.Spawner.environment = {**c.Spawner.environment, "PYTHONPATH": pythonpath}
+    # students' kernels: the python3 kernel spec that loads the 全角/半角 hint (hub_config/zenkaku.py)
+    c.Spawner.environment = {
+        **c.Spawner.environment,
+        "PYTHONPATH": pythonpath,
+        "JUPYTER_PATH": str(STUDENT_JUPYTER_PATH),
+    }
 
 
 def idle_culler(s: HubSettings) -> tuple[Services, Roles]:

@@ -70,6 +70,13 @@ def configure_nbgrader(
     # student versions speak Japanese
     c.ClearSolutions.code_stub = {"python": JAPANESE_CODE_STUB}
     c.ClearSolutions.text_stub = JAPANESE_TEXT_STUB
+    # feedback: no hidden tests (nor tracebacks quoting them), Japanese hints for 全角 mistakes
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from hub_config.feedback import feedback_preprocessors
+
+    c.GenerateFeedback.preprocessors = feedback_preprocessors([GetGrades, CSSHTMLHeaderPreprocessor])
     # autograding: student code runs in the sandbox, never as the grader
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
