@@ -44,6 +44,8 @@ ROOT_FORMGRADER_ARGS = (
     "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager",
 )
 STUDENT_JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter_data"
+# Notebook 7 in Japanese: the language pack (PyPI jupyterlab-language-pack-ja-JP), chosen by an override
+JAPANESE_SERVER_ARGS = (f"--JupyterNotebookApp.app_settings_dir={STUDENT_JUPYTER_PATH / 'lab' / 'settings'}",)
 LAZY_IMPORTS_DIR = Path(__file__).resolve().parent / "lazy_imports"  # rfc3987_syntax imported on first use
 START_TIMEOUT_S = 240  # measured: 30 simultaneous spawns need 64-69 s; the 30 s default failed all of them
 EXTRA_USER_SCOPES = ("list:services",)  # every user may list services (nbgrader's course list)
@@ -143,7 +145,11 @@ def configure_spawner(c: Config, s: HubSettings) -> None:
     else:
         c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
         c.Spawner.args = []
-    c.Spawner.cmd = [*c.Spawner.cmd, *LEAN_SERVER_ARGS]  # args stay free for deployments (--allow-root)
+    c.Spawner.cmd = [
+        *c.Spawner.cmd,
+        *LEAN_SERVER_ARGS,
+        *JAPANESE_SERVER_ARGS,
+    ]  # args stay free (--allow-root)
     pythonpath = f"{LAZY_IMPORTS_DIR}:{c.Spawner.environment['PYTHONPATH']}"
     # students' kernels: the python3 kernel spec that loads the 全角/半角 hint (hub_config/zenkaku.py)
     c.Spawner.environment = {

@@ -83,6 +83,17 @@ print(change)
             """
 # チェック: おつり
 assert change == 440, "おつりがちがいます"
+### BEGIN HIDDEN TESTS
+# the same answer with another total: `change = 440` (copied from the check) does not count
+_answer = [
+    cell
+    for cell in globals()["In"]
+    if any(line.startswith("change =") or line.startswith("change=") for line in cell.splitlines())
+][-1]
+_other = {"total": 730, "print": lambda *args, **kwargs: None}
+exec(_answer, _other)
+assert _other["change"] == 270, "おつりは total を使って計算しよう"
+### END HIDDEN TESTS
 """,
         ),
         md(

@@ -168,6 +168,14 @@ def _check_student_kernels(stack: Stack, tmp_path: Path) -> None:
         f"OTHER = {second!r}\nLMS_DB = {str(tmp_path / 'lms.db')!r}\n"
         f"HUB_SECRET = {str(state / 'jupyterhub_cookie_secret')!r}\nCHECKOUT = {str(ROOT)!r}\n" + PROBE
     )
+    translation = httpx.get(
+        f"{stack.hub_url}/user/{first}/lab/api/settings/@jupyterlab/translation-extension:plugin",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
+    assert (
+        translation.json()["schema"]["properties"]["locale"]["default"] == "ja_JP"
+    )  # Notebook 7 in Japanese
     printed = asyncio.run(_execute(f"{stack.hub_url}/user/{first}", token, code))
     assert "PROBE" in printed, printed
     probe = json.loads(printed.split("PROBE", 1)[1].strip().splitlines()[0])

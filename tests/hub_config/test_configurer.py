@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,9 @@ def test_test_mode_uses_the_simple_spawner_and_confines_servers_as_root() -> Non
     as_root = configured(is_root=True)
     assert as_root.JupyterHub.spawner_class == "hub_config.confined_spawner.ConfinedLocalProcessSpawner"
     assert "--allow-root" not in as_root.Spawner.args  # the server never runs as root
+    settings = next(arg for arg in as_root.Spawner.cmd if "app_settings_dir" in arg).split("=", 1)[1]
+    overrides = json.loads((Path(settings) / "overrides.json").read_text())
+    assert overrides["@jupyterlab/translation-extension:plugin"]["locale"] == "ja_JP"
     formgrader = {s["name"]: s for s in as_root.JupyterHub.services}["a1-prog"]["command"]
     assert "--ServerApp.terminals_enabled=False" in formgrader
     assert "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager" in formgrader
