@@ -60,6 +60,8 @@ def configure_nbgrader(
     c.Exchange.path_includes_course = True
     # submissions readable by the course's grader group only (stock: world-readable files in a 0777 folder)
     c.ExchangeFactory.submit = "hub_config.secure_exchange.PrivateExchangeSubmit"
+    # collect (as the grader) never follows a link a student left in inbound
+    c.ExchangeFactory.collect = "hub_config.secure_exchange.LinkSafeExchangeCollect"
     # students and courses come from the hub's groups (nbgrader-<course>, formgrade-<course>)
     c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
     if student_id:  # submit/fetch_feedback file the work under this name (stock: the unix account's)
