@@ -69,6 +69,9 @@ def configure_nbgrader(
     # grades go to the LMS: `nbgrader export` posts them (GIGA_LMS_GRADES_TOKEN holds the token)
     c.ExportApp.plugin_class = "hub_config.lms_export.LmsExportPlugin"
     c.LmsExportPlugin.lms_url = lms_url
+    # the formgrader shows times in JST (the gradebook and the exchange keep recording UTC)
+    c.NbGraderAPI.timezone = "Asia/Tokyo"
+    c.NbGraderAPI.timestamp_format = "%Y-%m-%d %H:%M"
     # student versions speak Japanese
     c.ClearSolutions.code_stub = {"python": JAPANESE_CODE_STUB}
     c.ClearSolutions.text_stub = JAPANESE_TEXT_STUB

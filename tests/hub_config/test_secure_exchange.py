@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -110,6 +111,12 @@ def test_configure_nbgrader_only_sets_traits() -> None:
 
     assert ExchangeFactory(config=c).submit is PrivateExchangeSubmit  # the strings resolve to the classes
     assert ExchangeFactory(config=c).collect is LinkSafeExchangeCollect
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.utils import as_timezone
+
+    api = NbGraderAPI(config=c)
+    shown = as_timezone(datetime(2026, 12, 7, 0, 30), api.timezone).strftime(api.timestamp_format)
+    assert shown == "2026-12-07 09:30"  # 00:30 UTC is 09:30 in Japan
     assert ExportApp(config=c).plugin_class.__name__ == "LmsExportPlugin"
     off = Config()
     configure_nbgrader(off, **settings_from_env({"GIGA_AUTOGRADE_SANDBOX": "0"}))
