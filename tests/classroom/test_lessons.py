@@ -220,3 +220,18 @@ def test_a_copied_number_instead_of_the_calculation_earns_nothing(course: Path, 
     by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
     assert _errors(by_id["check_change"]) == ["AssertionError"]
     assert _errors(by_id["check_total"]) == []  # the rest of the notebook is unaffected
+
+
+def test_bubble_sort_with_sorted_earns_nothing(course: Path, tmp_path: Path) -> None:
+    """05 said 「sorted や sort は使わないこと」 but `return sorted(numbers)` earned full marks."""
+    source = nbformat.read(course / "source" / "05_algorithms" / "05_algorithms.ipynb", as_version=4)
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") == "ans_bubble_sort":
+            cell.source = "def bubble_sort(numbers):\n    return sorted(numbers)"
+    (tmp_path / "05").mkdir()
+    path = tmp_path / "05" / "05_algorithms.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("05", "sorted"): path}))[("05", "sorted")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    assert _errors(by_id["check_bubble_sort"]) == ["AssertionError"]
+    assert _errors(by_id["check_linear_search"]) == []
