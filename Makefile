@@ -42,11 +42,19 @@ $(RALPH_VENV)/.installed:
 	touch $@
 ralph: $(RALPH_VENV)/.installed
 
-# The LMS on $(PORT) and JupyterHub on 127.0.0.1:8001 (test-mode spawner unless GIGA_HUB_MODE=local, as root).
+# The LMS on $(PORT) and JupyterHub on 127.0.0.1:8001 (test-mode spawner unless GIGA_HUB_MODE=local, as root),
+# wired: a shared service token (var/hub/service_token), the demo class as notebook course $(DEMO_COURSE), its
+# formgrader service and course folder, the exchange. Servers never run as root (hub_config/confined_spawner.py).
+HUB_STATE := var/hub
+DEMO_COURSE ?= demo-prog
 run: $(STAMP) fonts node
-	mkdir -p var
+	mkdir -p var $(HUB_STATE)
 	$(BIN)/giga db upgrade
 	$(BIN)/giga demo seed --if-empty
+	test -s $(HUB_STATE)/service_token || (umask 077 && \
+	  $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $(HUB_STATE)/service_token)
+	$(BIN)/python -m lms.notebooks.hub_bootstrap --courses-file $(HUB_STATE)/courses.json --demo-course $(DEMO_COURSE)
+	export GIGA_HUB_SERVICE_TOKEN="$$(cat $(HUB_STATE)/service_token)"; \
 	BIN=$(BIN) hub_config/run_hub.sh > var/hub.log 2>&1 & hub=$$!; \
 	trap 'kill $$hub 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/giga serve --host $(HOST) --port $(PORT)

@@ -36,6 +36,16 @@ LEAN_SERVER_ARGS = (
     ),
     "--ServerApp.terminals_enabled=False",
 )
+# A formgrader that runs as root (the demo mode as root: the autograde sandbox switches users) serves grading
+# only: no terminal, no kernels (authoring runs in the teacher's own, confined server).
+ROOT_FORMGRADER_ARGS = (
+    "--ServerApp.terminals_enabled=False",
+    "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
+    "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager",
+)
+STUDENT_JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter_data"
+# Notebook 7 in Japanese: the language pack (PyPI jupyterlab-language-pack-ja-JP), chosen by an override
+JAPANESE_SERVER_ARGS = (f"--JupyterNotebookApp.app_settings_dir={STUDENT_JUPYTER_PATH / 'lab' / 'settings'}",)
 LAZY_IMPORTS_DIR = Path(__file__).resolve().parent / "lazy_imports"  # rfc3987_syntax imported on first use
 START_TIMEOUT_S = 240  # measured: 30 simultaneous spawns need 64-69 s; the 30 s default failed all of them
 EXTRA_USER_SCOPES = ("list:services",)  # every user may list services (nbgrader's course list)
@@ -124,15 +134,29 @@ def configure_spawner(c: Config, s: HubSettings) -> None:
     if s.mode == "test":
         c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
         c.SimpleLocalProcessSpawner.home_dir_template = str(Path(s.state_dir) / "homes" / "{username}")
-        c.Spawner.args = ["--allow-root"] if s.is_root else []
+        c.Spawner.args = []
+        if s.is_root:  # `make run` as root: never a root server (hub_config/confined_spawner.py)
+            c.JupyterHub.spawner_class = "hub_config.confined_spawner.ConfinedLocalProcessSpawner"
+            c.ConfinedLocalProcessSpawner.state_dir = str(s.state_dir)
+            c.ConfinedLocalProcessSpawner.writable_paths = [str(s.exchange_root)]
+            c.ConfinedLocalProcessSpawner.readable_paths = [str(Path(__file__).resolve().parent)]
         # one unix account for everybody: nbgrader must take the student's name from the hub
         c.Spawner.environment = {**nbgrader_environment(s), "GIGA_NBGRADER_STUDENT_IS_HUB_USER": "1"}
     else:
         c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
         c.Spawner.args = []
-    c.Spawner.cmd = [*c.Spawner.cmd, *LEAN_SERVER_ARGS]  # args stay free for deployments (--allow-root)
+    c.Spawner.cmd = [
+        *c.Spawner.cmd,
+        *LEAN_SERVER_ARGS,
+        *JAPANESE_SERVER_ARGS,
+    ]  # args stay free (--allow-root)
     pythonpath = f"{LAZY_IMPORTS_DIR}:{c.Spawner.environment['PYTHONPATH']}"
-    c.Spawner.environment = {**c.Spawner.environment, "PYTHONPATH": pythonpath}
+    # students' kernels: the python3 kernel spec that loads the 全角/半角 hint (hub_config/zenkaku.py)
+    c.Spawner.environment = {
+        **c.Spawner.environment,
+        "PYTHONPATH": pythonpath,
+        "JUPYTER_PATH": str(STUDENT_JUPYTER_PATH),
+    }
 
 
 def idle_culler(s: HubSettings) -> tuple[Services, Roles]:
@@ -193,8 +217,8 @@ def course_services(s: HubSettings) -> tuple[Services, Roles]:
             service["user"] = GRADER_ACCOUNT.format(course=course)
         else:  # no unix account: nbgrader's hub plugin still needs the grader's name
             service["environment"]["JUPYTERHUB_USER"] = GRADER_ACCOUNT.format(course=course)
-            if s.is_root:
-                service["command"].append("--allow-root")
+            if s.is_root:  # root for the autograde sandbox; teachers get neither a terminal nor a kernel
+                service["command"] += ["--allow-root", *ROOT_FORMGRADER_ARGS]
         services[course] = service
         teachers = TEACHER_GROUP.format(course=course)
         students = STUDENT_GROUP.format(course=course)

@@ -10,6 +10,13 @@ from hub_config.settings import HubSettings
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - injected by JupyterHub
 settings = HubSettings.from_env()
 Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
+if settings.mode in ("test", "local"):  # one machine: the formgrader services start in these folders
+    from hub_config.configurer import GRADER_ACCOUNT
+    from hub_config.provision import ensure_course, ensure_exchange
+
+    ensure_exchange(Path(settings.exchange_root))
+    for course in settings.courses:
+        ensure_course(Path(settings.state_dir), course, GRADER_ACCOUNT.format(course=course))
 if settings.mode == "docker":  # a city: docker/compose.yaml
     from hub_config.docker_mode import ContainerSettings, apply_docker
 

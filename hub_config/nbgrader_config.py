@@ -60,6 +60,8 @@ def configure_nbgrader(
     c.Exchange.path_includes_course = True
     # submissions readable by the course's grader group only (stock: world-readable files in a 0777 folder)
     c.ExchangeFactory.submit = "hub_config.secure_exchange.PrivateExchangeSubmit"
+    # collect (as the grader) never follows a link a student left in inbound
+    c.ExchangeFactory.collect = "hub_config.secure_exchange.LinkSafeExchangeCollect"
     # students and courses come from the hub's groups (nbgrader-<course>, formgrade-<course>)
     c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
     if student_id:  # submit/fetch_feedback file the work under this name (stock: the unix account's)
@@ -67,16 +69,27 @@ def configure_nbgrader(
     # grades go to the LMS: `nbgrader export` posts them (GIGA_LMS_GRADES_TOKEN holds the token)
     c.ExportApp.plugin_class = "hub_config.lms_export.LmsExportPlugin"
     c.LmsExportPlugin.lms_url = lms_url
+    # the formgrader shows times in JST (the gradebook and the exchange keep recording UTC)
+    c.NbGraderAPI.timezone = "Asia/Tokyo"
+    c.NbGraderAPI.timestamp_format = "%Y-%m-%d %H:%M"
     # student versions speak Japanese
     c.ClearSolutions.code_stub = {"python": JAPANESE_CODE_STUB}
     c.ClearSolutions.text_stub = JAPANESE_TEXT_STUB
+    # feedback: no hidden tests (nor tracebacks quoting them), Japanese hints for 全角 mistakes
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from hub_config.feedback import feedback_preprocessors
+
+    c.GenerateFeedback.preprocessors = feedback_preprocessors([GetGrades, CSSHTMLHeaderPreprocessor])
     # autograding: student code runs in the sandbox, never as the grader
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
     if sandbox:
-        from hub_config.sandbox import sandboxed_autograde_preprocessors
+        from hub_config.sandbox import refuse_symlinked_files, sandboxed_autograde_preprocessors
 
         c.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
+        refuse_symlinked_files()
         c.SandboxedExecute.pool_size = sandbox_pool
         c.SandboxedExecute.memory_bytes = memory_mb << 20
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sys
 import time
 from collections.abc import Callable
@@ -101,6 +102,49 @@ def _sync_group(hub: httpx.Client, group: str, wanted: set[str], report: Report)
         report.members_removed[group] = remove
 
 
+def _give_to(path: Path, account: str) -> None:
+    """Hand ``path`` to the unix account ``account`` when it exists (hub local mode, provisioning as root)."""
+    try:
+        entry = pwd.getpwnam(account)
+    except KeyError:
+        return  # demo mode: the formgrader runs as the account that provisions
+    if os.geteuid() == 0:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def course_folder(state_dir: Path, course_id: str, grader: str) -> Path:
+    """The course folder, private to its grader (0700): it holds the gradebook, the solutions and hidden
+    tests (source/), every submission and graded copy. nbgrader writes 0644 files in it, so the folder's
+    own mode is what keeps students, other courses' graders and autograded code out."""
+    folder = state_dir / "courses" / course_id
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)  # folders made by older versions were 0755
+    _give_to(folder, grader)
+    return folder
+
+
+def ensure_course(state_dir: Path, course_id: str, grader: str) -> Path:
+    """The course folder (0700) with its nbgrader_config.py: what the formgrader service starts in."""
+    folder = course_folder(state_dir, course_id, grader)
+    config = folder / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(
+            "c = get_config()  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(folder)!r}\n"
+            f"c.CourseDirectory.course_id = {course_id!r}\n",
+            encoding="utf-8",
+        )
+        _give_to(config, grader)
+    return folder
+
+
+def ensure_exchange(root: Path) -> None:
+    """nbgrader's exchange: 1777 like /tmp (students create their submissions in it, nobody lists others')."""
+    root.mkdir(parents=True, exist_ok=True)
+    if os.stat(root).st_uid == os.geteuid():
+        os.chmod(root, 0o1777)
+
+
 def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_file: Path | None) -> Report:
     """Bring the hub in line with the LMS; safe to run again at any time."""
     report = Report()
@@ -115,16 +159,7 @@ def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_
         _ensure_users(hub, students | teachers, report)
         _sync_group(hub, STUDENT_GROUP.format(course=course_id), students, report)
         _sync_group(hub, TEACHER_GROUP.format(course=course_id), teachers, report)
-        folder = state_dir / "courses" / course_id
-        folder.mkdir(parents=True, exist_ok=True)
-        config = folder / "nbgrader_config.py"
-        if not config.exists():
-            config.write_text(
-                "c = get_config()  # noqa: F821\n"
-                f"c.CourseDirectory.root = {str(folder)!r}\n"
-                f"c.CourseDirectory.course_id = {course_id!r}\n",
-                encoding="utf-8",
-            )
+        ensure_course(state_dir, course_id, grader)
         report.courses.append(course_id)
     # every notebook student, exactly: the group whose servers the LMS may start (「授業をはじめる」)
     _sync_group(hub, NOTEBOOK_STUDENTS_GROUP, all_students, report)

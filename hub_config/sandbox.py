@@ -9,11 +9,18 @@ nbgrader's grading stay in the grader's process:
   autograders run in parallel without sharing a user);
 - the kernel is started as that user with no supplementary groups, no capabilities, ``no_new_privs``,
   ``umask 077``, a scrubbed environment, resource limits (``prlimit``: address space, CPU seconds, processes,
-  file size, no core files) and, where the kernel allows it, no network (``unshare --net``; the client
-  talks to the kernel over ipc sockets in the sandbox directory, so it needs none);
+  file size, no core files);
+- the kernel runs in a bubblewrap (``bwrap``) container: its own mount, pid, network, ipc and uts namespaces;
+  it sees a read-only ``/usr``, a short list of ``/etc`` files, the Python installation, a private empty
+  ``/tmp`` and ``/dev/shm`` and its own sandbox directory, nothing else (no course folder, gradebook,
+  exchange, homes, LMS database, other processes); no network (the client talks to the kernel over ipc
+  sockets in the sandbox directory, so it needs none);
+- the sandbox directory is a size-limited tmpfs (disk quota: bytes and files) mounted by the grader;
 - nbgrader's per-cell timeout interrupts endless loops; a dead or hung kernel turns every cell that did not
   run into an error, so the student gets no points for tests that never ran;
-- afterwards every process of the sandbox user is killed and the directory removed.
+- afterwards the pid namespace is torn down (every process in it dies with its init), left-overs of the
+  sandbox user *inside a sandbox namespace* are killed (never a host process that happens to share the uid),
+  the tmpfs is unmounted and the directory removed.
 
 The executed notebook never travels through a file the student could touch: nbclient builds it in the grader's
 memory from the kernel's messages, and nbgrader's own ``SaveAutoGrades`` writes the grades. Use it by putting
@@ -34,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +75,8 @@ class SandboxLimits:
     processes: int = 64  # RLIMIT_NPROC, counted per user: the pool gives each run its own user
     file_bytes: int = 16 << 20  # RLIMIT_FSIZE
     open_files: int = 256  # RLIMIT_NOFILE
+    disk_bytes: int = 64 << 20  # size of the sandbox directory's tmpfs (everything the kernel can write)
+    disk_files: int = 4096  # inodes of that tmpfs
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,10 @@ class SandboxUser:
 def require_root() -> None:
     if os.geteuid() != 0:
         raise SandboxError("the autograde sandbox must be started as root (it switches to a sandbox user)")
-    for tool in ("setpriv", "prlimit", "useradd"):
+    for tool, package in (("setpriv", "util-linux"), ("prlimit", "util-linux"), ("useradd", "passwd"),
+                          ("bwrap", "bubblewrap"), ("mount", "mount")):  # fmt: skip
         if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            raise SandboxError(f"the autograde sandbox needs the '{tool}' command (util-linux / passwd)")
+            raise SandboxError(f"the autograde sandbox needs the '{tool}' command (Debian package {package})")
 
 
 def ensure_sandbox_users(count: int, prefix: str = USER_PREFIX) -> list[SandboxUser]:
@@ -130,9 +141,22 @@ def acquire_user(users: list[SandboxUser], wait_seconds: float = 600.0) -> Itera
         time.sleep(0.2)
 
 
-def user_processes(uid: int) -> list[int]:
+def _pid_namespace(pid: int | str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+HOST_PID_NAMESPACE = _pid_namespace("self")
+
+
+def user_processes(uid: int, *, sandboxed_only: bool = True) -> list[int]:
     """PIDs of live processes whose real or effective uid is ``uid``.
 
+    With ``sandboxed_only`` (the default) only processes in another pid namespace than the grader's count:
+    every sandboxed kernel runs in its own, so a host process that shares the uid (a misconfigured pool
+    prefix, a hub user with the same uid) is never touched.
     Zombies are left out: they run nothing and hold no resources but their entry, and they stay listed
     until their parent (or init) reaps them, which on a busy machine can take a while.
     """
@@ -148,13 +172,16 @@ def user_processes(uid: int) -> list[int]:
         if fields.get("State", "").strip().startswith(("Z", "X")):
             continue
         real, effective = (int(v) for v in fields.get("Uid", "-1 -1").split()[:2])
-        if uid in (real, effective):
-            pids.append(int(entry.name))
+        if uid not in (real, effective):
+            continue
+        if sandboxed_only and _pid_namespace(entry.name) in (HOST_PID_NAMESPACE, None):
+            continue
+        pids.append(int(entry.name))
     return pids
 
 
 def kill_user_processes(uid: int, timeout: float = 15.0) -> None:
-    """SIGKILL every process of the sandbox user (repeat: a fork may land between scan and kill)."""
+    """SIGKILL every sandboxed process of the sandbox user (repeat: a fork may land between scan and kill)."""
     if uid == 0:
         raise SandboxError("refusing to kill the processes of root")
     deadline = time.monotonic() + timeout
@@ -169,29 +196,86 @@ def kill_user_processes(uid: int, timeout: float = 15.0) -> None:
     raise SandboxError(f"processes of sandbox uid {uid} survive SIGKILL")
 
 
+# What the kernel sees of /etc: enough for the dynamic linker, time zones, fonts, TLS roots and Python's
+# Debian hooks; not the user list, hostnames, mail, database or hub settings.
+ETC_ALLOWED = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "fonts", "ssl", "ca-certificates",
+    "alternatives", "mime.types", "nsswitch.conf", "python3", "python3.11", "python3.12", "python3.13",
+    "matplotlibrc", "os-release", "debian_version",
+)  # fmt: skip
+
+
+def _traversable_parents(path: Path | str) -> list[str]:
+    """bwrap arguments creating ``path``'s parents 0711: bwrap would make them 0700 (root's), and the sandbox
+    user could not reach what is bound below them."""
+    args = []
+    for parent in reversed(Path(path).parents[:-1]):
+        args += ["--perms", "0711", "--dir", str(parent)]
+    return args
+
+
+def _system_binds() -> list[str]:
+    """bwrap arguments for the read-only system view: /usr (and merged-/usr links), /etc excerpts, Python."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--perms", "0755", "--dir", "/etc"]  # else bwrap makes it 0700 and nothing below is readable
+    for name in ETC_ALLOWED:
+        path = Path("/etc", name)
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    pythons = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    for python in sorted(pythons):
+        if python != "/usr" and not python.startswith("/usr/"):
+            args += [*_traversable_parents(python), "--ro-bind", python, python]
+    return args
+
+
 _NETNS_OK: bool | None = None
 
 
 def network_isolation_available() -> bool:
-    """Whether ``unshare --net`` works here (needs CAP_SYS_ADMIN; missing in some containers)."""
+    """Whether new namespaces can be made here (needs CAP_SYS_ADMIN; missing in some containers)."""
     global _NETNS_OK
     if _NETNS_OK is None:
+        probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--unshare-ipc", "true"]
         try:
-            _NETNS_OK = (
-                subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=10).returncode == 0
-            )
+            _NETNS_OK = subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _NETNS_OK = False
     return _NETNS_OK
 
 
 def sandbox_command(
-    cmd: list[str], *, user: SandboxUser, workdir: Path, limits: SandboxLimits, isolate_network: bool
+    cmd: list[str],
+    *,
+    user: SandboxUser,
+    workdir: Path,
+    limits: SandboxLimits,
+    isolate_network: bool = True,
+    passwd_file: Path | None = None,
 ) -> list[str]:
-    """Wrap ``cmd`` to run as ``user`` in ``workdir`` with the limits, umask 077 and a clean environment."""
+    """Wrap ``cmd`` to run as ``user`` in ``workdir`` inside bubblewrap, with the limits, umask 077 and a
+    clean environment. ``isolate_network=False`` (tests of the privilege drop only) keeps the host's
+    namespaces and file system."""
     wrapper: list[str] = []
     if isolate_network:
-        wrapper += ["unshare", "--net"]
+        # no user namespace: bwrap runs as root, and setpriv (inside) switches to the real sandbox uid
+        wrapper += ["bwrap", *_system_binds()]
+        if passwd_file is not None:
+            wrapper += ["--ro-bind", str(passwd_file), "/etc/passwd"]
+        wrapper += [
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *_traversable_parents(workdir),
+            "--bind", str(workdir), str(workdir), "--chdir", str(workdir),
+            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--hostname", "sandbox", "--die-with-parent", "--new-session", "--",
+        ]  # fmt: skip
+    # JPY_PARENT_PID=1: in its pid namespace the kernel's parent is bwrap's init (pid 1), so ipykernel's
+    # parent poller would think the grader died; bwrap's --die-with-parent does that job instead
     wrapper += [
         "setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
@@ -199,10 +283,12 @@ def sandbox_command(
         f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}",
         "--core=0", "--",
         "env", "-i", f"HOME={workdir}", f"PATH={SANDBOX_PATH}", "LANG=C.UTF-8", f"TMPDIR={workdir}",
+        f"USER={user.name}", f"LOGNAME={user.name}",
         f"MPLCONFIGDIR={workdir}/.matplotlib", f"IPYTHONDIR={workdir}/.ipython",
         f"JUPYTER_RUNTIME_DIR={workdir}",
         "MPLBACKEND=module://matplotlib_inline.backend_inline", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1",
-        "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1", f"JPY_PARENT_PID={os.getpid()}",
+        "PYTHONDONTWRITEBYTECODE=1", "PYDEVD_DISABLE_FILE_VALIDATION=1",
+        f"JPY_PARENT_PID={1 if isolate_network else os.getpid()}",
         "/bin/sh", "-c", 'umask 077 && cd "$HOME" && exec "$@"', "sandboxed-kernel",
     ]  # fmt: skip
     return wrapper + cmd
@@ -224,7 +310,15 @@ class SandboxKernelManager(AsyncKernelManager):
         self._user = user
         self._workdir = workdir
         self._limits = limits
-        self.isolate_network = network_isolation_available()
+        self.isolate_network = True  # the bwrap container; SandboxedExecute refuses to run without it
+
+    @property
+    def kernel_spec(self) -> Any:
+        # interrupts as messages: a signal to the bwrap process would not reach the kernel (own session)
+        spec = super().kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"
+        return spec
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
@@ -239,7 +333,37 @@ class SandboxKernelManager(AsyncKernelManager):
             workdir=self._workdir,
             limits=self._limits,
             isolate_network=self.isolate_network,
+            passwd_file=self._workdir.parent / "passwd",
         )
+
+
+def _mount_quota(workdir: Path, user: SandboxUser, limits: SandboxLimits) -> None:
+    """Make ``workdir`` a tmpfs of ``limits.disk_bytes`` and ``disk_files``: all the kernel can write."""
+    workdir.mkdir(mode=0o700)
+    options = (
+        f"size={limits.disk_bytes},nr_inodes={limits.disk_files},mode=700,uid={user.uid},gid={user.gid},"
+        "nosuid,nodev"
+    )
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "giga-sandbox", str(workdir)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SandboxError(f"cannot mount the sandbox's disk quota (tmpfs): {result.stderr.strip()}")
+
+
+def _unmount_quota(workdir: Path) -> None:
+    subprocess.run(["umount", "--lazy", str(workdir)], capture_output=True)
+
+
+def _write_passwd(holder: Path, user: SandboxUser) -> None:
+    """The kernel's /etc/passwd: root and itself only (the host's would list every student's account)."""
+    passwd = holder / "passwd"
+    passwd.write_text(
+        "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+        f"{user.name}:x:{user.uid}:{user.gid}:sandbox:/nonexistent:/usr/sbin/nologin\n",
+        encoding="utf-8",
+    )
+    os.chmod(passwd, 0o644)
 
 
 def _copy_submission(source: Path, workdir: Path, user: SandboxUser) -> None:
@@ -319,6 +443,12 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
     cpu_seconds = Integer(SandboxLimits.cpu_seconds, help="CPU-time limit of the kernel.").tag(config=True)
     processes = Integer(SandboxLimits.processes, help="Process limit of the sandbox user.").tag(config=True)
     file_bytes = Integer(SandboxLimits.file_bytes, help="Largest file the kernel may write.").tag(config=True)
+    disk_bytes = Integer(SandboxLimits.disk_bytes, help="Disk quota of the sandbox directory.").tag(
+        config=True
+    )
+    wall_seconds = Integer(
+        600, help="Wall-clock limit of one notebook: then every sandboxed process is killed."
+    ).tag(config=True)
     sandbox_root = Unicode(
         tempfile.gettempdir(), help="Where the temporary sandbox directories are made."
     ).tag(config=True)
@@ -336,21 +466,33 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
             cpu_seconds=self.cpu_seconds,
             processes=self.processes,
             file_bytes=self.file_bytes,
+            disk_bytes=self.disk_bytes,
         )
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         users = ensure_sandbox_users(self.pool_size, self.user_prefix)
+        if not network_isolation_available():
+            raise SandboxError(
+                "bubblewrap cannot create namespaces here (needs root with CAP_SYS_ADMIN); student code will "
+                "not run unconfined — fix the host or set GIGA_AUTOGRADE_SANDBOX=0 on a development machine"
+            )
         source = Path(resources.get("metadata", {}).get("path") or ".")
         with acquire_user(users) as user:
             holder = Path(tempfile.mkdtemp(prefix="giga-sandbox-", dir=self.sandbox_root))
             try:
                 os.chmod(holder, 0o711)  # root's; the sandbox user may only traverse it
                 workdir = holder / "work"
+                _write_passwd(holder, user)
+                _mount_quota(workdir, user, self.limits)
                 _copy_submission(source, workdir, user)
                 _seed_font_cache(workdir, user, matplotlib_font_cache(Path(self.font_cache_dir)))
                 self._sandbox = (user, workdir)
                 inner = dict(resources)
                 inner["metadata"] = {**resources.get("metadata", {}), "path": str(workdir)}
+                # a kernel that ignores interrupts (or sleeps in C code) is killed at the wall-clock limit
+                watchdog = threading.Timer(self.wall_seconds, kill_user_processes, args=(user.uid,))
+                watchdog.daemon = True
+                watchdog.start()
                 try:
                     nb, _ = super().preprocess(nb, inner)
                 except Exception as error:  # dead kernel, CPU limit, hung interrupt: grade what ran
@@ -358,9 +500,12 @@ class SandboxedExecute(Execute):  # type: ignore[misc]
                     _fail_unexecuted(nb, f"the notebook stopped early ({type(error).__name__})")
                 else:
                     _fail_unexecuted(nb, "this cell did not run")
+                finally:
+                    watchdog.cancel()
             finally:
                 self._sandbox = None
                 kill_user_processes(user.uid)
+                _unmount_quota(holder / "work")
                 shutil.rmtree(holder, ignore_errors=True)
         return nb, resources
 
@@ -393,6 +538,7 @@ def run_notebook(
         cpu_seconds=limits.cpu_seconds,
         processes=limits.processes,
         file_bytes=limits.file_bytes,
+        disk_bytes=limits.disk_bytes,
     )
     executed, _ = executor.preprocess(nb, {"metadata": {"path": str(notebook.parent)}})
     return executed
@@ -421,3 +567,30 @@ def sandboxed_autograde_preprocessors() -> list[type]:
     if StockExecute not in stock:
         raise SandboxError("nbgrader's autograde pipeline has no Execute step to replace; check the version")
     return [SandboxedExecute if step is StockExecute else step for step in stock]
+
+
+def refuse_symlinked_files() -> None:
+    """Make nbgrader's autograde copy a submission's files without following symbolic links.
+
+    Stock ``init_assignment`` copies every file of ``submitted/<student>/<assignment>`` with ``shutil.copy``,
+    as the grader: a link ``notes.txt -> ../../../gradebook.db`` (made by the student in the exchange's
+    inbound folder, which collect copies as is) became a readable copy of the gradebook in the sandbox.
+    Links are skipped (with a warning in the log); nbgrader looks the class up at call time, so replacing
+    the name in its two modules is enough.
+    """
+    from nbgrader.apps import api, autogradeapp
+    from nbgrader.converters.autograde import Autograde
+
+    class LinkSafeAutograde(Autograde):  # type: ignore[misc]
+        def init_assignment(self, assignment_id: str, student_id: str) -> None:
+            source = self._format_source(assignment_id, student_id)
+            for root, _dirs, files in os.walk(source):
+                for name in files:
+                    path = os.path.join(root, name)
+                    if os.path.islink(path):
+                        self.log.warning("Skipping %s: links in a submission are never followed", path)
+                        os.unlink(path)
+            super().init_assignment(assignment_id, student_id)
+
+    api.Autograde = LinkSafeAutograde
+    autogradeapp.Autograde = LinkSafeAutograde

@@ -18,10 +18,13 @@ entries but cannot list them).
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
+from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.submit import ExchangeSubmit
+from nbgrader.utils import ignore_patterns
 
 FILE_MODE = 0o640
 DIR_MODE = 0o770
@@ -53,3 +56,31 @@ class PrivateExchangeSubmit(ExchangeSubmit):
     def copy_files(self) -> None:
         super().copy_files()
         restrict_submission(Path(self.inbound_path) / self.assignment_filename)
+
+
+class LinkSafeExchangeCollect(ExchangeCollect):
+    """nbgrader's collect, copying symbolic links as links and then dropping them.
+
+    Stock collect copies each inbound submission with ``shutil.copytree`` as the grader (root in make run),
+    following links. ``inbound`` is writable by every student, so a submission made by hand with a link to
+    the gradebook, another course or ``/etc/shadow`` arrived in ``submitted/`` as a regular file — which the
+    autograde copies into the sandbox, where the student's code reads it and prints it into the feedback.
+    """
+
+    def do_copy(self, src: str, dest: str, log: object = None) -> None:
+        if self.get_size(src) > 1000 * self.coursedir.max_dir_size:
+            self.log.error("Directory size is too big")
+            raise RuntimeError(f"Directory size is too big (maximum {1000 * self.coursedir.max_dir_size})")
+        ignore = ignore_patterns(
+            exclude=self.coursedir.ignore,
+            include=self.coursedir.include,
+            max_file_size=self.coursedir.max_file_size,
+            log=self.log,
+        )
+        shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+        for root, dirs, files in os.walk(dest):
+            for name in [*dirs, *files]:
+                path = os.path.join(root, name)
+                if os.path.islink(path):
+                    self.log.warning("Dropping %s: links in a submission are never followed", path)
+                    os.unlink(path)

@@ -96,7 +96,10 @@ total_population
             1,
             f"""
 # チェック: 総人口
+assert total_population > 0, "総人口を計算しよう"
+### BEGIN HIDDEN TESTS
 assert total_population == {_TOTAL}, "総人口がちがいます"
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -122,7 +125,9 @@ aging_rate
             f"""
 # チェック: 高齢化率
 assert 0 < aging_rate < 100, "パーセント（0〜100）で答えよう"
+### BEGIN HIDDEN TESTS
 assert abs(aging_rate - {_AGING_RATE}) < 0.05, "65歳以上の割合がちがいます"
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -146,7 +151,10 @@ largest_group
             1,
             f"""
 # チェック: いちばん多い年齢層
+assert largest_group in set(population["age_group"]), "年齢層の名前で答えよう"
+### BEGIN HIDDEN TESTS
 assert largest_group == "{_LARGEST}"
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -220,7 +228,9 @@ change_rate
             f"""
 # チェック: 変化率
 assert change_rate < 0, "人口は減っているのでマイナスになるはずです"
+### BEGIN HIDDEN TESTS
 assert abs(change_rate - ({_CHANGE_RATE})) < 0.05, "変化率がちがいます"
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -290,7 +300,7 @@ SURVEY = Lesson(
             """
 # 第7回 平均と中央値 — アンケートを分析する
 
-あるクラスで、36人に「睡眠時間」「読書時間」「1か月のおこづかい」「好きな教科」のアンケートをとりました（架空のデータです）。
+ある小中学校の小学6年生18人と中学1年生18人、あわせて36人に「睡眠時間」「読書時間」「1か月のおこづかい」「好きな教科」のアンケートをとりました（架空のデータです）。
 **平均** と **中央値** のちがいに注意しながら分析します。データはこのフォルダの `survey.csv` です。
 
 **すすめかた**: `# ここにコードを書こう` のセルにコードを書き、`raise NotImplementedError()` の行は消してください。
@@ -325,8 +335,12 @@ print(mean_allowance, median_allowance)
             2,
             f"""
 # チェック: 平均と中央値
+_low, _high = survey["allowance_yen"].min(), survey["allowance_yen"].max()
+assert _low <= median_allowance <= _high, "中央値はデータの範囲の中にあります"
+### BEGIN HIDDEN TESTS
 assert abs(mean_allowance - {_MEAN!r}) < 0.01, "平均がちがいます"
 assert median_allowance == {_MEDIAN!r}, "中央値がちがいます"
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -349,7 +363,10 @@ above_mean_count
             1,
             f"""
 # チェック: 平均より多い人の人数
+assert 0 < above_mean_count < len(survey), "人数で答えよう"
+### BEGIN HIDDEN TESTS
 assert above_mean_count == {_ABOVE_MEAN}
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -372,8 +389,11 @@ sleep_by_grade
             2,
             f"""
 # チェック: 学年別の平均
+assert set(sleep_by_grade.index) >= {{"小6", "中1"}}, "学年ごとに平均を出そう"
+### BEGIN HIDDEN TESTS
 assert abs(sleep_by_grade["小6"] - {_SLEEP["小6"]:.6f}) < 0.001
 assert abs(sleep_by_grade["中1"] - {_SLEEP["中1"]:.6f}) < 0.001
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -397,7 +417,10 @@ reading_30_rate
             2,
             f"""
 # チェック: 割合
+assert 0 <= reading_30_rate <= 100, "パーセント（0〜100）で答えよう"
+### BEGIN HIDDEN TESTS
 assert abs(reading_30_rate - {_READING_RATE}) < 0.05
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -455,7 +478,9 @@ subject_counts
             f"""
 # チェック: 教科ごとの人数
 assert subject_counts.sum() == len(survey)
+### BEGIN HIDDEN TESTS
 assert subject_counts.max() == {_TOP_SUBJECT_COUNT}
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -491,7 +516,7 @@ assert subject_counts.max() == {_TOP_SUBJECT_COUNT}
         ),
         rubric(
             """
-**採点のめやす（ルーブリック）** 2点: 気をつけることを2つ（人数が36人と少ない／1つのクラスだけで全体を代表しない／
+**採点のめやす（ルーブリック）** 2点: 気をつけることを2つ（人数が36人と少ない／1つの学校だけで全体を代表しない／
 自己申告なので正確とは限らない／調べた時期によって変わる など）。1点: 1つ。0点: 書いていない。
 """
         ),

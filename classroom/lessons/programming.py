@@ -83,6 +83,17 @@ print(change)
             """
 # チェック: おつり
 assert change == 440, "おつりがちがいます"
+### BEGIN HIDDEN TESTS
+# the same answer with another total: `change = 440` (copied from the check) does not count
+_answer = [
+    cell
+    for cell in globals()["In"]
+    if any(line.startswith("change =") or line.startswith("change=") for line in cell.splitlines())
+][-1]
+_other = {"total": 730, "print": lambda *args, **kwargs: None}
+exec(_answer, _other)
+assert _other["change"] == 270, "おつりは total を使って計算しよう"
+### END HIDDEN TESTS
 """,
         ),
         md(
@@ -694,7 +705,8 @@ ALGORITHMS = Lesson(
             """
 ## 問1 線形探索（2点）
 リスト `items` を前から順番に調べ、`target` が見つかったらその位置（0から数える番号）を、
-見つからなければ `-1` を返す関数 `linear_search` を完成させましょう（`index` や `in` は使わないこと）。
+見つからなければ `-1` を返す関数 `linear_search` を完成させましょう。
+リストの `index` や「`target in items`」のような、さがしてくれる命令は使わないこと（`for ... in` の繰り返しは使ってかまいません）。
 """
         ),
         solution(
@@ -803,6 +815,27 @@ rng = random.Random(5)
 for _ in range(20):
     values = [rng.randint(-50, 50) for _ in range(rng.randint(0, 15))]
     assert bubble_sort(values) == sorted(values)
+
+
+class _Counted:  # a number that counts how often it is compared
+    comparisons = 0
+
+    def __init__(self, value):
+        self.value = value
+
+    def __lt__(self, other):
+        _Counted.comparisons += 1
+        return self.value < other.value
+
+    def __gt__(self, other):
+        _Counted.comparisons += 1
+        return self.value > other.value
+
+
+backwards = [_Counted(v) for v in range(8, 0, -1)]
+assert [c.value for c in bubble_sort(backwards)] == list(range(1, 9))
+# 8 numbers in reverse order need 28 swaps of neighbours; sorted() or sort() compares only 7 times
+assert _Counted.comparisons >= 28, "sorted や sort を使わずに、となりどうしをくらべて入れかえよう"
 ### END HIDDEN TESTS
 """,
         ),

@@ -188,3 +188,50 @@ def test_student_version_fails_the_autograder_tests(executed: dict, name: str) -
     # the given (non-graded) code still runs in the student version
     given = [c for c in nb.cells if c.cell_type == "code" and not _nbgrader_meta(c)]
     assert all(not _errors(cell) for cell in given)
+
+
+def test_visible_checks_of_the_data_lessons_do_not_give_the_answers(course: Path) -> None:
+    """06 and 07 showed the expected numbers in their checks (copying them earned full marks): those are
+    hidden tests now, the visible checks only say whether an answer is plausible."""
+    from lessons import data_literacy as data
+
+    answers = [data._TOTAL, data._AGING_RATE, data._LARGEST, data._CHANGE_RATE, data._MEAN, data._MEDIAN,
+               data._ABOVE_MEAN, data._READING_RATE, data._TOP_SUBJECT_COUNT]  # fmt: skip
+    for name in ("06_population", "07_survey"):
+        release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+        visible = "\n".join(cell.source for cell in _autograder_cells(release))
+        shown = [
+            value for value in answers if re.search(rf"(?<![\d.]){re.escape(str(value))}(?![\d])", visible)
+        ]
+        shown += [value for value in data._SLEEP.values() if f"{value:.6f}" in visible]
+        assert shown == [], f"{name} shows expected answers in its checks: {shown}"
+
+
+def test_a_copied_number_instead_of_the_calculation_earns_nothing(course: Path, tmp_path: Path) -> None:
+    """01 accepted `change = 440` (the number in the check) for 「total を使って計算」."""
+    source = nbformat.read(course / "source" / "01_variables" / "01_variables.ipynb", as_version=4)
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") == "ans_change":
+            cell.source = "change = 440\nprint(change)"
+    (tmp_path / "01").mkdir()
+    path = tmp_path / "01" / "01_variables.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("01", "copied"): path}))[("01", "copied")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    assert _errors(by_id["check_change"]) == ["AssertionError"]
+    assert _errors(by_id["check_total"]) == []  # the rest of the notebook is unaffected
+
+
+def test_bubble_sort_with_sorted_earns_nothing(course: Path, tmp_path: Path) -> None:
+    """05 said 「sorted や sort は使わないこと」 but `return sorted(numbers)` earned full marks."""
+    source = nbformat.read(course / "source" / "05_algorithms" / "05_algorithms.ipynb", as_version=4)
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") == "ans_bubble_sort":
+            cell.source = "def bubble_sort(numbers):\n    return sorted(numbers)"
+    (tmp_path / "05").mkdir()
+    path = tmp_path / "05" / "05_algorithms.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("05", "sorted"): path}))[("05", "sorted")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    assert _errors(by_id["check_bubble_sort"]) == ["AssertionError"]
+    assert _errors(by_id["check_linear_search"]) == []

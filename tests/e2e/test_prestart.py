@@ -27,8 +27,9 @@ def server_processes(state_dir: Path) -> list[int]:
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            wrapper = Path(f"/proc/{pid}/comm").read_text().strip() in ("bwrap", "sh")  # confined_spawner
             if b"jupyterhub-singleuser" in cmdline and os.readlink(f"/proc/{pid}/cwd").startswith(homes):
-                found.append(int(pid))
+                found += [] if wrapper else [int(pid)]
         except OSError:
             continue
     return found

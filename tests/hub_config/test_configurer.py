@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,19 @@ def test_authenticator_points_at_the_lms_and_manages_groups() -> None:
     assert auth.admin_users == set() and auth.admin_groups == set()
 
 
-def test_test_mode_uses_the_simple_spawner_and_allow_root_only_as_root() -> None:
+def test_test_mode_uses_the_simple_spawner_and_confines_servers_as_root() -> None:
     c = configured()
     assert c.JupyterHub.spawner_class == "jupyterhub.spawner.SimpleLocalProcessSpawner"
     assert c.Spawner.args == []
-    assert configured(is_root=True).Spawner.args == ["--allow-root"]
+    as_root = configured(is_root=True)
+    assert as_root.JupyterHub.spawner_class == "hub_config.confined_spawner.ConfinedLocalProcessSpawner"
+    assert "--allow-root" not in as_root.Spawner.args  # the server never runs as root
+    settings = next(arg for arg in as_root.Spawner.cmd if "app_settings_dir" in arg).split("=", 1)[1]
+    overrides = json.loads((Path(settings) / "overrides.json").read_text())
+    assert overrides["@jupyterlab/translation-extension:plugin"]["locale"] == "ja_JP"
+    formgrader = {s["name"]: s for s in as_root.JupyterHub.services}["a1-prog"]["command"]
+    assert "--ServerApp.terminals_enabled=False" in formgrader
+    assert "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager" in formgrader
 
 
 def test_local_mode_runs_one_unix_user_per_person() -> None:

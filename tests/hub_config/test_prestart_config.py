@@ -12,7 +12,13 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from hub_config.configurer import LAZY_IMPORTS_DIR, LEAN_SERVER_ARGS, NOTEBOOK_STUDENTS_GROUP, apply
+from hub_config.configurer import (
+    JAPANESE_SERVER_ARGS,
+    LAZY_IMPORTS_DIR,
+    LEAN_SERVER_ARGS,
+    NOTEBOOK_STUDENTS_GROUP,
+    apply,
+)
 from hub_config.settings import HubSettings
 
 
@@ -40,7 +46,7 @@ def test_servers_start_lean_in_every_mode() -> None:
     for mode in ("test", "local"):
         c = configured(mode=mode)
         assert c.Spawner.cmd[0].endswith("jupyterhub-singleuser")
-        assert c.Spawner.cmd[1:] == list(LEAN_SERVER_ARGS)
+        assert c.Spawner.cmd[1:] == [*LEAN_SERVER_ARGS, *JAPANESE_SERVER_ARGS]
         extensions = " ".join(LEAN_SERVER_ARGS)
         for off in ("=jupyterlab=False", "=nbgrader.server_extensions.formgrader=False"):
             assert off in extensions

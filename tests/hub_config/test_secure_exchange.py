@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -19,7 +21,7 @@ from traitlets.config import Config
 
 from hub_config import sandbox
 from hub_config.nbgrader_config import configure_nbgrader, settings_from_env
-from hub_config.secure_exchange import PrivateExchangeSubmit, is_private
+from hub_config.secure_exchange import LinkSafeExchangeCollect, PrivateExchangeSubmit, is_private
 from tests.support import missing
 
 COURSE = "c1-prog"
@@ -108,6 +110,13 @@ def test_configure_nbgrader_only_sets_traits() -> None:
     from nbgrader.exchange import ExchangeFactory
 
     assert ExchangeFactory(config=c).submit is PrivateExchangeSubmit  # the strings resolve to the classes
+    assert ExchangeFactory(config=c).collect is LinkSafeExchangeCollect
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.utils import as_timezone
+
+    api = NbGraderAPI(config=c)
+    shown = as_timezone(datetime(2026, 12, 7, 0, 30), api.timezone).strftime(api.timestamp_format)
+    assert shown == "2026-12-07 09:30"  # 00:30 UTC is 09:30 in Japan
     assert ExportApp(config=c).plugin_class.__name__ == "LmsExportPlugin"
     off = Config()
     configure_nbgrader(off, **settings_from_env({"GIGA_AUTOGRADE_SANDBOX": "0"}))
@@ -122,3 +131,41 @@ def test_the_config_file_loads_as_nbgrader_loads_it(monkeypatch: pytest.MonkeyPa
     config = PyFileConfigLoader("nbgrader_config.py", path=str(hub_config_dir)).load_config()
     assert config.Exchange.root == "/srv/test-exchange"
     assert sandbox.SandboxedExecute in config.Autograde.autograde_preprocessors
+
+
+def _collect(tmp_path: Path, collect_class: type) -> Path:
+    """Submit, then plant links in the inbound submission as a student can (inbound is writable by all),
+    then collect as the grader; return the collected folder."""
+    submission = _exchange(tmp_path, PrivateExchangeSubmit)
+    secret = tmp_path / "gradebook-secret.txt"
+    secret.write_text("GRADEBOOK-SECRET-271")
+    (tmp_path / "other-course").mkdir()
+    (tmp_path / "other-course" / "answers.txt").write_text("OTHER-COURSE-SECRET-828")
+    os.symlink(secret, submission / "notes.txt")
+    os.symlink(tmp_path / "other-course", submission / "more")
+    config = Config()
+    config.Exchange.root = str(tmp_path / "exchange")
+    config.Exchange.path_includes_course = True
+    config.CourseDirectory.root = str(tmp_path / "course")
+    config.CourseDirectory.course_id = COURSE
+    config.CourseDirectory.assignment_id = "ps1"
+    path = os.environ["PATH"]
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{path}"  # a new gradebook runs alembic
+    try:
+        coursedir = CourseDirectory(config=config)
+        collect_class(coursedir=coursedir, authenticator=Authenticator(config=config), config=config).start()
+    finally:
+        os.environ["PATH"] = path
+    return tmp_path / "course" / "submitted" / "s-a1" / "ps1"
+
+
+def test_collect_never_follows_a_link_planted_in_inbound(open_tmp: Path) -> None:
+    from nbgrader.exchange.default.collect import ExchangeCollect
+
+    collected = _collect(open_tmp / "ours", LinkSafeExchangeCollect)
+    assert (collected / "ps1.ipynb").is_file()
+    assert not (collected / "notes.txt").exists() and not (collected / "more").exists()
+    assert not any(path.is_symlink() for path in collected.rglob("*"))
+    stock = _collect(open_tmp / "stock", ExchangeCollect)  # the gap this class closes
+    assert (stock / "notes.txt").read_text() == "GRADEBOOK-SECRET-271"
+    assert (stock / "more" / "answers.txt").read_text() == "OTHER-COURSE-SECRET-828"
