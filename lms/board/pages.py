@@ -384,3 +384,9 @@ async def release_page(request: Request, session: SessionDep, user: PageUser) ->
     job = queue_release(session=session, actor=user, school_year=int(year), term=int(term), reason="admin",
                         ip=client_ip(request))  # fmt: skip
     return RedirectResponse(f"/board?job={job.id}#release-jobs", status_code=303)
+
+
+# the officer's evidence page (lms.board.ebpm_pages) under this router's page dependencies
+from lms.board.ebpm_pages import router as _ebpm_router  # noqa: E402
+
+router.include_router(_ebpm_router)
