@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from lms.board.disclosure import Microdata, Protection, as_dict, build_release
-from lms.board.disclosure_cases import simulate
+from lms.board.disclosure_cases import Layout, simulate
 from lms.board.ebpm import NO_DIFFERENCE, Point, difference
 from lms.board.release_models import BoardRelease
 from lms.roster.models import Org
@@ -35,7 +35,8 @@ def test_difference_interval_and_verdict() -> None:
 
 def test_school_versus_city_intervals_cover_the_truth() -> None:
     """Simulated cities: a school (part of the city) with no true difference is called different in about
-    5 % of cities or fewer (rounding makes the interval conservative); one 60 points higher (48 above the city it is part of) almost always."""
+    5 % of cities or fewer (rounding makes the interval conservative); one 60 points higher (48 above the
+    city it is part of) almost always."""
     rng = np.random.default_rng(5)
     claims = {0: 0, 60: 0}
     reps = 400
@@ -75,8 +76,11 @@ def two_years(db_session: Session, world: Any) -> dict[str, Any]:
     db_session.add(tiny)
     db_session.flush()
     a, b = world.orgs["A"].id, world.orgs["B"].id
-    layout = [(a, "P5", [30, 28], [False, False]), (b, "P5", [25, 26], [False, False]),
-              (tiny.id, "P5", [6], [False]), (a, "P3", [31], [False]), (b, "P3", [29], [False])]  # fmt: skip
+    assert tiny.id is not None
+    layout: Layout = [
+        (a, "P5", [30, 28], [False, False]), (b, "P5", [25, 26], [False, False]),
+        (tiny.id, "P5", [6], [False]), (a, "P3", [31], [False]), (b, "P3", [29], [False]),
+    ]  # fmt: skip
     rows = [
         _store(db_session, simulate(layout, school_year=year, term=term, seed=seed), number)
         for number, (year, term, seed) in enumerate([(2024, 1, 3), (2024, 2, 4), (2025, 1, 5)], start=1)
