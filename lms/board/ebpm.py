@@ -87,7 +87,7 @@ def difference(
         w = min(max(share_of_b, 0.0), 1.0)
         var = max((1 - 2 * w) * sa**2 + sb**2, (1 - w) ** 2 * sa**2)
     var += 2 * ROUNDING_VAR
-    d = a.mean - b.mean
+    d = round(a.mean) - round(b.mean)  # the means as shown (a release's are whole points already)
     half = Z95 * math.sqrt(var)
     low, high = math.floor(d - half), math.ceil(d + half)
     verdict = higher if low > 0 else lower if high < 0 else NO_DIFFERENCE
