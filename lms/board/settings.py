@@ -31,7 +31,10 @@ class BoardSettings(BaseSettings):
         default=30, ge=0, description="how often the server's release worker looks for work (0: never)"
     )
     term_close_grace_days: int = Field(
-        default=30, ge=0, le=365, description="a term still holding an open test is released this long "
+        default=30,
+        ge=0,
+        le=365,
+        description="a term still holding an open test is released this long "
         "after its end anyway (a forgotten open test must not block the term's release)",
     )
 
