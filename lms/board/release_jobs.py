@@ -42,6 +42,9 @@ from lms.roster.models import User
 logger = logging.getLogger("lms.board.release_jobs")
 
 JOB_LABELS = {"queued": "作成待ち", "running": "作成中", "done": "完了", "failed": "失敗"}
+#: a job still "running" after this long was left by a process that stopped (a release takes seconds to
+#: a minute): it is marked failed, so that the term can be queued again
+STALE_AFTER = timedelta(hours=1)
 #: how far back the sweep looks for tests (older terms were released when they closed, or by the seed)
 SWEEP_DAYS = 400
 
@@ -173,10 +176,23 @@ def run_job(engine: Engine, job_id: int) -> BoardReleaseJob:
         return job
 
 
+def fail_stale_jobs(session: Session, now: datetime) -> int:
+    """Mark jobs left "running" by a stopped process as failed (STALE_AFTER); how many."""
+    stale = session.execute(
+        update(BoardReleaseJob)
+        .where(col(BoardReleaseJob.status) == "running", col(BoardReleaseJob.started_at) < now - STALE_AFTER)
+        .values(status="failed", finished_at=now,
+                message="作成が途中で止まりました（サーバーの再起動など）。もう一度作成してください。")
+    )  # fmt: skip
+    return int(stale.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def run_pending(engine: Engine, now: datetime | None = None) -> list[BoardReleaseJob]:
-    """One round of the worker: queue the releases of closed terms, then run every queued job."""
+    """One round of the worker: fail stale jobs, queue the releases of closed terms, run every queued job."""
+    moment = now or utc_now()
     with Session(engine) as session:
-        sweep_closed_terms(session, now or utc_now())
+        fail_stale_jobs(session, utc_now())
+        sweep_closed_terms(session, moment)
         session.commit()
     done = []
     while (job_id := _claim(engine)) is not None:

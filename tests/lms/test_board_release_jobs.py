@@ -162,3 +162,26 @@ def test_cli_runs_the_jobs_once(history: Any, settings: Any, db_session: Session
     assert len(lines) == len(due) and all("(term_closed) — release" in line for line in lines)
     assert [line.split(": ")[1].split(" (")[0] for line in lines] == [f"{y} term {t}" for y, t in due]
     assert CliRunner().invoke(app, ["board", "run-release-jobs"]).output == ""
+
+
+def test_a_job_left_running_by_a_stopped_process_fails_and_the_term_can_be_queued_again(
+    history: Any, db_session: Session, engine: Engine
+) -> None:
+    from lms.board.release_jobs import STALE_AFTER, queue_release
+    from lms.core.db import utc_now
+
+    job = queue_release(session=db_session, actor=None, school_year=2025, term=1)
+    job.status, job.started_at = "running", utc_now() - STALE_AFTER - timedelta(minutes=1)
+    db_session.add(job)
+    fresh = queue_release(session=db_session, actor=None, school_year=2025, term=2)
+    fresh.status, fresh.started_at = "running", utc_now()  # another process is making it right now
+    db_session.add(fresh)
+    db_session.commit()
+    assert queue_release(session=db_session, actor=None, school_year=2025, term=1).id == job.id
+    db_session.commit()
+    run_pending(engine, now=term_bounds(2025, 1)[0])
+    stale, running = _jobs(db_session)
+    assert stale.status == "failed" and stale.message is not None and "もう一度" in stale.message
+    assert running.status == "running"
+    again = queue_release(session=db_session, actor=None, school_year=2025, term=1)
+    assert again.id != job.id and again.status == "queued"
