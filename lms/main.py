@@ -55,22 +55,26 @@ def warm_item_bank(engine: Engine) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from lms.board.release_jobs import start_worker
     from lms.ops.bank_sync import BankSync
     from lms.ops.gc_tuning import settle_after_startup
 
-    sync = None
+    sync = releases = None
     if app.state.settings.check_schema_on_startup:
         check_schema(app.state.engine)
         if app.state.settings.bank_sync_seconds > 0:  # promotions made by other workers (lms/ops/bank_sync)
             sync = BankSync(app.state.engine, app.state.settings.bank_sync_seconds)
             sync.start()
         warm_item_bank(app.state.engine)
+        releases = start_worker(app.state.engine, app.state.settings.environment)  # lms/board/release_jobs
     settle_after_startup()  # what start-up loaded lives as long as the process (lms/ops/gc_tuning)
     try:
         yield
     finally:
         if sync is not None:
             sync.stop()
+        if releases is not None:
+            releases.stop()
 
 
 def install_operations(app: FastAPI, settings: Settings) -> None:

@@ -169,6 +169,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/api/v1/board/releases"): P(Row.BOARD_AGGREGATES, scope="results:read"),  # issue 14: releases
     ("GET", "/api/v1/board/releases/latest"): P(Row.BOARD_AGGREGATES, scope="results:read"),
     ("GET", "/api/v1/board/releases/{number}"): P(Row.BOARD_AGGREGATES, scope="results:read"),
+    ("GET", "/api/v1/board/releases/jobs/{job_id}"): P(Row.BOARD_AGGREGATES, scope="results:read"),
+    ("GET", "/board/ebpm"): P(Row.BOARD_AGGREGATES),  # issue 14: from releases only (board and admin)
     ("POST", "/api/v1/board/releases"): P(Row.ADMIN, session_only=True),
     ("POST", "/board/releases"): P(Row.ADMIN),
     # support view and research export (B2; lms/board/support_routes.py)

@@ -155,7 +155,8 @@ def growth_svg(
 ) -> str:
     """Means with 95 % intervals (± 1.96 SE) over terms, one line per series (school, city)."""
     width, height, left, bottom, top = 640, 260, 52, 56, 30
-    plot_w, plot_h = width - left - 16, height - bottom - top
+    # the plot ends 40 px before the right edge: the last term's label (centred on its point) stays inside
+    plot_w, plot_h = width - left - 40, height - bottom - top
     values = [v for p in points for v in p.values if v is not None]
     if not values:
         return _svg(

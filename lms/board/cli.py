@@ -92,3 +92,16 @@ def release(
     typer.echo(
         f"release {number}: {year} term {term}, {groups} groups published (audit {seconds} s, no leaks)"
     )
+
+
+@board_app.command("run-release-jobs")
+def run_release_jobs() -> None:
+    """Queue the releases of terms whose tests have closed and make every queued release, once (for cron
+    or a deployment without the server's release thread; lms.board.release_jobs)."""
+    from lms.board.release_jobs import run_pending
+
+    settings = settings_or_exit()
+    require_current_schema(settings)
+    for job in run_pending(engine_for(settings)):
+        outcome = f"release {job.release_number}" if job.status == "done" else f"failed: {job.message}"
+        typer.echo(f"job {job.id}: {job.school_year} term {job.term} ({job.reason}) — {outcome}")

@@ -32,8 +32,8 @@ from lms.board.present import (
     share_text,
     skill_label,
 )
+from lms.board.release_jobs import JOB_LABELS, queue_release, recent_jobs
 from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
-from lms.board.releases import make_release
 from lms.board.service import (
     ALL,
     SKILL_CODES,
@@ -229,7 +229,9 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
 @router.get("/board")
 def dashboard_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     board = _load(request, session, user)
-    return _render(request, "board_dashboard.html", {**context_for(board, user), "printing": False})
+    jobs = recent_jobs(session) if user.role in ("board", "admin") else []
+    context = {**context_for(board, user), "printing": False, "jobs": jobs, "job_labels": JOB_LABELS}
+    return _render(request, "board_dashboard.html", context)
 
 
 @router.get("/board/print")
@@ -371,13 +373,20 @@ def refresh_page(request: Request, session: SessionDep, user: PageUser) -> Respo
 
 @router.post("/board/releases")
 async def release_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    """An admin makes the next release of a term now (audited); the board then sees it."""
+    """An admin queues the next release of a term (audited); a background job makes it (the page shows
+    its status), so that a large city does not hold this request (lms.board.release_jobs)."""
     if user.role != "admin":
         raise Forbidden("公表回の作成は、システム管理者が行います。")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     year, term = (form.get("school_year") or "").strip(), (form.get("term") or "").strip()
     if not year.isdigit() or not term.isdigit():
         raise InvalidInput("年度（例：2025）と学期（1〜3）を数字で指定してください。")
-    row = make_release(session=session, actor=user, school_year=int(year), term=int(term), reason="admin",
-                       ip=client_ip(request))  # fmt: skip
-    return RedirectResponse(f"/board?year={row.school_year}&term={row.term}#release-label", status_code=303)
+    job = queue_release(session=session, actor=user, school_year=int(year), term=int(term), reason="admin",
+                        ip=client_ip(request))  # fmt: skip
+    return RedirectResponse(f"/board?job={job.id}#release-jobs", status_code=303)
+
+
+# the officer's evidence page (lms.board.ebpm_pages) under this router's page dependencies
+from lms.board.ebpm_pages import router as _ebpm_router  # noqa: E402
+
+router.include_router(_ebpm_router)

@@ -35,3 +35,26 @@ class BoardRelease(SQLModel, table=True):
     figures: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON, nullable=False)
     basis: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     audit: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class BoardReleaseJob(SQLModel, table=True):
+    """A release to be made in the background (lms.board.release_jobs): requested by an admin, or queued
+    when a term's tests have closed.  The admin's form and the API return at once; the page shows the
+    status.  Rows are kept as the history of requests."""
+
+    __tablename__ = "board_release_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_year: int = Field(index=True)
+    term: int
+    reason: str = Field(max_length=16, description="|".join(RELEASE_REASONS))
+    status: str = Field(default="queued", max_length=16, index=True, description="|".join(JOB_STATUSES))
+    requested_by_id: int | None = Field(default=None, foreign_key="user.id")
+    requested_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    release_number: int | None = Field(default=None, description="the release made (status done)")
+    message: str | None = Field(default=None, max_length=500, description="why it failed (Japanese)")

@@ -13,8 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from lms.auth.deps import ApiPrincipal, client_ip
-from lms.board.releases import get_release, list_releases, make_release, public_view
+from lms.board.release_jobs import job_view, queue_release
+from lms.board.release_models import BoardReleaseJob
+from lms.board.releases import get_release, list_releases, public_view
 from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, NotFound
 from lms.permissions import api_gate, school_ids
 
 router = APIRouter(prefix="/api/v1/board/releases", tags=["board"], dependencies=[Depends(api_gate)])
@@ -44,13 +47,24 @@ def release(number: int, session: SessionDep, principal: ApiPrincipal) -> dict[s
     return _view(get_release(session, number), session, principal)
 
 
-@router.post("", status_code=201, summary="Make a release now (admin; audited)")
+@router.post("", status_code=202, summary="Queue a release (admin; audited); made in the background")
 def create(
     body: ReleaseRequest, request: Request, session: SessionDep, principal: ApiPrincipal
 ) -> dict[str, Any]:
-    row = make_release(session=session, actor=principal.user, school_year=body.school_year, term=body.term,
-                       reason="admin", ip=client_ip(request))  # fmt: skip
-    return public_view(row)
+    """Returns the job at once (``status`` queued); poll ``/jobs/{id}`` until ``done`` (its ``release``)."""
+    job = queue_release(session=session, actor=principal.user, school_year=body.school_year, term=body.term,
+                        reason="admin", ip=client_ip(request))  # fmt: skip
+    return job_view(job)
+
+
+@router.get("/jobs/{job_id}", summary="Status of a release job (row: board aggregates; board and admin)")
+def job(job_id: int, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
+    if principal.user.role not in ("board", "admin"):
+        raise Forbidden("公表回の作成状況は、教育委員会とシステム管理者が見られます。")
+    row = session.get(BoardReleaseJob, job_id)
+    if row is None:
+        raise NotFound("その作成依頼はありません。")
+    return job_view(row)
 
 
 def _view(row: Any, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:

@@ -27,6 +27,16 @@ class BoardSettings(BaseSettings):
         description="全国地方公共団体コード (6 digits with check digit) for open data; empty until set",
     )
     licence: str = Field(default="CC BY 4.0", description="open-data licence")
+    release_poll_seconds: float = Field(
+        default=30, ge=0, description="how often the server's release worker looks for work (0: never)"
+    )
+    term_close_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="a term still holding an open test is released this long "
+        "after its end anyway (a forgotten open test must not block the term's release)",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -494,6 +494,9 @@ def close_assignment(
     for attempt in open_attempts:
         loaded = attempts.load_context(session, attempt)
         attempts.expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
+    from lms.board.release_jobs import queue_if_term_closed  # the board's release, made in the background
+
+    queue_if_term_closed(session, assignment.opens_at, now)
     record_event(
         session=session,
         actor_id=actor.id,

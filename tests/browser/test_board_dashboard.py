@@ -9,6 +9,7 @@ import pyotp
 import pytest
 from sqlmodel import Session
 
+from lms.board.releases import release_closed_terms
 from lms.board.service import refresh_aggregates
 from tests.lms.conftest import PASSWORD
 from tests.lms.test_board_service import STUDENT_FAMILY, build_history
@@ -34,6 +35,7 @@ def test_board_dashboard_renders_and_is_accessible(
         history = build_history(session, world)
         school_d = history.schools["D"].id
         refresh_aggregates(session=session)
+        release_closed_terms(session)  # the board reads releases (issue 14)
         session.commit()
     base = live_server
     page.goto(f"{base}/login")

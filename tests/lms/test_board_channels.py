@@ -1,5 +1,6 @@
 """Issue 14's attacks re-run on what actually leaves the system: every figure the board can read through
-the JSON API, and every histogram bar of the dashboard's data tables, collected over HTTP and handed to the
+the JSON API, every histogram bar of the dashboard's data tables and every size and mean of the officer's
+evidence page (/board/ebpm), collected over HTTP and handed to the
 attacker of lms.board.disclosure_audit (integer programming over all linked tables, histogram
 reconstruction, 0 %/100 % shares, differencing of consecutive releases).
 
@@ -37,6 +38,8 @@ from lms.roster.models import Enrollment, Org, SchoolClass, User
 from tests.lms.test_board_service import build_history
 
 SKILLS = ("ALL", "DEP", "INF")
+EBPM_ROW = re.compile(r'<tr data-school="(\d+)"><th scope="row">[^<]*</th>(.*?)</tr>', re.S)
+TREND_ROW = re.compile(r'<tr data-year="(\d+)" data-term="(\d+)">(.*?)</tr>', re.S)
 BAR = re.compile(r'<tr><th scope="row">(\d+)〜(\d+)</th><td class="num">(\d+)</td>')
 
 
@@ -119,6 +122,80 @@ def _page_histogram(client: Any, key: GroupKey, skill: str) -> tuple[tuple[int, 
     body = table[1].split("</table>", 1)[0]
     bars = [(int(lo), int(hi) + 1, float(n)) for lo, hi, n in BAR.findall(body)]
     return tuple(bars) or None
+
+
+def _table(page: str, table_id: str) -> str:
+    parts = page.split(f'id="{table_id}"', 1)
+    return "" if len(parts) == 1 else parts[1].split("</table>", 1)[0]
+
+
+def _ebpm_cells(cells: str) -> tuple[int | None, float | None, int | None]:
+    """(size, mean, difference) as a row of the evidence page shows them; ``None``: not published."""
+    n, mean, diff = (re.search(rf'data-{a}="(-?\d+)"', cells) for a in ("n", "mean", "diff"))
+    return (int(n.group(1)) if n else None, float(mean.group(1)) if mean else None,
+            int(diff.group(1)) if diff else None)  # fmt: skip
+
+
+def _collect_ebpm(client: Any, frame: Microdata, protection: Protection) -> Release:
+    """Every group the evidence page shows for release 2025/1 (sizes and means), as a Release; every
+    difference it shows is checked to be the difference of two of those published means."""
+    structure = build_release(frame, protection)
+    rows: dict[GroupKey, dict[str, tuple[int | None, float | None, int | None]]] = {}
+    for grade in [ALL, *sorted({g for _s, g in structure.cells})]:
+        for skill in SKILLS:
+            page = client.get(f"/board/ebpm?grade={grade}&skill={skill}&year=2025&term=1").text
+            for year, term, cells in TREND_ROW.findall(_table(page, "trend-table")):
+                if (year, term) == ("2025", "1"):
+                    rows.setdefault((None, grade), {})[skill] = _ebpm_cells(cells)
+            for school, cells in EBPM_ROW.findall(_table(page, "versus-table")):
+                rows.setdefault((int(school), grade), {})[skill] = _ebpm_cells(cells)
+    groups: dict[GroupKey, PublishedGroup] = {}
+    for key, per_skill in rows.items():
+        sizes = {n for n, _m, _d in per_skill.values()}
+        if sizes == {None}:
+            groups[key] = PublishedGroup(key=key, hidden=True, n=None)
+            continue
+        assert len(sizes) == 1  # one size per group, whatever the skill
+        city = rows.get((None, key[1]), {})
+        figures = {}
+        for skill, (_n, mean, diff) in per_skill.items():
+            assert mean is not None
+            if diff is not None:  # school − city: derived from the published means only
+                assert diff == round(mean - (city[skill][1] or 0.0))
+            figures[skill] = SkillFigures(mean=mean, se=0.0, sd=0.0, ci_low=mean, ci_high=mean, bands=None,
+                                          guessing=None, hist=None)  # fmt: skip
+        groups[key] = PublishedGroup(key=key, hidden=False, n=sizes.pop(), figures=figures)
+    assert set(groups) == set(structure.groups)  # every group of the release is on the page
+    return replace(structure, groups=groups)
+
+
+def test_the_evidence_page_adds_nothing_and_holds(
+    client: Any, sign_in: Any, db_session: Session, world: Any, history: Any
+) -> None:
+    make_release(session=db_session, actor=None, school_year=2025, term=1)
+    db_session.commit()
+    frame = _frame(db_session)
+    protection = Protection(**db_session.exec(select(BoardRelease)).one().protection)
+    sign_in("board")
+    page = _collect_ebpm(client, frame, protection)
+    api = _collect(client, db_session, frame, protection)
+    for key, group in page.groups.items():  # the same figures as the release's other channels
+        assert group.hidden == api.groups[key].hidden and group.n == api.groups[key].n
+        for skill, f in group.figures.items():
+            assert f.mean == round(api.groups[key].figures[skill].mean)
+    assert any(g.hidden for g in page.groups.values())
+    report = audit_release(page, frame)
+    assert report.leaks == [], report.kinds()
+
+
+def test_the_evidence_page_leaks_an_unprotected_release(
+    client: Any, sign_in: Any, db_session: Session, world: Any, history: Any
+) -> None:
+    frame = _frame(db_session)
+    _store_unprotected(db_session, frame)
+    sign_in("board")
+    kinds = audit_release(_collect_ebpm(client, frame, Protection.off()), frame).kinds()
+    assert kinds.get("direct", 0) > 0, kinds  # the small school's size and means are on the page
 
 
 def test_every_channel_holds_on_a_protected_release(

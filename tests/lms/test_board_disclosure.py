@@ -163,3 +163,31 @@ def test_simulated_cases_have_the_documented_shape() -> None:
     assert int(np.count_nonzero(hard.special_needs & (hard.school == HARD_SCHOOL))) == 3
     tiny = simulate([(1, "P1", [3], [False])], skills=SKILLS)
     assert audit_release(build_release(tiny), tiny).leaks == []
+
+
+def test_published_skill_sd_matches_the_formula_on_simulated_groups() -> None:
+    """Every published SD of a release (the figure the board reads, rounded) against √(var(EAP) + mean(SE²))
+    of the same pupils: within 8 % for groups of 100 or more, within 3 % on average, and never the EAP spread
+    (issue 14 found SDs of 21–22 published where the formula gives ≈ 89)."""
+    sizes = [(1, "P3", 150), (1, "P5", 120), (2, "P3", 200), (2, "P5", 90), (3, "P5", 40), (3, "P3", 25)]
+    frame = simulate([(s, g, [n], [False]) for s, g, n in sizes], seed=7)
+    release = build_release(frame, Protection())
+    ratios, checked = [], 0
+    for (school, grade), group in release.groups.items():
+        if group.hidden:
+            continue
+        rows = np.ones(frame.size, bool)
+        if school is not None:
+            rows &= frame.school == school
+        if grade != ALL:
+            rows &= frame.grade == grade
+        for skill, published in group.figures.items():
+            scores = frame.skills[skill]
+            formula = 100 * np.sqrt(scores.eap[rows].var() + (scores.se[rows] ** 2).mean())
+            ratios.append(published.sd / formula)
+            if rows.sum() >= 100:
+                assert published.sd == pytest.approx(formula, rel=0.08), (school, grade, skill)
+                assert published.sd > 100 * scores.eap[rows].std() + 3  # not the EAPs' spread
+                checked += 1
+    assert checked >= 20 and abs(float(np.mean(ratios)) - 1) < 0.03
+    assert min(ratios) > 0.85
