@@ -10,8 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from lms import authz
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_ip
+from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
 from lms.notebooks import hub_sync, service
@@ -20,7 +22,7 @@ from lms.notebooks.render import render
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep
 from lms.pages.deps import PAGE_DEPENDENCIES
-from lms.permissions import VisibleClassRoster, api_gate, check_class_roster, load_class_roster
+from lms.permissions import api_gate
 from lms.roster.models import SchoolClass, User
 
 api = APIRouter(prefix="/api/v1", tags=["notebooks"], dependencies=[Depends(api_gate)])
@@ -50,7 +52,9 @@ def flag_course(
     clock: ClockDep,
     hub: HubFactoryDep,
 ) -> dict[str, Any]:
-    class_ = load_class_roster(class_id, request, session)
+    class_ = authz.load_class(
+        session=session, viewer=principal.user, class_id=class_id, audit="roster.view", ip=client_ip(request)
+    )
     course, created = service.flag_course(
         session=session,
         actor=principal.user,
@@ -82,7 +86,7 @@ def upload_grades(
     principal: ApiPrincipal,
     clock: ClockDep,
 ) -> dict[str, Any]:
-    course, class_ = service.load_course(session=session, viewer=principal.user, course_id=course_id)
+    course, class_ = authz.load_notebook_course(session=session, viewer=principal.user, course_id=course_id)
     counts = service.upsert_grades(
         session=session,
         actor=principal.user,
@@ -100,16 +104,14 @@ def upload_grades(
 def read_grades(
     course_id: str, request: Request, session: SessionDep, principal: ApiPrincipal
 ) -> dict[str, Any]:
-    course, _class = service.load_course(session=session, viewer=principal.user, course_id=course_id)
-    book = service.gradebook(session=session, course=course)
-    record_event(
+    course, _class = authz.load_notebook_course(
         session=session,
-        actor_id=principal.user.id,
-        action="notebook.gradebook_view",
-        target_type="notebook_course",
-        target_id=course.course_id,
+        viewer=principal.user,
+        course_id=course_id,
+        audit="notebook.gradebook_view",
         ip=client_ip(request),
     )
+    book = service.gradebook(session=session, course=course)
     return {
         "course_id": course.course_id,
         "assignments": book.assignments,
@@ -284,10 +286,7 @@ def prestart_form(
 
 def _prestart_view(session: SessionDep, user: User, class_id: int) -> tuple[SchoolClass, Any]:
     """The class and course for the progress page and its JSON (no audit per poll; the start is audited)."""
-    class_ = session.get(SchoolClass, class_id)
-    if class_ is None:
-        raise NotFound("そのクラスは見つかりません。")
-    check_class_roster(session, user, class_)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     if not hub_sync.can_prestart(session=session, user=user, class_=class_):
         raise Forbidden("起動の状況を見られるのは、このクラスの担当の先生だけです。")
     return class_, _course_of(session, class_)

@@ -19,7 +19,7 @@ from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.notebooks.hub_client import STUDENTS_GROUP
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.notebooks.sanitize import sanitise_html
-from lms.permissions import check_class_roster, school_ids, taught_class_ids
+from lms.permissions import school_ids, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
 
 COURSE_ID_RE = re.compile(r"^[a-z0-9-]{3,40}$")
@@ -57,18 +57,6 @@ def check_course_id(value: str) -> str:
 
 def course_for_class(session: Session, class_id: int) -> NotebookCourse | None:
     return session.exec(select(NotebookCourse).where(NotebookCourse.class_id == class_id)).first()
-
-
-def load_course(*, session: Session, viewer: User, course_id: str) -> tuple[NotebookCourse, SchoolClass]:
-    """The course and its class if ``viewer`` may see the class's results (404 otherwise; board 403)."""
-    course = session.exec(select(NotebookCourse).where(NotebookCourse.course_id == course_id)).first()
-    class_ = session.get(SchoolClass, course.class_id) if course is not None else None
-    if course is None or class_ is None:
-        if viewer.role == "board":
-            raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの成績は見られません。")
-        raise NotFound("そのノートブックのコースは見つかりません。")
-    check_class_roster(session, viewer, class_)
-    return course, class_
 
 
 def can_manage(*, session: Session, user: User, class_: SchoolClass) -> bool:

@@ -9,10 +9,11 @@ from sqlmodel import col, select
 from lms.api.queries import class_roster, school_names, student_counts
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
+from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.permissions import VisibleClassRoster, school_ids, school_summaries, visible_classes_query
+from lms.permissions import school_ids, school_summaries, visible_classes_query
 from lms.roster.models import Org, SchoolClass, User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
