@@ -64,7 +64,8 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
     from lms.core.db import make_engine
     from lms.migrations import upgrade
     from lms.notebooks.models import NotebookCourse
-    from lms.roster.models import Enrollment, Org, SchoolClass, User
+    from lms.roster.models import Org, SchoolClass, User
+    from tests.factories import add_member
 
     upgrade(database_url)
     engine = make_engine(database_url)
@@ -83,27 +84,18 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
         ]
         people.append(("e2e-outsider", "student", other))
         for number, (username, role, klass) in enumerate(people):
-            user = User(
+            add_member(
+                session,
+                klass=klass,
                 username=username,
                 role=role,
+                number=number if role == "student" else None,
+                enrollment_id=f"en-{username}",
                 given_name=username,
                 family_name="山田",
                 kana_given_name="テスト",
                 kana_family_name="ヤマダ",
                 password_hash=password_hash,
-                primary_org_id=school.id,
-            )
-            session.add(user)
-            session.flush()
-            session.add(
-                Enrollment(
-                    sourced_id=f"en-{username}",
-                    class_id=klass.id,
-                    user_id=user.id,
-                    school_id=school.id,
-                    role=role,
-                    shusseki_no=number if role == "student" else None,
-                )
             )
         admin = User(username="e2e-admin", role="admin", given_name="管理", family_name="山田")
         session.add(admin)

@@ -47,7 +47,8 @@ class World:
 @pytest.fixture
 def world(db_session: Session) -> World:
     from lms.auth.passwords import hash_password
-    from lms.roster.models import Enrollment, Org, SchoolClass, User
+    from lms.roster.models import Org, SchoolClass, User
+    from tests.factories import enrol
 
     w = World()
     district = Org(sourced_id="d1", name="みどり市教育委員会", type="district", identifier="123456")
@@ -114,16 +115,13 @@ def world(db_session: Session) -> World:
         ("t-b1", "B1", "teacher", None),
     ]
     for username, class_key, role, number in enrollments:
-        klass = w.classes[class_key]
-        db_session.add(
-            Enrollment(
-                sourced_id=f"e-{username}-{class_key}",
-                class_id=klass.id,
-                user_id=w.users[username].id,
-                school_id=klass.school_id,
-                role=role,
-                shusseki_no=number,
-            )
+        enrol(
+            db_session,
+            user=w.users[username],
+            klass=w.classes[class_key],
+            role=role,
+            number=number,
+            sourced_id=f"e-{username}-{class_key}",
         )
     db_session.commit()
     return w
