@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from lms.auth.models import ApiToken
 from lms.auth.sessions import create_session
+from lms.auth.tokens import new_api_secret, sha256_hex
 from lms.reading.models import Attempt, SkillEstimate
 from lms.roster.models import Enrollment, SchoolClass, User
 
@@ -88,6 +90,15 @@ def signed_in(session: Session, user: User, now: datetime) -> str:
     """The raw cookie value of a fully signed-in browser session of ``user``."""
     _row, raw = create_session(session=session, user=user, stage="full", ip=None, user_agent=None, now=now)
     return raw
+
+
+def bearer_secret(session: Session, user: User, scopes: str, name: str = "test") -> str:
+    """A stored API token of ``user`` (any role, unlike the token page) with space-separated ``scopes``."""
+    secret = new_api_secret()
+    session.add(
+        ApiToken(user_id=user.id, name=name, token_hash=sha256_hex(secret), prefix=secret[:12], scopes=scopes)
+    )
+    return secret
 
 
 def skill_estimate(

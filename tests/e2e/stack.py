@@ -58,14 +58,12 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
     class (one student), an admin with an API token of scope ``hub``."""
     from sqlmodel import Session
 
-    from lms.auth.models import ApiToken
     from lms.auth.passwords import hash_password
-    from lms.auth.tokens import new_api_secret, sha256_hex
     from lms.core.db import make_engine
     from lms.migrations import upgrade
     from lms.notebooks.models import NotebookCourse
     from lms.roster.models import Org, SchoolClass, User
-    from tests.factories import add_member
+    from tests.factories import add_member, bearer_secret
 
     upgrade(database_url)
     engine = make_engine(database_url)
@@ -100,16 +98,7 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
         admin = User(username="e2e-admin", role="admin", given_name="管理", family_name="山田")
         session.add(admin)
         session.flush()
-        secret = new_api_secret()
-        session.add(
-            ApiToken(
-                user_id=admin.id,
-                name="hub provisioning",
-                token_hash=sha256_hex(secret),
-                prefix=secret[:12],
-                scopes="hub grades:write",
-            )
-        )
+        secret = bearer_secret(session, admin, "hub grades:write", name="hub provisioning")
         assert nb_class.id is not None
         session.add(NotebookCourse(class_id=nb_class.id, course_id=COURSE))
         session.commit()

@@ -214,19 +214,9 @@ def api_token(db_session: Session, world: World) -> Callable[..., str]:
         user = world.users[username]
         actor = world.users["admin"] if user.role == "student" else user
         if actor.id != user.id:  # students cannot create tokens; tests still need one to prove denials
-            from lms.auth.models import ApiToken
-            from lms.auth.tokens import new_api_secret, sha256_hex
+            from tests.factories import bearer_secret
 
-            secret = new_api_secret()
-            db_session.add(
-                ApiToken(
-                    user_id=user.id,
-                    name="test",
-                    token_hash=sha256_hex(secret),
-                    prefix=secret[:12],
-                    scopes=" ".join(scopes),
-                )
-            )
+            secret = bearer_secret(db_session, user, " ".join(scopes))
             db_session.commit()
             return secret
         _token, secret = create_api_token(

@@ -11,11 +11,10 @@ from sqlmodel import Session, select
 
 from lms import authz
 from lms.audit.models import AuditEvent
-from lms.auth.models import ApiToken
-from lms.auth.tokens import new_api_secret, sha256_hex
 from lms.core.db import SessionDep
 from lms.permissions import ROUTE_POLICIES, RoutePolicy, Row, api_gate
 from lms.roster.models import User
+from tests.factories import bearer_secret
 
 
 def _refusals(db_session: Session) -> list[AuditEvent]:
@@ -24,10 +23,7 @@ def _refusals(db_session: Session) -> list[AuditEvent]:
 
 
 def _bearer(db_session: Session, user: User, scopes: str) -> dict[str, str]:
-    secret = new_api_secret()
-    token = ApiToken(user_id=user.id, name="probe", token_hash=sha256_hex(secret), prefix=secret[:12])
-    token.scopes = scopes
-    db_session.add(token)
+    secret = bearer_secret(db_session, user, scopes, name="probe")
     db_session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
