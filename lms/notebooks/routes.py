@@ -18,10 +18,10 @@ from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
 from lms.notebooks import hub_sync, service
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
-from lms.notebooks.render import render
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep
 from lms.pages.deps import PAGE_DEPENDENCIES
+from lms.pages.render import render
 from lms.permissions import api_gate
 from lms.roster.models import SchoolClass, User
 
