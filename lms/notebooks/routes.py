@@ -16,7 +16,7 @@ from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_
 from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
-from lms.notebooks import hub_sync, service
+from lms.notebooks import hub_sync, schemas, service
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep
@@ -51,7 +51,7 @@ def flag_course(
     principal: ApiPrincipal,
     clock: ClockDep,
     hub: HubFactoryDep,
-) -> dict[str, Any]:
+) -> schemas.CourseFlagged:
     class_ = authz.load_class(
         session=session, viewer=principal.user, class_id=class_id, audit="roster.view", ip=client_ip(request)
     )
@@ -64,17 +64,17 @@ def flag_course(
         now=clock.now(),
     )
     session.commit()  # the course exists whatever the hub answers
-    return {
-        "course_id": course.course_id,
-        "class_id": course.class_id,
-        "created": created,
-        "hub_sync": _try_sync(hub, session, course),
-    }
+    return schemas.CourseFlagged(
+        course_id=course.course_id,
+        class_id=course.class_id,
+        created=created,
+        hub_sync=_try_sync(hub, session, course),
+    )
 
 
 @api.get("/notebooks/courses", summary="Every notebook course with its members, for the hub (row: admin)")
-def list_courses(session: SessionDep) -> dict[str, Any]:
-    return {"courses": service.all_courses(session)}
+def list_courses(session: SessionDep) -> schemas.CourseList:
+    return schemas.CourseList.model_validate({"courses": service.all_courses(session)})
 
 
 @api.post("/notebooks/{course_id}/grades", summary="Upsert one assignment's grades (row: class results)")
@@ -85,7 +85,7 @@ def upload_grades(
     session: SessionDep,
     principal: ApiPrincipal,
     clock: ClockDep,
-) -> dict[str, Any]:
+) -> schemas.GradesUpserted:
     course, class_ = authz.load_notebook_course(session=session, viewer=principal.user, course_id=course_id)
     counts = service.upsert_grades(
         session=session,
@@ -97,13 +97,13 @@ def upload_grades(
         ip=client_ip(request),
         now=clock.now(),
     )
-    return {"course_id": course.course_id, "assignment": body.assignment, **counts}
+    return schemas.GradesUpserted(course_id=course.course_id, assignment=body.assignment, **counts)
 
 
 @api.get("/notebooks/{course_id}/grades", summary="The course's gradebook (row: class results; audited)")
 def read_grades(
     course_id: str, request: Request, session: SessionDep, principal: ApiPrincipal
-) -> dict[str, Any]:
+) -> schemas.GradebookOut:
     course, _class = authz.load_notebook_course(
         session=session,
         viewer=principal.user,
@@ -112,36 +112,38 @@ def read_grades(
         ip=client_ip(request),
     )
     book = service.gradebook(session=session, course=course)
-    return {
-        "course_id": course.course_id,
-        "assignments": book.assignments,
-        "students": [
-            {
-                "student": student.username,
-                "grades": {name: {"score": g.score, "max_score": g.max_score} for name, g in grades.items()},
-            }
+    return schemas.GradebookOut(
+        course_id=course.course_id,
+        assignments=book.assignments,
+        students=[
+            schemas.StudentGrades(
+                student=student.username,
+                grades={
+                    name: schemas.Score(score=g.score, max_score=g.max_score) for name, g in grades.items()
+                },
+            )
             for student, grades in book.rows
         ],
-    }
+    )
 
 
 @api.get("/notebooks/me", summary="The signed-in student's own notebook grades (row: own data)")
-def my_grades(session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
+def my_grades(session: SessionDep, principal: ApiPrincipal) -> schemas.OwnGrades:
     rows = service.student_grades(session=session, student=principal.user)
-    return {
-        "grades": [
-            {
-                "course_id": course.course_id,
-                "class": class_.title,
-                "assignment": grade.assignment_name,
-                "score": grade.score,
-                "max_score": grade.max_score,
-                "feedback_html": grade.feedback_html,
-                "graded_at": grade.graded_at.isoformat(),
-            }
+    return schemas.OwnGrades(
+        grades=[
+            schemas.OwnGrade(
+                course_id=course.course_id,
+                class_title=class_.title,
+                assignment=grade.assignment_name,
+                score=grade.score,
+                max_score=grade.max_score,
+                feedback_html=grade.feedback_html,
+                graded_at=grade.graded_at.isoformat(),
+            )
             for course, class_, grade in rows
         ]
-    }
+    )
 
 
 # --- pages ------------------------------------------------------------------------------------------------
