@@ -17,6 +17,7 @@ from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
 from lms.notebooks import hub_sync, schemas, service
+from lms.notebooks import messages as msg
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep
@@ -220,7 +221,7 @@ def _course_of(session: SessionDep, class_: SchoolClass) -> Any:
     assert class_.id is not None
     course = service.course_for_class(session, class_.id)
     if course is None:
-        raise NotFound("このクラスはまだノートブックのコースになっていません。")
+        raise NotFound(msg.NOT_A_COURSE)
     return course
 
 
@@ -230,7 +231,7 @@ def hub_sync_form(
 ) -> Response:
     """「名簿をハブに反映」: users and groups of this course on the hub now (audited)."""
     if not service.can_manage(session=session, user=user, class_=class_):
-        raise Forbidden("名簿をハブに反映できるのは、クラスの担当の先生・学校管理者・管理者です。")
+        raise Forbidden(msg.ONLY_MANAGERS_SYNC)
     course = _course_of(session, class_)
     try:
         with hub() as client:
@@ -261,7 +262,7 @@ def prestart_form(
 ) -> Response:
     """「授業をはじめる」: bring the roster to the hub, then start every student's server (audited)."""
     if not hub_sync.can_prestart(session=session, user=user, class_=class_):
-        raise Forbidden("全員のノートブックを起動できるのは、このクラスの担当の先生だけです。")
+        raise Forbidden(msg.ONLY_TEACHER_PRESTART)
     course = _course_of(session, class_)
     try:
         with hub() as client:
@@ -290,7 +291,7 @@ def _prestart_view(session: SessionDep, user: User, class_id: int) -> tuple[Scho
     """The class and course for the progress page and its JSON (no audit per poll; the start is audited)."""
     class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     if not hub_sync.can_prestart(session=session, user=user, class_=class_):
-        raise Forbidden("起動の状況を見られるのは、このクラスの担当の先生だけです。")
+        raise Forbidden(msg.ONLY_TEACHER_PROGRESS)
     return class_, _course_of(session, class_)
 
 
@@ -335,7 +336,7 @@ def prestart_status(
 def my_notebooks(request: Request, session: SessionDep, user: PageUser, oauth: OAuthSettingsDep) -> Response:
     groups = service.hub_groups(session, user)
     if not groups and user.role != "student":
-        raise NotFound("ノートブックを使うクラスがありません。")
+        raise NotFound(msg.NO_NOTEBOOK_CLASS)
     context = {
         "hub_url": oauth.hub_url.rstrip("/") + "/hub/user-redirect/tree",
         "groups": groups,
