@@ -35,10 +35,12 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from lms.audit.service import record_event
+from lms.board.settings import get_board_settings
 from lms.board.support_models import ResearchExport
+from lms.board.suppression import round_count, suppress_table
 from lms.core.cli import fail, require_current_schema, settings_or_exit
-from lms.core.db import engine_for
-from lms.core.errors import InvalidInput
+from lms.core.db import engine_for, session_scope, utc_now
+from lms.core.errors import DomainError, InvalidInput
 from lms.core.jst import JST
 from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import SchoolClass, User
@@ -89,7 +91,6 @@ AGGREGATE_COLUMNS = (
 
 def min_cell_size() -> int:
     """The board's suppression threshold (``GIGA_BOARD_MIN_CELL_SIZE``)."""
-    from lms.board.settings import get_board_settings
 
     return get_board_settings().min_cell_size
 
@@ -216,8 +217,6 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 def _aggregates(rows: list[_Row], school_name: dict[int, str], k: int) -> tuple[list[list[Any]], int]:
     """Mean scale score per school × grade for each (year, term, skill), plus the city row per grade, with the
     board's suppression (`lms.board.suppression.suppress_table`: primary, secondary, audited) and rounding."""
-    from lms.board.settings import get_board_settings
-    from lms.board.suppression import round_count, suppress_table
 
     base = get_board_settings().count_rounding
     sums: dict[tuple[str, int, int, str], dict[tuple[str, str], list[float]]] = defaultdict(dict)
@@ -413,8 +412,6 @@ def research_export_command(
     recipient: Annotated[str, typer.Option(help="the university partner")] = "",
 ) -> None:
     """Pseudonymous research export for a university partner (scores, aggregates, data-use note)."""
-    from lms.core.db import session_scope, utc_now
-    from lms.core.errors import DomainError
 
     settings = settings_or_exit()
     require_current_schema(settings)
