@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lms.api.routes import router as api_router
 from lms.auth.oidc import OidcClient, OidcSettings
 from lms.board import pages as board_pages
+from lms.board import release_routes, support_routes
 from lms.board import routes as board_routes
-from lms.board import support_routes
 from lms.core.errors import DomainError
 from lms.notebooks import routes as notebook_routes
 from lms.oauth_provider import routes as oauth_routes
@@ -56,6 +56,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(practice_routes.pages)
     app.include_router(calibration_router)
     app.include_router(board_routes.router)
+    app.include_router(release_routes.router)  # issue 14: the board reads immutable releases
     app.include_router(board_pages.router)
     app.include_router(support_routes.api)
     app.include_router(support_routes.pages)

@@ -36,6 +36,7 @@ from sqlalchemy import table as sa_table
 from sqlmodel import Session, col, select
 
 from lms.board import service as board_service
+from lms.board.releases import release_closed_terms
 from lms.core.jst import JST, school_year_of
 from lms.reading.delivery import item_bank
 from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
@@ -504,8 +505,11 @@ def seed_history(
 
 
 def refresh_board(session: Session) -> str:
-    """Run the board's ``refresh_aggregates`` so the demo city's dashboard shows the generated year."""
-    return f"board aggregates refreshed ({board_service.refresh_aggregates(session=session)})"
+    """Run the board's ``refresh_aggregates`` so the demo city's dashboard shows the generated year, then
+    release every closed term (issue 14: the board reads releases)."""
+    result = board_service.refresh_aggregates(session=session)
+    releases = len(release_closed_terms(session))
+    return f"board aggregates refreshed ({result}); {releases} releases made"
 
 
 def count_by_term(session: Session) -> dict[str, int]:
