@@ -22,6 +22,7 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +35,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests.factories
+
 CLASSES, STUDENTS, TESTS, ITEMS_PER_TEST = 10, 40, 6, 15
 SKILLS = ("DEP", "ANA", "PARA", "INF", "REP", "INST_DICT", "INST_MATH", "ALL")
 PASSWORD = "bench-password-123"
@@ -44,8 +47,9 @@ def seed(url: str) -> dict[str, Any]:
     from lms.auth.passwords import hash_password
     from lms.core.db import make_engine
     from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
-    from lms.roster.models import Enrollment, Org, SchoolClass, User
+    from lms.roster.models import Org, SchoolClass, User
     from reading_tests.scoring import BANDS
+    from tests.factories import enrol
 
     rng = random.Random(7)
     engine = make_engine(url)
@@ -83,15 +87,7 @@ def seed(url: str) -> dict[str, Any]:
             assert klass.id is not None
             first_class = first_class or klass.id
             if c == 0:
-                session.add(
-                    Enrollment(
-                        sourced_id="bench-e-teacher",
-                        class_id=klass.id,
-                        user_id=teacher.id,
-                        school_id=school.id,
-                        role="teacher",
-                    )
-                )
+                enrol(session, user=teacher, klass=klass, role="teacher", sourced_id="bench-e-teacher")
             students = [
                 User(
                     username=f"bench-s-{c}-{k}",
@@ -108,16 +104,7 @@ def seed(url: str) -> dict[str, Any]:
             session.add_all(students)
             session.flush()
             for k, student in enumerate(students):
-                session.add(
-                    Enrollment(
-                        sourced_id=f"bench-e-{c}-{k}",
-                        class_id=klass.id,
-                        user_id=student.id,
-                        school_id=school.id,
-                        role="student",
-                        shusseki_no=k + 1,
-                    )
-                )
+                enrol(session, user=student, klass=klass, number=k + 1, sourced_id=f"bench-e-{c}-{k}")
             for t in range(TESTS):
                 when = year_start + timedelta(days=55 * t)
                 assessment = fixed if t == TESTS - 1 else cat

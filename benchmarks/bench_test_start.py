@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,8 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests.factories
+
+from tests.factories import add_member, fresh_postgres_database, signed_in
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
 
@@ -44,30 +46,15 @@ DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postg
 @contextmanager
 def bench_database(admin_url: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database, dropped afterwards."""
-    from lms.core.db import dispose_engine, make_engine
-    from lms.migrations import upgrade
-
-    name = f"giga_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with fresh_postgres_database(admin_url, "giga_bench") as url:
         yield url
-    finally:
-        dispose_engine(url)
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = "") -> tuple[int, list[str]]:
     """One J3 class of ``n_students`` with signed-in sessions and a prepared CAT assignment."""
-    from lms.auth.sessions import create_session
     from lms.core.db import make_engine
     from lms.reading import authoring
-    from lms.roster.models import Enrollment, Org, SchoolClass, User
+    from lms.roster.models import Org, SchoolClass
 
     engine = make_engine(url)
     now = datetime.now(UTC)
@@ -80,23 +67,14 @@ def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = ""
         session.flush()
         raws = []
         for n in range(n_students):
-            user = User(username=f"bench{tag}-{n}", role="student", primary_org_id=school.id)
-            session.add(user)
-            session.flush()
-            session.add(
-                Enrollment(
-                    sourced_id=f"bench{tag}-e{n}",
-                    class_id=klass.id,
-                    user_id=user.id,
-                    school_id=school.id,
-                    role="student",
-                    shusseki_no=n + 1,
-                )
+            user = add_member(
+                session,
+                klass=klass,
+                username=f"bench{tag}-{n}",
+                number=n + 1,
+                enrollment_id=f"bench{tag}-e{n}",
             )
-            _row, raw = create_session(
-                session=session, user=user, stage="full", ip=None, user_agent=None, now=now
-            )
-            raws.append(raw)
+            raws.append(signed_in(session, user, now))
         assessment = authoring.create_assessment(
             session=session, title="ベンチ", min_items=max_items, max_items=max_items
         )

@@ -13,15 +13,26 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
+from lms.board.release_jobs import start_worker
 from lms.core.db import engine_for, get_engine
 from lms.core.errors import SchemaOutOfDate
 from lms.core.settings import Settings, get_settings
 from lms.migrations import schema_problem
+from lms.ops import logging as ops_logging
+from lms.ops import metrics
+from lms.ops.bank_sync import BankSync
+from lms.ops.gc_tuning import settle_after_startup
+from lms.ops.middleware import OpsMiddleware
+from lms.reading.calibration.service import apply_promotions
+from lms.reading.delivery import item_bank
+from lms.web import install_web
+from lms.xapi_sender.settings import XapiSettings
 
 logger = logging.getLogger("lms")
 
@@ -40,11 +51,6 @@ def check_schema(engine: Engine) -> None:
 
 def warm_item_bank(engine: Engine) -> None:
     """Load the item bank and the promoted calibrations now, not on the first student's request."""
-    from sqlmodel import Session
-
-    from lms.reading.calibration.service import apply_promotions
-    from lms.reading.delivery import item_bank
-
     item_bank()
     try:
         with Session(engine) as session:
@@ -55,10 +61,6 @@ def warm_item_bank(engine: Engine) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    from lms.board.release_jobs import start_worker
-    from lms.ops.bank_sync import BankSync
-    from lms.ops.gc_tuning import settle_after_startup
-
     sync = releases = None
     if app.state.settings.check_schema_on_startup:
         check_schema(app.state.engine)
@@ -79,20 +81,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def install_operations(app: FastAPI, settings: Settings) -> None:
     """Issue 7: JSON logs (GIGA_LOG_FORMAT), request metrics (pure ASGI middleware) and ``GET /metrics``."""
-    from fastapi.responses import Response
-
-    from lms.ops import metrics
-    from lms.ops.logging import configure_logging
-    from lms.ops.middleware import OpsMiddleware
-
-    configure_logging(settings.log_format)
+    ops_logging.configure_logging(settings.log_format)  # looked up at call time: tests wrap it
     app.add_middleware(OpsMiddleware, json_logs=settings.log_format == "json", secret=settings.secret_key)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
         """Prometheus metrics: loopback without a proxy header, or the GIGA_METRICS_TOKEN bearer token."""
-        from lms.xapi_sender.settings import XapiSettings
-
         client = request.client.host if request.client else None
         if not metrics.allowed(client, dict(request.scope["headers"]), settings.metrics_token):
             return JSONResponse(
@@ -126,8 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     # Error handlers, static files and every domain's routers (lms/web.py).
-    from lms.web import install_web
-
     install_web(app)
 
     return app

@@ -10,8 +10,9 @@ Rows of the matrix:
 
 Every route of the app is listed in `ROUTE_POLICIES` with the row it serves. Two gates (`page_gate`,
 `api_gate`), installed as dependencies of the page and API routers, look the route up and apply the
-role-level rule (fail closed: an unlisted route answers 403); object-level rules (which class, which child)
-live in the loader dependencies `VisibleClassRoster` and `VisibleUser`, which also write the audit log.
+role-level rule (fail closed: an unlisted route answers 403). Object-level rules (which class, which child)
+are the ``check_*`` predicates below; `lms.authz` is the one service that loads an object for a route,
+applies them and writes the audit log.
 """
 
 from __future__ import annotations
@@ -19,22 +20,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from lms.audit.service import record_event
 from lms.auth.deps import (
     ClockDep,
     LoginRequired,
-    Principal,
     SessionStateDep,
     SettingsDep,
     api_principal,
-    client_ip,
     pending_step,
     remember_page_user,
 )
@@ -464,60 +462,3 @@ def school_summaries(session: Session, user: User) -> list[dict[str, Any]]:
         for s in visible
         if s.id is not None
     ]
-
-
-# --- loader dependencies: load an object, apply the policy, audit the read --------------------------------
-
-
-def _viewer(request: Request) -> User:
-    principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is not None:
-        return principal.user
-    user: User | None = getattr(request.state, "page_user", None)
-    if user is None:
-        raise LoginRequired()
-    return user
-
-
-def load_class_roster(class_id: int, request: Request, session: SessionDep) -> SchoolClass:
-    """The class whose roster the caller may read (404 out of scope, 403 board); audited as roster.view."""
-    viewer = _viewer(request)
-    class_ = session.get(SchoolClass, class_id)
-    if class_ is None:
-        check_row(Row.CLASS_ROSTER, viewer)  # board still gets 403, not a hint that the id is free
-        raise NotFound("そのクラスは見つかりません。")
-    check_class_roster(session, viewer, class_)
-    record_event(
-        session=session,
-        actor_id=viewer.id,
-        action="roster.view",
-        target_type="class",
-        target_id=class_.id,
-        ip=client_ip(request),
-    )
-    return class_
-
-
-def load_visible_user(user_id: int, request: Request, session: SessionDep) -> User:
-    """A user record the caller may see (self, own students, own school, admin); audited as user.view."""
-    viewer = _viewer(request)
-    target = session.get(User, user_id)
-    if target is None:
-        if viewer.role == "board" and viewer.id != user_id:
-            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
-        raise NotFound("その利用者は見つかりません。")
-    check_view_user(session, viewer, target)
-    if viewer.id != target.id:
-        record_event(
-            session=session,
-            actor_id=viewer.id,
-            action="user.view",
-            target_type="user",
-            target_id=target.id,
-            ip=client_ip(request),
-        )
-    return target
-
-
-VisibleClassRoster = Annotated[SchoolClass, Depends(load_class_roster)]
-VisibleUser = Annotated[User, Depends(load_visible_user)]

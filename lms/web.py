@@ -9,23 +9,33 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lms.api.routes import router as api_router
+from lms.auth.oidc import OidcClient, OidcSettings
+from lms.board import pages as board_pages
+from lms.board import release_routes, support_routes
+from lms.board import routes as board_routes
 from lms.core.errors import DomainError
+from lms.notebooks import routes as notebook_routes
+from lms.oauth_provider import routes as oauth_routes
+from lms.pages import admin_routes, auth_routes, home_routes
+from lms.pages.errors import (
+    domain_error_handler,
+    http_error_handler,
+    server_error_handler,
+    validation_error_handler,
+)
+from lms.reading.calibration.routes import router as calibration_router
+from lms.reading.practice import routes as practice_routes
+from lms.reading.routes import router as assessments_router
+from lms.reading.runner import pages as runner_pages
+from lms.teaching import pages as teaching_pages
+from lms.teaching import routes as teaching_routes
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install_web(app: FastAPI) -> None:
     """Add the JSON API, the pages, /static and the Japanese error pages to ``app``."""
-    from lms.api.routes import router as api_router
-    from lms.auth.oidc import OidcClient, OidcSettings
-    from lms.pages import admin_routes, auth_routes, home_routes
-    from lms.pages.errors import (
-        domain_error_handler,
-        http_error_handler,
-        server_error_handler,
-        validation_error_handler,
-    )
-
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
@@ -33,42 +43,23 @@ def install_web(app: FastAPI) -> None:
     oidc_settings = OidcSettings()
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    from lms.reading.routes import router as assessments_router
 
     # First: the answer route is the hot path and routes are matched in order (docs/performance.md).
     app.include_router(assessments_router)
     app.include_router(api_router)
     for module in (auth_routes, home_routes, admin_routes):
         app.include_router(module.router)
-    from lms.reading.runner import pages as runner_pages
-
     app.include_router(runner_pages.router)
-    from lms.teaching import pages as teaching_pages
-    from lms.teaching import routes as teaching_routes
-
     app.include_router(teaching_routes.router)
     app.include_router(teaching_pages.router)
-    from lms.reading.practice import routes as practice_routes
-
     app.include_router(practice_routes.router)
     app.include_router(practice_routes.pages)
-    from lms.reading.calibration.routes import router as calibration_router
-
     app.include_router(calibration_router)
-    from lms.board import pages as board_pages
-    from lms.board import release_routes
-    from lms.board import routes as board_routes
-
     app.include_router(board_routes.router)
     app.include_router(release_routes.router)  # issue 14: the board reads immutable releases
     app.include_router(board_pages.router)
-    from lms.board import support_routes
-
     app.include_router(support_routes.api)
     app.include_router(support_routes.pages)
-    from lms.notebooks import routes as notebook_routes
-    from lms.oauth_provider import routes as oauth_routes
-
     app.include_router(oauth_routes.router)
     app.include_router(notebook_routes.api)
     app.include_router(notebook_routes.pages)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -96,21 +95,10 @@ def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield url
         return
 
-    name = f"giga_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        from lms.core.db import dispose_engine
+    from tests.factories import fresh_postgres_database
 
-        dispose_engine(url)
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_postgres_database(admin_url, "giga_test") as url:
+        yield url
 
 
 def _empty_all_tables(url: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
+from lms.auth import messages as msg
 from lms.auth import throttle, totp
 from lms.auth.models import API_SCOPES, ApiToken
 from lms.auth.passwords import verify_password
@@ -107,7 +108,7 @@ def start_totp_enrolment(*, session: Session, settings: Settings, user: User) ->
     before the user confirmed it) is replaced by a new one: nothing depends on it yet.
     """
     if user.role not in STAFF_ROLES:
-        raise Forbidden("二段階認証は教職員のアカウントで使います。")
+        raise Forbidden(msg.TOTP_STAFF_ONLY)
     secret = None
     if user.totp_secret is not None:
         secret = totp.reveal_secret(user.totp_secret, secret_key=settings.secret_key)
@@ -227,9 +228,9 @@ def parse_scopes(scopes: list[str]) -> list[str]:
     """Validate requested scopes against `API_SCOPES`."""
     unknown = sorted(set(scopes) - API_SCOPES.keys())
     if unknown:
-        raise InvalidInput(f"不明なスコープです: {', '.join(unknown)}（使えるもの: {', '.join(API_SCOPES)}）")
+        raise InvalidInput(msg.UNKNOWN_SCOPES.format(unknown=", ".join(unknown), known=", ".join(API_SCOPES)))
     if not scopes:
-        raise InvalidInput("スコープを1つ以上選んでください。")
+        raise InvalidInput(msg.NO_SCOPE)
     return sorted(set(scopes))
 
 
@@ -238,12 +239,12 @@ def create_api_token(
 ) -> tuple[ApiToken, str]:
     """Create a token for ``owner`` (admins for anyone, others for themselves); return it and its secret."""
     if actor.id != owner.id and actor.role != "admin":
-        raise Forbidden("ほかの人のAPIトークンは管理者だけが作れます。")
+        raise Forbidden(msg.TOKEN_FOR_OTHERS_ADMIN_ONLY)
     if actor.role not in STAFF_ROLES:
-        raise Forbidden("APIトークンは教職員と管理者のアカウントで作れます。")
+        raise Forbidden(msg.TOKEN_STAFF_ONLY)
     name = name.strip()
     if not name or len(name) > 100:
-        raise InvalidInput("トークンの名前を1〜100文字で入力してください。")
+        raise InvalidInput(msg.BAD_TOKEN_NAME)
     assert owner.id is not None
     secret = new_api_secret()
     token = ApiToken(
@@ -283,7 +284,7 @@ def revoke_api_token(
     """Revoke a token (its owner or an admin); a token outside the actor's reach is NotFound."""
     token = session.get(ApiToken, token_id)
     if token is None or (actor.role != "admin" and token.user_id != actor.id):
-        raise NotFound("そのAPIトークンは見つかりません。")
+        raise NotFound(msg.TOKEN_NOT_FOUND)
     if token.revoked_at is None:
         token.revoked_at = now
         session.add(token)

@@ -47,31 +47,14 @@ from lms.board.settings import get_board_settings
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
-from lms.pages.render import templates as teaching_templates
+from lms.pages.render import render
 from lms.roster.models import User
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 
 def _render(request: Request, name: str, context: dict[str, Any]) -> Response:
-    from fastapi.responses import HTMLResponse
-    from fastapi.templating import Jinja2Templates
-
-    from lms.auth import csrf
-    from lms.pages import render as pages_render
-
-    templates = Jinja2Templates(directory=[str(TEMPLATES_DIR), str(pages_render.TEMPLATES_DIR)])
-    templates.env.globals.update(teaching_templates.env.globals)
-    templates.env.filters.update(pages_render.templates.env.filters)
-    response = HTMLResponse("")
-    token = csrf.ensure_token(request, response, request.app.state.settings)
-    ctx: dict[str, Any] = {"request": request, "csrf_token": token, "user": pages_render._user_view(request)}
-    ctx.update(context)
-    response.body = response.render(templates.get_template(name).render(ctx))
-    response.headers["content-length"] = str(len(response.body))
-    response.headers["cache-control"] = "no-store"
-    return response
+    return render(request, name, context)
 
 
 def _load(request: Request, session: SessionDep, user: User) -> Dashboard:

@@ -39,7 +39,7 @@ from lms.board.aggregates import (
     standard_normal_draws,
     term_bounds,
 )
-from lms.board.models import BoardCell, BoardFigure, ReferenceValue
+from lms.board.models import REFERENCE_SOURCES, BoardCell, BoardFigure, ReferenceValue
 from lms.board.settings import BoardSettings, get_board_settings
 from lms.board.suppression import suppress_shares, suppress_table
 from lms.core.db import utc_now
@@ -436,8 +436,6 @@ def add_reference_value(
 
     The published 平均正答率 is stored as published; a scale score only with the linking study in ``note``.
     """
-    from lms.board.models import REFERENCE_SOURCES
-
     if source not in REFERENCE_SOURCES:
         raise InvalidInput("出典は national（全国）、prefecture（都道府県）、other のどれかです。")
     if grade not in GRADES or skill not in SKILL_CODES:

@@ -17,11 +17,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from lms.auth import csrf
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
 from lms.board import research, support
 from lms.core.db import SessionDep
@@ -33,10 +31,6 @@ from lms.permissions import api_gate
 from lms.roster.models import Org, User
 from lms.teaching import report as rpt
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-templates = Jinja2Templates(directory=[str(TEMPLATES_DIR), str(pages_render.TEMPLATES_DIR)])
-templates.env.globals.update(pages_render.templates.env.globals)
-templates.env.filters.update(pages_render.templates.env.filters)
 STATE_LABELS = {"active": "有効", "scheduled": "開始前", "expired": "期間終了", "revoked": "取り消し済み"}
 
 api = APIRouter(prefix="/api/v1", tags=["support view"], dependencies=[Depends(api_gate)])
@@ -44,21 +38,9 @@ pages = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 
 def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    """Render a support page like `lms.pages.render.render` (CSRF token, user, no-store)."""
-    response = HTMLResponse("", status_code=status_code)
-    token = csrf.ensure_token(request, response, request.app.state.settings)
-    ctx: dict[str, Any] = {
-        "request": request,
-        "csrf_token": token,
-        "user": pages_render._user_view(request),
-        "STATE_LABELS": STATE_LABELS,
-        "skill_name": rpt.skill_name,
-    }
-    ctx.update(context)
-    response.body = response.render(templates.get_template(name).render(ctx))
-    response.headers["content-length"] = str(len(response.body))
-    response.headers["cache-control"] = "no-store"
-    return response
+    """Render a support page with the support view's labels (`lms.pages.render.render`)."""
+    labels = {"STATE_LABELS": STATE_LABELS, "skill_name": rpt.skill_name}
+    return pages_render.render(request, name, {**labels, **context}, status_code=status_code)
 
 
 class GrantCreate(BaseModel):

@@ -6,7 +6,8 @@ raises; services only ``flush()``. SQLite gets foreign keys and WAL; PostgreSQL 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
 from lms.core.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -124,11 +127,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
         if session.in_transaction():
             await run_in_threadpool(session.commit)
-    except BaseException:
+    except BaseException as error:
         await run_in_threadpool(session.rollback)
+        keep = getattr(error, "after_rollback", None)
+        if keep is not None:
+            await run_in_threadpool(_keep_after_rollback, session, keep)
         raise
     finally:
         session.close()
+
+
+def _keep_after_rollback(session: Session, keep: Callable[[Session], None]) -> None:
+    """Commit what an error asks to keep (e.g. the audit of a refusal); a failure here must not hide it."""
+    try:
+        keep(session)
+        session.commit()
+    except Exception:
+        logger.exception("could not keep the record of a refused request")
+        session.rollback()
 
 
 # scope="function": commit before the response is sent, so a client never sees "saved" for work that a

@@ -6,6 +6,12 @@ Never put a password or token in a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
 
 class DomainError(Exception):
     """Base class: ``status_code`` and ``message`` (Japanese or plain, shown to the user)."""
@@ -16,6 +22,9 @@ class DomainError(Exception):
     def __init__(self, message: str | None = None, *, detail: object | None = None) -> None:
         self.message = message or self.default_message
         self.detail = detail
+        # Work that must outlive the request's rollback (the audit record of a refusal, `lms.authz`):
+        # `lms.core.db.get_session` calls it with the rolled-back session and commits.
+        self.after_rollback: Callable[[Session], None] | None = None
         super().__init__(self.message)
 
 

@@ -35,6 +35,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import table as sa_table
 from sqlmodel import Session, col, select
 
+from lms.board import service as board_service
+from lms.board.releases import release_closed_terms
 from lms.core.jst import JST, school_year_of
 from lms.reading.delivery import item_bank
 from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
@@ -503,17 +505,9 @@ def seed_history(
 
 
 def refresh_board(session: Session) -> str:
-    """Run the board's ``refresh_aggregates`` when that package provides it (issue 6, helper B1)."""
-    try:
-        from lms.board import service as board_service
-    except ImportError:
-        return ""
-    refresh = getattr(board_service, "refresh_aggregates", None)
-    if refresh is None:
-        return ""
-    result = refresh(session=session)
-    from lms.board.releases import release_closed_terms  # issue 14: the board reads releases
-
+    """Run the board's ``refresh_aggregates`` so the demo city's dashboard shows the generated year, then
+    release every closed term (issue 14: the board reads releases)."""
+    result = board_service.refresh_aggregates(session=session)
     releases = len(release_closed_terms(session))
     return f"board aggregates refreshed ({result}); {releases} releases made"
 

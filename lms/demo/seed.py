@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
+from lms.auth.passwords import hash_password
 from lms.core.settings import Settings
 from lms.demo.generate import DemoAccount, generate_demo_bundle
 from lms.roster.models import Org, User
@@ -68,8 +69,6 @@ def seed_demo(
                 f"the database already holds another roster ({foreign.name}); use an empty database"
             )
         report = import_bundle(session=session, path=bundle.path)
-
-    from lms.auth.passwords import hash_password
 
     # One hash for every demo account: hashing 700 passwords with argon2 would take a minute, and they share
     # the same (published) demo password anyway.

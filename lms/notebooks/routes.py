@@ -10,17 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from lms import authz
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_ip
+from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
-from lms.notebooks import hub_sync, service
+from lms.notebooks import hub_sync, schemas, service
+from lms.notebooks import messages as msg
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
-from lms.notebooks.render import render
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep
 from lms.pages.deps import PAGE_DEPENDENCIES
-from lms.permissions import VisibleClassRoster, api_gate, check_class_roster, load_class_roster
+from lms.pages.render import render
+from lms.permissions import api_gate
 from lms.roster.models import SchoolClass, User
 
 api = APIRouter(prefix="/api/v1", tags=["notebooks"], dependencies=[Depends(api_gate)])
@@ -49,8 +52,10 @@ def flag_course(
     principal: ApiPrincipal,
     clock: ClockDep,
     hub: HubFactoryDep,
-) -> dict[str, Any]:
-    class_ = load_class_roster(class_id, request, session)
+) -> schemas.CourseFlagged:
+    class_ = authz.load_class(
+        session=session, viewer=principal.user, class_id=class_id, audit="roster.view", ip=client_ip(request)
+    )
     course, created = service.flag_course(
         session=session,
         actor=principal.user,
@@ -60,17 +65,17 @@ def flag_course(
         now=clock.now(),
     )
     session.commit()  # the course exists whatever the hub answers
-    return {
-        "course_id": course.course_id,
-        "class_id": course.class_id,
-        "created": created,
-        "hub_sync": _try_sync(hub, session, course),
-    }
+    return schemas.CourseFlagged(
+        course_id=course.course_id,
+        class_id=course.class_id,
+        created=created,
+        hub_sync=_try_sync(hub, session, course),
+    )
 
 
 @api.get("/notebooks/courses", summary="Every notebook course with its members, for the hub (row: admin)")
-def list_courses(session: SessionDep) -> dict[str, Any]:
-    return {"courses": service.all_courses(session)}
+def list_courses(session: SessionDep) -> schemas.CourseList:
+    return schemas.CourseList.model_validate({"courses": service.all_courses(session)})
 
 
 @api.post("/notebooks/{course_id}/grades", summary="Upsert one assignment's grades (row: class results)")
@@ -81,8 +86,8 @@ def upload_grades(
     session: SessionDep,
     principal: ApiPrincipal,
     clock: ClockDep,
-) -> dict[str, Any]:
-    course, class_ = service.load_course(session=session, viewer=principal.user, course_id=course_id)
+) -> schemas.GradesUpserted:
+    course, class_ = authz.load_notebook_course(session=session, viewer=principal.user, course_id=course_id)
     counts = service.upsert_grades(
         session=session,
         actor=principal.user,
@@ -93,53 +98,53 @@ def upload_grades(
         ip=client_ip(request),
         now=clock.now(),
     )
-    return {"course_id": course.course_id, "assignment": body.assignment, **counts}
+    return schemas.GradesUpserted(course_id=course.course_id, assignment=body.assignment, **counts)
 
 
 @api.get("/notebooks/{course_id}/grades", summary="The course's gradebook (row: class results; audited)")
 def read_grades(
     course_id: str, request: Request, session: SessionDep, principal: ApiPrincipal
-) -> dict[str, Any]:
-    course, _class = service.load_course(session=session, viewer=principal.user, course_id=course_id)
-    book = service.gradebook(session=session, course=course)
-    record_event(
+) -> schemas.GradebookOut:
+    course, _class = authz.load_notebook_course(
         session=session,
-        actor_id=principal.user.id,
-        action="notebook.gradebook_view",
-        target_type="notebook_course",
-        target_id=course.course_id,
+        viewer=principal.user,
+        course_id=course_id,
+        audit="notebook.gradebook_view",
         ip=client_ip(request),
     )
-    return {
-        "course_id": course.course_id,
-        "assignments": book.assignments,
-        "students": [
-            {
-                "student": student.username,
-                "grades": {name: {"score": g.score, "max_score": g.max_score} for name, g in grades.items()},
-            }
+    book = service.gradebook(session=session, course=course)
+    return schemas.GradebookOut(
+        course_id=course.course_id,
+        assignments=book.assignments,
+        students=[
+            schemas.StudentGrades(
+                student=student.username,
+                grades={
+                    name: schemas.Score(score=g.score, max_score=g.max_score) for name, g in grades.items()
+                },
+            )
             for student, grades in book.rows
         ],
-    }
+    )
 
 
 @api.get("/notebooks/me", summary="The signed-in student's own notebook grades (row: own data)")
-def my_grades(session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
+def my_grades(session: SessionDep, principal: ApiPrincipal) -> schemas.OwnGrades:
     rows = service.student_grades(session=session, student=principal.user)
-    return {
-        "grades": [
-            {
-                "course_id": course.course_id,
-                "class": class_.title,
-                "assignment": grade.assignment_name,
-                "score": grade.score,
-                "max_score": grade.max_score,
-                "feedback_html": grade.feedback_html,
-                "graded_at": grade.graded_at.isoformat(),
-            }
+    return schemas.OwnGrades(
+        grades=[
+            schemas.OwnGrade(
+                course_id=course.course_id,
+                class_title=class_.title,
+                assignment=grade.assignment_name,
+                score=grade.score,
+                max_score=grade.max_score,
+                feedback_html=grade.feedback_html,
+                graded_at=grade.graded_at.isoformat(),
+            )
             for course, class_, grade in rows
         ]
-    }
+    )
 
 
 # --- pages ------------------------------------------------------------------------------------------------
@@ -216,7 +221,7 @@ def _course_of(session: SessionDep, class_: SchoolClass) -> Any:
     assert class_.id is not None
     course = service.course_for_class(session, class_.id)
     if course is None:
-        raise NotFound("このクラスはまだノートブックのコースになっていません。")
+        raise NotFound(msg.NOT_A_COURSE)
     return course
 
 
@@ -226,7 +231,7 @@ def hub_sync_form(
 ) -> Response:
     """「名簿をハブに反映」: users and groups of this course on the hub now (audited)."""
     if not service.can_manage(session=session, user=user, class_=class_):
-        raise Forbidden("名簿をハブに反映できるのは、クラスの担当の先生・学校管理者・管理者です。")
+        raise Forbidden(msg.ONLY_MANAGERS_SYNC)
     course = _course_of(session, class_)
     try:
         with hub() as client:
@@ -257,7 +262,7 @@ def prestart_form(
 ) -> Response:
     """「授業をはじめる」: bring the roster to the hub, then start every student's server (audited)."""
     if not hub_sync.can_prestart(session=session, user=user, class_=class_):
-        raise Forbidden("全員のノートブックを起動できるのは、このクラスの担当の先生だけです。")
+        raise Forbidden(msg.ONLY_TEACHER_PRESTART)
     course = _course_of(session, class_)
     try:
         with hub() as client:
@@ -284,12 +289,9 @@ def prestart_form(
 
 def _prestart_view(session: SessionDep, user: User, class_id: int) -> tuple[SchoolClass, Any]:
     """The class and course for the progress page and its JSON (no audit per poll; the start is audited)."""
-    class_ = session.get(SchoolClass, class_id)
-    if class_ is None:
-        raise NotFound("そのクラスは見つかりません。")
-    check_class_roster(session, user, class_)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     if not hub_sync.can_prestart(session=session, user=user, class_=class_):
-        raise Forbidden("起動の状況を見られるのは、このクラスの担当の先生だけです。")
+        raise Forbidden(msg.ONLY_TEACHER_PROGRESS)
     return class_, _course_of(session, class_)
 
 
@@ -334,7 +336,7 @@ def prestart_status(
 def my_notebooks(request: Request, session: SessionDep, user: PageUser, oauth: OAuthSettingsDep) -> Response:
     groups = service.hub_groups(session, user)
     if not groups and user.role != "student":
-        raise NotFound("ノートブックを使うクラスがありません。")
+        raise NotFound(msg.NO_NOTEBOOK_CLASS)
     context = {
         "hub_url": oauth.hub_url.rstrip("/") + "/hub/user-redirect/tree",
         "groups": groups,

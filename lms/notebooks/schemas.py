@@ -1,6 +1,8 @@
-"""Request bodies of the notebook API."""
+"""Request and response bodies of the notebook API."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -20,3 +22,64 @@ class GradeLine(BaseModel):
 class GradesUpload(BaseModel):
     assignment: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
     grades: list[GradeLine] = Field(max_length=2000)
+
+
+# --- responses --------------------------------------------------------------------------------------------
+
+
+class CourseFlagged(BaseModel):
+    course_id: str
+    class_id: int
+    created: bool = Field(description="false when the class already was this course")
+    hub_sync: dict[str, Any] = Field(
+        description="what the hub sync did, or {'error': ...} if the hub is away"
+    )
+
+
+class CourseMembers(BaseModel):
+    course_id: str
+    class_id: int
+    students: list[str] = Field(description="usernames (= hub user names)")
+    teachers: list[str]
+    grader: str = Field(description="the course's grader account on the hub")
+
+
+class CourseList(BaseModel):
+    courses: list[CourseMembers]
+
+
+class GradesUpserted(BaseModel):
+    course_id: str
+    assignment: str
+    created: int
+    updated: int
+
+
+class Score(BaseModel):
+    score: float
+    max_score: float
+
+
+class StudentGrades(BaseModel):
+    student: str
+    grades: dict[str, Score] = Field(description="by assignment name")
+
+
+class GradebookOut(BaseModel):
+    course_id: str
+    assignments: list[str]
+    students: list[StudentGrades]
+
+
+class OwnGrade(BaseModel):
+    course_id: str
+    class_title: str = Field(serialization_alias="class")
+    assignment: str
+    score: float
+    max_score: float
+    feedback_html: str | None
+    graded_at: str = Field(description="ISO 8601")
+
+
+class OwnGrades(BaseModel):
+    grades: list[OwnGrade]

@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.notebooks import messages as msg
 from lms.notebooks.hub_client import STUDENTS_GROUP
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.notebooks.sanitize import sanitise_html
-from lms.permissions import check_class_roster, school_ids, taught_class_ids
+from lms.permissions import school_ids, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
 
 COURSE_ID_RE = re.compile(r"^[a-z0-9-]{3,40}$")
@@ -49,26 +50,12 @@ class Gradebook:
 
 def check_course_id(value: str) -> str:
     if not COURSE_ID_RE.fullmatch(value):
-        raise InvalidInput(
-            "コースIDは半角英小文字・数字・ハイフンで3〜40文字にしてください（例: j1-1-2026）。"
-        )
+        raise InvalidInput(msg.BAD_COURSE_ID)
     return value
 
 
 def course_for_class(session: Session, class_id: int) -> NotebookCourse | None:
     return session.exec(select(NotebookCourse).where(NotebookCourse.class_id == class_id)).first()
-
-
-def load_course(*, session: Session, viewer: User, course_id: str) -> tuple[NotebookCourse, SchoolClass]:
-    """The course and its class if ``viewer`` may see the class's results (404 otherwise; board 403)."""
-    course = session.exec(select(NotebookCourse).where(NotebookCourse.course_id == course_id)).first()
-    class_ = session.get(SchoolClass, course.class_id) if course is not None else None
-    if course is None or class_ is None:
-        if viewer.role == "board":
-            raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの成績は見られません。")
-        raise NotFound("そのノートブックのコースは見つかりません。")
-    check_class_roster(session, viewer, class_)
-    return course, class_
 
 
 def can_manage(*, session: Session, user: User, class_: SchoolClass) -> bool:
@@ -153,17 +140,17 @@ def flag_course(
     """Mark ``class_`` as a notebook course (idempotent for the same slug): (course, created)."""
     check_course_id(course_id)
     if not can_manage(session=session, user=actor, class_=class_):
-        raise Forbidden("ノートブックのコースにできるのは、クラスの担当の先生・学校管理者・管理者です。")
+        raise Forbidden(msg.ONLY_MANAGERS_FLAG)
     if class_.id is None:
-        raise NotFound("そのクラスは見つかりません。")
+        raise NotFound(msg.CLASS_NOT_FOUND)
     existing = course_for_class(session, class_.id)
     if existing is not None:
         if existing.course_id != course_id:
-            raise Conflict(f"このクラスはすでにコース「{existing.course_id}」になっています。")
+            raise Conflict(msg.CLASS_ALREADY_COURSE.format(course_id=existing.course_id))
         return existing, False
     taken = session.exec(select(NotebookCourse).where(NotebookCourse.course_id == course_id)).first()
     if taken is not None:
-        raise Conflict(f"コースID「{course_id}」はほかのクラスで使われています。別のIDにしてください。")
+        raise Conflict(msg.COURSE_ID_TAKEN.format(course_id=course_id))
     course = NotebookCourse(class_id=class_.id, course_id=course_id, created_by_id=actor.id, created_at=now)
     session.add(course)
     session.flush()
@@ -192,17 +179,17 @@ def upsert_grades(
 ) -> dict[str, int]:
     """Insert or update one assignment's grades; every student must be enrolled in the class."""
     if not can_write_grades(session=session, user=actor, class_=class_):
-        raise Forbidden("成績を書き込めるのは、クラスの担当の先生と管理者です。")
+        raise Forbidden(msg.ONLY_TEACHERS_GRADE)
     students = {u.username: u for u in course_students(session, course)}
     unknown = sorted({g.student for g in grades} - students.keys())
     if unknown:
         raise InvalidInput(
-            "このクラスに在籍していない児童生徒が含まれています: " + ", ".join(unknown[:20]),
+            msg.NOT_IN_CLASS.format(names=", ".join(unknown[:20])),
             detail={"unknown_students": unknown},
         )
     for grade in grades:
         if grade.max_score < 0 or grade.score < 0 or grade.score > grade.max_score:
-            raise InvalidInput(f"{grade.student} の得点は 0 以上、満点（max_score）以下にしてください。")
+            raise InvalidInput(msg.SCORE_OUT_OF_RANGE.format(student=grade.student))
     existing = {
         g.student_id: g
         for g in session.exec(

@@ -30,11 +30,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from lms.core.db import dispose_engine, engine_for_url, normalise_url
+from lms.migrations import MIGRATIONS_DIR, current_revisions, upgrade
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -399,10 +401,6 @@ def check_restorable(
 
 def restore_backup(database_url: str, path: Path, *, pg_bin_dir: str = "") -> RestoreReport:
     """Replace the database's content with the backup, then migrate it up to the newest schema."""
-    from alembic.script import ScriptDirectory
-
-    from lms.migrations import MIGRATIONS_DIR, current_revisions, upgrade
-
     known = {rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
     revisions = check_restorable(database_url, path, known=known, pg_bin_dir=pg_bin_dir)
     kind = backup_kind(path)

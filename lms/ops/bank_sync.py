@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from lms.reading.calibration.models import ItemCalibration
+from lms.reading.calibration.service import refresh_process_bank
 
 logger = logging.getLogger("lms.ops.bank_sync")
 
@@ -49,8 +50,6 @@ class BankSync:
 
     def check(self) -> bool:
         """One round: apply the promotions when the fingerprint moved; whether it did."""
-        from lms.reading.calibration.service import refresh_process_bank
-
         with Session(self.engine) as session:
             now = promotion_fingerprint(session)
             if now == self.seen:

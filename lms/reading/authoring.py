@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from lms.core.errors import Conflict, InvalidInput
 from lms.reading import delivery as dl
+from lms.reading import messages as msg
 from lms.reading.models import (
     ASSESSMENT_KINDS,
     Accommodation,
@@ -111,19 +112,19 @@ def create_assessment(
 ) -> Assessment:
     """Create a test definition; the design is built once to refuse settings that cannot be delivered."""
     if kind not in ASSESSMENT_KINDS:
-        raise InvalidInput(f"テストの種類は {', '.join(ASSESSMENT_KINDS)} のどれかです。")
+        raise InvalidInput(msg.BAD_KIND.format(kinds=", ".join(ASSESSMENT_KINDS)))
     if not title.strip():
-        raise InvalidInput("テストの名前を入れてください。")
+        raise InvalidInput(msg.NO_TITLE)
     if kind == "cat" and not 1 <= min_items <= max_items <= 100:
-        raise InvalidInput("問題数は 1 ≦ 最小 ≦ 最大 ≦ 100 にしてください。")
+        raise InvalidInput(msg.BAD_ITEM_COUNTS)
     if kind != "cat" and not item_ids:
-        raise InvalidInput("固定の問題セットには、問題を一つ以上選んでください。")
+        raise InvalidInput(msg.FIXED_NEEDS_ITEMS)
     if se_target is not None and not 0 <= se_target < 2:
-        raise InvalidInput("測定精度（SE）の目標は 0 以上 2 未満にしてください。")
+        raise InvalidInput(msg.BAD_SE_TARGET)
     if not 0 <= pilot_rate <= 0.5:
-        raise InvalidInput("試行問題の割合は 0 以上 0.5 以下にしてください。")
+        raise InvalidInput(msg.BAD_PILOT_SHARE)
     if time_limit_s is not None and not 60 <= time_limit_s <= 4 * 3600:
-        raise InvalidInput("制限時間は 1 分から 4 時間のあいだにしてください。")
+        raise InvalidInput(msg.BAD_TIME_LIMIT)
     assessment = Assessment(
         title=title.strip(),
         kind=kind,
@@ -183,15 +184,15 @@ def create_assignment(
     assert assessment.id is not None and class_.id is not None
     opens = opens_at or now
     if closes_at is not None and closes_at <= opens:
-        raise InvalidInput("終わりの時刻は、始まりの時刻より後にしてください。")
+        raise InvalidInput(msg.CLOSES_BEFORE_OPENS)
     enrolled = set(class_student_ids(session, class_.id))
     chosen = list(dict.fromkeys(student_ids or []))
     strangers = [s for s in chosen if s not in enrolled]
     if strangers:
-        raise InvalidInput("このクラスに在籍していない児童生徒が選ばれています。")
+        raise InvalidInput(msg.STUDENT_NOT_IN_CLASS)
     for user_id in accommodations or {}:
         if user_id not in (set(chosen) or enrolled):
-            raise InvalidInput("配慮の設定に、このテストの対象でない児童生徒が含まれています。")
+            raise InvalidInput(msg.ACCOMMODATION_NOT_TARGET)
     assignment = Assignment(
         assessment_id=assessment.id,
         class_id=class_.id,
@@ -229,12 +230,12 @@ def create_assignment(
 
 def _check_accommodation(acc: AccommodationIn) -> None:
     if not 0 <= acc.extra_time_pct <= 300:
-        raise InvalidInput("延長時間は 0〜300 % にしてください。")
+        raise InvalidInput(msg.BAD_EXTRA_TIME)
     if acc.ruby_level not in (None, "all", "none"):
         try:
             student_grade(acc.ruby_level)
         except Exception:
-            raise InvalidInput("ふりがなの設定は、学年（P1〜J3）か all / none にしてください。") from None
+            raise InvalidInput(msg.BAD_RUBY) from None
 
 
 def prepare_attempt(
@@ -304,7 +305,7 @@ def reset_attempt(*, session: Session, attempt: Attempt, now: datetime) -> Attem
 def reopen_attempt(*, session: Session, attempt: Attempt, now: datetime, extra_seconds: int = 600) -> Attempt:
     """Teacher: let an expired (time over) attempt continue, with ``extra_seconds`` more from now."""
     if attempt.status not in ("expired", "in_progress"):
-        raise Conflict("続きから再開できるのは、時間切れか受験中の受験だけです。")
+        raise Conflict(msg.CANNOT_RESUME)
     attempt.status = "in_progress" if attempt.started_at else "created"
     if attempt.deadline_at is not None:
         attempt.deadline_at = max(attempt.deadline_at, now + timedelta(seconds=extra_seconds))

@@ -39,3 +39,18 @@ EVENT_ID_REUSED = "同じ送信IDが別の受験で使われています。ペ�
 STATE_MISMATCH = "この受験の記録が、現在のテスト設定と合いません。先生に受験のやり直しを依頼してください。"
 NOT_A_STUDENT = "テストを受けられるのは児童生徒のアカウントだけです。"
 NO_RESULTS_YET = "まだ結果がありません。テストを最後まで終えると表示されます。"
+
+# authoring: creating tests and assignments, resuming an attempt
+BAD_KIND = "テストの種類は {kinds} のどれかです。"
+NO_TITLE = "テストの名前を入れてください。"
+BAD_ITEM_COUNTS = "問題数は 1 ≦ 最小 ≦ 最大 ≦ 100 にしてください。"
+FIXED_NEEDS_ITEMS = "固定の問題セットには、問題を一つ以上選んでください。"
+BAD_SE_TARGET = "測定精度（SE）の目標は 0 以上 2 未満にしてください。"
+BAD_PILOT_SHARE = "試行問題の割合は 0 以上 0.5 以下にしてください。"
+BAD_TIME_LIMIT = "制限時間は 1 分から 4 時間のあいだにしてください。"
+CLOSES_BEFORE_OPENS = "終わりの時刻は、始まりの時刻より後にしてください。"
+STUDENT_NOT_IN_CLASS = "このクラスに在籍していない児童生徒が選ばれています。"
+ACCOMMODATION_NOT_TARGET = "配慮の設定に、このテストの対象でない児童生徒が含まれています。"
+BAD_EXTRA_TIME = "延長時間は 0〜300 % にしてください。"
+BAD_RUBY = "ふりがなの設定は、学年（P1〜J3）か all / none にしてください。"
+CANNOT_RESUME = "続きから再開できるのは、時間切れか受験中の受験だけです。"

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lms.core.errors import Conflict, Forbidden, NotFound
-from lms.permissions import check_view_user
+from lms import authz
+from lms.core.errors import Conflict
 from lms.reading import messages as msg
 from lms.reading import xapi
 from lms.reading.attempts import expire_if_due, load_context
@@ -47,19 +47,9 @@ def results(
 ) -> dict[str, Any]:
     """Per-skill results, overall, growth history and recommended practice of a finished attempt.
 
-    The caller is checked with `lms.permissions.check_view_user` (self, teacher of the student, school
+    The caller is checked with `lms.authz.load_attempt_results` (self, teacher of the student, school
     admin; board 403; others 404)."""
-    attempt = session.get(Attempt, attempt_id)
-    if viewer.role == "board":
-        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの結果は見られません。")
-    if attempt is None:
-        raise NotFound(msg.ATTEMPT_NOT_FOUND)
-    student = session.get(User, attempt.student_id)
-    assert student is not None
-    try:
-        check_view_user(session, viewer, student)
-    except NotFound:
-        raise NotFound(msg.ATTEMPT_NOT_FOUND) from None
+    attempt, student = authz.load_attempt_results(session=session, viewer=viewer, attempt_id=attempt_id)
     loaded = load_context(session, attempt, student)
     expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
     if attempt.status in OPEN_ATTEMPT_STATUSES:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from lms import authz
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep
@@ -51,7 +52,7 @@ def parse_assignment_id(value: str | None) -> int | None:
 
 @router.get("/classes/{class_id}/assignments")
 def assignments_page(request: Request, session: SessionDep, user: PageUser, class_id: int) -> Response:
-    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     rows = service.class_assignments(session=session, class_id=class_id)
     context = {
         "klass": class_,
@@ -90,7 +91,7 @@ def _assign_form(
 
 @router.get("/classes/{class_id}/assignments/new")
 def assign_page(request: Request, session: SessionDep, user: PageUser, class_id: int) -> Response:
-    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     service.check_can_change(session=session, user=user, class_=class_)
     return _assign_form(request, session, class_, {}, None)
 
@@ -99,7 +100,7 @@ def assign_page(request: Request, session: SessionDep, user: PageUser, class_id:
 async def assign_submit(
     request: Request, session: SessionDep, user: PageUser, clock: ClockDep, class_id: int
 ) -> Response:
-    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     service.check_can_change(session=session, user=user, class_=class_)
     raw = await request.form()
     form: dict[str, list[str]] = {}
@@ -127,7 +128,7 @@ async def assign_submit(
 def live_page(
     request: Request, session: SessionDep, user: PageUser, clock: ClockDep, assignment_id: int
 ) -> Response:
-    assignment, class_ = service.load_assignment(session=session, viewer=user, assignment_id=assignment_id)
+    assignment, class_ = authz.load_assignment(session=session, viewer=user, assignment_id=assignment_id)
     now = clock.now()
     view = service.live_view(session=session, assignment=assignment, now=now)
     record_event(
@@ -149,7 +150,7 @@ def _report_context(
     class_id: int,
     assignment_id: str | None,
 ) -> dict[str, Any]:
-    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     chosen = parse_assignment_id(assignment_id)
     report = service.class_report(session=session, class_=class_, assignment_id=chosen)
     school = session.get(Org, class_.school_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from lms import authz
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
 from lms.core.db import SessionDep
@@ -44,7 +45,7 @@ def create_assignment(
     clock: ClockDep,
 ) -> dict[str, Any]:
     user = principal.user
-    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     service.check_can_change(session=session, user=user, class_=class_)
     assignment = service.create_assignment(
         session=session, actor=user, class_=class_, data=body, now=clock.now(), ip=client_ip(request)
@@ -61,7 +62,7 @@ def create_assignment(
 
 @router.get("/assignments/{assignment_id}/live", summary="Live state of every student (row: class roster)")
 def live(assignment_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep) -> dict[str, Any]:
-    assignment, _class = service.load_assignment(
+    assignment, _class = authz.load_assignment(
         session=session, viewer=principal.user, assignment_id=assignment_id
     )
     now = clock.now()
@@ -73,7 +74,7 @@ def close(
     assignment_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
     user = principal.user
-    assignment, class_ = service.load_assignment(session=session, viewer=user, assignment_id=assignment_id)
+    assignment, class_ = authz.load_assignment(session=session, viewer=user, assignment_id=assignment_id)
     service.check_can_change(session=session, user=user, class_=class_)
     closed = service.close_assignment(
         session=session,
@@ -91,8 +92,7 @@ def reset(
     attempt_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
     user = principal.user
-    attempt, assignment = service.load_attempt(session=session, viewer=user, attempt_id=attempt_id)
-    class_ = service.load_class(session=session, viewer=user, class_id=assignment.class_id)
+    attempt, _assignment, class_ = authz.load_attempt(session=session, viewer=user, attempt_id=attempt_id)
     service.check_can_change(session=session, user=user, class_=class_)
     fresh = service.reset_attempt(
         session=session, actor=user, attempt=attempt, now=clock.now(), ip=client_ip(request)
@@ -107,8 +107,7 @@ def resume(
     attempt_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
     user = principal.user
-    attempt, assignment = service.load_attempt(session=session, viewer=user, attempt_id=attempt_id)
-    class_ = service.load_class(session=session, viewer=user, class_id=assignment.class_id)
+    attempt, _assignment, class_ = authz.load_attempt(session=session, viewer=user, attempt_id=attempt_id)
     service.check_can_change(session=session, user=user, class_=class_)
     service.resume_attempt(
         session=session, actor=user, attempt=attempt, now=clock.now(), ip=client_ip(request)
@@ -127,7 +126,7 @@ def class_report(
     assignment_id: str | None = None,
 ) -> dict[str, Any]:
     user = principal.user
-    class_ = service.load_class(session=session, viewer=user, class_id=class_id)
+    class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
     chosen = parse_assignment_id(assignment_id)
     report = service.class_report(session=session, class_=class_, assignment_id=chosen)
     record_event(

@@ -1,10 +1,9 @@
-"""The teacher side of reading tests: loading what a teacher may see, the live view and the class report.
+"""The teacher side of reading tests: the live view, the class report, assigning and operating tests.
 
-Keyword-only functions; they flush, never commit (the request owns the transaction). Object-level
-permission rules come from `lms.permissions` (a class the caller does not teach → 404, board → 403); the
-assignment and attempt loaders apply the rule of the class they belong to. The report is built from three
-bulk queries (students, estimates, and for fixed forms the responses) and the pure functions of
-`lms.teaching.report`.
+Keyword-only functions; they flush, never commit (the request owns the transaction). Routes load the
+class, assignment or attempt with `lms.authz` (a class the caller does not teach → 404, board → 403).
+The report is built from three bulk queries (students, estimates, and for fixed forms the responses)
+and the pure functions of `lms.teaching.report`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, NotFound
-from lms.permissions import Row, check_class_roster, check_row, taught_class_ids
+from lms.permissions import taught_class_ids
 from lms.reading import attempts, authoring
 from lms.reading.delivery import item_bank
 from lms.reading.models import (
@@ -35,47 +34,6 @@ from lms.reading.xapi import XapiContext
 from lms.roster.models import Enrollment, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching.schemas import AssignmentCreate
-
-# --- loaders with the permission rules ------------------------------------------------------------------
-
-
-def load_class(*, session: Session, viewer: User, class_id: int) -> SchoolClass:
-    """A class whose results ``viewer`` may see: teacher of it, its school's admin, admin; board → 403."""
-    class_ = session.get(SchoolClass, class_id)
-    if class_ is None:
-        check_row(Row.CLASS_ROSTER, viewer)  # board: 403 whether the id exists or not
-        raise NotFound("そのクラスは見つかりません。")
-    check_class_roster(session, viewer, class_)
-    return class_
-
-
-def load_assignment(*, session: Session, viewer: User, assignment_id: int) -> tuple[Assignment, SchoolClass]:
-    """An assignment of a class ``viewer`` may see (same rule as `load_class`)."""
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None:
-        check_row(Row.CLASS_ROSTER, viewer)
-        raise NotFound("そのテストの割り当ては見つかりません。")
-    try:
-        class_ = load_class(session=session, viewer=viewer, class_id=assignment.class_id)
-    except NotFound:
-        raise NotFound("そのテストの割り当ては見つかりません。") from None
-    return assignment, class_
-
-
-def load_attempt(*, session: Session, viewer: User, attempt_id: int) -> tuple[Attempt, Assignment]:
-    """A student's attempt in a class ``viewer`` may see (same rule as `load_class`)."""
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        check_row(Row.CLASS_ROSTER, viewer)
-        raise NotFound("その解答は見つかりません。")
-    try:
-        assignment, _class = load_assignment(
-            session=session, viewer=viewer, assignment_id=attempt.assignment_id
-        )
-    except NotFound:
-        raise NotFound("その解答は見つかりません。") from None
-    return attempt, assignment
-
 
 # --- class members ------------------------------------------------------------------------------------------
 

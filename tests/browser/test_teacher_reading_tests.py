@@ -34,7 +34,8 @@ def _axe_serious(page: Any) -> list[str]:
 
 
 def test_teacher_runs_a_reading_test_lesson(page: Any, live_server: str, world: Any, engine: Any) -> None:
-    from lms.reading.models import Attempt, SkillEstimate
+    from lms.reading.models import Attempt
+    from tests.factories import skill_estimate
 
     base = live_server
     klass = world.classes["A1"].id
@@ -85,19 +86,7 @@ def test_teacher_runs_a_reading_test_lesson(page: Any, live_server: str, world: 
         attempt.status = "submitted"
         session.add(attempt)
         for skill, score, band, guessing in (("DEP", 612, 4, False), ("ANA", 330, 1, True)):
-            session.add(
-                SkillEstimate(
-                    student_id=attempt.student_id,
-                    attempt_id=attempt.id,
-                    skill=skill,
-                    theta=(score - 500) / 100,
-                    se=0.4,
-                    scale_score=score,
-                    band=band,
-                    guessing=guessing,
-                    n_items=3,
-                )
-            )
+            session.add(skill_estimate(attempt, skill, score, band=band, guessing=guessing))
         session.commit()
     page.goto(f"{base}/classes/{klass}/report")
     heatmap = page.locator("#heatmap")

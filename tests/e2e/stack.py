@@ -58,13 +58,12 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
     class (one student), an admin with an API token of scope ``hub``."""
     from sqlmodel import Session
 
-    from lms.auth.models import ApiToken
     from lms.auth.passwords import hash_password
-    from lms.auth.tokens import new_api_secret, sha256_hex
     from lms.core.db import make_engine
     from lms.migrations import upgrade
     from lms.notebooks.models import NotebookCourse
-    from lms.roster.models import Enrollment, Org, SchoolClass, User
+    from lms.roster.models import Org, SchoolClass, User
+    from tests.factories import add_member, bearer_secret
 
     upgrade(database_url)
     engine = make_engine(database_url)
@@ -83,41 +82,23 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
         ]
         people.append(("e2e-outsider", "student", other))
         for number, (username, role, klass) in enumerate(people):
-            user = User(
+            add_member(
+                session,
+                klass=klass,
                 username=username,
                 role=role,
+                number=number if role == "student" else None,
+                enrollment_id=f"en-{username}",
                 given_name=username,
                 family_name="山田",
                 kana_given_name="テスト",
                 kana_family_name="ヤマダ",
                 password_hash=password_hash,
-                primary_org_id=school.id,
-            )
-            session.add(user)
-            session.flush()
-            session.add(
-                Enrollment(
-                    sourced_id=f"en-{username}",
-                    class_id=klass.id,
-                    user_id=user.id,
-                    school_id=school.id,
-                    role=role,
-                    shusseki_no=number if role == "student" else None,
-                )
             )
         admin = User(username="e2e-admin", role="admin", given_name="管理", family_name="山田")
         session.add(admin)
         session.flush()
-        secret = new_api_secret()
-        session.add(
-            ApiToken(
-                user_id=admin.id,
-                name="hub provisioning",
-                token_hash=sha256_hex(secret),
-                prefix=secret[:12],
-                scopes="hub grades:write",
-            )
-        )
+        secret = bearer_secret(session, admin, "hub grades:write", name="hub provisioning")
         assert nb_class.id is not None
         session.add(NotebookCourse(class_id=nb_class.id, course_id=COURSE))
         session.commit()

@@ -47,7 +47,8 @@ class World:
 @pytest.fixture
 def world(db_session: Session) -> World:
     from lms.auth.passwords import hash_password
-    from lms.roster.models import Enrollment, Org, SchoolClass, User
+    from lms.roster.models import Org, SchoolClass, User
+    from tests.factories import enrol
 
     w = World()
     district = Org(sourced_id="d1", name="みどり市教育委員会", type="district", identifier="123456")
@@ -114,16 +115,13 @@ def world(db_session: Session) -> World:
         ("t-b1", "B1", "teacher", None),
     ]
     for username, class_key, role, number in enrollments:
-        klass = w.classes[class_key]
-        db_session.add(
-            Enrollment(
-                sourced_id=f"e-{username}-{class_key}",
-                class_id=klass.id,
-                user_id=w.users[username].id,
-                school_id=klass.school_id,
-                role=role,
-                shusseki_no=number,
-            )
+        enrol(
+            db_session,
+            user=w.users[username],
+            klass=w.classes[class_key],
+            role=role,
+            number=number,
+            sourced_id=f"e-{username}-{class_key}",
         )
     db_session.commit()
     return w
@@ -216,19 +214,9 @@ def api_token(db_session: Session, world: World) -> Callable[..., str]:
         user = world.users[username]
         actor = world.users["admin"] if user.role == "student" else user
         if actor.id != user.id:  # students cannot create tokens; tests still need one to prove denials
-            from lms.auth.models import ApiToken
-            from lms.auth.tokens import new_api_secret, sha256_hex
+            from tests.factories import bearer_secret
 
-            secret = new_api_secret()
-            db_session.add(
-                ApiToken(
-                    user_id=user.id,
-                    name="test",
-                    token_hash=sha256_hex(secret),
-                    prefix=secret[:12],
-                    scopes=" ".join(scopes),
-                )
-            )
+            secret = bearer_secret(db_session, user, " ".join(scopes))
             db_session.commit()
             return secret
         _token, secret = create_api_token(

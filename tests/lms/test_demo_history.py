@@ -14,7 +14,8 @@ from lms.demo.history import DEMO_PREFIX, ITEMS_PER_SKILL, SKILLS, seed_history
 from lms.reading.attempts import score_responses
 from lms.reading.delivery import item_bank
 from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
-from lms.roster.models import Enrollment, SchoolClass, User
+from lms.roster.models import SchoolClass, User
+from tests.factories import enrol
 
 TERMS = [(2025, 1), (2025, 3), (2026, 1)]
 TODAY = date(2026, 11, 1)
@@ -41,16 +42,7 @@ def add_students(db_session: Session, world: Any, class_key: str, count: int) ->
         users.append(user)
     db_session.flush()
     for n, user in enumerate(users):
-        db_session.add(
-            Enrollment(
-                sourced_id=f"e-x-{class_key}-{n}",
-                class_id=klass.id,
-                user_id=user.id,
-                school_id=klass.school_id,
-                role="student",
-                shusseki_no=10 + n,
-            )
-        )
+        enrol(db_session, user=user, klass=klass, number=10 + n, sourced_id=f"e-x-{class_key}-{n}")
     db_session.commit()
     return users
 

@@ -27,8 +27,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from lms.auth.csrf import token_for
-from lms.auth.sessions import SESSION_COOKIE, create_session
+from lms.auth.sessions import SESSION_COOKIE
 from lms.reading.models import Response
+from tests.factories import add_member, signed_in
 
 STUDENTS = 6
 LOAD_SECONDS = 3.0
@@ -98,7 +99,7 @@ def server(database_url: str, settings: Any) -> Iterator[Server]:
 
 def _students(db_session: Session, world: Any) -> list[tuple[Any, str]]:
     """Extra students in a J3 class (so the whole bank is eligible), each with a signed-in session."""
-    from lms.roster.models import Enrollment, SchoolClass, User
+    from lms.roster.models import SchoolClass
 
     klass = SchoolClass(sourced_id="class-dur", title="3年1組", grades="J3", school_id=world.orgs["B"].id)
     db_session.add(klass)
@@ -106,29 +107,16 @@ def _students(db_session: Session, world: Any) -> list[tuple[Any, str]]:
     out = []
     now = datetime.now(UTC)
     for n in range(STUDENTS):
-        user = User(
+        user = add_member(
+            db_session,
+            klass=klass,
             username=f"dur-{n}",
-            role="student",
+            number=n + 1,
+            enrollment_id=f"e-dur-{n}",
             given_name=f"生徒{n}",
             family_name="耐久",
-            primary_org_id=world.orgs["B"].id,
         )
-        db_session.add(user)
-        db_session.flush()
-        db_session.add(
-            Enrollment(
-                sourced_id=f"e-dur-{n}",
-                class_id=klass.id,
-                user_id=user.id,
-                school_id=klass.school_id,
-                role="student",
-                shusseki_no=n + 1,
-            )
-        )
-        _row, raw = create_session(
-            session=db_session, user=user, stage="full", ip=None, user_agent=None, now=now
-        )
-        out.append((user, raw))
+        out.append((user, signed_in(db_session, user, now)))
     db_session.commit()
     world.classes["DUR"] = klass
     return out

@@ -16,8 +16,8 @@ from lms.reading.models import (
     Assignment,
     AssignmentTarget,
     Attempt,
-    SkillEstimate,
 )
+from tests.factories import skill_estimate
 from tests.support import missing
 
 
@@ -47,20 +47,7 @@ def _finished_attempt(
     db.flush()
     for skill, score in scores.items():
         band = 1 + sum(score >= cut for cut in (350, 450, 550, 650))
-        db.add(
-            SkillEstimate(
-                student_id=student.id,
-                attempt_id=attempt.id,
-                skill=skill,
-                theta=(score - 500) / 100,
-                se=0.4,
-                scale_score=score,
-                band=band,
-                guessing=skill == "INF",
-                n_items=3,
-                created_at=when,
-            )
-        )
+        db.add(skill_estimate(attempt, skill, score, band=band, guessing=skill == "INF", created_at=when))
     db.commit()
     return attempt
 

@@ -17,8 +17,8 @@ from lms.reading.models import (
     AssignmentTarget,
     Attempt,
     Response,
-    SkillEstimate,
 )
+from tests.factories import skill_estimate
 from tests.lms.conftest import csrf_of
 
 FORM_ITEMS = ["DEP-001", "DEP-002", "ANA-001"]
@@ -214,17 +214,7 @@ def seed_results(db_session: Session, world: Any, client: Any, token: str) -> in
             )
         for skill, (score, band, guessing) in scores[username].items():
             db_session.add(
-                SkillEstimate(
-                    student_id=student.id,
-                    attempt_id=attempt.id,
-                    skill=skill,
-                    theta=(score - 500) / 100,
-                    se=0.45,
-                    scale_score=score,
-                    band=band,
-                    guessing=guessing,
-                    n_items=2,
-                )
+                skill_estimate(attempt, skill, score, band=band, guessing=guessing, se=0.45, n_items=2)
             )
     db_session.commit()
     return int(aid)

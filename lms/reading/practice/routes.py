@@ -21,18 +21,13 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from lms.audit.service import record_event
+from lms import authz
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep
-from lms.core.errors import Forbidden, NotFound
+from lms.core.errors import NotFound
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.permissions import (
-    BOARD_INDIVIDUAL_MESSAGE,
-    api_gate,
-    check_class_roster,
-    check_view_user,
-)
+from lms.permissions import api_gate
 from lms.reading.practice import service
 from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -43,62 +38,10 @@ router = APIRouter(prefix="/api/v1", tags=["practice"], dependencies=[Depends(ap
 pages = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 
-# --- loaders: object-level rules + audit -------------------------------------------------------------------
+# --- loaders: `lms.authz` (object-level rules + audit) ---------------------------------------------------
 
-
-def _viewer(request: Request) -> User:
-    principal = getattr(request.state, "principal", None)
-    if principal is not None:
-        user: User = principal.user
-        return user
-    page_user: User | None = getattr(request.state, "page_user", None)
-    assert page_user is not None
-    return page_user
-
-
-def load_student(user_id: int, request: Request, session: SessionDep) -> User:
-    """A student whose practice the caller may see (self, teacher, school admin, admin); audited."""
-    viewer = _viewer(request)
-    target = session.get(User, user_id)
-    if target is None or target.role != "student":
-        if viewer.role == "board":
-            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
-        raise NotFound("その児童生徒は見つかりません。")
-    check_view_user(session, viewer, target)
-    if viewer.id != target.id:
-        record_event(
-            session=session,
-            actor_id=viewer.id,
-            action="practice.view",
-            target_type="user",
-            target_id=target.id,
-            ip=client_ip(request),
-        )
-    return target
-
-
-def load_class(class_id: int, request: Request, session: SessionDep) -> SchoolClass:
-    """A class whose practice view the caller may see (teacher, school admin, admin); audited."""
-    viewer = _viewer(request)
-    class_ = session.get(SchoolClass, class_id)
-    if class_ is None:
-        if viewer.role == "board":
-            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
-        raise NotFound("そのクラスは見つかりません。")
-    check_class_roster(session, viewer, class_)
-    record_event(
-        session=session,
-        actor_id=viewer.id,
-        action="practice.class_view",
-        target_type="class",
-        target_id=class_.id,
-        ip=client_ip(request),
-    )
-    return class_
-
-
-PracticeStudent = Annotated[User, Depends(load_student)]
-PracticeClass = Annotated[SchoolClass, Depends(load_class)]
+PracticeStudent = Annotated[User, Depends(authz.user_dependency("practice.view", students_only=True))]
+PracticeClass = Annotated[SchoolClass, Depends(authz.class_dependency("practice.class_view"))]
 
 
 # --- schemas -----------------------------------------------------------------------------------------------

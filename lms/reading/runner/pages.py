@@ -10,14 +10,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lms.audit.service import record_event
+from lms import authz
 from lms.auth.deps import ClockDep, PageUser, SettingsDep, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import Conflict
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.reading import results
-from lms.reading.models import Assignment, Attempt
+from lms.reading.models import Assignment
 from lms.reading.routes import make_xapi_context
 from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
 from lms.reading.runner.results import (
@@ -27,7 +27,6 @@ from lms.reading.runner.results import (
     in_skill_order,
     practice_summary,
 )
-from lms.roster.models import User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
@@ -62,22 +61,13 @@ def results_page(
 ) -> Response:
     """Scores of a finished attempt: the student, their teachers, school admin, admin (audited); board 403."""
     ctx = make_xapi_context(request, settings)
-    attempt = session.get(Attempt, attempt_id)
+    attempt, student = authz.load_attempt_results(
+        session=session, viewer=user, attempt_id=attempt_id, audit="results.view", ip=client_ip(request)
+    )
     try:
         data = results.results(session=session, viewer=user, attempt_id=attempt_id, now=clock.now(), ctx=ctx)
     except Conflict:  # not finished yet: say so (permission was checked before the status)
         data = None
-    assert attempt is not None  # results() raised NotFound otherwise
-    student = session.get(User, attempt.student_id)
-    if user.id != attempt.student_id:
-        record_event(
-            session=session,
-            actor_id=user.id,
-            action="results.view",
-            target_type="attempt",
-            target_id=attempt.id,
-            ip=client_ip(request),
-        )
     points = history_points(data["history"]) if data else []
     return render(
         request,
