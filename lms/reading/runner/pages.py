@@ -21,11 +21,11 @@ from lms.reading.models import Assignment, Attempt
 from lms.reading.routes import make_xapi_context
 from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
 from lms.reading.runner.results import (
-    growth_since_last,
     growth_svg,
     history_points,
     in_skill_order,
     practice_summary,
+    range_bar_svg,
 )
 from lms.roster.models import User
 
@@ -78,7 +78,8 @@ def results_page(
             target_id=attempt.id,
             ip=client_ip(request),
         )
-    points = history_points(data["history"]) if data else []
+    points = history_points(data.get("history") or []) if data else []
+    overall = data.get("overall") if data else None
     return render(
         request,
         "runner_results.html",
@@ -88,9 +89,10 @@ def results_page(
             "student": student,
             "is_self": user.id == attempt.student_id,
             "data": data,
-            "skills": in_skill_order(data["skills"]) if data else [],
+            "skills": in_skill_order(data.get("skills") or []) if data else [],
             "practice": practice_summary(data.get("practice") or []) if data else [],
-            "growth": growth_since_last(points, attempt_id),
+            "growth": data.get("growth") if data else None,
             "growth_svg": growth_svg(points, current_attempt_id=attempt_id),
+            "range_svg": range_bar_svg(overall["child_lower"], overall["child_upper"]) if overall else "",
         },
     )
