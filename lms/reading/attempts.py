@@ -309,6 +309,7 @@ def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiC
     if loaded.assessment.kind == "practice":
         record = practice_record(loaded.delivery.items, answers)
         store_report(session, attempt=attempt, kind=PRACTICE_KIND, report=record, now=now)
+        attempt.theta = attempt.se = None  # the running estimate of the answer path is not a score
     else:
         overall = _store_test_scores(session, loaded, scored, answers, now)
     attempt.status = status
@@ -342,9 +343,24 @@ def _store_test_scores(
     answers: Sequence[ScoredAnswer],
     now: datetime,
 ) -> dict[str, Any] | None:
-    """skill_estimate rows, the attempt's θ/SE and the honest report of a test; the overall estimate."""
+    """The honest report, skill_estimate rows and the attempt's θ/SE of a test; the overall estimate.
+
+    ``skill_estimate.guessing`` now carries the report's disengagement flag (response times and person
+    fit), not the old "accuracy not above chance" rule, so every reader of the column (board figures,
+    practice recommendations) gets the flag that means something."""
     attempt = loaded.attempt
     assert attempt.id is not None
+    grade = grade_of(loaded.student.grades or loaded.class_grades)
+    report = score_attempt(
+        loaded.delivery.items,
+        answers,
+        mean_seconds=item_mean_seconds(session, [a.item_id for a in answers]),
+        grade=grade,
+        norms=grade_norms(session, now) if grade is not None else None,
+    )
+    if report is not None:
+        store_report(session, attempt=attempt, kind=TEST_KIND, report=report, now=now)
+    disengaged = bool(report and report["engagement"]["flagged"])
     estimates = score_responses(loaded.delivery.items, [(r.item_id, r.correct) for r in scored])
     for est in estimates:
         session.add(
@@ -356,7 +372,7 @@ def _store_test_scores(
                 se=est["se"],
                 scale_score=est["scale_score"],
                 band=est["band"],
-                guessing=est["guessing"],
+                guessing=disengaged,
                 n_items=est["n_items"],
                 created_at=now,
             )
@@ -364,16 +380,6 @@ def _store_test_scores(
     overall = next((e for e in estimates if e["skill"] == OVERALL), None)
     if overall is not None:
         attempt.theta, attempt.se = overall["theta"], overall["se"]
-    grade = grade_of(loaded.student.grades or loaded.class_grades)
-    report = score_attempt(
-        loaded.delivery.items,
-        answers,
-        mean_seconds=item_mean_seconds(session, [a.item_id for a in answers]),
-        grade=grade,
-        norms=grade_norms(session, now) if grade is not None else None,
-    )
-    if report is not None:
-        store_report(session, attempt=attempt, kind=TEST_KIND, report=report, now=now)
     return overall
 
 
