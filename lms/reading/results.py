@@ -44,6 +44,8 @@ def _overall_result(report: Mapping[str, Any]) -> dict[str, Any]:
         "name_ja": name,
         **score,
         "band_text_ja": score["band"]["text_ja"],
+        "n_items": report["n_items"],
+        "n_scored": report["n_scored"],
         "advice": msg.ADVICE_BY_BAND[_likeliest_band(score)].format(name=name),
     }
 
