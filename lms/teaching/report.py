@@ -20,12 +20,13 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
 from lms.reading import messages
+from lms.reading.scoring import grade_position_text
 from reading_tests.reporting import ScoreReport
 from reading_tests.scoring import BANDS, band_name
 
@@ -118,6 +119,7 @@ class Cell:
     relative_text: str | None
     n_items: int
     se_scale: int | None = None
+    grade_text: str | None = None  # overall only: the provisional position within the grade
 
     @property
     def band_label(self) -> str | None:
@@ -186,7 +188,8 @@ def latest_estimates(estimates: Iterable[EstimateRow]) -> dict[tuple[int, str], 
 def _cell(est: EstimateRow, report: Mapping[str, Any] | None) -> Cell:
     if est.skill == OVERALL:
         if report is not None:
-            return Cell.of_score(report["overall"], int(report.get("n_scored", est.n_items)))
+            cell = Cell.of_score(report["overall"], int(report.get("n_scored", est.n_items)))
+            return replace(cell, grade_text=grade_position_text(report.get("grade_position")))
         theta = (est.scale_score - 500) / 100
         return Cell.of_score(ScoreReport.from_theta(theta, est.se).to_dict(), est.n_items)
     skill = next((s for s in (report or {}).get("skills", []) if s["skill"] == est.skill), None)
@@ -406,7 +409,7 @@ def report_csv(grid: Heatmap) -> bytes:
     for skill in grid.skills:
         name = skill_name(skill)
         header += [f"{name} スコア", f"{name} 95%下限", f"{name} 95%上限", f"{name} 段階", f"{name} 所見"]
-    header.append("解答の様子")
+    header += ["学年の中での位置（暫定）", "解答の様子"]
     writer.writerow(header)
     for row in grid.rows:
         line = [
@@ -426,7 +429,8 @@ def report_csv(grid: Heatmap) -> bytes:
                     cell.band_text or "",
                     cell.relative_text or "",
                 ]
-        line.append(row.note or "")
+        overall = row.cells.get(OVERALL)
+        line += [overall.grade_text or "" if overall else "", row.note or ""]
         writer.writerow(line)
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 

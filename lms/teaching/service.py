@@ -268,6 +268,7 @@ class ClassReport:
                             "band_label": cell.band_label,
                             "band_text_ja": cell.band_text,
                             "relative_text_ja": cell.relative_text,
+                            "grade_position_ja": cell.grade_text,
                             "n_items": cell.n_items,
                         }
                         for skill, cell in row.cells.items()
@@ -394,7 +395,8 @@ def class_report(*, session: Session, class_: SchoolClass, assignment_id: int | 
     return ClassReport(
         class_=class_,
         grid=grid,
-        distributions=rpt.distributions(grid),
+        # a skill without numbers has nothing to draw: its column says why
+        distributions=[d for d in rpt.distributions(grid) if d.n or not d.without_number],
         items=items,
         assignment=chosen[0] if chosen else None,
         assignments=assignments,

@@ -84,6 +84,26 @@ def test_heatmap_keeps_the_latest_test_and_says_how_sure_each_score_is() -> None
     assert grid.rows[2].cells == {} and grid.notes == ["問題のパラメータは暫定値です。"]
 
 
+def test_the_overall_cell_gives_the_provisional_position_within_the_grade() -> None:
+    position = {
+        "grade": 3,
+        "percentile": 62.4,
+        "lower": 41.0,
+        "upper": 80.2,
+        "band": 3,
+        "band_probability": 0.55,
+        "band_name_ja": "標準",
+        "provisional": True,
+    }
+    grid = heatmap(STUDENTS, [est(10, "ALL", 420)], {1: {**_report(-0.8, 0.3), "grade_position": position}})
+    text = grid.rows[0].cells["ALL"].grade_text
+    assert (
+        text
+        == "小3の中で 下から約 62%（95%区間 41〜80%）、学年内の段階「標準」（確率 55%）。暫定の基準です。"
+    )
+    assert report_csv(grid).decode("utf-8-sig").splitlines()[1].split(",")[-2] == text
+
+
 def test_heatmap_without_a_stored_report_keeps_the_interval_of_the_overall_score() -> None:
     grid = heatmap(STUDENTS, [est(10, "ALL", 480), est(10, "INF", 700)])
     overall, inf = grid.rows[0].cells["ALL"], grid.rows[0].cells["INF"]
@@ -148,11 +168,12 @@ def test_csv_has_bom_crlf_intervals_and_neutralises_formulas() -> None:
         "ふりがな",
         *[f"照応解決 {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
         *[f"読解力（総合） {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
+        "学年の中での位置（暫定）",
         "解答の様子",
     ]
     assert rows[1][:8] == ["1", "'=HYPERLINK(1)", "イチ", "", "", "", "", ""]
     assert rows[1][8:11] == ["420", "361", "479"] and rows[1][11].startswith("「")
-    assert rows[3] == ["", "転入 生", "テンニュウ", *[""] * 11]
+    assert rows[3] == ["", "転入 生", "テンニュウ", *[""] * 12]
 
 
 def test_live_state_offline_after_a_minute_of_silence() -> None:

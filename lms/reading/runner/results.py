@@ -101,9 +101,11 @@ def growth_svg(points: list[HistoryPoint], *, current_attempt_id: int | None = N
             )
     for i, p in enumerate(points):
         current = " current" if p.attempt_id == current_attempt_id else ""
+        # the first and last labels grow inwards so that they stay inside the chart
+        anchor, shift = ("start", -7) if i == 0 else ("end", 7) if i == len(points) - 1 else ("middle", 0)
         parts.append(
             f'<circle cx="{x(i):.1f}" cy="{y(p.score):.1f}" r="6" class="dot{current}"/>'
-            f'<text x="{x(i):.1f}" y="{y(p.high) - 6:.1f}" text-anchor="middle" '
+            f'<text x="{x(i) + shift:.1f}" y="{y(p.high) - 6:.1f}" text-anchor="{anchor}" '
             f'class="value">{p.low}〜{p.high}</text>'
             f'<text x="{x(i):.1f}" y="{height - 10}" text-anchor="middle" class="axis">{p.when:%m/%d}</text>'
         )
