@@ -305,13 +305,13 @@ def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiC
     )
     scored = [r for r in rows if not r.pilot and r.item_id in loaded.delivery.items]
     answers = [ScoredAnswer(r.item_id, r.correct, seconds_of(r.response_time_ms)) for r in scored]
-    overall = None
+    overall, report = None, None
     if loaded.assessment.kind == "practice":
         record = practice_record(loaded.delivery.items, answers)
         store_report(session, attempt=attempt, kind=PRACTICE_KIND, report=record, now=now)
         attempt.theta = attempt.se = None  # the running estimate of the answer path is not a score
     else:
-        overall = _store_test_scores(session, loaded, scored, answers, now)
+        overall, report = _store_test_scores(session, loaded, scored, answers, now)
     attempt.status = status
     attempt.finished_at = now
     session.add(attempt)
@@ -328,6 +328,7 @@ def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiC
             n_correct=sum(1 for r in scored if r.correct),
             n_items=len(scored),
             scale_score=overall["scale_score"] if overall else None,
+            scale_interval=(report["overall"]["lower"], report["overall"]["upper"]) if report else None,
             duration_ms=(now - started).total_seconds() * 1000 if started else None,
             at=now,
         ),
@@ -342,7 +343,7 @@ def _store_test_scores(
     scored: Sequence[Response],
     answers: Sequence[ScoredAnswer],
     now: datetime,
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The honest report, skill_estimate rows and the attempt's θ/SE of a test; the overall estimate.
 
     ``skill_estimate.guessing`` now carries the report's disengagement flag (response times and person
@@ -380,7 +381,7 @@ def _store_test_scores(
     overall = next((e for e in estimates if e["skill"] == OVERALL), None)
     if overall is not None:
         attempt.theta, attempt.se = overall["theta"], overall["se"]
-    return overall
+    return overall, report
 
 
 def score_responses(items: Mapping[str, Any], answers: Sequence[tuple[str, bool]]) -> list[dict[str, Any]]:
