@@ -15,10 +15,12 @@ calibration but never used for θ̂.  As long as the bank has no operational ite
 provisional parameters from a simulated pilot), the pilot items with parameters form the pool and nothing
 is mixed in.  A fixed form (``kind`` fixed or practice) administers its ``item_ids`` in order.
 
-Exposure (issue 13): an adaptive design uses Sympson–Hetter with ``K_i`` calibrated by simulation for
-the design's pool (`sympson_hetter_design`, r_max = `SH_R_MAX`, or 1.25 × length / pool size when that
-cannot fill a test), once per design and process.  States saved under the earlier randomesque design of
-the same assessment still load (``Delivery.legacy_designs``) and finish with the design they began with.
+Exposure (issue 13): a new adaptive attempt uses Sympson–Hetter with ``K_i`` calibrated by simulation for
+the design's pool (`Delivery.new_attempt_design`, r_max = `SH_R_MAX`, or 1.25 × length / pool size when
+that cannot fill a test), once per design and process, when the first attempt is prepared (the teacher's
+assign request; 1–3 s for a 15-item test).  Pages that only read an attempt never calibrate.  States
+saved under the randomesque design of the same assessment still load and finish with the design they
+began with.
 
 The stored state (``attempt.cat_state``, JSON) is ``{"cat": CatSession.to_dict(), "queue": [...],
 "offered": [...], "pilot_answered": [...]}``; the CAT session is rebuilt from it for every answer (a
@@ -91,7 +93,17 @@ class Delivery:
     items: dict[str, Item]
     pilot_ids: tuple[str, ...] = ()
     pilot_rate: float = 0.0
-    legacy_designs: tuple[CatDesign, ...] = ()  # earlier designs whose saved states still load
+    exposure_controlled: bool = False  # adaptive: new attempts use Sympson–Hetter
+
+    def new_attempt_design(self) -> CatDesign:
+        """The design a new attempt starts with: ``design`` with Sympson–Hetter for adaptive tests."""
+        return sympson_hetter_design(self.design) if self.exposure_controlled else self.design
+
+    def design_of_state(self, fingerprint: str) -> CatDesign:
+        """The design a saved attempt began with (randomesque before issue 13, Sympson–Hetter after)."""
+        if fingerprint == self.design.fingerprint or not self.exposure_controlled:
+            return self.design
+        return self.new_attempt_design()
 
     @property
     def expected_length(self) -> int:
@@ -170,11 +182,11 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
         content=content,
     )
     return Delivery(
-        design=sympson_hetter_design(randomesque),
+        design=randomesque,
         items={i.id: i for i in [*pool_items, *pilots]},
         pilot_ids=tuple(i.id for i in pilots),
         pilot_rate=spec.pilot_rate if pilots else 0.0,
-        legacy_designs=(randomesque,),
+        exposure_controlled=True,
     )
 
 
@@ -183,9 +195,21 @@ def sh_target(max_items: int, pool_size: int) -> float:
     return min(1.0, max(SH_R_MAX, 1.25 * max_items / pool_size))
 
 
+_sh_lock = threading.Lock()
+_sh_designs: dict[str, CatDesign] = {}
+
+
 def sympson_hetter_design(design: CatDesign) -> CatDesign:
     """``design`` with Sympson–Hetter exposure control, ``K_i`` calibrated by simulation for its pool
-    (deterministic: the same design gives the same parameters in every process)."""
+    (deterministic: the same design gives the same parameters in every process); cached per design."""
+    with _sh_lock:  # one calibration per design, however many requests ask at once
+        cached = _sh_designs.get(design.fingerprint)
+        if cached is None:
+            cached = _sh_designs[design.fingerprint] = _calibrated(design)
+        return cached
+
+
+def _calibrated(design: CatDesign) -> CatDesign:
     r_max = sh_target(design.stopping.max_items, design.bank.size)
     calibration = calibrate_sympson_hetter(
         design, r_max, n_simulees=SH_SIMULEES, max_iterations=SH_ITERATIONS, seed=SH_SEED
@@ -262,7 +286,7 @@ def new_state(
 
     ``exclude`` ("no repeat", most recent first): items the student saw recently or practised.  Only as
     many are left out as still leave a full-length test in the pool."""
-    design = delivery.design
+    design = delivery.new_attempt_design()
     in_pool = [i for i in dict.fromkeys(exclude) if i in design.bank.index]
     room = max(design.bank.size - design.stopping.max_items, 0)
     session = CatSession.start(design, new_seed() if seed is None else seed, exclude=in_pool[:room])
@@ -274,11 +298,7 @@ def load_state(delivery: Delivery, text: str) -> AttemptState:
     """Rebuild the state stored in ``attempt.cat_state``."""
     try:
         data = json.loads(text)
-        saved_under = data["cat"]["design"]
-        design = next(
-            (d for d in delivery.legacy_designs if d.fingerprint == saved_under and saved_under),
-            delivery.design,
-        )
+        design = delivery.design_of_state(str(data["cat"]["design"]))
         session = CatSession.from_dict(design, data["cat"])
         return AttemptState(
             session=session,

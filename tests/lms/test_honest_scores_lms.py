@@ -132,12 +132,15 @@ def test_adaptive_tests_use_sympson_hetter_and_old_states_still_load() -> None:
 
     spec = dl.DesignSpec("cat", ("DEP", "ANA"), 5, 15, 0.3, (), 0.0, None)
     delivery = dl.delivery_for(spec)
-    design = delivery.design
+    design = delivery.new_attempt_design()
     assert design.exposure.method == "sympson-hetter" and design.exposure.sh_parameters is not None
     k = design.exposure.sh_parameters
     assert 0 < k.min() < 1 and k.max() == 1.0  # the most informative items are held back, others not
-    assert dl.delivery_for(spec).design.fingerprint == design.fingerprint  # cached, deterministic
-    (legacy,) = delivery.legacy_designs
+    assert dl._calibrated(delivery.design).fingerprint == design.fingerprint  # deterministic
+    state, _ = dl.new_state(delivery, 3)
+    assert state.session.design is design
+    assert dl.load_state(delivery, state.dumps()).session.design is design
+    legacy = delivery.design  # what reading pages build: no calibration
     assert legacy.exposure.method == "randomesque"
     old = dl.AttemptState(session=dl.CatSession.start(legacy, 7))
     dl.replan(delivery, old)  # a state prepared before the change
@@ -188,7 +191,7 @@ def test_the_delivered_tests_keep_exposure_down_and_their_full_length() -> None:
 
     rng = np.random.default_rng(5)
     delivery = dl.delivery_for(dl.DesignSpec("cat", tuple(SKILLS), 15, 15, 0.0, (), 0.0, 5))
-    old = dl.Delivery(design=delivery.legacy_designs[0], items=delivery.items)
+    old = dl.Delivery(design=delivery.design, items=delivery.items)  # randomesque, as before
     n = 120
     for chosen, low, high in ((delivery, 0.0, 0.6), (old, 0.8, 1.0)):
         counts: Counter[str] = Counter()
