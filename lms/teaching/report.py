@@ -46,11 +46,12 @@ def skill_name(code: str) -> str:
 
 
 def ordered_skills(codes: Iterable[str]) -> list[str]:
-    """Skill codes in the report's column order: the seven skills in DESIGN §5.1 order, then the overall."""
+    """Skill codes in the report's column order: the overall first (issue 13: the one score that always
+    carries information, visible without scrolling), then the seven skills in DESIGN §5.1 order."""
     present = set(codes)
     known = [s for s in SKILL_ORDER if s in present]
     others = sorted(present - set(SKILL_ORDER) - {OVERALL})
-    return known + others + ([OVERALL] if OVERALL in present else [])
+    return ([OVERALL] if OVERALL in present else []) + known + others
 
 
 # --- input rows ----------------------------------------------------------------------------------------

@@ -263,19 +263,26 @@ def test_class_report_page_json_print_and_csv(
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert exported.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert rows[0][:5] == ["出席番号", "氏名", "ふりがな", "係り受け解析 スコア", "係り受け解析 95%下限"]
-    assert rows[0][-7:] == [
+    assert rows[0][:8] == [
+        "出席番号",
+        "氏名",
+        "ふりがな",
         "読解力（総合） スコア",
         "読解力（総合） 95%下限",
         "読解力（総合） 95%上限",
         "読解力（総合） 段階",
         "読解力（総合） 所見",
-        "学年の中での位置（暫定）",
-        "解答の様子",
     ]
-    assert rows[2][:5] == ["2", "山田 花子", "ヤマダ テスト", "", ""]  # DEP: no number, no interval
-    assert rows[2][-7:-4] == [str(overall[k]) for k in ("scale_score", "lower", "upper")]
-    assert all(row[-6] and row[-5] for row in rows[1:3])  # every score has its interval
+    assert rows[0][8:10] == ["係り受け解析 スコア", "係り受け解析 95%下限"]
+    assert rows[0][-2:] == ["学年の中での位置（暫定）", "解答の様子"]
+    assert rows[2][:6] == [
+        "2",
+        "山田 花子",
+        "ヤマダ テスト",
+        *[str(overall[k]) for k in ("scale_score", "lower", "upper")],
+    ]
+    assert rows[2][8:10] == ["", ""]  # DEP: no number, no interval
+    assert all(row[3] and row[4] and row[5] for row in rows[1:3])  # every score has its interval
     actions = audit_actions(db_session)
     assert actions.count("report.view") == 2 and "report.print" in actions and "report.export" in actions
     assert client.get(f"/classes/{klass}/report?assignment_id=abc").status_code == 400

@@ -71,7 +71,7 @@ def test_heatmap_keeps_the_latest_test_and_says_how_sure_each_score_is() -> None
     }
     reports[3]["skills"][0]["score"] = ScoreReport.from_theta(1.4, 0.2).to_dict()
     grid = heatmap(STUDENTS, rows, reports)
-    assert grid.skills == ["DEP", "ANA", "ALL"]  # DESIGN order, only skills with data, overall last
+    assert grid.skills == ["ALL", "DEP", "ANA"]  # overall first, DESIGN order, only skills with data
     assert [r.student.user_id for r in grid.rows] == [10, 11, 12]  # no 出席番号 last
     overall = grid.rows[0].cells["ALL"]
     assert (overall.score, overall.lower, overall.upper) == (515, 456, 574)  # 515 ± 1.96·30, the newest
@@ -166,13 +166,14 @@ def test_csv_has_bom_crlf_intervals_and_neutralises_formulas() -> None:
         "出席番号",
         "氏名",
         "ふりがな",
-        *[f"照応解決 {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
         *[f"読解力（総合） {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
+        *[f"照応解決 {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
         "学年の中での位置（暫定）",
         "解答の様子",
     ]
-    assert rows[1][:8] == ["1", "'=HYPERLINK(1)", "イチ", "", "", "", "", ""]
-    assert rows[1][8:11] == ["420", "361", "479"] and rows[1][11].startswith("「")
+    assert rows[1][:3] == ["1", "'=HYPERLINK(1)", "イチ"]
+    assert rows[1][3:6] == ["420", "361", "479"] and rows[1][6].startswith("「")
+    assert rows[1][8:13] == ["", "", "", "", ""]  # ANA: no number (no report entry), no interval
     assert rows[3] == ["", "転入 生", "テンニュウ", *[""] * 12]
 
 
