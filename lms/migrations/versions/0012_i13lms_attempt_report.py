@@ -1,7 +1,7 @@
 """attempt_report: the honest report of a finished attempt (issue 13), practice sets' own record
 
-Revision ID: 0011_i13lms_attempt_report
-Revises: 0009_totp_hardening
+Revision ID: 0012_i13lms_attempt_report
+Revises: 0011_calibration_report
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from lms.core.db import UTCDateTime
 
-revision: str = "0011_i13lms_attempt_report"
-down_revision: str | None = "0009_totp_hardening"
+revision: str = "0012_i13lms_attempt_report"
+down_revision: str | None = "0011_calibration_report"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
