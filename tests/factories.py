@@ -112,12 +112,13 @@ def skill_estimate(
     n_items: int = 3,
     **fields: Any,
 ) -> SkillEstimate:
-    """A per-skill result of ``attempt`` on the reporting scale (θ = (score − 500) / 100)."""
+    """A per-skill result of ``attempt`` on the reporting scale (θ = (score − 500) / 100 unless given)."""
+    theta = fields.pop("theta", (score - 500) / 100)
     return SkillEstimate(
         student_id=attempt.student_id,
         attempt_id=attempt.id,
         skill=skill,
-        theta=(score - 500) / 100,
+        theta=theta,
         se=se,
         scale_score=score,
         band=band,

@@ -10,8 +10,10 @@ current roster takes a short adaptive-like test in each of the seven skills:
 - items: per skill the eight items of the bank with most information near the student's ability (the true θ
   plus N(0, 0.4²) noise, as a CAT's θ̂ would be), answered with ``P(x=1) = reading_tests.irt.prob``;
 - scores: EAP θ̂ and posterior SD per skill and overall with the bank's provisional parameters
-  (`reading_tests.estimation.eap`), the guessing-level flag (`reading_tests.scoring.guessing_flags`),
-  scale ``500 + 100θ̂`` and bands — the same computation as a real finished attempt.
+  (`reading_tests.estimation.eap`), scale ``500 + 100θ̂`` and bands — the same computation as a real
+  finished attempt. ``skill_estimate.guessing`` holds the disengagement flag of the honest report (issue
+  13: rapid answers or an aberrant pattern); the simulated children answer every item in 30 s and by the
+  IRT model, so it is off (the old "accuracy not above chance" rule flagged most careful weak readers).
 
 Students are placed in last year's classes one grade lower (read-only classes of the previous school year,
 created here, like the roll-over keeps them); 小1 students have no history, 中1 students took last year's
@@ -44,7 +46,7 @@ from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, Use
 from reading_tests.estimation import eap
 from reading_tests.io import ItemParams, ResponseData
 from reading_tests.irt import information, prob
-from reading_tests.scoring import band, guessing_flags, scale_score
+from reading_tests.scoring import band, scale_score
 
 DEMO_PREFIX = "【デモ】"
 SOURCED_PREFIX = "demo-history"
@@ -280,13 +282,11 @@ def _score(bank: _Bank, chosen: np.ndarray, answers: np.ndarray) -> dict[str, di
     data = data.subset_items(used_ids)
     params = ItemParams.create(used_ids, bank.a[used], bank.b[used], bank.c[used], model=["3pl"] * len(used))
     skill_of = {bank.ids[j]: str(bank.skill[j]) for j in used}
-    flags = guessing_flags(data, bank.chance, skill_of)
-    flags["ALL"] = guessing_flags(data, bank.chance, dict.fromkeys(used_ids, "ALL"))["ALL"]
     out: dict[str, dict[str, np.ndarray]] = {}
     for skill in (*SKILLS, "ALL"):
         items = used_ids if skill == "ALL" else [i for i in used_ids if skill_of[i] == skill]
         est = eap(data.subset_items(items), params.subset(items))
-        out[skill] = {"theta": est.theta, "se": est.se, "n": est.n_items, "guessing": flags[skill].flag}
+        out[skill] = {"theta": est.theta, "se": est.se, "n": est.n_items, "guessing": np.zeros(n, dtype=bool)}
     return out
 
 

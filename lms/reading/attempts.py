@@ -30,6 +30,18 @@ from lms.reading.models import (
     Response,
     SkillEstimate,
 )
+from lms.reading.scoring import (
+    PRACTICE_KIND,
+    TEST_KIND,
+    ScoredAnswer,
+    grade_norms,
+    grade_of,
+    item_mean_seconds,
+    practice_record,
+    score_attempt,
+    seconds_of,
+    store_report,
+)
 from lms.roster.models import SchoolClass, User
 from reading_tests.estimation import estimate_by_skill
 from reading_tests.io import ItemParams, ResponseData
@@ -278,8 +290,12 @@ def finish_attempt(
 
 
 def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiContext, status: str) -> None:
-    """Score the attempt (EAP per skill and overall with the bank's parameters), store skill_estimate rows,
-    write the xAPI ``completed`` statement and set the final status."""
+    """Score the attempt and set the final status.
+
+    A test: EAP per skill and overall (``skill_estimate`` rows, the attempt's θ/SE) and the honest report
+    (`lms.reading.scoring.score_attempt`, stored in ``attempt_report``). A practice set: only its own
+    record, so that practice never changes a test score, the growth chart or a board figure. Both write the
+    xAPI ``completed`` statement."""
     attempt = loaded.attempt
     assert attempt.id is not None and loaded.assessment.id is not None
     rows = list(
@@ -288,27 +304,16 @@ def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiC
         )
     )
     scored = [r for r in rows if not r.pilot and r.item_id in loaded.delivery.items]
-    estimates = score_responses(loaded.delivery.items, [(r.item_id, r.correct) for r in scored])
-    for est in estimates:
-        session.add(
-            SkillEstimate(
-                student_id=attempt.student_id,
-                attempt_id=attempt.id,
-                skill=est["skill"],
-                theta=est["theta"],
-                se=est["se"],
-                scale_score=est["scale_score"],
-                band=est["band"],
-                guessing=est["guessing"],
-                n_items=est["n_items"],
-                created_at=now,
-            )
-        )
-    overall = next((e for e in estimates if e["skill"] == OVERALL), None)
+    answers = [ScoredAnswer(r.item_id, r.correct, seconds_of(r.response_time_ms)) for r in scored]
+    overall, report = None, None
+    if loaded.assessment.kind == "practice":
+        record = practice_record(loaded.delivery.items, answers)
+        store_report(session, attempt=attempt, kind=PRACTICE_KIND, report=record, now=now)
+        attempt.theta = attempt.se = None  # the running estimate of the answer path is not a score
+    else:
+        overall, report = _store_test_scores(session, loaded, scored, answers, now)
     attempt.status = status
     attempt.finished_at = now
-    if overall is not None:
-        attempt.theta, attempt.se = overall["theta"], overall["se"]
     session.add(attempt)
     started = attempt.started_at or attempt.prepared_at
     xapi.enqueue(
@@ -323,12 +328,60 @@ def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiC
             n_correct=sum(1 for r in scored if r.correct),
             n_items=len(scored),
             scale_score=overall["scale_score"] if overall else None,
+            scale_interval=(report["overall"]["lower"], report["overall"]["upper"]) if report else None,
             duration_ms=(now - started).total_seconds() * 1000 if started else None,
             at=now,
         ),
         now=now,
     )
     session.flush()
+
+
+def _store_test_scores(
+    session: Session,
+    loaded: Loaded,
+    scored: Sequence[Response],
+    answers: Sequence[ScoredAnswer],
+    now: datetime,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The honest report, skill_estimate rows and the attempt's θ/SE of a test; the overall estimate.
+
+    ``skill_estimate.guessing`` now carries the report's disengagement flag (response times and person
+    fit), not the old "accuracy not above chance" rule, so every reader of the column (board figures,
+    practice recommendations) gets the flag that means something."""
+    attempt = loaded.attempt
+    assert attempt.id is not None
+    grade = grade_of(loaded.student.grades or loaded.class_grades)
+    report = score_attempt(
+        loaded.delivery.items,
+        answers,
+        mean_seconds=item_mean_seconds(session, [a.item_id for a in answers]),
+        grade=grade,
+        norms=grade_norms(session, now) if grade is not None else None,
+    )
+    if report is not None:
+        store_report(session, attempt=attempt, kind=TEST_KIND, report=report, now=now)
+    disengaged = bool(report and report["engagement"]["flagged"])
+    estimates = score_responses(loaded.delivery.items, [(r.item_id, r.correct) for r in scored])
+    for est in estimates:
+        session.add(
+            SkillEstimate(
+                student_id=attempt.student_id,
+                attempt_id=attempt.id,
+                skill=est["skill"],
+                theta=est["theta"],
+                se=est["se"],
+                scale_score=est["scale_score"],
+                band=est["band"],
+                guessing=disengaged,
+                n_items=est["n_items"],
+                created_at=now,
+            )
+        )
+    overall = next((e for e in estimates if e["skill"] == OVERALL), None)
+    if overall is not None:
+        attempt.theta, attempt.se = overall["theta"], overall["se"]
+    return overall, report
 
 
 def score_responses(items: Mapping[str, Any], answers: Sequence[tuple[str, bool]]) -> list[dict[str, Any]]:

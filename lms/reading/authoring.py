@@ -24,6 +24,7 @@ from lms.reading.models import (
     Attempt,
     AttemptItem,
 )
+from lms.reading.no_repeat import seen_items
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.text import student_grade
 
@@ -220,9 +221,16 @@ def create_assignment(
             )
         )
     delivery = delivery_of(assessment, class_.grades)
-    for user_id in chosen or sorted(enrolled):
+    students = chosen or sorted(enrolled)
+    seen = seen_items(session, students, now) if assessment.kind == "cat" else {}
+    for user_id in students:
         prepare_attempt(
-            session=session, assignment=assignment, student_id=user_id, now=now, delivery=delivery
+            session=session,
+            assignment=assignment,
+            student_id=user_id,
+            now=now,
+            delivery=delivery,
+            exclude=seen.get(user_id),
         )
     session.flush()
     return assignment
@@ -247,15 +255,21 @@ def prepare_attempt(
     delivery: dl.Delivery | None = None,
     attempt_no: int = 1,
     seed: int | None = None,
+    exclude: Sequence[str] | None = None,
 ) -> Attempt:
-    """An attempt in status ``created`` with its CAT session (own seed) and first items chosen."""
+    """An attempt in status ``created`` with its CAT session (own seed) and first items chosen.
+
+    ``exclude``: items the student must not meet again (`lms.reading.no_repeat.seen_items`); looked up
+    here when not given."""
     assert assignment.id is not None
     if delivery is None:
         assessment = session.get(Assessment, assignment.assessment_id)
         class_ = session.get(SchoolClass, assignment.class_id)
         assert assessment is not None and class_ is not None
         delivery = delivery_of(assessment, class_.grades)
-    state, planned = dl.new_state(delivery, seed)
+    if exclude is None and delivery.design.fixed_form is None:
+        exclude = seen_items(session, [student_id], now).get(student_id, [])
+    state, planned = dl.new_state(delivery, seed, exclude or ())
     attempt = Attempt(
         assignment_id=assignment.id,
         student_id=student_id,

@@ -1,8 +1,9 @@
 """Test delivery: the CAT state of an attempt, its prefetch queue, and the item payloads sent to the page.
 
 No answer key ever goes to the browser.  The server sends the current item plus a *prefetch queue* of the
-next items chosen at the current θ̂ (maximum information with content balancing and randomesque exposure
-control, excluding answered items) — a multistage-like look-ahead that needs no key on the device.  Every
+next items chosen at the current θ̂ (maximum information with content balancing and Sympson–Hetter
+exposure control, excluding answered items and the items the student saw recently or practised) — a
+multistage-like look-ahead that needs no key on the device.  Every
 acknowledged answer re-plans the queue; offline, the page continues through the prefetched items and sends
 their answers when the network is back.  The server accepts an answer only for an item it planned for that
 attempt (``attempt_item``).  (The answer-dependent ``reading_tests.cat.lookahead`` tree would reveal keys,
@@ -13,6 +14,13 @@ skills; *pilot* items of those skills are mixed in at the assessment's ``pilot_r
 calibration but never used for θ̂.  As long as the bank has no operational item (the shipped bank carries
 provisional parameters from a simulated pilot), the pilot items with parameters form the pool and nothing
 is mixed in.  A fixed form (``kind`` fixed or practice) administers its ``item_ids`` in order.
+
+Exposure (issue 13): a new adaptive attempt uses Sympson–Hetter with ``K_i`` calibrated by simulation for
+the design's pool (`Delivery.new_attempt_design`, r_max = `SH_R_MAX`, or 1.25 × length / pool size when
+that cannot fill a test), once per design and process, when the first attempt is prepared (the teacher's
+assign request; 1–3 s for a 15-item test).  Pages that only read an attempt never calibrate.  States
+saved under the randomesque design of the same assessment still load and finish with the design they
+began with.
 
 The stored state (``attempt.cat_state``, JSON) is ``{"cat": CatSession.to_dict(), "queue": [...],
 "offered": [...], "pilot_answered": [...]}``; the CAT session is rebuilt from it for every answer (a
@@ -30,7 +38,7 @@ from typing import Any
 
 from lms.core.errors import InvalidInput
 from lms.reading import messages
-from reading_tests.cat import CatDesign, CatPool, CatSession
+from reading_tests.cat import CatDesign, CatPool, CatSession, ExposureControl, calibrate_sympson_hetter
 from reading_tests.cat.rng import new_seed, uniform
 from reading_tests.cat.selection import select_item
 from reading_tests.errors import InvalidInput as EngineInvalidInput
@@ -39,6 +47,10 @@ from reading_tests.text import reading_aloud_text, render_ruby_html, student_gra
 
 QUEUE_LENGTH = 3  # the current item and two prefetched ones: a drop of two items costs nothing
 RANDOMESQUE_K = 3
+SH_R_MAX = 0.25  # target maximum exposure rate of an item (Sympson–Hetter)
+SH_SIMULEES = 500  # simulees per calibration iteration (about 1.5 s per design on one core)
+SH_ITERATIONS = 10
+SH_SEED = 20261207
 DELIVERED_STATUSES = ("pilot", "operational")
 _PILOT_DRAW = 7  # draw index of the pilot lottery in `uniform(seed, position, draw)`
 NO_RUBY_GRADE = 99
@@ -81,6 +93,17 @@ class Delivery:
     items: dict[str, Item]
     pilot_ids: tuple[str, ...] = ()
     pilot_rate: float = 0.0
+    exposure_controlled: bool = False  # adaptive: new attempts use Sympson–Hetter
+
+    def new_attempt_design(self) -> CatDesign:
+        """The design a new attempt starts with: ``design`` with Sympson–Hetter for adaptive tests."""
+        return sympson_hetter_design(self.design) if self.exposure_controlled else self.design
+
+    def design_of_state(self, fingerprint: str) -> CatDesign:
+        """The design a saved attempt began with (randomesque before issue 13, Sympson–Hetter after)."""
+        if fingerprint == self.design.fingerprint or not self.exposure_controlled:
+            return self.design
+        return self.new_attempt_design()
 
     @property
     def expected_length(self) -> int:
@@ -149,7 +172,7 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
     min_items = min(spec.min_items, max_items)
     skills = sorted({i.skill for i in pool_items})
     content = {"skill": {s: 1.0 / len(skills) for s in skills}} if len(skills) > 1 else None
-    design = CatDesign.build(
+    randomesque = CatDesign.build(
         pool,
         max_items=max_items,
         min_items=min_items,
@@ -159,11 +182,40 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
         content=content,
     )
     return Delivery(
-        design=design,
+        design=randomesque,
         items={i.id: i for i in [*pool_items, *pilots]},
         pilot_ids=tuple(i.id for i in pilots),
         pilot_rate=spec.pilot_rate if pilots else 0.0,
+        exposure_controlled=True,
     )
+
+
+def sh_target(max_items: int, pool_size: int) -> float:
+    """r_max: `SH_R_MAX`, or 1.25 × length / pool size when `SH_R_MAX` cannot fill a test."""
+    return min(1.0, max(SH_R_MAX, 1.25 * max_items / pool_size))
+
+
+_sh_lock = threading.Lock()
+_sh_designs: dict[str, CatDesign] = {}
+
+
+def sympson_hetter_design(design: CatDesign) -> CatDesign:
+    """``design`` with Sympson–Hetter exposure control, ``K_i`` calibrated by simulation for its pool
+    (deterministic: the same design gives the same parameters in every process); cached per design."""
+    with _sh_lock:  # one calibration per design, however many requests ask at once
+        cached = _sh_designs.get(design.fingerprint)
+        if cached is None:
+            cached = _sh_designs[design.fingerprint] = _calibrated(design)
+        return cached
+
+
+def _calibrated(design: CatDesign) -> CatDesign:
+    r_max = sh_target(design.stopping.max_items, design.bank.size)
+    calibration = calibrate_sympson_hetter(
+        design, r_max, n_simulees=SH_SIMULEES, max_iterations=SH_ITERATIONS, seed=SH_SEED
+    )
+    control = ExposureControl.build("sympson-hetter", bank=design.bank, sh_parameters=calibration.parameters)
+    return design.with_exposure(control)
 
 
 def _grade_of(code: str) -> int:
@@ -227,9 +279,18 @@ class AttemptState:
         )
 
 
-def new_state(delivery: Delivery, seed: int | None = None) -> tuple[AttemptState, list[str]]:
-    """A fresh attempt: CAT session with its own seed and the first queue; returns the newly planned ids."""
-    state = AttemptState(session=CatSession.start(delivery.design, new_seed() if seed is None else seed))
+def new_state(
+    delivery: Delivery, seed: int | None = None, exclude: Sequence[str] = ()
+) -> tuple[AttemptState, list[str]]:
+    """A fresh attempt: CAT session with its own seed and the first queue; returns the newly planned ids.
+
+    ``exclude`` ("no repeat", most recent first): items the student saw recently or practised.  Only as
+    many are left out as still leave a full-length test in the pool."""
+    design = delivery.new_attempt_design()
+    in_pool = [i for i in dict.fromkeys(exclude) if i in design.bank.index]
+    room = max(design.bank.size - design.stopping.max_items, 0)
+    session = CatSession.start(design, new_seed() if seed is None else seed, exclude=in_pool[:room])
+    state = AttemptState(session=session)
     return state, replan(delivery, state)
 
 
@@ -237,7 +298,8 @@ def load_state(delivery: Delivery, text: str) -> AttemptState:
     """Rebuild the state stored in ``attempt.cat_state``."""
     try:
         data = json.loads(text)
-        session = CatSession.from_dict(delivery.design, data["cat"])
+        design = delivery.design_of_state(str(data["cat"]["design"]))
+        session = CatSession.from_dict(design, data["cat"])
         return AttemptState(
             session=session,
             queue=list(data["queue"]),
@@ -252,16 +314,19 @@ def replan(delivery: Delivery, state: AttemptState) -> list[str]:
     """Choose the queue (current item + prefetch) at the current θ̂; return the ids planned for the first time.
 
     Scored items: maximum information at θ̂ among unanswered pool items with content balancing and
-    randomesque exposure control, keyed by the session seed so that the plan is reproducible.  At each
+    exposure control, keyed by the session seed so that the plan is reproducible.  Items passed over by
+    the Sympson–Hetter lottery for the next item are set aside for the rest of the test (as
+    ``CatSession.next_item`` does); without that, an item would get a new lottery at every step and
+    its exposure would not be controlled (measured: 0.87 instead of 0.36).  At each
     position a pilot item replaces the scored one with probability ``pilot_rate``.  The queue never holds
     more scored items than the maximum length still allows.
     """
     session = state.session
-    design = delivery.design
+    design = session.design  # the design the attempt began with (an earlier one for old states)
     queue: list[str] = []
     if not session.finished:
         ids = design.bank.item_ids
-        unavailable = [*session.items, *session.set_aside]
+        unavailable = [*session.items, *session.set_aside, *session.excluded]
         counts = design.balancer.counts(session.items) if design.balancer else None
         remaining = design.stopping.max_items - len(session.items)
         scored = 0
@@ -279,16 +344,33 @@ def replan(delivery: Delivery, state: AttemptState) -> list[str]:
             if design.fixed_form is not None:
                 item: int | None = next((k for k in design.fixed_form if k not in unavailable), None)
             else:
-                item = select_item(
+                step = len(session.items) + scored
+                choice = select_item(
                     design.bank,
                     session.theta_hat,
                     unavailable,
                     exposure=design.exposure,
                     seed=session.seed,
-                    step=len(session.items) + scored,
+                    step=step,
                     balancer=design.balancer,
                     counts=counts,
-                ).item
+                )
+                if choice.item is None:  # only set-aside items left (a small pool): take the best of them
+                    planned = [design.bank.index[i] for i in queue if i in design.bank.index]
+                    choice = select_item(
+                        design.bank,
+                        session.theta_hat,
+                        [*session.items, *session.excluded, *planned],
+                        exposure=ExposureControl.build("none", bank=design.bank),
+                        seed=session.seed,
+                        step=step,
+                        balancer=design.balancer,
+                        counts=counts,
+                    )
+                item = choice.item
+                unavailable.extend(choice.rejected)
+                if scored == 0:  # Sympson–Hetter: the next item's lottery losers stay out for the test
+                    session.set_aside.extend(r for r in choice.rejected if r not in session.set_aside)
             if item is None:
                 break
             unavailable.append(item)

@@ -5,8 +5,9 @@ only to some students, ``assignment_target``) with a window and per-student ``ac
 ``attempt`` is prepared when the assignment is created (CAT state and first items chosen), so that starting
 is one cheap UPDATE.  ``attempt_item`` lists every item the server chose for (and may send to) an attempt;
 ``response`` holds one answer per item, idempotent by ``client_event_id``.  ``skill_estimate`` keeps the
-scores of a finished attempt, and ``xapi_outbox`` the learning-record statements written in the same
-transaction as the answer they describe.
+scores of a finished test, ``attempt_report`` the honest report of a finished attempt (issue 13:
+intervals, skill statements, engagement — or, for a practice set, its own record), and ``xapi_outbox``
+the learning-record statements written in the same transaction as the answer they describe.
 """
 
 from __future__ import annotations
@@ -166,6 +167,26 @@ class SkillEstimate(SQLModel, table=True):
     band: int
     guessing: bool = Field(default=False)
     n_items: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+
+
+ATTEMPT_REPORT_KINDS = ("test", "practice")
+
+
+class AttemptReport(SQLModel, table=True):
+    """The report of one finished attempt: ``reading_tests.reporting.AttemptReport.to_dict()`` for a test,
+    the practice record (items answered and correct per skill) for a practice set.
+
+    A practice set never writes ``skill_estimate`` nor the attempt's θ/SE: test scores, growth and board
+    figures come only from tests."""
+
+    __tablename__ = "attempt_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", unique=True)
+    student_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(default="test", max_length=16, description="|".join(ATTEMPT_REPORT_KINDS))
+    report: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
 
 

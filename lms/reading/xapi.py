@@ -198,8 +198,10 @@ def completed(
     scale_score: int | None,
     duration_ms: float | None,
     at: datetime,
+    scale_interval: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The test ended (submitted or time over): proportion correct, and the reported scale score."""
+    """The test ended (submitted or time over): proportion correct, and the reported scale score with its
+    95 % interval (issue 13: a score never travels without its uncertainty)."""
     result: dict[str, Any] = {
         "completion": True,
         "score": {
@@ -215,6 +217,8 @@ def completed(
     if scale_score is not None:
         # Not a Japan-profile extension: the platform's own IRI, under its home page.
         result["extensions"] = {ctx.iri("extensions", "scale-score"): scale_score}
+        if scale_interval is not None:
+            result["extensions"][ctx.iri("extensions", "scale-score-interval")] = list(scale_interval)
     return _statement(
         ctx.actor(student_id),
         VERB_COMPLETED,

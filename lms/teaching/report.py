@@ -3,13 +3,14 @@
 The service loads rows (students, skill estimates, responses) with a few bulk queries; everything here is
 in-memory arithmetic over them, so the report of a class of 40 with a year of data costs milliseconds.
 
-- `heatmap`: students × skills, the latest estimate of each student in each skill (scale score, band, the
-  guessing-level flag), optionally limited to one assignment's attempts.
-- `distributions`: per skill, counts per band and a histogram of scale scores (50-point bins), mean and SD.
+- `heatmap`: students × skills, from the honest report of each student's latest test in each skill (issue
+  13): every score with its 95 % interval and band statement, skill numbers only where they add value
+  (otherwise the credible stronger/weaker statement), the neutral engagement note, the provisional notes.
+- `distributions`: per skill, counts per band and a histogram of the shown scores (50-point bins), mean, SD.
 - `distribution_svg`: a small, accessible SVG of one skill's histogram (bars coloured by band, text title).
 - `item_analysis`: for a fixed form, per item the facility (share correct) and the choice rate of every
   option (distractor analysis), with the key marked.
-- `report_csv`: the Excel-friendly CSV (UTF-8 with BOM, CRLF) with 出席番号, names and scores.
+- `report_csv`: the Excel-friendly CSV (UTF-8 with BOM, CRLF) with 出席番号, names, scores and intervals.
 - `live_state`: a student's state in the live view (not started / in progress / offline / finished).
 """
 
@@ -19,11 +20,14 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from lms.reading import messages
+from lms.reading.scoring import grade_position_text
+from reading_tests.reporting import ScoreReport
 from reading_tests.scoring import BANDS, band_name
 
 SKILL_ORDER: tuple[str, ...] = ("DEP", "ANA", "PARA", "INF", "REP", "INST_DICT", "INST_MATH")
@@ -42,11 +46,12 @@ def skill_name(code: str) -> str:
 
 
 def ordered_skills(codes: Iterable[str]) -> list[str]:
-    """Skill codes in the report's column order: the seven skills in DESIGN §5.1 order, then the overall."""
+    """Skill codes in the report's column order: the overall first (issue 13: the one score that always
+    carries information, visible without scrolling), then the seven skills in DESIGN §5.1 order."""
     present = set(codes)
     known = [s for s in SKILL_ORDER if s in present]
     others = sorted(present - set(SKILL_ORDER) - {OVERALL})
-    return known + others + ([OVERALL] if OVERALL in present else [])
+    return ([OVERALL] if OVERALL in present else []) + known + others
 
 
 # --- input rows ----------------------------------------------------------------------------------------
@@ -102,45 +107,72 @@ class ItemInfo:
 
 @dataclass(frozen=True)
 class Cell:
-    """One heatmap cell: the student's latest estimate in a skill."""
+    """One heatmap cell: what the student's latest test report lets us say about a skill (or overall).
 
-    score: int
-    band: int
-    guessing: bool
-    se_scale: int
+    ``score`` is None when the skill number adds nothing beyond the overall score (PRMSE): the cell then
+    shows — and, where credible, the relative statement. Every shown score has its 95 % interval."""
+
+    score: int | None
+    lower: int | None
+    upper: int | None
+    band: int | None  # the likeliest band of a shown score (colour); the statement says how sure
+    band_text: str | None
+    relative_text: str | None
     n_items: int
+    se_scale: int | None = None
+    grade_text: str | None = None  # overall only: the provisional position within the grade
 
     @property
-    def band_label(self) -> str:
-        return band_name(self.band)
+    def band_label(self) -> str | None:
+        return None if self.band is None else band_name(self.band)
 
     @property
     def colour(self) -> str:
-        return BAND_COLOURS.get(self.band, "#ffffff")
+        return "#ffffff" if self.band is None else BAND_COLOURS.get(self.band, "#ffffff")
+
+    @property
+    def interval_text(self) -> str:
+        return "" if self.lower is None or self.upper is None else f"{self.lower}〜{self.upper}"
 
     @property
     def text(self) -> str:
         """Everything the colour says, in words (for screen readers and black-and-white print)."""
-        words = f"{self.score}（段階{self.band} {self.band_label}）"
-        if self.guessing:
-            words += " 当て推量の水準"
-        return words
+        if self.score is None:
+            return self.relative_text or "点数なし（問題数が少ないため）"
+        return f"{self.score}（95%区間 {self.interval_text}）{self.band_text or ''}"
+
+    @classmethod
+    def of_score(cls, score: Mapping[str, Any], n_items: int, relative_text: str | None = None) -> Cell:
+        """From a stored ``ScoreReport.to_dict()``."""
+        probabilities = list(score["band_probabilities"])
+        return cls(
+            score=int(score["scale_score"]),
+            lower=int(score["lower"]),
+            upper=int(score["upper"]),
+            band=probabilities.index(max(probabilities)) + 1,
+            band_text=str(score["band"]["text_ja"]),
+            relative_text=relative_text,
+            n_items=n_items,
+            se_scale=round(float(score["scale_se"])),
+        )
 
 
 @dataclass
 class HeatmapRow:
     student: StudentLine
     cells: dict[str, Cell] = field(default_factory=dict)
+    note: str | None = None  # the neutral engagement note of the latest test, for the teacher
 
 
 @dataclass
 class Heatmap:
     skills: list[str]
     rows: list[HeatmapRow]
+    notes: list[str] = field(default_factory=list)  # provisional parameters / norms, for the header
 
     @property
-    def guessing_count(self) -> int:
-        return sum(1 for row in self.rows for cell in row.cells.values() if cell.guessing)
+    def flagged_count(self) -> int:
+        return sum(1 for row in self.rows if row.note)
 
 
 def latest_estimates(estimates: Iterable[EstimateRow]) -> dict[tuple[int, str], EstimateRow]:
@@ -154,33 +186,55 @@ def latest_estimates(estimates: Iterable[EstimateRow]) -> dict[tuple[int, str], 
     return latest
 
 
+def _cell(est: EstimateRow, report: Mapping[str, Any] | None) -> Cell:
+    if est.skill == OVERALL:
+        if report is not None:
+            cell = Cell.of_score(report["overall"], int(report.get("n_scored", est.n_items)))
+            return replace(cell, grade_text=grade_position_text(report.get("grade_position")))
+        theta = (est.scale_score - 500) / 100
+        return Cell.of_score(ScoreReport.from_theta(theta, est.se).to_dict(), est.n_items)
+    skill = next((s for s in (report or {}).get("skills", []) if s["skill"] == est.skill), None)
+    if skill is None:
+        return Cell(None, None, None, None, None, None, est.n_items)
+    if skill["show_number"] and skill["score"]:
+        return Cell.of_score(skill["score"], int(skill["n_items"]), skill["teacher_text_ja"])
+    return Cell(None, None, None, None, None, skill["teacher_text_ja"], int(skill["n_items"]))
+
+
 def heatmap(
     students: Sequence[StudentLine],
     estimates: Iterable[EstimateRow],
+    reports: Mapping[int, Mapping[str, Any]] | None = None,
     *,
     skills: Sequence[str] | None = None,
 ) -> Heatmap:
-    """Students (by 出席番号) × skills, each cell the student's latest estimate in that skill.
+    """Students (by 出席番号) × skills, each cell from the report of the student's latest test of that skill.
 
+    ``reports`` maps attempt ids to stored reports (`lms.reading.scoring.test_reports`); a cell whose
+    attempt has none keeps only what its estimate row supports (the overall score with its interval).
     ``skills`` fixes the columns; by default every skill with at least one estimate, in report order.
     """
+    reports = reports or {}
     latest = latest_estimates(estimates)
     columns = list(skills) if skills is not None else ordered_skills(skill for _, skill in latest)
     rows = []
+    notes: list[str] = []
     for student in sorted(students, key=lambda s: (s.shusseki_no is None, s.shusseki_no or 0, s.kana)):
         row = HeatmapRow(student)
         for skill in columns:
             est = latest.get((student.user_id, skill))
             if est is not None:
-                row.cells[skill] = Cell(
-                    score=int(est.scale_score),
-                    band=int(est.band),
-                    guessing=bool(est.guessing),
-                    se_scale=round(100 * est.se),
-                    n_items=int(est.n_items),
-                )
+                report = reports.get(est.attempt_id or -1)
+                row.cells[skill] = _cell(est, report)
+        overall = latest.get((student.user_id, OVERALL))
+        report = reports.get(overall.attempt_id or -1) if overall else None
+        if report is not None:
+            row.note = (
+                report["engagement"].get("teacher_note_ja") if report["engagement"]["flagged"] else None
+            )
+            notes += [n for n in report.get("notes_ja", []) if n not in notes]
         rows.append(row)
-    return Heatmap(columns, rows)
+    return Heatmap(columns, rows, notes)
 
 
 # --- class distribution ----------------------------------------------------------------------------------
@@ -196,7 +250,7 @@ class Distribution:
     sd: float | None
     band_counts: dict[int, int]
     bins: list[tuple[int, int, int]]  # (lower, upper, count); the outer bins are open-ended
-    guessing: int
+    without_number: int = 0  # students with a result but no number in this skill (PRMSE)
 
     @property
     def name_ja(self) -> str:
@@ -204,6 +258,8 @@ class Distribution:
 
     def summary_ja(self) -> str:
         """One sentence that says what the chart shows."""
+        if self.n == 0 and self.without_number:
+            return f"{self.name_ja}: 技能ごとの点数を出せるだけの問題数がないため、分布はありません。"
         if self.n == 0:
             return f"{self.name_ja}: まだ結果がありません。"
         bands = "、".join(f"段階{level} {self.band_counts[level]}人" for level in sorted(self.band_counts))
@@ -211,24 +267,27 @@ class Distribution:
 
 
 def distributions(grid: Heatmap) -> list[Distribution]:
-    """Per skill of ``grid``: band counts, a 50-point histogram, mean, SD and the guessing count."""
+    """Per skill of ``grid``: band counts (likeliest band), a 50-point histogram, mean and SD of the shown
+    scores; skills without numbers are counted, not drawn."""
     out = []
     for skill in grid.skills:
-        cells = [row.cells[skill] for row in grid.rows if skill in row.cells]
-        scores = [c.score for c in cells]
+        present = [row.cells[skill] for row in grid.rows if skill in row.cells]
+        cells = [c for c in present if c.score is not None and c.band is not None]
+        scores = [c.score for c in cells if c.score is not None]
         n = len(scores)
         mean = sum(scores) / n if n else None
         sd = math.sqrt(sum((s - mean) ** 2 for s in scores) / n) if n and mean is not None else None
         band_counts = {b.level: 0 for b in BANDS}
         for c in cells:
-            band_counts[c.band] = band_counts.get(c.band, 0) + 1
+            if c.band is not None:
+                band_counts[c.band] = band_counts.get(c.band, 0) + 1
         edges = list(range(HIST_LOW, HIST_HIGH + 1, HIST_STEP))
         counts = [0] * (len(edges) - 1)
         for s in scores:
             k = min(max((s - HIST_LOW) // HIST_STEP, 0), len(counts) - 1)
             counts[k] += 1
         bins = [(edges[k], edges[k + 1], counts[k]) for k in range(len(counts))]
-        out.append(Distribution(skill, n, mean, sd, band_counts, bins, sum(c.guessing for c in cells)))
+        out.append(Distribution(skill, n, mean, sd, band_counts, bins, len(present) - len(cells)))
     return out
 
 
@@ -342,13 +401,16 @@ def _cell_text(value: str) -> str:
 
 
 def report_csv(grid: Heatmap) -> bytes:
-    """UTF-8 with BOM, CRLF: 出席番号, 氏名, ふりがな, then per skill score, band and guessing flag."""
+    """UTF-8 with BOM, CRLF: 出席番号, 氏名, ふりがな, then per skill the score with its 95 % interval (lower,
+    upper), the band statement and the relative statement, and the teacher's note on how the test was
+    taken. A skill without a number has empty score columns and, where credible, its statement."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     header = ["出席番号", "氏名", "ふりがな"]
     for skill in grid.skills:
         name = skill_name(skill)
-        header += [f"{name} スコア", f"{name} 段階", f"{name} 当て推量の水準"]
+        header += [f"{name} スコア", f"{name} 95%下限", f"{name} 95%上限", f"{name} 段階", f"{name} 所見"]
+    header += ["学年の中での位置（暫定）", "解答の様子"]
     writer.writerow(header)
     for row in grid.rows:
         line = [
@@ -359,9 +421,17 @@ def report_csv(grid: Heatmap) -> bytes:
         for skill in grid.skills:
             cell = row.cells.get(skill)
             if cell is None:
-                line += ["", "", ""]
+                line += ["", "", "", "", ""]
             else:
-                line += [str(cell.score), str(cell.band), "はい" if cell.guessing else ""]
+                line += [
+                    "" if cell.score is None else str(cell.score),
+                    "" if cell.lower is None else str(cell.lower),
+                    "" if cell.upper is None else str(cell.upper),
+                    cell.band_text or "",
+                    cell.relative_text or "",
+                ]
+        overall = row.cells.get(OVERALL)
+        line += [overall.grade_text or "" if overall else "", row.note or ""]
         writer.writerow(line)
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 

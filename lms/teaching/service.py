@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, NotFound
 from lms.permissions import taught_class_ids
-from lms.reading import attempts, authoring
+from lms.reading import attempts, authoring, scoring
 from lms.reading.delivery import item_bank
 from lms.reading.models import (
     OPEN_ATTEMPT_STATUSES,
@@ -210,6 +210,7 @@ class ClassReport:
             "class_title": self.class_.title,
             "assignment_id": self.assignment.id if self.assignment else None,
             "skills": [{"skill": s, "name_ja": rpt.skill_name(s)} for s in self.grid.skills],
+            "notes_ja": list(self.grid.notes),
             "students": [
                 {
                     "student_id": row.student.user_id,
@@ -218,14 +219,19 @@ class ClassReport:
                     "scores": {
                         skill: {
                             "scale_score": cell.score,
+                            "se": cell.se_scale,
+                            "lower": cell.lower,
+                            "upper": cell.upper,
                             "band": cell.band,
                             "band_label": cell.band_label,
-                            "guessing": cell.guessing,
-                            "se": cell.se_scale,
+                            "band_text_ja": cell.band_text,
+                            "relative_text_ja": cell.relative_text,
+                            "grade_position_ja": cell.grade_text,
                             "n_items": cell.n_items,
                         }
                         for skill, cell in row.cells.items()
                     },
+                    "engagement_note_ja": row.note,
                 }
                 for row in self.grid.rows
             ],
@@ -236,7 +242,7 @@ class ClassReport:
                     "mean": None if d.mean is None else round(d.mean, 1),
                     "sd": None if d.sd is None else round(d.sd, 1),
                     "bands": {str(k): v for k, v in d.band_counts.items()},
-                    "guessing": d.guessing,
+                    "without_number": d.without_number,
                 }
                 for d in self.distributions
             ],
@@ -285,7 +291,9 @@ def _estimates(
         )
         .join(Attempt, col(SkillEstimate.attempt_id) == col(Attempt.id))
         .join(Assignment, col(Attempt.assignment_id) == col(Assignment.id))
+        .join(Assessment, col(Assignment.assessment_id) == col(Assessment.id))
         .where(col(Assignment.class_id) == class_id, col(Attempt.status) != "reset")
+        .where(col(Assessment.kind) != "practice")  # practice never enters test results
         .where(col(SkillEstimate.student_id).in_(student_ids or [-1]))
     )
     if assignment_id is not None:
@@ -334,7 +342,9 @@ def class_report(*, session: Session, class_: SchoolClass, assignment_id: int | 
     skills = None
     if chosen is not None and chosen[1].skills:
         skills = rpt.ordered_skills([*chosen[1].skills, *(e.skill for e in estimates)])
-    grid = rpt.heatmap(students, estimates, skills=skills)
+    attempt_ids = sorted({e.attempt_id for e in estimates if e.attempt_id is not None})
+    reports = scoring.test_reports(session, attempt_ids, item_bank())
+    grid = rpt.heatmap(students, estimates, reports, skills=skills)
     items = None
     if chosen is not None and chosen[1].kind == "fixed" and chosen[0].id is not None:
         items = rpt.item_analysis(
@@ -343,7 +353,8 @@ def class_report(*, session: Session, class_: SchoolClass, assignment_id: int | 
     return ClassReport(
         class_=class_,
         grid=grid,
-        distributions=rpt.distributions(grid),
+        # a skill without numbers has nothing to draw: its column says why
+        distributions=[d for d in rpt.distributions(grid) if d.n or not d.without_number],
         items=items,
         assignment=chosen[0] if chosen else None,
         assignments=assignments,

@@ -77,12 +77,15 @@ def test_a_student_takes_a_cat_to_the_end(
     results = client.get(f"/api/v1/attempts/{attempt_id}/results")
     assert results.status_code == 200, results.text
     data = results.json()
-    assert (
-        data["overall"]["skill"] == "ALL" and data["overall"]["scale_score"] == estimates["ALL"].scale_score
-    )
+    overall = data["overall"]
+    assert overall["skill"] == "ALL" and overall["lower"] < overall["scale_score"] < overall["upper"]
+    assert overall["child_range_ja"] == f"だいたい {overall['child_lower']}〜{overall['child_upper']} 点"
     assert {s["skill"] for s in data["skills"]} == {"DEP", "ANA"}
-    assert all(s["advice"] and s["band_label"] and s["name_ja"] for s in data["skills"])
+    # five items cannot support a skill number (PRMSE): no number, the reason instead
+    assert all(s["name_ja"] and not s["show_number"] and s["score"] is None for s in data["skills"])
+    assert data["skills_note_ja"] and data["engagement"] is None  # engagement is never shown to the child
     assert [h["attempt_id"] for h in data["history"]] == [attempt_id]
+    assert data["history"][0]["lower"] == overall["lower"] and data["growth"] is None
     # finishing again is idempotent
     again = client.post(f"/api/v1/attempts/{attempt_id}/finish", headers=headers)
     assert again.status_code == 200 and again.json()["status"] == "submitted"

@@ -48,6 +48,10 @@ def test_statements_follow_the_japan_assessment_profile(
         assert statement["result"]["duration"] == "PT4.20S"
     completed = statements[-1]["result"]["score"]
     assert completed["raw"] == sum(r.correct for r in responses) and completed["max"] == 3
+    extensions = statements[-1]["result"]["extensions"]
+    score = next(v for k, v in extensions.items() if k.endswith("/scale-score"))
+    lower, upper = next(v for k, v in extensions.items() if k.endswith("/scale-score-interval"))
+    assert lower < score < upper  # the score travels with its 95 % interval
 
 
 def test_the_validator_refuses_what_the_profile_forbids() -> None:

@@ -130,7 +130,7 @@ def test_history_scores_are_what_the_engine_gives_for_the_stored_answers(
             assert abs(row.se - expected[row.skill]["se"]) < 1e-3
             assert row.scale_score == expected[row.skill]["scale_score"]
             assert row.band == expected[row.skill]["band"]
-            assert row.guessing == expected[row.skill]["guessing"]
+            assert row.guessing is False  # answered in 30 s by the model: not disengaged
         overall = next(s for s in stored if s.skill == "ALL")
         assert overall.se < min(s.se for s in stored if s.skill != "ALL")  # more items, more precision
 

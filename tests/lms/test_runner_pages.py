@@ -137,7 +137,7 @@ def test_home_lists_tests_with_their_state(
     assert "読解テストE" not in html  # another class
 
 
-def test_results_page_scores_advice_and_growth(
+def test_results_page_shows_ranges_and_growth_only_beyond_error(
     client: Any, sign_in: Any, world: Any, db_session: Session
 ) -> None:
     first = _assignment(db_session, world, title="4月のテスト")
@@ -149,15 +149,33 @@ def test_results_page_scores_advice_and_growth(
     page = client.get(f"/results/{attempt.id}")
     assert page.status_code == 200
     html = page.text
-    assert "わたしのけっか" in html and "7月のテスト" in html
-    assert "530" in html and "レベル3：標準" in html and "読解力（総合）" in html
-    assert "係り受け解析" in html and "560" in html and "レベル4：よくできている" in html
-    assert "『係り受け解析』は、よくできています" in html  # the sentence of advice for the band
-    assert "推論" in html and "あてずっぽうに近い" in html and "あてずっぽうと区別できませんでした" in html
-    assert "前回より" in html and "50 点アップ" in html
-    assert (
-        '<svg class="growth"' in html and "<title" in html and "480" in html
-    )  # chart with a text alternative
+    assert "わたしのけっか" in html and "7月のテスト" in html and "読解力（総合）" in html
+    # 530 ± 1.96·40 → 451.6–608.4, rounded outwards to tens
+    assert "だいたい 450〜610 点" in html and '<svg class="range-bar"' in html
+    assert "「あと一歩」か「標準」のあたり" not in html and "「標準」か「よくできている」のあたり" in html
+    # +50 with SE(Δ) = 100·√(0.4² + 0.4²) ≈ 57: within the error
+    assert "前回とほぼ同じ（誤差の範囲）です。" in html and "50 点アップ" not in html
+    # no bare skill number, no talk of guessing
+    assert "あてずっぽう" not in html and "560 点" not in html and ">560<" not in html
+    assert '<svg class="growth"' in html and 'class="interval"' in html and "だいたい402〜558点" in html
+
+
+def test_results_page_claims_growth_beyond_error(
+    client: Any, sign_in: Any, world: Any, db_session: Session
+) -> None:
+    first = _assignment(db_session, world, title="4月のテスト")
+    second = _assignment(db_session, world, title="7月のテスト")
+    now = datetime.now(UTC)
+    _finished_attempt(db_session, world, first, {"ALL": 380}, now - timedelta(days=90))
+    attempt = _finished_attempt(db_session, world, second, {"ALL": 560}, now)
+    sign_in("s-a1")
+    html = client.get(f"/results/{attempt.id}").text
+    assert "前回より だいたい 180 点アップしました（誤差をこえる変化です）。" in html
+    client.cookies.clear()
+    sign_in("t-a1")
+    html = client.get(f"/results/{attempt.id}").text
+    assert "変化 +180 点（95%区間 +69〜+291 点）。誤差をこえる変化です。" in html
+    assert "推定 560 点（95%区間 482〜638 点、標準誤差 40 点）" in html
 
 
 def test_results_permissions(client: Any, sign_in: Any, world: Any, db_session: Session) -> None:
@@ -192,27 +210,31 @@ def test_results_of_an_unfinished_attempt(client: Any, sign_in: Any, world: Any,
     assert "まだ終わっていません" in html and f'href="/test/{assignment.id}"' in html
 
 
-def test_growth_chart_needs_two_points() -> None:
+def test_growth_chart_needs_two_points_and_draws_intervals() -> None:
     import re
 
-    from lms.reading.runner.results import HistoryPoint, growth_since_last, growth_svg, history_points
+    from lms.reading.runner.results import HistoryPoint, growth_svg, history_points, range_bar_svg
 
     now = datetime.now(UTC)
     assert growth_svg([HistoryPoint(now, 500, 1)]) == ""
     points = history_points(
         [
-            {"attempt_id": 2, "date": now.isoformat(), "scale_score": 610},
+            {"attempt_id": 2, "date": now.isoformat(), "scale_score": 610, "lower": 560, "upper": 660},
             {"attempt_id": 1, "date": (now - timedelta(days=30)).isoformat(), "scale_score": 420},
             {"attempt_id": 3, "date": None, "scale_score": 999},  # never finished: not drawn
         ]
     )
     assert [p.attempt_id for p in points] == [1, 2]
-    assert growth_since_last(points, 2) == 190 and growth_since_last(points, 1) is None
     svg = growth_svg(points, current_attempt_id=2)
-    assert svg.count("<circle") == 2 and 'class="dot current"' in svg and "420" in svg and "610" in svg
+    assert svg.count("<circle") == 2 and 'class="dot current"' in svg and "560〜660" in svg
+    assert svg.count('class="interval"') == 1  # the point without an interval has no bar
     assert "999" not in svg
     ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
     assert ys[1] < ys[0]  # a higher score is drawn higher
+    bar = range_bar_svg(470, 530)
+    xs = [float(v) for v in re.findall(r'<rect x="([\d.]+)"', bar)]
+    widths = [float(v) for v in re.findall(r'width="([\d.]+)"', bar)]
+    assert xs[1] > xs[0] and 0 < widths[1] < widths[0] / 5  # a band of 60 of the 600 points shown
 
 
 def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> None:

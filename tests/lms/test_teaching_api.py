@@ -11,6 +11,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
+from lms.reading.attempts import score_responses
+from lms.reading.delivery import item_bank
 from lms.reading.models import (
     Accommodation,
     Assignment,
@@ -193,7 +195,6 @@ def seed_results(db_session: Session, world: Any, client: Any, token: str) -> in
         "s-a1": [("DEP-001", ["A"], True), ("DEP-002", ["B"], True), ("ANA-001", ["C"], False)],
         "s-a1b": [("DEP-001", ["C"], False), ("DEP-002", ["C"], False), ("ANA-001", ["C"], False)],
     }
-    scores = {"s-a1": {"DEP": (612, 4, False), "ANA": (455, 3, False)}, "s-a1b": {"DEP": (330, 1, True)}}
     for username, rows in answers.items():
         student = world.users[username]
         attempt = db_session.exec(
@@ -212,9 +213,18 @@ def seed_results(db_session: Session, world: Any, client: Any, token: str) -> in
                     client_event_id=f"{username}-{item_id}",
                 )
             )
-        for skill, (score, band, guessing) in scores[username].items():
+        for est in score_responses(item_bank(), [(item_id, ok) for item_id, _, ok in rows]):
             db_session.add(
-                skill_estimate(attempt, skill, score, band=band, guessing=guessing, se=0.45, n_items=2)
+                skill_estimate(
+                    attempt,
+                    est["skill"],
+                    est["scale_score"],
+                    band=est["band"],
+                    guessing=est["guessing"],
+                    se=est["se"],
+                    n_items=est["n_items"],
+                    theta=est["theta"],
+                )
             )
     db_session.commit()
     return int(aid)
@@ -226,21 +236,20 @@ def test_class_report_page_json_print_and_csv(
     token = signed_in(client, sign_in, "t-a1")
     aid = seed_results(db_session, world, client, token)
     klass = world.classes["A1"].id
-    page = client.get(f"/classes/{klass}/report?assignment_id={aid}")
-    assert page.status_code == 200
-    assert "612" in page.text and "段階4" in page.text and "当て推量" in page.text
-    assert 'id="item-analysis"' in page.text and "50%" in page.text  # DEP-001: one of two correct
-    assert "<svg" in page.text and 'role="img"' in page.text
     data = client.get(f"/api/v1/classes/{klass}/report?assignment_id={aid}").json()
     by_name = {s["name"]: s for s in data["students"]}
-    assert by_name["山田 花子"]["scores"]["DEP"] == {
-        "scale_score": 330,
-        "band": 1,
-        "band_label": "もう少し（基礎から）",
-        "guessing": True,
-        "se": 45,
-        "n_items": 2,
-    }
+    overall = by_name["山田 花子"]["scores"]["ALL"]
+    assert overall["lower"] < overall["scale_score"] < overall["upper"] and overall["se"] > 50
+    assert overall["band_text_ja"].startswith("「")
+    # three items: no skill number (PRMSE), no guessing talk
+    assert by_name["山田 花子"]["scores"]["DEP"]["scale_score"] is None
+    assert by_name["山田 花子"]["scores"]["DEP"]["lower"] is None and data["notes_ja"]
+    page = client.get(f"/classes/{klass}/report?assignment_id={aid}")
+    assert page.status_code == 200
+    interval = f'<span class="interval">（{overall["lower"]}〜{overall["upper"]}）</span>'
+    assert interval in page.text and "当て推量" not in page.text and data["notes_ja"][0] in page.text
+    assert 'id="item-analysis"' in page.text and "50%" in page.text  # DEP-001: one of two correct
+    assert "<svg" in page.text and 'role="img"' in page.text
     ana = next(i for i in data["items"] if i["item_id"] == "ANA-001")
     assert ana["facility"] == 0.0 and {o["id"]: o["rate"] for o in ana["options"]}["C"] == 1.0
     printable = client.get(f"/classes/{klass}/report/print?assignment_id={aid}")
@@ -253,9 +262,26 @@ def test_class_report_page_json_print_and_csv(
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert exported.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["出席番号", "氏名", "ふりがな", "係り受け解析 スコア"]
-    assert rows[1][:4] == ["1", "山田 一郎", "ヤマダ テスト", "612"]
-    assert rows[2][:6] == ["2", "山田 花子", "ヤマダ テスト", "330", "1", "はい"]
+    assert rows[0][:8] == [
+        "出席番号",
+        "氏名",
+        "ふりがな",
+        "読解力（総合） スコア",
+        "読解力（総合） 95%下限",
+        "読解力（総合） 95%上限",
+        "読解力（総合） 段階",
+        "読解力（総合） 所見",
+    ]
+    assert rows[0][8:10] == ["係り受け解析 スコア", "係り受け解析 95%下限"]
+    assert rows[0][-2:] == ["学年の中での位置（暫定）", "解答の様子"]
+    assert rows[2][:6] == [
+        "2",
+        "山田 花子",
+        "ヤマダ テスト",
+        *[str(overall[k]) for k in ("scale_score", "lower", "upper")],
+    ]
+    assert rows[2][8:10] == ["", ""]  # DEP: no number, no interval
+    assert all(row[3] and row[4] and row[5] for row in rows[1:3])  # every score has its interval
     actions = audit_actions(db_session)
     assert actions.count("report.view") == 2 and "report.print" in actions and "report.export" in actions
     assert client.get(f"/classes/{klass}/report?assignment_id=abc").status_code == 400

@@ -6,6 +6,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from lms.teaching.report import (
     EstimateRow,
@@ -20,6 +21,7 @@ from lms.teaching.report import (
     progress_text,
     report_csv,
 )
+from reading_tests.reporting import ScoreReport
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -38,22 +40,82 @@ STUDENTS = [
 ]
 
 
-def test_heatmap_keeps_the_latest_estimate_and_orders_by_shusseki_no() -> None:
-    rows = [est(10, "ANA", 420), est(10, "ANA", 515, days=30, attempt=2), est(11, "DEP", 610, guessing=True)]
-    grid = heatmap(STUDENTS, rows)
-    assert grid.skills == ["DEP", "ANA"]  # DESIGN order, only skills with data
+def _report(theta: float, se: float, skills: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A stored report as `reading_tests.reporting` writes it (overall only, or with given skill entries)."""
+    return {
+        "overall": ScoreReport.from_theta(theta, se).to_dict(),
+        "skills": [{"skill": k, **v} for k, v in (skills or {}).items()],
+        "engagement": {"flagged": False, "teacher_note_ja": None},
+        "notes_ja": ["問題のパラメータは暫定値です。"],
+        "n_scored": 15,
+    }
+
+
+def test_heatmap_keeps_the_latest_test_and_says_how_sure_each_score_is() -> None:
+    rows = [
+        est(10, "ALL", 420),
+        est(10, "ALL", 515, days=30, attempt=2),
+        est(10, "ANA", 515, days=30, attempt=2),
+        est(11, "ALL", 610, attempt=3),
+        est(11, "DEP", 640, attempt=3),
+    ]
+    weaker = "照応解決: 全体の力から見込まれるより低い（差の95%区間 -150〜-20 点）。"
+    reports = {
+        2: _report(
+            0.15, 0.3, {"ANA": {"show_number": False, "score": None, "n_items": 2, "teacher_text_ja": weaker}}
+        ),
+        3: {
+            **_report(1.1, 0.25, {"DEP": {"show_number": True, "n_items": 24, "teacher_text_ja": None}}),
+            "engagement": {"flagged": True, "teacher_note_ja": "解答時間がとても短い問題が多くありました。"},
+        },
+    }
+    reports[3]["skills"][0]["score"] = ScoreReport.from_theta(1.4, 0.2).to_dict()
+    grid = heatmap(STUDENTS, rows, reports)
+    assert grid.skills == ["ALL", "DEP", "ANA"]  # overall first, DESIGN order, only skills with data
     assert [r.student.user_id for r in grid.rows] == [10, 11, 12]  # no 出席番号 last
-    assert grid.rows[0].cells["ANA"].score == 515
-    assert grid.rows[0].cells["ANA"].band == 3
-    cell = grid.rows[1].cells["DEP"]
-    assert cell.guessing and "当て推量" in cell.text and "よくできている" in cell.text
-    assert grid.rows[2].cells == {}
-    assert grid.guessing_count == 1
+    overall = grid.rows[0].cells["ALL"]
+    assert (overall.score, overall.lower, overall.upper) == (515, 456, 574)  # 515 ± 1.96·30, the newest
+    assert overall.band == 3 and "95%区間 456〜574" in overall.text and "「標準」" in overall.text
+    ana = grid.rows[0].cells["ANA"]
+    assert ana.score is None and ana.lower is None and ana.text == weaker  # no number, the statement
+    dep = grid.rows[1].cells["DEP"]
+    assert (dep.score, dep.lower, dep.upper) == (640, 601, 679)
+    assert grid.rows[1].note and grid.rows[0].note is None and grid.flagged_count == 1
+    assert grid.rows[2].cells == {} and grid.notes == ["問題のパラメータは暫定値です。"]
+
+
+def test_the_overall_cell_gives_the_provisional_position_within_the_grade() -> None:
+    position = {
+        "grade": 3,
+        "percentile": 62.4,
+        "lower": 41.0,
+        "upper": 80.2,
+        "band": 3,
+        "band_probability": 0.55,
+        "band_name_ja": "標準",
+        "provisional": True,
+    }
+    grid = heatmap(STUDENTS, [est(10, "ALL", 420)], {1: {**_report(-0.8, 0.3), "grade_position": position}})
+    text = grid.rows[0].cells["ALL"].grade_text
+    assert (
+        text
+        == "小3の中で 下から約 62%（95%区間 41〜80%）、学年内の段階「標準」（確率 55%）。暫定の基準です。"
+    )
+    assert report_csv(grid).decode("utf-8-sig").splitlines()[1].split(",")[-2] == text
+
+
+def test_heatmap_without_a_stored_report_keeps_the_interval_of_the_overall_score() -> None:
+    grid = heatmap(STUDENTS, [est(10, "ALL", 480), est(10, "INF", 700)])
+    overall, inf = grid.rows[0].cells["ALL"], grid.rows[0].cells["INF"]
+    assert (overall.score, overall.lower, overall.upper) == (480, 402, 558)
+    assert inf.score is None  # an unchecked skill number is not shown
 
 
 def test_distribution_counts_bands_and_histogram() -> None:
-    rows = [est(10, "INF", 300), est(11, "INF", 505), est(12, "INF", 790)]
-    (dist,) = distributions(heatmap(STUDENTS, rows, skills=["INF"]))
+    rows = [est(10, "ALL", 300, attempt=1), est(11, "ALL", 505, attempt=2), est(12, "ALL", 790, attempt=3)]
+    rows.append(est(12, "INF", 700, attempt=3))
+    reports = {1: _report(-2.0, 0.3), 2: _report(0.05, 0.3), 3: _report(2.9, 0.3)}
+    dist, inf = distributions(heatmap(STUDENTS, rows, reports, skills=["ALL", "INF"]))
     assert dist.n == 3
     assert dist.band_counts == {1: 1, 2: 0, 3: 1, 4: 0, 5: 1}
     assert round(dist.mean or 0) == 532
@@ -61,8 +123,9 @@ def test_distribution_counts_bands_and_histogram() -> None:
     assert [lower for lower, _, count in dist.bins if count] == [300, 500, 750]
     svg = distribution_svg(dist)
     root = ET.fromstring(svg)  # well-formed XML
-    assert root.get("role") == "img" and "推論: 3人" in (root.get("aria-label") or "")
+    assert root.get("role") == "img" and "読解力（総合）: 3人" in (root.get("aria-label") or "")
     assert len(root.findall("{http://www.w3.org/2000/svg}rect")) == 3
+    assert inf.n == 0 and inf.without_number == 1 and "分布はありません" in inf.summary_ja()
 
 
 def test_distribution_of_an_empty_skill_says_so() -> None:
@@ -92,8 +155,8 @@ def test_item_analysis_facility_and_distractors() -> None:
     assert dep.n == 0 and dep.facility is None and dep.strongest_distractor is None
 
 
-def test_csv_has_bom_crlf_and_neutralises_formulas() -> None:
-    grid = heatmap(STUDENTS, [est(10, "ANA", 420, guessing=True)])
+def test_csv_has_bom_crlf_intervals_and_neutralises_formulas() -> None:
+    grid = heatmap(STUDENTS, [est(10, "ALL", 420), est(10, "ANA", 420)], {1: _report(-0.8, 0.3)})
     data = report_csv(grid)
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
@@ -103,12 +166,15 @@ def test_csv_has_bom_crlf_and_neutralises_formulas() -> None:
         "出席番号",
         "氏名",
         "ふりがな",
-        "照応解決 スコア",
-        "照応解決 段階",
-        "照応解決 当て推量の水準",
+        *[f"読解力（総合） {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
+        *[f"照応解決 {c}" for c in ("スコア", "95%下限", "95%上限", "段階", "所見")],
+        "学年の中での位置（暫定）",
+        "解答の様子",
     ]
-    assert rows[1] == ["1", "'=HYPERLINK(1)", "イチ", "420", "2", "はい"]
-    assert rows[3] == ["", "転入 生", "テンニュウ", "", "", ""]
+    assert rows[1][:3] == ["1", "'=HYPERLINK(1)", "イチ"]
+    assert rows[1][3:6] == ["420", "361", "479"] and rows[1][6].startswith("「")
+    assert rows[1][8:13] == ["", "", "", "", ""]  # ANA: no number (no report entry), no interval
+    assert rows[3] == ["", "転入 生", "テンニュウ", *[""] * 12]
 
 
 def test_live_state_offline_after_a_minute_of_silence() -> None:

@@ -21,11 +21,11 @@ from lms.reading.models import Assignment
 from lms.reading.routes import make_xapi_context
 from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
 from lms.reading.runner.results import (
-    growth_since_last,
     growth_svg,
     history_points,
     in_skill_order,
     practice_summary,
+    range_bar_svg,
 )
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
@@ -68,7 +68,8 @@ def results_page(
         data = results.results(session=session, viewer=user, attempt_id=attempt_id, now=clock.now(), ctx=ctx)
     except Conflict:  # not finished yet: say so (permission was checked before the status)
         data = None
-    points = history_points(data["history"]) if data else []
+    points = history_points(data.get("history") or []) if data else []
+    overall = data.get("overall") if data else None
     return render(
         request,
         "runner_results.html",
@@ -78,9 +79,10 @@ def results_page(
             "student": student,
             "is_self": user.id == attempt.student_id,
             "data": data,
-            "skills": in_skill_order(data["skills"]) if data else [],
+            "skills": in_skill_order(data.get("skills") or []) if data else [],
             "practice": practice_summary(data.get("practice") or []) if data else [],
-            "growth": growth_since_last(points, attempt_id),
+            "growth": data.get("growth") if data else None,
             "growth_svg": growth_svg(points, current_attempt_id=attempt_id),
+            "range_svg": range_bar_svg(overall["child_lower"], overall["child_upper"]) if overall else "",
         },
     )

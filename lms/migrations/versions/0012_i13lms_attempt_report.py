@@ -1,0 +1,39 @@
+"""attempt_report: the honest report of a finished attempt (issue 13), practice sets' own record
+
+Revision ID: 0012_i13lms_attempt_report
+Revises: 0011_calibration_report
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from lms.core.db import UTCDateTime
+
+revision: str = "0012_i13lms_attempt_report"
+down_revision: str | None = "0011_calibration_report"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "attempt_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("attempt_id", sa.Integer(), nullable=False),
+        sa.Column("student_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["attempt_id"], ["attempt.id"]),
+        sa.ForeignKeyConstraint(["student_id"], ["user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("attempt_id"),
+    )
+    op.create_index(op.f("ix_attempt_report_student_id"), "attempt_report", ["student_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_attempt_report_student_id"), table_name="attempt_report")
+    op.drop_table("attempt_report")
