@@ -1,7 +1,7 @@
 """attempt_report: the honest report of a finished attempt (issue 13), practice sets' own record
 
-Revision ID: 0012_i13lms_attempt_report
-Revises: 0011_calibration_report
+Revision ID: 0013_attempt_report
+Revises: 0012_board_release_job
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from lms.core.db import UTCDateTime
 
-revision: str = "0012_i13lms_attempt_report"
-down_revision: str | None = "0011_calibration_report"
+revision: str = "0013_attempt_report"
+down_revision: str | None = "0012_board_release_job"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
