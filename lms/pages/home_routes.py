@@ -10,6 +10,7 @@ from lms.api.queries import class_roster, school_names, student_counts
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep
+from lms.pages.class_links import class_links
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import VisibleClassRoster, school_ids, school_summaries, visible_classes_query
@@ -78,5 +79,6 @@ def class_page(request: Request, session: SessionDep, user: PageUser, class_: Vi
             "school": school,
             "teachers": [line for line in lines if line.role == "teacher"],
             "students": [line for line in lines if line.role == "student"],
+            **class_links(session, user, class_),
         },
     )
