@@ -23,6 +23,7 @@ from lms.reading.delivery import item_bank
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching import schemas, service
+from lms.teaching.rounds import group_rounds
 from reading_tests.scoring import BANDS
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
@@ -52,7 +53,7 @@ def parse_assignment_id(value: str | None) -> int | None:
 @router.get("/classes/{class_id}/assignments")
 def assignments_page(request: Request, session: SessionDep, user: PageUser, class_id: int) -> Response:
     class_ = service.load_class(session=session, viewer=user, class_id=class_id)
-    rows = service.class_assignments(session=session, class_id=class_id)
+    rows = group_rounds(session, service.class_assignments(session=session, class_id=class_id))
     context = {
         "klass": class_,
         "rows": rows,
