@@ -156,6 +156,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/api/v1/attempts/{attempt_id}"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/attempts/{attempt_id}/answers"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/attempts/{attempt_id}/finish"): P(Row.OWN, session_only=True),
+    ("POST", "/api/v1/attempts/{attempt_id}/heartbeat"): P(Row.OWN, session_only=True),
+    ("GET", "/api/v1/attempts/{attempt_id}/feedback/{item_id}"): P(Row.OWN, session_only=True),
     ("GET", "/api/v1/attempts/{attempt_id}/results"): P(Row.INDIVIDUAL, scope="results:read"),
     # board dashboards and open data (B1; lms/board/pages.py, lms/board/routes.py): aggregates only
     ("GET", "/board"): P(Row.BOARD_AGGREGATES),

@@ -43,6 +43,9 @@ def install_web(app: FastAPI) -> None:
     from lms.reading.runner import pages as runner_pages
 
     app.include_router(runner_pages.router)
+    from lms.reading.runner import api as runner_api
+
+    app.include_router(runner_api.router)
     from lms.teaching import pages as teaching_pages
     from lms.teaching import routes as teaching_routes
 

@@ -7,6 +7,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var cfg = root.dataset;
   var RETRY_MIN = Number(cfg.retryMs || 1000), RETRY_MAX = 15000;
+  var PRACTICE = cfg.mode === "practice", HEARTBEAT_MS = Number(cfg.heartbeatMs || 30000);
   var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
             done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
             lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false };
@@ -102,7 +103,7 @@
 
   /* ---- screens ---------------------------------------------------------------------------------------- */
   function screen(name) {
-    ["loading", "item", "wait", "done", "error"].forEach(function (n) {
+    ["loading", "item", "wait", "done", "error", "feedback"].forEach(function (n) {
       $(n === "item" ? "item-form" : "screen-" + n).hidden = n !== name;
     });
   }
@@ -143,7 +144,7 @@
     if (S.finished) return;
     // The server's maximum length is reached: wait for its acknowledgement (which ends the test) rather
     // than show a prefetched item the server would refuse.
-    var atMax = S.expected && Object.keys(S.done).length >= S.expected;
+    var atMax = S.expected && S.pos >= S.expected;  // S.pos counts answers before a reload too
     var next = atMax && S.lastEvent && !S.acked[S.lastEvent] ? null : S.queue.shift();
     while (next && S.done[next.item_id]) next = S.queue.shift();
     if (next) { render(next); return; }
@@ -176,7 +177,54 @@
       drain();
     }, function () { status("この端末に保存できませんでした。先生に知らせてください。", "warn"); drain(); });
     if (window.speechSynthesis) speechSynthesis.cancel();
-    showNext();
+    if (PRACTICE) waitForFeedback(item, answer); else showNext();
+  }
+
+  /* ---- practice: right or wrong and the explanation after each item ---------------------------------- */
+  function waitForFeedback(item, answer) {
+    S.feedbackFor = item.item_id; S.held = null;
+    $("feedback-result").textContent = "答えあわせをしています…";
+    $("feedback-result").className = "feedback-result";
+    $("feedback-key").hidden = true;
+    $("feedback-explanation").innerHTML = "";
+    $("feedback-read-aloud").hidden = true;
+    screen("feedback");
+    $("feedback-result").focus();
+  }
+  function loadFeedback(itemId) {
+    api("GET", "/attempts/" + S.attempt + "/feedback/" + encodeURIComponent(itemId)).then(function (fb) {
+      if (S.feedbackFor !== itemId) return;
+      var ok = fb.correct;
+      $("feedback-result").textContent = ok ? "せいかい！" : "ざんねん。もう一度よく読んでみよう。";
+      $("feedback-result").className = "feedback-result " + (ok ? "right" : "wrong");
+      $("feedback-key-text").innerHTML = (fb.key_html || []).join("、");
+      $("feedback-key").hidden = false;
+      $("feedback-explanation").innerHTML = fb.explanation_html || "";
+      S.explanationSpeech = fb.explanation_speech || "";
+      $("feedback-read-aloud").hidden = !(S.readAloud && window.speechSynthesis && S.explanationSpeech);
+      $("feedback-result").focus();
+    }, function (e) {
+      if (S.feedbackFor !== itemId) return;
+      $("feedback-result").textContent = message(e) || "答えあわせができませんでした。つぎへ進んでください。";
+    });
+  }
+  function afterFeedback() {
+    if (window.speechSynthesis) speechSynthesis.cancel();
+    var held = S.held;
+    S.feedbackFor = null; S.held = null; S.shown = null;
+    if (held) afterAck(held); else showNext();
+  }
+  function speakExplanation() {
+    var ss = window.speechSynthesis;
+    if (!ss || !S.explanationSpeech) return;
+    if (ss.speaking) { ss.cancel(); return; }
+    var u = new SpeechSynthesisUtterance(S.explanationSpeech);
+    u.lang = "ja-JP"; u.rate = 0.9; ss.speak(u);
+  }
+
+  /* ---- heartbeat: the live view tells a slow reader (page open) from a lost device ------------------- */
+  function heartbeat() {
+    if (S.attempt && !S.finished && !S.stopped) api("POST", "/attempts/" + S.attempt + "/heartbeat", {}).catch(function () {});
   }
   function fallbackUuid() {
     var b = new Uint8Array(16); crypto.getRandomValues(b); b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
@@ -215,6 +263,7 @@
         S.backoff = RETRY_MIN;
         return Store.del(rec.id).then(function () {
           S.sending = false;
+          if (PRACTICE && rec.body.item_id === S.feedbackFor) loadFeedback(rec.body.item_id);
           afterAck(ack);  // every acknowledged answer brings a fresh plan: use it before saying "saved"
           showSaved();
           if (!S.finished) drain();
@@ -255,6 +304,7 @@
   }
   function afterAck(ack) {  // an ack (queue ids + the payloads we lacked) or a full state (items only)
     if (ack.position !== undefined && ack.position > S.pos) S.pos = ack.position;
+    if (S.feedbackFor) { S.held = ack; return; }  // practice: the child reads the explanation first
     if (ack.finished) { closed(""); return; }
     if (S.stopped) return;
     keep(ack.items);
@@ -381,6 +431,11 @@
   $("item-form").addEventListener("keydown", keys);
   $("read-aloud").addEventListener("click", speak);
   $("retry-start").addEventListener("click", begin);
+  if (PRACTICE) {
+    $("feedback-next").addEventListener("click", afterFeedback);
+    $("feedback-read-aloud").addEventListener("click", speakExplanation);
+  }
+  setInterval(heartbeat, HEARTBEAT_MS);
   $("prefs").addEventListener("change", savePref);
   window.addEventListener("online", function () { S.backoff = RETRY_MIN; drain(); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) drain(); });

@@ -8,6 +8,8 @@
   var csrf = root.dataset.csrf;
   var message = document.getElementById("live-message");
   var timer = null;
+  var resumable = (root.dataset.resumable || "").split(" ");
+  var resettable = (root.dataset.resettable || "").split(" ");
 
   function say(text) { message.textContent = text; }
 
@@ -23,6 +25,8 @@
       row.querySelector(".badge").textContent = s.label;
       row.querySelectorAll("button[data-attempt]").forEach(function (b) {
         if (s.attempt_id) b.dataset.attempt = s.attempt_id;
+        var fits = (b.dataset.action === "resume" ? resumable : resettable).indexOf(s.state) >= 0;
+        b.hidden = !fits;  // actions only where they apply
       });
     });
     document.getElementById("assignment-status").textContent = data.status === "open" ? "実施中" : "終了";

@@ -38,6 +38,9 @@ COMMON: dict[str, Any] = {
     "SKILL_CHOICES": schemas.SKILL_CHOICES,
     "RUBY_LABELS": schemas.RUBY_LABELS,
     "EXTRA_TIME_CHOICES": schemas.EXTRA_TIME_CHOICES,
+    # live view: 再開 only for a child whose time ran out; やり直し for a child who has started
+    "RESUMABLE": ("expired",),
+    "RESETTABLE": ("in_progress", "offline", "finished", "expired"),
 }
 
 

@@ -19,7 +19,12 @@ from lms.pages.render import render
 from lms.reading import results
 from lms.reading.models import Assignment, Attempt
 from lms.reading.routes import make_xapi_context
-from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
+from lms.reading.runner.queries import (
+    accommodation_for,
+    assignment_for_student,
+    is_practice,
+    latest_attempt,
+)
 from lms.reading.runner.results import (
     growth_since_last,
     growth_svg,
@@ -47,6 +52,7 @@ def test_page(request: Request, assignment_id: int, session: SessionDep, user: P
             "attempt": attempt,
             "read_aloud": bool(accommodation and accommodation.read_aloud),
             "large_text": bool(accommodation and accommodation.large_text),
+            "practice": is_practice(session, assignment),
         },
     )
 

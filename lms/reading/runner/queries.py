@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from lms.core.errors import NotFound
-from lms.reading.models import Accommodation, Assignment, AssignmentTarget, Attempt
+from lms.reading.models import Accommodation, Assessment, Assignment, AssignmentTarget, Attempt
 from lms.roster.models import Enrollment, User
 
 NOT_GIVEN_MESSAGE = "そのテストは見つかりません。先生に確かめてください。"
@@ -122,3 +122,9 @@ def student_assignments(
     ]
     rows.sort(key=lambda r: (r.state not in ("not_started", "in_progress"),))
     return rows[:limit]
+
+
+def is_practice(session: Session, assignment: Assignment) -> bool:
+    """A practice set (feedback after each item) rather than a test."""
+    assessment = session.get(Assessment, assignment.assessment_id)
+    return assessment is not None and assessment.kind == "practice"
