@@ -104,7 +104,8 @@
   /* ---- screens ---------------------------------------------------------------------------------------- */
   function screen(name) {
     ["loading", "item", "wait", "done", "error", "feedback"].forEach(function (n) {
-      $(n === "item" ? "item-form" : "screen-" + n).hidden = n !== name;
+      var el = $(n === "item" ? "item-form" : "screen-" + n);
+      if (el) el.hidden = n !== name;  // the feedback screen exists in practice only
     });
   }
   function fail(text) { $("error-text").textContent = text; screen("error"); }
