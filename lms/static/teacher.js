@@ -23,6 +23,12 @@
       if (!row) return;
       row.className = "state-" + s.state;
       row.querySelector(".badge").textContent = s.label;
+      var name = row.querySelector(".live-name");
+      if (name && s.state === "finished" && s.attempt_id && !name.querySelector("a")) {
+        var link = document.createElement("a");  // the child's results, once there are some
+        link.href = "/results/" + s.attempt_id; link.textContent = name.textContent;
+        name.textContent = ""; name.appendChild(link);
+      }
       row.querySelectorAll("button[data-attempt]").forEach(function (b) {
         if (s.attempt_id) b.dataset.attempt = s.attempt_id;
         var fits = (b.dataset.action === "resume" ? resumable : resettable).indexOf(s.state) >= 0;

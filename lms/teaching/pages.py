@@ -23,6 +23,7 @@ from lms.reading.delivery import item_bank
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching import schemas, service
+from lms.teaching.report_links import item_previews, result_attempts
 from lms.teaching.rounds import group_rounds
 from reading_tests.scoring import BANDS
 
@@ -157,11 +158,19 @@ def _report_context(
     chosen = parse_assignment_id(assignment_id)
     report = service.class_report(session=session, class_=class_, assignment_id=chosen)
     school = session.get(Org, class_.school_id)
+    assert class_.id is not None
     return {
         **COMMON,
         "klass": class_,
         "school": school,
         "report": report,
+        "result_links": result_attempts(
+            session,
+            class_id=class_.id,
+            student_ids=[row.student.user_id for row in report.grid.rows],
+            assignment_id=chosen,
+        ),
+        "previews": item_previews([s.item_id for s in report.items or []]),
         "svgs": [rpt.distribution_svg(d) for d in report.distributions],
         "now": clock.now(),
         "query": f"?assignment_id={chosen}" if chosen is not None else "",
