@@ -32,7 +32,10 @@ def result_attempts(
     )
     if assignment_id is not None:
         query = query.where(Attempt.assignment_id == assignment_id)
-    return {student_id: attempt_id for student_id, attempt_id in session.exec(query).all()}  # newest wins
+    rows = session.exec(query).all()
+    return {
+        student_id: attempt_id for student_id, attempt_id in rows if attempt_id is not None
+    }  # newest wins
 
 
 def item_previews(item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
