@@ -11,6 +11,7 @@ from lms.notebooks import hub_sync
 from lms.notebooks import service as notebooks
 from lms.notebooks.hub_client import formgrader_url
 from lms.oauth_provider.routes import get_oauth_settings
+from lms.pages.class_list import grade_label
 from lms.roster.models import SchoolClass, User
 
 
@@ -21,6 +22,7 @@ def class_links(session: Session, user: User, class_: SchoolClass) -> dict[str, 
     hub_url = get_oauth_settings().hub_url.rstrip("/")
     is_teacher = hub_sync.can_prestart(session=session, user=user, class_=class_)
     return {
+        "grade_label": grade_label(class_.grades),
         "notebook_course": course,
         "formgrader_url": formgrader_url(hub_url, course.course_id) if course and is_teacher else None,
         "notebooks_url": f"{hub_url}/hub/user-redirect/tree" if course and is_teacher else None,

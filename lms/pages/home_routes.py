@@ -11,6 +11,7 @@ from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep
 from lms.pages.class_links import class_links
+from lms.pages.class_list import by_school_year
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import VisibleClassRoster, school_ids, school_summaries, visible_classes_query
@@ -46,6 +47,7 @@ def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep)
         return render(request, "home_student.html", context)
     if user.role in ("teacher", "school_admin"):
         context["classes"] = _class_rows(session, user)
+        context["class_years"] = by_school_year(session, _class_rows(session, user))
     if user.role == "school_admin":
         schools = school_ids(session, user)
         staff = session.exec(
