@@ -8,6 +8,15 @@
   var cfg = root.dataset;
   var RETRY_MIN = Number(cfg.retryMs || 1000), RETRY_MAX = 15000;
   var PRACTICE = cfg.mode === "practice", HEARTBEAT_MS = Number(cfg.heartbeatMs || 30000);
+  // The child's words (小学生 / 中学生) with ruby by their level, from the page (lms/reading/runner/words.py).
+  var WORDS = {};
+  try { WORDS = JSON.parse(document.getElementById("runner-words").textContent); } catch (e) { WORDS = {}; }
+  function fill(s, vars) { return String(s).replace(/\{(\w+)\}/g, function (_, k) { return vars && k in vars ? vars[k] : ""; }); }
+  function put(el, keyOrText, vars) {  // a message key (ruby HTML) or a server sentence (plain text)
+    var w = WORDS[keyOrText];
+    if (w) { el.innerHTML = fill(w.html, vars); el.dataset.text = fill(w.text, vars); }
+    else { el.textContent = keyOrText; el.dataset.text = keyOrText; }
+  }
   var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
             done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
             lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false };
@@ -76,11 +85,11 @@
   function message(e) { return typeof e.message === "string" && e.status ? e.message : ""; }
 
   /* ---- status line (live region) -------------------------------------------------------------------- */
-  function status(text, kind) { var el = $("status"); el.textContent = text; el.className = "status " + (kind || ""); }
+  function status(text, kind) { var el = $("status"); put(el, text); el.className = "status " + (kind || ""); }
   function showSaved() {
     if (!S.lastEvent) return;
-    if (S.acked[S.lastEvent]) status("保存しました", "ok");
-    else status("この端末に保存しました（送信待ち）", "pending");
+    if (S.acked[S.lastEvent]) status("saved", "ok");
+    else status("pending", "pending");
   }
 
   /* ---- the clock belongs to the server -------------------------------------------------------------- */
@@ -94,10 +103,10 @@
     if (!S.deadline) { el.hidden = true; return; }
     var left = Math.max(0, Math.round((S.deadline - (Date.now() + S.offset)) / 1000));
     el.hidden = false;
-    el.textContent = "のこり " + Math.floor(left / 60) + "分" + ("0" + (left % 60)).slice(-2) + "秒";
+    put(el, "remaining", { m: Math.floor(left / 60), s: ("0" + (left % 60)).slice(-2) });
     if (left === 0 && !S.finished && !S.stopped) {
       S.stopped = true; S.queue = []; S.shown = null; screen("wait");
-      status("時間になりました。答えを送っています。", "pending"); drain();
+      status("time_up", "pending"); drain();
     }
   }
 
@@ -108,7 +117,7 @@
       if (el) el.hidden = n !== name;  // the feedback screen exists in practice only
     });
   }
-  function fail(text) { $("error-text").textContent = text; screen("error"); }
+  function fail(text) { put($("error-text"), text); screen("error"); }
 
   function optionHtml(item, o, multi) {
     var pic = o.svg ? '<span class="pic" role="img" aria-label="' + esc(o.alt || "") + '">' + o.svg + "</span>" : "";
@@ -122,7 +131,7 @@
     S.shown = item; S.spoke = false; S.shownAt = performance.now();
     var multi = item.format === "select_all";
     var vertical = item.writing_mode === "vertical";
-    $("item-number").textContent = "もんだい " + (S.pos + 1) + (S.expected ? "（ぜんぶで約" + S.expected + "問）" : "");
+    put($("item-number"), S.expected ? "item_number" : "item_number_open", { n: S.pos + 1, m: S.expected });
     var st = $("stimulus");
     st.innerHTML = item.stimulus_html || "";
     st.className = "stimulus" + (vertical ? " vertical" : "");
@@ -163,7 +172,7 @@
     var item = S.shown;
     if (!item) return;
     var answer = chosen();
-    if (!answer.length) { status("答えをえらんでください。", "warn"); return; }
+    if (!answer.length) { status("choose", "warn"); return; }
     var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : fallbackUuid();
     var body = {
       client_event_id: id, item_id: item.item_id, answer: answer,
@@ -176,7 +185,7 @@
     Store.put({ id: id, attempt: S.attempt, seq: Date.now() * 1000 + (S.pos % 1000), body: body }).then(function () {
       showSaved();
       drain();
-    }, function () { status("この端末に保存できませんでした。先生に知らせてください。", "warn"); drain(); });
+    }, function () { status("store_failed", "warn"); drain(); });
     if (window.speechSynthesis) speechSynthesis.cancel();
     if (PRACTICE) waitForFeedback(item, answer); else showNext();
   }
@@ -184,7 +193,7 @@
   /* ---- practice: right or wrong and the explanation after each item ---------------------------------- */
   function waitForFeedback(item, answer) {
     S.feedbackFor = item.item_id; S.held = null;
-    $("feedback-result").textContent = "答えあわせをしています…";
+    put($("feedback-result"), "checking");
     $("feedback-result").className = "feedback-result";
     $("feedback-key").hidden = true;
     $("feedback-explanation").innerHTML = "";
@@ -196,7 +205,7 @@
     api("GET", "/attempts/" + S.attempt + "/feedback/" + encodeURIComponent(itemId)).then(function (fb) {
       if (S.feedbackFor !== itemId) return;
       var ok = fb.correct;
-      $("feedback-result").textContent = ok ? "せいかい！" : "ざんねん。もう一度よく読んでみよう。";
+      put($("feedback-result"), ok ? "right" : "wrong");
       $("feedback-result").className = "feedback-result " + (ok ? "right" : "wrong");
       $("feedback-key-text").innerHTML = (fb.key_html || []).join("、");
       $("feedback-key").hidden = false;
@@ -206,7 +215,7 @@
       $("feedback-result").focus();
     }, function (e) {
       if (S.feedbackFor !== itemId) return;
-      $("feedback-result").textContent = message(e) || "答えあわせができませんでした。つぎへ進んでください。";
+      put($("feedback-result"), message(e) || "feedback_failed");
     });
   }
   function afterFeedback() {
@@ -273,14 +282,14 @@
         S.sending = false;
         if (!e.status || e.status >= 500 || e.status === 429) { retryLater(); return; }
         if (e.status === 401 || (e.status === 403 && !S.finished)) {
-          status("サインインが切れました。答えはこの端末に残っています。もう一度サインインしてください。", "warn");
+          status("signed_out", "warn");
           return;
         }
         if (e.status === 409) {  // time over / closed / finished: the server decides; else an item answered twice
           return Store.del(rec.id).then(function () { resync(message(e)); });
         }
         // 400/404/422: this answer can never be stored; keep it out of the way and go on
-        return Store.del(rec.id).then(function () { status(message(e) || "答えを送れませんでした。", "warn"); resync(); });
+        return Store.del(rec.id).then(function () { status(message(e) || "send_failed", "warn"); resync(); });
       });
     }).catch(function () { S.sending = false; retryLater(); });
   }
@@ -295,7 +304,7 @@
       adopt(data);
       if (data.status === "in_progress") { afterAck(data); drain(); } else closed(data.status === "submitted" ? "" : why);
     }, function (e) {
-      if (e.status === 401 || e.status === 403 || e.status === 404) fail(message(e) || "このテストを続けられません。");
+      if (e.status === 401 || e.status === 403 || e.status === 404) fail(message(e) || "cannot_continue");
       else retryLater();
     });
   }
@@ -326,16 +335,16 @@
     S.finished = true;
     api("POST", "/attempts/" + S.attempt + "/finish", {}).then(done, function (e) {
       if (e.status && e.status < 500 && e.status !== 429) { done({}); return; }
-      S.finished = false; status("おわりの連絡を送れませんでした。自動でもう一度送ります。", "pending");
+      S.finished = false; status("finish_failed", "pending");
       setTimeout(finish, S.backoff); S.backoff = Math.min(RETRY_MAX, S.backoff * 2);
     });
   }
   function done(data) {
     S.finished = true; S.shown = null;
     $("results-link").href = "/results/" + S.attempt;
-    if (S.note) $("done-text").textContent = "ここまでに送った答えは保存されています。";
+    if (S.note) put($("done-text"), "kept");
     screen("done");
-    status(S.note || "保存しました", S.note ? "warn" : "ok");
+    status(S.note || "saved", S.note ? "warn" : "ok");
     $("done-heading").focus();
   }
   function closed(text) {  // the server ended the attempt: what is still queued here can no longer count
@@ -360,7 +369,7 @@
       if (data.accommodations && data.accommodations.read_aloud) S.readAloud = true;
       S.pos = data.position || 0;
       if (data.status === "submitted" || data.status === "expired") {
-        closed(data.status === "expired" ? "このテストの時間は終わっています。" : ""); return;
+        closed(data.status === "expired" ? "time_over" : ""); return;
       }
       var answered = {};
       (data.answered || []).forEach(function (id) { answered[id] = true; });
@@ -377,7 +386,7 @@
         drain();
       });
     }).catch(function (e) {
-      fail(message(e) || "テストを始められませんでした。通信を確かめて、もう一度ためしてください。");
+      fail(message(e) || "start_failed");
     });
   }
 

@@ -24,6 +24,7 @@ from lms.reading.runner.queries import (
     assignment_for_student,
     is_practice,
     latest_attempt,
+    runner_words,
 )
 from lms.reading.runner.results import (
     growth_since_last,
@@ -53,6 +54,7 @@ def test_page(request: Request, assignment_id: int, session: SessionDep, user: P
             "read_aloud": bool(accommodation and accommodation.read_aloud),
             "large_text": bool(accommodation and accommodation.large_text),
             "practice": is_practice(session, assignment),
+            "runner_words": runner_words(session, assignment, user, accommodation),
         },
     )
 
