@@ -37,7 +37,9 @@ def test_runner_page_carries_the_childs_words(
 ) -> None:
     junior = make_assignment(db_session, world, clock, class_key="B1")
     sign_in("s-b1")  # 中1
-    words = _words(client.get(f"/test/{junior.id}").text)
+    page = client.get(f"/test/{junior.id}").text
+    assert ">答える</button>" in page and "次の問題を待っています" in page  # 中学生 wording on the page
+    words = _words(page)
     assert (
         words["item_number"]["text"] == "問題 {n}（全部で約{m}問）"
         and words["choose"]["text"] == "答えを選んでください。"
@@ -47,6 +49,8 @@ def test_runner_page_carries_the_childs_words(
         db_session, world, clock, accommodations={s_a1: AccommodationIn(ruby_level="all")}
     )
     sign_in("s-a1")  # 小3 with ruby on every kanji
-    words = _words(client.get(f"/test/{primary.id}").text)
+    page = client.get(f"/test/{primary.id}").text
+    assert ">こたえる</button>" in page and "<ruby>端末<rt>たんまつ</rt></ruby>" in page
+    words = _words(page)
     assert words["item_number"]["text"].startswith("もんだい")
     assert "<ruby>答<rt>こた</rt></ruby>" in words["choose"]["html"]

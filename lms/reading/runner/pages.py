@@ -45,6 +45,7 @@ def test_page(request: Request, assignment_id: int, session: SessionDep, user: P
     student_id = user.id or 0
     attempt = latest_attempt(session, assignment_id=assignment_id, student_id=student_id)
     accommodation = accommodation_for(session, assignment_id=assignment_id, student_id=student_id)
+    words_json, words = runner_words(session, assignment, user, accommodation)
     return render(
         request,
         "runner_test.html",
@@ -54,7 +55,8 @@ def test_page(request: Request, assignment_id: int, session: SessionDep, user: P
             "read_aloud": bool(accommodation and accommodation.read_aloud),
             "large_text": bool(accommodation and accommodation.large_text),
             "practice": is_practice(session, assignment),
-            "runner_words": runner_words(session, assignment, user, accommodation),
+            "runner_words": words_json,
+            "w": words,
         },
     )
 

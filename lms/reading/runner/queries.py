@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from lms.core.errors import NotFound
 from lms.reading import delivery as dl
 from lms.reading.models import Accommodation, Assessment, Assignment, AssignmentTarget, Attempt
-from lms.reading.runner.words import messages_json
+from lms.reading.runner.words import messages_json, page_words
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.errors import InvalidInput as EngineInvalidInput
 from reading_tests.text import student_grade
@@ -136,8 +136,9 @@ def is_practice(session: Session, assignment: Assignment) -> bool:
 
 def runner_words(
     session: Session, assignment: Assignment, student: User, accommodation: Accommodation | None
-) -> str:
-    """The runner's messages for this child: 小学生 or 中学生 wording, ruby at the child's reading level."""
+) -> tuple[str, dict[str, str]]:
+    """The runner's messages for this child (JSON for runner.js, and the page's own words): 小学生 or 中学生
+    wording, ruby at the child's reading level."""
     klass = session.get(SchoolClass, assignment.class_id)
     grades = student.grades or (klass.grades if klass else None)
     ruby = dl.ruby_grade(accommodation.ruby_level if accommodation else None, grades)
@@ -146,4 +147,4 @@ def runner_words(
         school = student_grade(first) if first else 1
     except EngineInvalidInput:
         school = 1
-    return messages_json(school, ruby)
+    return messages_json(school, ruby), page_words(school, ruby)

@@ -22,7 +22,7 @@ READINGS = {
     "確": "たし", "確認": "かくにん", "試": "ため", "続": "つづ", "合": "あ", "正解": "せいかい",
     "不正解": "ふせいかい", "読": "よ", "進": "すす", "次": "つぎ", "約": "やく", "問": "もん",
     "問題": "もんだい", "全部": "ぜんぶ", "分": "ふん", "秒": "びょう", "終": "お", "結果": "けっか",
-    "見": "み", "準備": "じゅんび", "全": "すべ", "上": "あ",
+    "見": "み", "準備": "じゅんび", "全": "すべ", "上": "あ", "戻": "もど", "疲": "つか",
 }  # fmt: skip
 
 # key: (小学生, 中学生)
@@ -61,6 +61,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "item_number": ("もんだい {n}（ぜんぶで約{m}問）", "問題 {n}（全部で約{m}問）"),
     "item_number_open": ("もんだい {n}", "問題 {n}"),
     "remaining": ("のこり {m}分{s}秒", "残り {m}分{s}秒"),
+    # the page's own sentences (rendered on the server)
+    "loading": ("じゅんびしています…", "準備しています…"),
+    "wait_heading": ("つぎの問題を待っています", "次の問題を待っています"),
+    "wait_text": (
+        "答えはこの端末に保存されています。通信がもどると、自動で送ります。このまま待ってください。",
+        "答えはこの端末に保存されています。通信が戻ると、自動で送ります。このまま待ってください。",
+    ),
+    "done_heading": ("おわり", "終わり"),
+    "done_text": (
+        "おつかれさまでした。答えはすべて送りました。",
+        "お疲れさまでした。答えはすべて送りました。",
+    ),
+    "error_heading": ("テストを始められませんでした", "テストを始められませんでした"),
+    "key_label": ("せいかいは", "正解は"),
+}
+# Button and link labels: the stage's words without ruby (ruby inside a control doubles its spoken name).
+LABELS: dict[str, tuple[str, str]] = {
+    "answer_button": ("こたえる", "答える"),
+    "results_link": ("けっかを見る", "結果を見る"),
+    "finish_button": ("おわる（サインアウト）", "終わる（サインアウト）"),
+    "retry": ("もう一度ためす", "もう一度試す"),
+    "home": ("ホームにもどる", "ホームに戻る"),
+    "next": ("つぎへ", "次へ"),
 }
 
 
@@ -91,3 +114,11 @@ def messages_json(school_grade: int, ruby_grade: int) -> str:
     """Every runner message for one child, as the JSON block the runner page embeds (cached per grades)."""
     body = {key: message(key, school_grade=school_grade, ruby_grade=ruby_grade) for key in MESSAGES}
     return json.dumps(body, ensure_ascii=False).replace("</", "<\\/")
+
+
+def page_words(school_grade: int, ruby_grade: int) -> dict[str, str]:
+    """The runner page's own sentences (ruby HTML) and labels (plain) for one child."""
+    junior = school_grade >= JUNIOR_FROM
+    out = {key: message(key, school_grade=school_grade, ruby_grade=ruby_grade)["html"] for key in MESSAGES}
+    out.update({key: pair[1] if junior else pair[0] for key, pair in LABELS.items()})
+    return out
