@@ -17,6 +17,7 @@ from lms.auth import csrf
 from lms.auth.deps import UserView
 from lms.core.jst import jst_text
 from lms.core.settings import Settings
+from lms.pages.roster_problems import problem_text
 from lms.reading.skill_words import child_skill_html
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -40,6 +41,9 @@ templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 templates.env.filters["jst"] = jst_text
 # a child's words for a skill, ruby by grade (lms/reading/skill_words.py); teachers keep the technical name
 templates.env.globals["child_skill_html"] = child_skill_html
+templates.env.globals["problem_text"] = (
+    problem_text  # roster problems in words (lms/pages/roster_problems.py)
+)
 
 
 def _user_view(request: Request) -> UserView | None:

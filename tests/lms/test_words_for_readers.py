@@ -59,3 +59,24 @@ def test_favicon_is_linked_and_served(client: Any) -> None:
     assert '<link rel="icon" href="/static/favicon.svg"' in html
     icon = client.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.text.startswith("<svg")
+
+
+def test_roster_problems_read_as_sentences(client: Any, sign_in: Any) -> None:
+    from lms.pages.roster_problems import problem_text
+
+    assert (
+        problem_text("users.csv:12: role: 役割が正しくありません")
+        == "users.csv の 12 行目（role 列）: 役割が正しくありません"
+    )
+    sign_in("admin")
+    page = client.get("/admin/roster")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(
+        "/admin/roster",
+        data={"csrf_token": token},
+        files={"bundle": ("notzip.zip", b"this is not a zip file", "application/zip")},
+    )
+    assert answer.status_code == 400
+    assert (
+        "notzip.zip: フォルダか zip ファイルを指定してください" in answer.text and ":0: -:" not in answer.text
+    )
