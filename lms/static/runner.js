@@ -282,14 +282,14 @@
         S.sending = false;
         if (!e.status || e.status >= 500 || e.status === 429) { retryLater(); return; }
         if (e.status === 401 || (e.status === 403 && !S.finished)) {
-          status("signed_out", "warn");
+          status("サインインが切れました。答えはこの端末に残っています。もう一度サインインしてください。", "warn");
           return;
         }
         if (e.status === 409) {  // time over / closed / finished: the server decides; else an item answered twice
           return Store.del(rec.id).then(function () { resync(message(e)); });
         }
         // 400/404/422: this answer can never be stored; keep it out of the way and go on
-        return Store.del(rec.id).then(function () { status(message(e) || "send_failed", "warn"); resync(); });
+        return Store.del(rec.id).then(function () { status(message(e) || "答えを送れませんでした。", "warn"); resync(); });
       });
     }).catch(function () { S.sending = false; retryLater(); });
   }
