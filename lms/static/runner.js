@@ -7,16 +7,6 @@
   var $ = function (id) { return document.getElementById(id); };
   var cfg = root.dataset;
   var RETRY_MIN = Number(cfg.retryMs || 1000), RETRY_MAX = 15000;
-  var PRACTICE = cfg.mode === "practice", HEARTBEAT_MS = Number(cfg.heartbeatMs || 30000);
-  // The child's words (小学生 / 中学生) with ruby by their level, from the page (lms/reading/runner/words.py).
-  var WORDS = {};
-  try { WORDS = JSON.parse(document.getElementById("runner-words").textContent); } catch (e) { WORDS = {}; }
-  function fill(s, vars) { return String(s).replace(/\{(\w+)\}/g, function (_, k) { return vars && k in vars ? vars[k] : ""; }); }
-  function put(el, keyOrText, vars) {  // a message key (ruby HTML) or a server sentence (plain text)
-    var w = WORDS[keyOrText];
-    if (w) { el.innerHTML = fill(w.html, vars); el.dataset.text = fill(w.text, vars); }
-    else { el.textContent = keyOrText; el.dataset.text = keyOrText; }
-  }
   var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
             done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
             lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false };
@@ -66,6 +56,18 @@
       }
     };
   })();
+
+  /* ---- practice mode and the child's words ------------------------------------------------------------ */
+  var PRACTICE = cfg.mode === "practice", HEARTBEAT_MS = Number(cfg.heartbeatMs || 30000);
+  // The child's words (小学生 / 中学生) with ruby by their level, from the page (lms/reading/runner/words.py).
+  var WORDS = {};
+  try { WORDS = JSON.parse(document.getElementById("runner-words").textContent); } catch (e) { WORDS = {}; }
+  function fill(s, vars) { return String(s).replace(/\{(\w+)\}/g, function (_, k) { return vars && k in vars ? vars[k] : ""; }); }
+  function put(el, keyOrText, vars) {  // a message key (ruby HTML) or a server sentence (plain text)
+    var w = WORDS[keyOrText];
+    if (w) { el.innerHTML = fill(w.html, vars); el.dataset.text = fill(w.text, vars); }
+    else { el.textContent = keyOrText; el.dataset.text = keyOrText; }
+  }
 
   /* ---- server calls ---------------------------------------------------------------------------------- */
   function api(method, path, body) {
