@@ -4,6 +4,7 @@ the course's formgrader API (the two nbgrader endpoints the LMS reads: assignmen
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -159,3 +160,13 @@ def test_class_page_links_every_classroom_flow(client: Any, world: Any, course: 
     sign_in("sa-a")  # a school admin is not in the course's formgrader group: no dead link
     page = client.get(f"/classes/{class_id}").text
     assert "formgrader" not in page and f'href="/classes/{class_id}/notebooks"' in page
+
+
+def test_start_page_is_honest_before_any_start(
+    client: Any, world: Any, course: Any, hub: FormgraderHub, sign_in: Any
+) -> None:
+    sign_in("t-a1")
+    page = client.get(f"/classes/{world.classes['A1'].id}/notebooks/prestart").text
+    assert "全員のノートブックを起動しています" not in page  # nothing was started
+    assert "起動の処理は行われていません。" in page and "まだ「授業をはじめる」を押していません" in page
+    assert re.search(r'<p id="state"[^>]*hidden', page)
