@@ -154,6 +154,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/api/v1/attempts/{attempt_id}"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/attempts/{attempt_id}/answers"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/attempts/{attempt_id}/finish"): P(Row.OWN, session_only=True),
+    ("POST", "/api/v1/attempts/{attempt_id}/heartbeat"): P(Row.OWN, session_only=True),
+    ("GET", "/api/v1/attempts/{attempt_id}/feedback/{item_id}"): P(Row.OWN, session_only=True),
     ("GET", "/api/v1/attempts/{attempt_id}/results"): P(Row.INDIVIDUAL, scope="results:read"),
     # board dashboards and open data (B1; lms/board/pages.py, lms/board/routes.py): aggregates only
     ("GET", "/board"): P(Row.BOARD_AGGREGATES),
@@ -199,6 +201,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/classes/{class_id}/notebooks"): P(Row.CLASS_RESULTS),
     # whole-class start and live hub provisioning (start/progress: the class's teacher only, in the service)
     ("POST", "/classes/{class_id}/notebooks/hub-sync"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/notebooks/grades-pull"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/notebooks/prestart/status"): P(Row.CLASS_RESULTS),

@@ -27,6 +27,7 @@ from lms.pages.errors import (
 from lms.reading.calibration.routes import router as calibration_router
 from lms.reading.practice import routes as practice_routes
 from lms.reading.routes import router as assessments_router
+from lms.reading.runner import api as runner_api
 from lms.reading.runner import pages as runner_pages
 from lms.teaching import pages as teaching_pages
 from lms.teaching import routes as teaching_routes
@@ -50,6 +51,7 @@ def install_web(app: FastAPI) -> None:
     for module in (auth_routes, home_routes, admin_routes):
         app.include_router(module.router)
     app.include_router(runner_pages.router)
+    app.include_router(runner_api.router)
     app.include_router(teaching_routes.router)
     app.include_router(teaching_pages.router)
     app.include_router(practice_routes.router)

@@ -32,11 +32,24 @@ ServerState = Literal["ready", "pending", "stopped"]
 StartState = Literal["queued", "starting", "ready", "failed"]
 
 
+# No setting names here: teachers read this. The operations manual says which settings the admin supplies.
+NOT_CONFIGURED = (
+    "ノートブック（JupyterHub）との連携が、まだ設定されていません。学校のICT担当の方（管理者）に連絡してください。"
+    "管理者の方へ: LMS とハブで共有する連携用トークンを設定してから、LMS を再起動してください"
+    "（`make run` では自動で設定されます）。"
+)
+
+
 class HubUnavailable(DomainError):
     """The hub is not configured, unreachable, or refused the LMS's request."""
 
     status_code = 503
     default_message = "JupyterHub に接続できません。しばらくしてからもう一度お試しください。"
+
+
+def formgrader_url(hub_url: str, course_id: str) -> str:
+    """The course's formgrader as browsers reach it (the hub service is named exactly as the course)."""
+    return f"{hub_url.rstrip('/')}/services/{quote(course_id, safe='')}/formgrader"
 
 
 class HubClient:
@@ -51,10 +64,9 @@ class HubClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         if not api_url or not token:
-            raise HubUnavailable(
-                "JupyterHub との連携が設定されていません（GIGA_HUB_API_URL と GIGA_HUB_SERVICE_TOKEN）。"
-                "管理者に連絡してください。"
-            )
+            raise HubUnavailable(NOT_CONFIGURED)
+        # The hub's public routes (a course's formgrader at /services/<course>/) sit beside its REST API.
+        self._root = api_url.rstrip("/").removesuffix("/hub/api")
         self._http = httpx.Client(
             base_url=api_url.rstrip("/"),
             headers={"Authorization": f"token {token}"},
@@ -85,7 +97,7 @@ class HubClient:
         if response.status_code in (401, 403):
             raise HubUnavailable(
                 f"JupyterHub が{what}を許可しませんでした（HTTP {response.status_code}）。"
-                "ハブの設定（サービス giga-lms のトークンと権限）を確認してください。"
+                "管理者の方は、LMS とハブの連携用トークンとその権限を確認してください。"
             )
         if response.status_code >= 400:
             raise HubUnavailable(f"JupyterHub で{what}に失敗しました（HTTP {response.status_code}）。")
@@ -124,6 +136,37 @@ class HubClient:
                 self._request("DELETE", f"{path}/users", json={"users": remove}), "グループからの削除"
             )
         return {"group": group, "created": created, "added": add, "removed": remove}
+
+    # --- grades from a course's formgrader ----------------------------------------------------------------
+
+    def formgrader_grades(self, course_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every autograded submission of the course, per assignment, read from the course's formgrader
+        (nbgrader's formgrader API behind the hub's proxy; the LMS's token needs
+        ``access:services!service=<course>``):
+        ``{assignment: [{"student", "score", "max_score", "needs_manual_grade"}]}``."""
+        base = f"{self._root}/services/{quote(course_id, safe='')}/formgrader/api"
+        what = "採点結果の読み取り"
+        response = self._request("GET", f"{base}/assignments")
+        if response.status_code == 404:
+            raise HubUnavailable(
+                "このコースの採点サービス（formgrader）が見つかりません。"
+                "新しいコースは、ハブの再起動のあとで使えるようになります。管理者に連絡してください。"
+            )
+        assignments = [a["name"] for a in self._check(response, what).json() if a.get("name")]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name in assignments:
+            listing = self._check(self._request("GET", f"{base}/submissions/{quote(name, safe='')}"), what)
+            out[name] = [
+                {
+                    "student": row["student"],
+                    "score": float(row.get("score") or 0.0),
+                    "max_score": float(row.get("max_score") or 0.0),
+                    "needs_manual_grade": bool(row.get("needs_manual_grade")),
+                }
+                for row in listing.json()
+                if row.get("autograded") and row.get("submitted")
+            ]
+        return out
 
     # --- servers ----------------------------------------------------------------------------------------
 

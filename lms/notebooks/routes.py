@@ -16,11 +16,11 @@ from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_
 from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
-from lms.notebooks import hub_sync, schemas, service
+from lms.notebooks import grade_pull, hub_sync, schemas, service
 from lms.notebooks import messages as msg
-from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
+from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry, formgrader_url
 from lms.notebooks.schemas import CourseFlag, GradesUpload
-from lms.oauth_provider.routes import OAuthSettingsDep
+from lms.oauth_provider.routes import OAuthSettingsDep, get_oauth_settings
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import api_gate
@@ -170,12 +170,20 @@ def _gradebook_page(
             target_id=course.course_id,
             ip=client_ip(request),
         )
+    is_teacher = hub_sync.can_prestart(session=session, user=user, class_=class_)
+    hub_url = get_oauth_settings().hub_url.rstrip("/")
     context = {
         "klass": class_,
         "course": course,
         "book": book,
+        "formgrader_url": formgrader_url(hub_url, course.course_id) if course and is_teacher else None,
+        "notebooks_url": f"{hub_url}/hub/user-redirect/tree",
+        "can_pull_grades": service.can_write_grades(session=session, user=user, class_=class_),
+        "pulled": {k: request.query_params.get(k, "0") for k in ("pulled", "manual", "others")}
+        if "pulled" in request.query_params
+        else None,
         "can_manage": service.can_manage(session=session, user=user, class_=class_),
-        "can_prestart": hub_sync.can_prestart(session=session, user=user, class_=class_),
+        "can_prestart": is_teacher,
         "hub_note": request.query_params.get("hub"),
         "error": error,
     }
@@ -248,6 +256,37 @@ def hub_sync_form(
         detail=result,
     )
     return RedirectResponse(f"/classes/{class_.id}/notebooks?hub=synced", status_code=303)
+
+
+@pages.post("/classes/{class_id}/notebooks/grades-pull")
+def grades_pull_form(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    class_: VisibleClassRoster,
+    clock: ClockDep,
+    hub: HubFactoryDep,
+) -> Response:
+    """「成績をLMSへ送る」: the formgrader's autograded scores into the gradebook (audited per assignment)."""
+    if not service.can_write_grades(session=session, user=user, class_=class_):
+        raise Forbidden("成績をLMSへ送れるのは、クラスの担当の先生と管理者です。")
+    course = _course_of(session, class_)
+    try:
+        with hub() as client:
+            fetched = client.formgrader_grades(course.course_id)
+    except HubUnavailable as error:
+        return _gradebook_page(request, session, user, class_, error=error.message, status_code=503)
+    summary = grade_pull.store_pulled_grades(
+        session=session,
+        actor=user,
+        course=course,
+        class_=class_,
+        fetched=fetched,
+        ip=client_ip(request),
+        now=clock.now(),
+    )
+    query = f"pulled={summary.grades}&manual={summary.needs_manual_grade}&others={len(summary.not_enrolled)}"
+    return RedirectResponse(f"/classes/{class_.id}/notebooks?{query}", status_code=303)
 
 
 @pages.post("/classes/{class_id}/notebooks/prestart")

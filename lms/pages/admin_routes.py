@@ -18,6 +18,7 @@ from lms.auth.models import API_SCOPES
 from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
 from lms.core.jst import JST
+from lms.pages.audit_labels import ACTION_LABELS, audit_rows
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.roster.models import User
@@ -108,11 +109,12 @@ def audit_page(
         request,
         "admin_audit.html",
         {
-            "events": events,
+            "events": audit_rows(session, events),
             "total": total,
             "page": max(page, 1),
             "pages": max(1, -(-total // PAGE_SIZE)),
             "filters": {"action": action, "actor": actor, "date_from": date_from, "date_to": date_to},
+            "action_choices": sorted(ACTION_LABELS.items(), key=lambda kv: kv[0]),
         },
     )
 

@@ -12,6 +12,8 @@ from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.notebooks.home import home_context
+from lms.pages.class_links import class_links
+from lms.pages.class_list import by_school_year
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import school_ids, school_summaries, visible_classes_query
@@ -44,6 +46,7 @@ def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep)
         return render(request, "home_student.html", context)
     if user.role in ("teacher", "school_admin"):
         context["classes"] = _class_rows(session, user)
+        context["class_years"] = by_school_year(session, _class_rows(session, user))
     if user.role == "school_admin":
         schools = school_ids(session, user)
         staff = session.exec(
@@ -77,5 +80,6 @@ def class_page(request: Request, session: SessionDep, user: PageUser, class_: Vi
             "school": school,
             "teachers": [line for line in lines if line.role == "teacher"],
             "students": [line for line in lines if line.role == "student"],
+            **class_links(session, user, class_),
         },
     )

@@ -17,6 +17,8 @@ from lms.auth import csrf
 from lms.auth.deps import UserView
 from lms.core.jst import jst_text
 from lms.core.settings import Settings
+from lms.pages.roster_problems import problem_text
+from lms.reading.skill_words import child_skill_html
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 #: every domain's template folder, this package's (the layout, base.html) first
@@ -37,6 +39,11 @@ templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 
 
 templates.env.filters["jst"] = jst_text
+# a child's words for a skill, ruby by grade (lms/reading/skill_words.py); teachers keep the technical name
+templates.env.globals["child_skill_html"] = child_skill_html
+templates.env.globals["problem_text"] = (
+    problem_text  # roster problems in words (lms/pages/roster_problems.py)
+)
 
 
 def _user_view(request: Request) -> UserView | None:

@@ -57,6 +57,18 @@
     };
   })();
 
+  /* ---- practice mode and the child's words ------------------------------------------------------------ */
+  var PRACTICE = cfg.mode === "practice", HEARTBEAT_MS = Number(cfg.heartbeatMs || 30000);
+  // The child's words (小学生 / 中学生) with ruby by their level, from the page (lms/reading/runner/words.py).
+  var WORDS = {};
+  try { WORDS = JSON.parse(document.getElementById("runner-words").textContent); } catch (e) { WORDS = {}; }
+  function fill(s, vars) { return String(s).replace(/\{(\w+)\}/g, function (_, k) { return vars && k in vars ? vars[k] : ""; }); }
+  function put(el, keyOrText, vars) {  // a message key (ruby HTML) or a server sentence (plain text)
+    var w = WORDS[keyOrText];
+    if (w) { el.innerHTML = fill(w.html, vars); el.dataset.text = fill(w.text, vars); }
+    else { el.textContent = keyOrText; el.dataset.text = keyOrText; }
+  }
+
   /* ---- server calls ---------------------------------------------------------------------------------- */
   function api(method, path, body) {
     var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
@@ -75,11 +87,11 @@
   function message(e) { return typeof e.message === "string" && e.status ? e.message : ""; }
 
   /* ---- status line (live region) -------------------------------------------------------------------- */
-  function status(text, kind) { var el = $("status"); el.textContent = text; el.className = "status " + (kind || ""); }
+  function status(text, kind) { var el = $("status"); put(el, text); el.className = "status " + (kind || ""); }
   function showSaved() {
     if (!S.lastEvent) return;
-    if (S.acked[S.lastEvent]) status("保存しました", "ok");
-    else status("この端末に保存しました（送信待ち）", "pending");
+    if (S.acked[S.lastEvent]) status("saved", "ok");
+    else status("pending", "pending");
   }
 
   /* ---- the clock belongs to the server -------------------------------------------------------------- */
@@ -93,20 +105,21 @@
     if (!S.deadline) { el.hidden = true; return; }
     var left = Math.max(0, Math.round((S.deadline - (Date.now() + S.offset)) / 1000));
     el.hidden = false;
-    el.textContent = "のこり " + Math.floor(left / 60) + "分" + ("0" + (left % 60)).slice(-2) + "秒";
+    put(el, "remaining", { m: Math.floor(left / 60), s: ("0" + (left % 60)).slice(-2) });
     if (left === 0 && !S.finished && !S.stopped) {
       S.stopped = true; S.queue = []; S.shown = null; screen("wait");
-      status("時間になりました。答えを送っています。", "pending"); drain();
+      status("time_up", "pending"); drain();
     }
   }
 
   /* ---- screens ---------------------------------------------------------------------------------------- */
   function screen(name) {
-    ["loading", "item", "wait", "done", "error"].forEach(function (n) {
-      $(n === "item" ? "item-form" : "screen-" + n).hidden = n !== name;
+    ["loading", "item", "wait", "done", "error", "feedback"].forEach(function (n) {
+      var el = $(n === "item" ? "item-form" : "screen-" + n);
+      if (el) el.hidden = n !== name;  // the feedback screen exists in practice only
     });
   }
-  function fail(text) { $("error-text").textContent = text; screen("error"); }
+  function fail(text) { put($("error-text"), text); screen("error"); }
 
   function optionHtml(item, o, multi) {
     var pic = o.svg ? '<span class="pic" role="img" aria-label="' + esc(o.alt || "") + '">' + o.svg + "</span>" : "";
@@ -120,7 +133,7 @@
     S.shown = item; S.spoke = false; S.shownAt = performance.now();
     var multi = item.format === "select_all";
     var vertical = item.writing_mode === "vertical";
-    $("item-number").textContent = "もんだい " + (S.pos + 1) + (S.expected ? "（ぜんぶで約" + S.expected + "問）" : "");
+    put($("item-number"), S.expected ? "item_number" : "item_number_open", { n: S.pos + 1, m: S.expected });
     var st = $("stimulus");
     st.innerHTML = item.stimulus_html || "";
     st.className = "stimulus" + (vertical ? " vertical" : "");
@@ -143,7 +156,7 @@
     if (S.finished) return;
     // The server's maximum length is reached: wait for its acknowledgement (which ends the test) rather
     // than show a prefetched item the server would refuse.
-    var atMax = S.expected && Object.keys(S.done).length >= S.expected;
+    var atMax = S.expected && S.pos >= S.expected;  // S.pos counts answers before a reload too
     var next = atMax && S.lastEvent && !S.acked[S.lastEvent] ? null : S.queue.shift();
     while (next && S.done[next.item_id]) next = S.queue.shift();
     if (next) { render(next); return; }
@@ -161,7 +174,7 @@
     var item = S.shown;
     if (!item) return;
     var answer = chosen();
-    if (!answer.length) { status("答えをえらんでください。", "warn"); return; }
+    if (!answer.length) { status("choose", "warn"); return; }
     var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : fallbackUuid();
     var body = {
       client_event_id: id, item_id: item.item_id, answer: answer,
@@ -174,9 +187,56 @@
     Store.put({ id: id, attempt: S.attempt, seq: Date.now() * 1000 + (S.pos % 1000), body: body }).then(function () {
       showSaved();
       drain();
-    }, function () { status("この端末に保存できませんでした。先生に知らせてください。", "warn"); drain(); });
+    }, function () { status("store_failed", "warn"); drain(); });
     if (window.speechSynthesis) speechSynthesis.cancel();
-    showNext();
+    if (PRACTICE) waitForFeedback(item, answer); else showNext();
+  }
+
+  /* ---- practice: right or wrong and the explanation after each item ---------------------------------- */
+  function waitForFeedback(item, answer) {
+    S.feedbackFor = item.item_id; S.held = null;
+    put($("feedback-result"), "checking");
+    $("feedback-result").className = "feedback-result";
+    $("feedback-key").hidden = true;
+    $("feedback-explanation").innerHTML = "";
+    $("feedback-read-aloud").hidden = true;
+    screen("feedback");
+    $("feedback-result").focus();
+  }
+  function loadFeedback(itemId) {
+    api("GET", "/attempts/" + S.attempt + "/feedback/" + encodeURIComponent(itemId)).then(function (fb) {
+      if (S.feedbackFor !== itemId) return;
+      var ok = fb.correct;
+      put($("feedback-result"), ok ? "right" : "wrong");
+      $("feedback-result").className = "feedback-result " + (ok ? "right" : "wrong");
+      $("feedback-key-text").innerHTML = (fb.key_html || []).join("、");
+      $("feedback-key").hidden = false;
+      $("feedback-explanation").innerHTML = fb.explanation_html || "";
+      S.explanationSpeech = fb.explanation_speech || "";
+      $("feedback-read-aloud").hidden = !(S.readAloud && window.speechSynthesis && S.explanationSpeech);
+      $("feedback-result").focus();
+    }, function (e) {
+      if (S.feedbackFor !== itemId) return;
+      put($("feedback-result"), message(e) || "feedback_failed");
+    });
+  }
+  function afterFeedback() {
+    if (window.speechSynthesis) speechSynthesis.cancel();
+    var held = S.held;
+    S.feedbackFor = null; S.held = null; S.shown = null;
+    if (held) afterAck(held); else showNext();
+  }
+  function speakExplanation() {
+    var ss = window.speechSynthesis;
+    if (!ss || !S.explanationSpeech) return;
+    if (ss.speaking) { ss.cancel(); return; }
+    var u = new SpeechSynthesisUtterance(S.explanationSpeech);
+    u.lang = "ja-JP"; u.rate = 0.9; ss.speak(u);
+  }
+
+  /* ---- heartbeat: the live view tells a slow reader (page open) from a lost device ------------------- */
+  function heartbeat() {
+    if (S.attempt && !S.finished && !S.stopped) api("POST", "/attempts/" + S.attempt + "/heartbeat", {}).catch(function () {});
   }
   function fallbackUuid() {
     var b = new Uint8Array(16); crypto.getRandomValues(b); b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
@@ -215,6 +275,7 @@
         S.backoff = RETRY_MIN;
         return Store.del(rec.id).then(function () {
           S.sending = false;
+          if (PRACTICE && rec.body.item_id === S.feedbackFor) loadFeedback(rec.body.item_id);
           afterAck(ack);  // every acknowledged answer brings a fresh plan: use it before saying "saved"
           showSaved();
           if (!S.finished) drain();
@@ -245,7 +306,7 @@
       adopt(data);
       if (data.status === "in_progress") { afterAck(data); drain(); } else closed(data.status === "submitted" ? "" : why);
     }, function (e) {
-      if (e.status === 401 || e.status === 403 || e.status === 404) fail(message(e) || "このテストを続けられません。");
+      if (e.status === 401 || e.status === 403 || e.status === 404) fail(message(e) || "cannot_continue");
       else retryLater();
     });
   }
@@ -255,6 +316,7 @@
   }
   function afterAck(ack) {  // an ack (queue ids + the payloads we lacked) or a full state (items only)
     if (ack.position !== undefined && ack.position > S.pos) S.pos = ack.position;
+    if (S.feedbackFor) { S.held = ack; return; }  // practice: the child reads the explanation first
     if (ack.finished) { closed(""); return; }
     if (S.stopped) return;
     keep(ack.items);
@@ -275,16 +337,16 @@
     S.finished = true;
     api("POST", "/attempts/" + S.attempt + "/finish", {}).then(done, function (e) {
       if (e.status && e.status < 500 && e.status !== 429) { done({}); return; }
-      S.finished = false; status("おわりの連絡を送れませんでした。自動でもう一度送ります。", "pending");
+      S.finished = false; status("finish_failed", "pending");
       setTimeout(finish, S.backoff); S.backoff = Math.min(RETRY_MAX, S.backoff * 2);
     });
   }
   function done(data) {
     S.finished = true; S.shown = null;
     $("results-link").href = "/results/" + S.attempt;
-    if (S.note) $("done-text").textContent = "ここまでに送った答えは保存されています。";
+    if (S.note) put($("done-text"), "kept");
     screen("done");
-    status(S.note || "保存しました", S.note ? "warn" : "ok");
+    status(S.note || "saved", S.note ? "warn" : "ok");
     $("done-heading").focus();
   }
   function closed(text) {  // the server ended the attempt: what is still queued here can no longer count
@@ -309,7 +371,7 @@
       if (data.accommodations && data.accommodations.read_aloud) S.readAloud = true;
       S.pos = data.position || 0;
       if (data.status === "submitted" || data.status === "expired") {
-        closed(data.status === "expired" ? "このテストの時間は終わっています。" : ""); return;
+        closed(data.status === "expired" ? "time_over" : ""); return;
       }
       var answered = {};
       (data.answered || []).forEach(function (id) { answered[id] = true; });
@@ -326,7 +388,7 @@
         drain();
       });
     }).catch(function (e) {
-      fail(message(e) || "テストを始められませんでした。通信を確かめて、もう一度ためしてください。");
+      fail(message(e) || "start_failed");
     });
   }
 
@@ -381,6 +443,11 @@
   $("item-form").addEventListener("keydown", keys);
   $("read-aloud").addEventListener("click", speak);
   $("retry-start").addEventListener("click", begin);
+  if (PRACTICE) {
+    $("feedback-next").addEventListener("click", afterFeedback);
+    $("feedback-read-aloud").addEventListener("click", speakExplanation);
+  }
+  setInterval(heartbeat, HEARTBEAT_MS);
   $("prefs").addEventListener("change", savePref);
   window.addEventListener("online", function () { S.backoff = RETRY_MIN; drain(); });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) drain(); });

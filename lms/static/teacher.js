@@ -8,6 +8,8 @@
   var csrf = root.dataset.csrf;
   var message = document.getElementById("live-message");
   var timer = null;
+  var resumable = (root.dataset.resumable || "").split(" ");
+  var resettable = (root.dataset.resettable || "").split(" ");
 
   function say(text) { message.textContent = text; }
 
@@ -21,8 +23,16 @@
       if (!row) return;
       row.className = "state-" + s.state;
       row.querySelector(".badge").textContent = s.label;
+      var name = row.querySelector(".live-name");
+      if (name && s.state === "finished" && s.attempt_id && !name.querySelector("a")) {
+        var link = document.createElement("a");  // the child's results, once there are some
+        link.href = "/results/" + s.attempt_id; link.textContent = name.textContent;
+        name.textContent = ""; name.appendChild(link);
+      }
       row.querySelectorAll("button[data-attempt]").forEach(function (b) {
         if (s.attempt_id) b.dataset.attempt = s.attempt_id;
+        var fits = (b.dataset.action === "resume" ? resumable : resettable).indexOf(s.state) >= 0;
+        b.hidden = !fits;  // actions only where they apply
       });
     });
     document.getElementById("assignment-status").textContent = data.status === "open" ? "実施中" : "終了";

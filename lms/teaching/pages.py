@@ -24,6 +24,8 @@ from lms.reading.delivery import item_bank
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching import schemas, service
+from lms.teaching.report_links import item_previews, result_attempts
+from lms.teaching.rounds import group_rounds
 from reading_tests.scoring import BANDS
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
@@ -38,6 +40,9 @@ COMMON: dict[str, Any] = {
     "SKILL_CHOICES": schemas.SKILL_CHOICES,
     "RUBY_LABELS": schemas.RUBY_LABELS,
     "EXTRA_TIME_CHOICES": schemas.EXTRA_TIME_CHOICES,
+    # live view: 再開 only for a child whose time ran out; やり直し for a child who has started
+    "RESUMABLE": ("expired",),
+    "RESETTABLE": ("in_progress", "offline", "finished", "expired"),
 }
 
 
@@ -53,7 +58,7 @@ def parse_assignment_id(value: str | None) -> int | None:
 @router.get("/classes/{class_id}/assignments")
 def assignments_page(request: Request, session: SessionDep, user: PageUser, class_id: int) -> Response:
     class_ = authz.load_class(session=session, viewer=user, class_id=class_id)
-    rows = service.class_assignments(session=session, class_id=class_id)
+    rows = group_rounds(session, service.class_assignments(session=session, class_id=class_id))
     context = {
         "klass": class_,
         "rows": rows,
@@ -154,11 +159,19 @@ def _report_context(
     chosen = parse_assignment_id(assignment_id)
     report = service.class_report(session=session, class_=class_, assignment_id=chosen)
     school = session.get(Org, class_.school_id)
+    assert class_.id is not None
     return {
         **COMMON,
         "klass": class_,
         "school": school,
         "report": report,
+        "result_links": result_attempts(
+            session,
+            class_id=class_.id,
+            student_ids=[row.student.user_id for row in report.grid.rows],
+            assignment_id=chosen,
+        ),
+        "previews": item_previews([s.item_id for s in report.items or []]),
         "svgs": [rpt.distribution_svg(d) for d in report.distributions],
         "now": clock.now(),
         "query": f"?assignment_id={chosen}" if chosen is not None else "",

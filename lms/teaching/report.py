@@ -36,7 +36,9 @@ SKILL_NAMES_JA: dict[str, str] = dict(messages.SKILL_NAMES_JA)
 # Band colours: one light-to-dark blue ramp (no red/green contrast needed to read it), every shade dark
 # text on it at a contrast above 4.5:1; the band number and name are always printed as text too.
 BAND_COLOURS: dict[int, str] = {1: "#f3f6fb", 2: "#dce8f5", 3: "#bcd4ec", 4: "#93bbe0", 5: "#6fa3d4"}
-OFFLINE_AFTER = timedelta(seconds=60)
+# The runner sends a heartbeat every 30 s while its page is open (lms/reading/heartbeat.py): two missed beats
+# and a margin mean the device is gone; a child reading one passage for minutes keeps beating.
+OFFLINE_AFTER = timedelta(seconds=75)
 HIST_LOW, HIST_HIGH, HIST_STEP = 200, 800, 50
 
 

@@ -153,7 +153,7 @@ def test_admin_page_upload_shows_the_error_list(client: Any, sign_in: Any, tmp_p
         files={"bundle": ("broken.zip", bundle.read_bytes(), "application/zip")},
     )
     assert response.status_code == 400
-    assert 'id="problems"' in response.text and "users.csv:" in response.text and "P9" in response.text
+    assert 'id="problems"' in response.text and "users.csv の " in response.text and "P9" in response.text
     good = zip_folder(copy_bundle(tmp_path / "good"), tmp_path / "good.zip")
     ok = client.post(
         "/admin/roster",

@@ -256,12 +256,15 @@ def test_an_unreachable_hub_gives_a_message_not_a_traceback(
     assert status["hub_error"] and status["not_started"] == 2
 
 
-def test_hub_not_configured_says_which_settings(client: Any, world: Any, course: Any, sign_in: Any) -> None:
+def test_hub_not_configured_tells_the_teacher_whom_to_ask(
+    client: Any, world: Any, course: Any, sign_in: Any
+) -> None:
     sign_in("t-a1")  # the test settings carry no hub token
     url = f"/classes/{world.classes['A1'].id}/notebooks"
     page = client.get(url)
     response = client.post(f"{url}/prestart", data={"csrf_token": csrf_of(page.text)})
-    assert response.status_code == 503 and "GIGA_HUB_SERVICE_TOKEN" in response.text
+    assert response.status_code == 503 and "ICT担当の方（管理者）に連絡" in response.text
+    assert "GIGA_" not in response.text  # no setting names for teachers
 
 
 def test_roster_changes_reach_the_hub_without_a_restart(

@@ -72,7 +72,9 @@ def test_audit_page_filters(client: Any, sign_in: Any) -> None:
     client.cookies.clear()
     sign_in("admin")
     html = client.get("/admin/audit", params={"action": "auth.login", "actor": "t-a1"}).text
-    assert "<code>auth.login</code>" in html and "1件" in html and "testclient" in html
+    assert "<td>サインイン</td>" in html and "1件" in html and "testclient" in html
+    assert "利用者: 山田 先生A" in html and "auth.login</" not in html  # Japanese, with names (issue 19)
+    assert '<option value="auth.login" selected>サインイン</option>' in html
     bad = client.get("/admin/audit", params={"date_from": "yesterday"})
     assert bad.status_code == 400 and "2026-04-01 の形" in bad.text
 

@@ -137,7 +137,10 @@ def test_live_view_tracks_progress_offline_and_finish(
     assert rows["山田 一郎"]["state"] == "in_progress" and rows["山田 一郎"]["label"] == "4 / 約6問"
     assert rows["山田 花子"]["state"] == "not_started"
     assert live["counts"]["in_progress"] == 1 and live["counts"]["not_started"] == 1
-    clock.advance(seconds=31)  # 61 s without a sign of life
+    clock.advance(seconds=31)  # 61 s without an answer: a slow reader, not offline
+    live = client.get(f"/api/v1/assignments/{aid}/live").json()
+    assert live["counts"]["offline"] == 0
+    clock.advance(seconds=15)  # 76 s without an answer or a heartbeat
     live = client.get(f"/api/v1/assignments/{aid}/live").json()
     assert live["counts"]["offline"] == 1
     assert "通信が途切れています" in {r["name"]: r for r in live["students"]}["山田 一郎"]["label"]

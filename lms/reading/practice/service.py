@@ -39,6 +39,7 @@ from lms.reading.models import (
     SkillEstimate,
 )
 from lms.reading.practice import messages as msg
+from lms.reading.practice.carry import latest_accommodations
 from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.items import SKILLS, Item
@@ -404,6 +405,7 @@ def assign_practice(
     if strangers:
         raise InvalidInput(msg.NOT_IN_CLASS)
     out: list[AssignedPractice] = []
+    carried = latest_accommodations(session, chosen)
     for student_id in chosen:
         student = session.get(User, student_id)
         assert student is not None
@@ -424,6 +426,7 @@ def assign_practice(
             now=now,
             closes_at=closes_at,
             student_ids=[student_id],
+            accommodations={student_id: carried[student_id]} if student_id in carried else None,
             created_by=actor,
         )
         assert assignment.id is not None

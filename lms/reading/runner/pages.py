@@ -19,7 +19,13 @@ from lms.pages.render import render
 from lms.reading import results
 from lms.reading.models import Assignment
 from lms.reading.routes import make_xapi_context
-from lms.reading.runner.queries import accommodation_for, assignment_for_student, latest_attempt
+from lms.reading.runner.queries import (
+    accommodation_for,
+    assignment_for_student,
+    is_practice,
+    latest_attempt,
+    runner_words,
+)
 from lms.reading.runner.results import (
     growth_svg,
     history_points,
@@ -38,6 +44,7 @@ def test_page(request: Request, assignment_id: int, session: SessionDep, user: P
     student_id = user.id or 0
     attempt = latest_attempt(session, assignment_id=assignment_id, student_id=student_id)
     accommodation = accommodation_for(session, assignment_id=assignment_id, student_id=student_id)
+    words_json, words = runner_words(session, assignment, user, accommodation)
     return render(
         request,
         "runner_test.html",
@@ -46,6 +53,9 @@ def test_page(request: Request, assignment_id: int, session: SessionDep, user: P
             "attempt": attempt,
             "read_aloud": bool(accommodation and accommodation.read_aloud),
             "large_text": bool(accommodation and accommodation.large_text),
+            "practice": is_practice(session, assignment),
+            "runner_words": words_json,
+            "w": words,
         },
     )
 

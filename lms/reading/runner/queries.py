@@ -8,8 +8,12 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from lms.core.errors import NotFound
-from lms.reading.models import Accommodation, Assignment, AssignmentTarget, Attempt
-from lms.roster.models import Enrollment, User
+from lms.reading import delivery as dl
+from lms.reading.models import Accommodation, Assessment, Assignment, AssignmentTarget, Attempt
+from lms.reading.runner.words import messages_json, page_words
+from lms.roster.models import Enrollment, SchoolClass, User
+from reading_tests.errors import InvalidInput as EngineInvalidInput
+from reading_tests.text import student_grade
 
 NOT_GIVEN_MESSAGE = "そのテストは見つかりません。先生に確かめてください。"
 
@@ -122,3 +126,25 @@ def student_assignments(
     ]
     rows.sort(key=lambda r: (r.state not in ("not_started", "in_progress"),))
     return rows[:limit]
+
+
+def is_practice(session: Session, assignment: Assignment) -> bool:
+    """A practice set (feedback after each item) rather than a test."""
+    assessment = session.get(Assessment, assignment.assessment_id)
+    return assessment is not None and assessment.kind == "practice"
+
+
+def runner_words(
+    session: Session, assignment: Assignment, student: User, accommodation: Accommodation | None
+) -> tuple[str, dict[str, str]]:
+    """The runner's messages for this child (JSON for runner.js, and the page's own words): 小学生 or 中学生
+    wording, ruby at the child's reading level."""
+    klass = session.get(SchoolClass, assignment.class_id)
+    grades = student.grades or (klass.grades if klass else None)
+    ruby = dl.ruby_grade(accommodation.ruby_level if accommodation else None, grades)
+    first = (grades or "").split(",")[0].strip()
+    try:
+        school = student_grade(first) if first else 1
+    except EngineInvalidInput:
+        school = 1
+    return messages_json(school, ruby), page_words(school, ruby)
