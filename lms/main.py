@@ -78,10 +78,18 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
     from fastapi.responses import Response
 
     from lms.ops import metrics
+    from lms.ops.limits import ConcurrencyLimitMiddleware
     from lms.ops.logging import configure_logging
     from lms.ops.middleware import OpsMiddleware
 
     configure_logging(settings.log_format)
+    # Added first, so inside the metrics middleware: a refused request is counted (issue 15).
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        max_requests=settings.max_concurrent_requests,
+        sign_ins_per_client=settings.max_concurrent_sign_ins_per_client,
+        queued_sign_ins_per_client=settings.max_queued_sign_ins_per_client,
+    )
     app.add_middleware(OpsMiddleware, json_logs=settings.log_format == "json", secret=settings.secret_key)
 
     @app.get("/metrics", include_in_schema=False)

@@ -6,18 +6,19 @@ raises; services only ``flush()``. SQLite gets foreign keys and WAL; PostgreSQL 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
-from starlette.concurrency import run_in_threadpool
 
 from lms.core.settings import Settings
 
@@ -112,20 +113,31 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+# Commits and rollbacks get threads of their own: were they to wait for FastAPI's thread pool, a request
+# holding a row or advisory lock would wait for a thread while the pool's threads wait for its lock, and
+# every worker would hang (issue 15: 80 wrong sign-ins at once did that).  A commit does not wait for locks,
+# so these threads are never held for long; the limit only bounds the threads a burst can create.
+_END_OF_TRANSACTION = anyio.CapacityLimiter(64)
+
+
+async def _end_transaction(method: Callable[[], None]) -> None:
+    await anyio.to_thread.run_sync(method, limiter=_END_OF_TRANSACTION)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: the request's session; commits after the handler returns, rolls back on error.
 
     An async generator so that FastAPI does not spend a thread-pool hop on entering it: creating a
     `Session` opens no connection (the first query does, on the handler's thread).  Commit and rollback
-    talk to the database, so they run on the thread pool; closing after them does no I/O (the connection
-    goes back to the pool outside any transaction)."""
+    talk to the database, so they run on threads (of their own: `_END_OF_TRANSACTION`); closing after
+    them does no I/O (the connection goes back to the pool outside any transaction)."""
     session = Session(get_engine(request), expire_on_commit=False)
     try:
         yield session
         if session.in_transaction():
-            await run_in_threadpool(session.commit)
+            await _end_transaction(session.commit)
     except BaseException:
-        await run_in_threadpool(session.rollback)
+        await _end_transaction(session.rollback)
         raise
     finally:
         session.close()

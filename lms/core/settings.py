@@ -48,6 +48,29 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_throttle_window_minutes: int = 15
     login_throttle_max_per_ip: int = Field(default=50, description="failed sign-ins per IP within the window")
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed (e.g. 127.0.0.1 or 172.30.0.0/24); empty: none, the "
+        "client address is the connection's own (behind an untrusted proxy: the proxy's)",
+    )
+    max_concurrent_requests: int = Field(
+        default=50,
+        ge=0,
+        description="requests one worker serves at once (at most its database pool, 50); more get a 503 "
+        "page at once instead of queueing (0: no limit; /healthz and /metrics are never limited)",
+    )
+    max_concurrent_sign_ins_per_client: int = Field(
+        default=4,
+        ge=1,
+        description="sign-in requests (POST /login, /login/mfa) one client address runs at once",
+    )
+    max_queued_sign_ins_per_client: int = Field(
+        default=60,
+        ge=0,
+        description="sign-in requests of one client address that wait for their turn (a class behind one "
+        "school NAT signing in together); more are refused with 429 at once",
+    )
     demo_password: str = DEFAULT_DEMO_PASSWORD
     check_schema_on_startup: bool = Field(
         default=True, description="refuse to serve a database whose schema is behind the newest migration"
@@ -99,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @property
     def is_production(self) -> bool:
