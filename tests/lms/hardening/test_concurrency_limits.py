@@ -78,7 +78,7 @@ async def test_a_sign_in_flood_from_one_address_leaves_other_addresses_alone() -
         statuses = sorted(r.status_code for r in await asyncio.gather(*flood))
         assert (await other).status_code == 200
     assert statuses.count(200) == 5 and statuses.count(429) == 15
-    refused = [r for r in await asyncio.gather(*flood) if r.status_code == 429][0]
+    refused = next(r for r in await asyncio.gather(*flood) if r.status_code == 429)
     assert "サインインが集中しています" in refused.text
     assert not app._gates  # nothing kept per address once its requests are done
 
