@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -106,15 +106,38 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
         return Response(metrics.render(engine, XapiSettings().max_tries), media_type=metrics.CONTENT_TYPE)
 
 
+def install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document says what the server enforces: integer bounds and the error answers."""
+    from lms.core.input_bounds import add_bounds_to_openapi, add_error_responses
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_error_responses(add_bounds_to_openapi(build()))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (tests pass their own settings)."""
     settings = settings or get_settings()
+    from lms.core.input_bounds import check_request
+
+    docs = settings.api_docs_enabled
     app = FastAPI(
         title="GIGA Learning Platform",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs" if not settings.is_production else None,
+        # issue 15: no API documentation in production unless GIGA_API_DOCS=true
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        # every route: integers that fit the database, no NUL or lone surrogate (lms/core/input_bounds.py)
+        dependencies=[Depends(check_request)],
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     install_operations(app, settings)

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         description="sign-in requests of one client address that wait for their turn (a class behind one "
         "school NAT signing in together); more are refused with 429 at once",
     )
+    api_docs: bool | None = Field(
+        default=None,
+        description="serve /docs, /redoc and /openapi.json (default: everywhere but in production)",
+    )
     demo_password: str = DEFAULT_DEMO_PASSWORD
     check_schema_on_startup: bool = Field(
         default=True, description="refuse to serve a database whose schema is behind the newest migration"
@@ -127,6 +131,15 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies get the Secure flag in production whatever GIGA_HTTPS says (issue 15), and over https."""
+        return self.https or self.is_production
 
     @property
     def is_production(self) -> bool:
