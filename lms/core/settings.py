@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         description="sign-in requests of one client address that wait for their turn (a class behind one "
         "school NAT signing in together); more are refused with 429 at once",
     )
+    http_url_hosts: str = Field(
+        default="",
+        description="comma-separated hosts to which a stored URL (e.g. a notebook feedback_url) may use "
+        "http://; every other stored URL must be https:// (lms/core/urls.py)",
+    )
     api_docs: bool | None = Field(
         default=None,
         description="serve /docs, /redoc and /openapi.json (default: everywhere but in production)",
