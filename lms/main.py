@@ -81,6 +81,7 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
     from lms.ops.limits import ConcurrencyLimitMiddleware
     from lms.ops.logging import configure_logging
     from lms.ops.middleware import OpsMiddleware
+    from lms.ops.security_headers import SecurityHeadersMiddleware
 
     configure_logging(settings.log_format)
     # Added first, so inside the metrics middleware: a refused request is counted (issue 15).
@@ -91,6 +92,8 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
         queued_sign_ins_per_client=settings.max_queued_sign_ins_per_client,
     )
     app.add_middleware(OpsMiddleware, json_logs=settings.log_format == "json", secret=settings.secret_key)
+    # Outermost: every response gets them, the limits' 503/429 and the error pages included (issue 15).
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
