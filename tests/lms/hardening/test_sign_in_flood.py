@@ -3,12 +3,12 @@
 A real server (``giga serve``, two uvicorn workers, PostgreSQL) behind a "proxy" on loopback
 (``GIGA_TRUSTED_PROXIES=127.0.0.1``: the requests carry X-Forwarded-For).  An attacker at one address fires
 1,000 wrong sign-ins at once, first for one account, then for 1,000 account names.  Throughout, probes from
-another address ask /healthz and sign a teacher in; each must answer within 1 s (the sign-in: 1 s more than
-its own argon2 hash took just before the flood — on a loaded shared CI machine the hash alone can take half
-a second, on an idle one ~0.1 s; the baseline is printed with the numbers), the server must serve both
-within 5 s of the flood's end, and exactly the configured number of passwords must have been checked
-(one ``auth.login_failed`` audit row per checked password).  Raw sockets keep the client cheap: the 2-core
-CI machine runs the server and the flood.
+another address ask /healthz and sign a teacher in.  /healthz must answer within 1 s; the sign-in within 1 s
+more than its own argon2 hash took just before the flood (~0.1-0.2 s on an idle 2-core machine; on one so
+loaded that a sign-in alone takes over 1/3 s, three times that).  The server must serve both within 5 s of
+the flood's end, and exactly the configured number of passwords must have been checked (one
+``auth.login_failed`` audit row each), or every one the per-address queue let through if that was fewer.
+Raw sockets keep the client cheap: the 2-core CI machine runs the server and the flood.
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ class Probes:
 
     def added_by_flood(self) -> float:
         return max(self.sign_in) - self.baseline
+
+    def sign_in_budget(self) -> float:
+        """What the flood may add to a sign-in: 1 s, or three sign-ins' worth on a machine so loaded that
+        one sign-in alone takes more than 1/3 s (the gate lets one attacker hash per worker run beside the
+        teacher's: the teacher's hash shares the CPU with at most two others)."""
+        return max(1.0, 3 * self.baseline)
 
 
 async def _request(raw: bytes) -> tuple[int, bytes]:
@@ -220,7 +226,7 @@ def _check(answers: list[tuple[int, str]], probes: Probes, checked: int, limit: 
     """No server error; the probes were served; every checked password answered 401, and exactly ``limit``
     were checked — or all that the per-address queue let through, had it let fewer through."""
     assert probes.failures == []
-    assert max(probes.health) < 1.0 and probes.added_by_flood() < 1.0
+    assert max(probes.health) < 1.0 and probes.added_by_flood() < probes.sign_in_budget()
     assert {status for status, _ in answers} <= {401, 429}  # never a server error or a dropped connection
     passed_the_queue = sum(1 for _, who in answers if who != "gate")
     assert checked == sum(1 for status, _ in answers if status == 401)
