@@ -28,7 +28,7 @@ DOCS_POLICY = (
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
-    "midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+    "midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
 )
 HSTS = "max-age=31536000"
 
