@@ -49,8 +49,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     GIGA_HTTPS=true \
     GIGA_LOG_FORMAT=json \
     GIGA_PG_BIN_DIR=/usr/lib/postgresql/15/bin \
-    GIGA_BACKUP_DIR=/backups \
-    FORWARDED_ALLOW_IPS=*
+    GIGA_BACKUP_DIR=/backups
+# No FORWARDED_ALLOW_IPS: X-Forwarded-For is believed only from GIGA_TRUSTED_PROXIES (compose: Caddy's network)
 WORKDIR /srv/giga
 USER 10001
 EXPOSE 8000

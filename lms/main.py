@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -28,7 +28,9 @@ from lms.ops import logging as ops_logging
 from lms.ops import metrics
 from lms.ops.bank_sync import BankSync
 from lms.ops.gc_tuning import settle_after_startup
+from lms.ops.limits import ConcurrencyLimitMiddleware
 from lms.ops.middleware import OpsMiddleware
+from lms.ops.security_headers import SecurityHeadersMiddleware
 from lms.reading.calibration.service import apply_promotions
 from lms.reading.delivery import item_bank
 from lms.web import install_web
@@ -82,7 +84,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def install_operations(app: FastAPI, settings: Settings) -> None:
     """Issue 7: JSON logs (GIGA_LOG_FORMAT), request metrics (pure ASGI middleware) and ``GET /metrics``."""
     ops_logging.configure_logging(settings.log_format)  # looked up at call time: tests wrap it
+    # Added first, so inside the metrics middleware: a refused request is counted (issue 15).
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        max_requests=settings.max_concurrent_requests,
+        sign_ins_per_client=settings.max_concurrent_sign_ins_per_client,
+        queued_sign_ins_per_client=settings.max_queued_sign_ins_per_client,
+    )
     app.add_middleware(OpsMiddleware, json_logs=settings.log_format == "json", secret=settings.secret_key)
+    # Outermost: every response gets them, the limits' 503/429 and the error pages included (issue 15).
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
@@ -96,15 +107,38 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
         return Response(metrics.render(engine, XapiSettings().max_tries), media_type=metrics.CONTENT_TYPE)
 
 
+def install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document says what the server enforces: integer bounds and the error answers."""
+    from lms.core.input_bounds import add_bounds_to_openapi, add_error_responses
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_error_responses(add_bounds_to_openapi(build()))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (tests pass their own settings)."""
     settings = settings or get_settings()
+    from lms.core.input_bounds import check_request
+
+    docs = settings.api_docs_enabled
     app = FastAPI(
         title="GIGA Learning Platform",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs" if not settings.is_production else None,
+        # issue 15: no API documentation in production unless GIGA_API_DOCS=true
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        # every route: integers that fit the database, no NUL or lone surrogate (lms/core/input_bounds.py)
+        dependencies=[Depends(check_request)],
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.engine = engine_for(settings)
     install_operations(app, settings)

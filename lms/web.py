@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lms.api.routes import router as api_router
@@ -19,6 +20,7 @@ from lms.notebooks import routes as notebook_routes
 from lms.oauth_provider import routes as oauth_routes
 from lms.pages import admin_routes, auth_routes, home_routes
 from lms.pages.errors import (
+    database_refused_handler,
     domain_error_handler,
     http_error_handler,
     server_error_handler,
@@ -41,6 +43,7 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, server_error_handler)
+    app.add_exception_handler(DataError, database_refused_handler)
     oidc_settings = OidcSettings()
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

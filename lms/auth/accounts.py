@@ -8,6 +8,7 @@ its audit event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -34,7 +35,8 @@ class AdminNames:
 
 
 def password_problem(password: str) -> str | None:
-    """Why ``password`` is refused (policy: at least `MIN_PASSWORD_LENGTH` characters), or None.
+    """Why ``password`` is refused (policy: at least `MIN_PASSWORD_LENGTH` characters, not a common
+    password: issue 15), or None.
 
     The message never contains the password."""
     if not password.strip():
@@ -43,7 +45,22 @@ def password_problem(password: str) -> str | None:
         return f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters"
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"the password is too long: the sign-in form accepts at most {MAX_PASSWORD_LENGTH} characters"
+    if is_common_password(password):
+        return "the password is one of the most common passwords: choose one nobody would guess"
     return None
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    """zxcvbn's list of the 30,000 most common passwords (from leaked password sets), lower case."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """True for a password on the common-password list, ignoring case and surrounding spaces."""
+    return password.strip().lower() in _common_passwords()
 
 
 def check_new_username(*, session: Session, username: str) -> str:

@@ -38,7 +38,12 @@ def ensure_token(request: Request, response: Response, settings: Settings) -> st
     if binding is None:
         binding = secrets.token_urlsafe(32)
         response.set_cookie(
-            PRE_SESSION_COOKIE, binding, httponly=True, samesite="lax", secure=settings.https, path="/"
+            PRE_SESSION_COOKIE,
+            binding,
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookies_secure,
+            path="/",
         )
     request.state.csrf_binding = binding
     return token_for(binding, settings)

@@ -39,9 +39,13 @@ def _find_user(session: Session, username: str) -> User | None:
 def password_sign_in(
     *, session: Session, settings: Settings, username: str, password: str, ip: str | None, now: datetime
 ) -> PasswordResult:
-    """Check a username and password under the throttle; audit success, failure and lock-out."""
-    state = throttle.check(session=session, settings=settings, username=username, ip=ip, now=now)
-    if state.locked:
+    """Check a username and password under the throttle; audit success, failure and lock-out.
+
+    The throttle slot is taken (atomically, committed) before the password hash: parallel requests cannot
+    pass a lock-out together, and at most the configured number of hashes is computed per account and IP.
+    """
+    slot = throttle.reserve(session=session, settings=settings, username=username, ip=ip, now=now)
+    if not slot.allowed:
         record_event(
             session=session,
             actor_id=None,
@@ -50,14 +54,12 @@ def password_sign_in(
             target_id=username[:255],
             ip=ip,
         )
-        return PasswordResult("locked", retry_after_minutes=state.retry_after_minutes)
+        return PasswordResult("locked", retry_after_minutes=slot.retry_after_minutes)
     user = _find_user(session, username)
     usable = user is not None and user.enabled and user.status == "active"
     ok, new_hash = verify_password(user.password_hash if usable and user else None, password)
     if not ok or user is None:
-        locked_now = throttle.register_failure(
-            session=session, settings=settings, username=username, ip=ip, now=now
-        )
+        locked_now = throttle.lock_if_full(session=session, settings=settings, slot=slot, now=now)
         record_event(
             session=session,
             actor_id=user.id if user else None,
@@ -67,10 +69,15 @@ def password_sign_in(
             ip=ip,
         )
         if user is not None:
-            user.failed_logins += 1
+            values: dict[str, object] = {"failed_logins": col(User.failed_logins) + 1}
             if locked_now:
-                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            session.add(user)
+                values["locked_until"] = now + timedelta(minutes=settings.login_lockout_minutes)
+            session.exec(
+                update(User)
+                .where(col(User.id) == user.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
         if locked_now:
             record_event(
                 session=session,
@@ -87,7 +94,7 @@ def password_sign_in(
         user.password_hash = new_hash
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
-    throttle.reset_account(session=session, username=username)
+    throttle.release(session=session, settings=settings, slot=slot, username=username)
     session.flush()
     return PasswordResult("ok", user=user)
 

@@ -8,6 +8,14 @@ import typer
 import uvicorn
 
 from lms.core.cli import require_current_schema, settings_or_exit
+from lms.core.settings import Settings
+
+
+def proxy_options(settings: Settings) -> tuple[bool, str]:
+    """Believe X-Forwarded-For/-Proto only from ``GIGA_TRUSTED_PROXIES`` (issue 15): uvicorn's own default
+    trusts loopback, and the environment variable FORWARDED_ALLOW_IPS is not read when this says nothing."""
+    trusted = settings.trusted_proxy_list
+    return bool(trusted), ",".join(trusted)
 
 
 def serve(
@@ -20,6 +28,7 @@ def serve(
 
     settings = settings_or_exit()
     require_current_schema(settings)
+    proxy_headers, forwarded_allow_ips = proxy_options(settings)
     # A loaded 2-core machine can take longer than uvicorn's 5 s to answer a worker health check.
     uvicorn.run(
         "lms.main:app",
@@ -27,6 +36,7 @@ def serve(
         port=port,
         reload=reload,
         workers=workers,
-        proxy_headers=True,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
         timeout_worker_healthcheck=60,
     )

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
-from starlette.concurrency import run_in_threadpool
 
 from lms.core.settings import Settings
 
@@ -115,23 +116,34 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+# Commits and rollbacks get threads of their own: were they to wait for FastAPI's thread pool, a request
+# holding a row or advisory lock would wait for a thread while the pool's threads wait for its lock, and
+# every worker would hang (issue 15: 80 wrong sign-ins at once did that).  A commit does not wait for locks,
+# so these threads are never held for long; the limit only bounds the threads a burst can create.
+_END_OF_TRANSACTION = anyio.CapacityLimiter(64)
+
+
+async def _end_transaction(method: Callable[[], None]) -> None:
+    await anyio.to_thread.run_sync(method, limiter=_END_OF_TRANSACTION)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: the request's session; commits after the handler returns, rolls back on error.
 
     An async generator so that FastAPI does not spend a thread-pool hop on entering it: creating a
     `Session` opens no connection (the first query does, on the handler's thread).  Commit and rollback
-    talk to the database, so they run on the thread pool; closing after them does no I/O (the connection
-    goes back to the pool outside any transaction)."""
+    talk to the database, so they run on threads (of their own: `_END_OF_TRANSACTION`); closing after
+    them does no I/O (the connection goes back to the pool outside any transaction)."""
     session = Session(get_engine(request), expire_on_commit=False)
     try:
         yield session
         if session.in_transaction():
-            await run_in_threadpool(session.commit)
+            await _end_transaction(session.commit)
     except BaseException as error:
-        await run_in_threadpool(session.rollback)
+        await _end_transaction(session.rollback)
         keep = getattr(error, "after_rollback", None)
-        if keep is not None:
-            await run_in_threadpool(_keep_after_rollback, session, keep)
+        if keep is not None:  # the audit of a refusal survives the rollback (lms.authz)
+            await _end_transaction(lambda: _keep_after_rollback(session, keep))
         raise
     finally:
         session.close()

@@ -48,6 +48,39 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_throttle_window_minutes: int = 15
     login_throttle_max_per_ip: int = Field(default=50, description="failed sign-ins per IP within the window")
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed (e.g. 127.0.0.1 or 172.30.0.0/24); empty: none, the "
+        "client address is the connection's own (behind an untrusted proxy: the proxy's)",
+    )
+    max_concurrent_requests: int = Field(
+        default=50,
+        ge=0,
+        description="requests one worker serves at once (at most its database pool, 50); more get a 503 "
+        "page at once instead of queueing (0: no limit; /healthz and /metrics are never limited)",
+    )
+    max_concurrent_sign_ins_per_client: int = Field(
+        default=1,
+        ge=1,
+        description="sign-in requests (POST /login, /login/mfa) one client address runs at once per worker "
+        "(each may cost an argon2 hash: more would let one address take the CPU from everyone else)",
+    )
+    max_queued_sign_ins_per_client: int = Field(
+        default=60,
+        ge=0,
+        description="sign-in requests of one client address that wait for their turn (a class behind one "
+        "school NAT signing in together); more are refused with 429 at once",
+    )
+    http_url_hosts: str = Field(
+        default="",
+        description="comma-separated hosts to which a stored URL (e.g. a notebook feedback_url) may use "
+        "http://; every other stored URL must be https:// (lms/core/urls.py)",
+    )
+    api_docs: bool | None = Field(
+        default=None,
+        description="serve /docs, /redoc and /openapi.json (default: everywhere but in production)",
+    )
     demo_password: str = DEFAULT_DEMO_PASSWORD
     check_schema_on_startup: bool = Field(
         default=True, description="refuse to serve a database whose schema is behind the newest migration"
@@ -99,6 +132,19 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies get the Secure flag in production whatever GIGA_HTTPS says (issue 15), and over https."""
+        return self.https or self.is_production
 
     @property
     def is_production(self) -> bool:

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from lms.core.urls import StoredUrl
+
 
 class CourseFlag(BaseModel):
     course_id: str = Field(description="the nbgrader/hub course slug, [a-z0-9-]{3,40}", max_length=40)
@@ -16,7 +18,7 @@ class GradeLine(BaseModel):
     score: float
     max_score: float
     feedback_html: str | None = Field(default=None, max_length=500_000, description="sanitised on the way in")
-    feedback_url: str | None = Field(default=None, max_length=1024)
+    feedback_url: StoredUrl | None = Field(default=None, max_length=1024)
 
 
 class GradesUpload(BaseModel):

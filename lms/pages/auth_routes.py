@@ -53,7 +53,9 @@ def _start_session(
         now=now,
     )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=settings.https, path="/")
+    response.set_cookie(
+        SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=settings.cookies_secure, path="/"
+    )
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")
     return response
 
@@ -348,7 +350,7 @@ async def oidc_start(request: Request, settings: SettingsDep, next: str | None =
         oidc.pack_state(pending, settings.secret_key),
         httponly=True,
         samesite="lax",
-        secure=settings.https,
+        secure=settings.cookies_secure,
         path="/login/oidc",
         max_age=oidc.STATE_MAX_AGE_SECONDS,
     )

@@ -87,6 +87,16 @@ SERVER_ERROR_MESSAGE = (
 DATABASE_DOWN_MESSAGE = "いまサーバーがデータベースにつながりません。少し待ってから、もう一度お試しください。"
 
 
+async def database_refused_handler(request: Request, error: Exception) -> Response:
+    """A value the database refused (out of range, NUL) that got past lms/core/input_bounds.py: the client's
+    422, not a 500."""
+    from lms.core.input_bounds import DATABASE_REFUSED
+
+    if wants_json(request):
+        return JSONResponse({"detail": DATABASE_REFUSED}, status_code=422)
+    return error_page(request, 422, DATABASE_REFUSED)
+
+
 async def server_error_handler(request: Request, error: Exception) -> Response:
     """An unexpected error: a Japanese page or JSON with a next step instead of "Internal Server Error";
     503 when the database cannot be reached (a restart, a failover).  The error is still logged: Starlette

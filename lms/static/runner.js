@@ -7,9 +7,14 @@
   var $ = function (id) { return document.getElementById(id); };
   var cfg = root.dataset;
   var RETRY_MIN = Number(cfg.retryMs || 1000), RETRY_MAX = 15000;
+  // A 500 that repeats for one answer is a server bug that this answer sets off: after this many tries it
+  // is set aside (kept on the device, no longer sent) so that the answers after it go through. 502/503/504,
+  // 429 and network errors mean "not now": those are retried until they succeed (issue 15).
+  var MAX_SERVER_ERRORS = Number(cfg.maxServerErrors || 5);
   var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
             done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
-            lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false };
+            lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false,
+            serverErrors: {} };
 
   /* ---- device storage: IndexedDB, else localStorage ------------------------------------------------ */
   var Store = (function () {
@@ -50,7 +55,7 @@
       all: viaLS(function all() { return lsAll(); }),
       pending: function (attempt) {
         return this.all().then(function (list) {
-          return (list || []).filter(function (r) { return r.attempt === attempt; })
+          return (list || []).filter(function (r) { return r.attempt === attempt && !r.parked; })
             .sort(function (a, b) { return a.seq - b.seq; });
         });
       }
@@ -282,6 +287,16 @@
         });
       }, function (e) {
         S.sending = false;
+        if (e.status === 500) {
+          S.serverErrors[rec.id] = (S.serverErrors[rec.id] || 0) + 1;
+          if (S.serverErrors[rec.id] >= MAX_SERVER_ERRORS) {
+            rec.parked = true;
+            return Store.put(rec).then(function () {
+              status("この答えはサーバーが受け取れませんでした。先生に知らせてください。つぎの問題にすすみます。", "warn");
+              resync();
+            });
+          }
+        }
         if (!e.status || e.status >= 500 || e.status === 429) { retryLater(); return; }
         if (e.status === 401 || (e.status === 403 && !S.finished)) {
           status("サインインが切れました。答えはこの端末に残っています。もう一度サインインしてください。", "warn");
@@ -290,7 +305,7 @@
         if (e.status === 409) {  // time over / closed / finished: the server decides; else an item answered twice
           return Store.del(rec.id).then(function () { resync(message(e)); });
         }
-        // 400/404/422: this answer can never be stored; keep it out of the way and go on
+        // 400/404/413/422 (any other 4xx): final, this answer can never be stored; say so, drop it, go on
         return Store.del(rec.id).then(function () { status(message(e) || "答えを送れませんでした。", "warn"); resync(); });
       });
     }).catch(function () { S.sending = false; retryLater(); });

@@ -156,6 +156,9 @@ def test_duplicate_username_exits_2_before_asking(settings: Any, db_session: Ses
         ("", "the password is empty"),
         ("        \n", "the password is empty"),
         ("x" * 1025 + "\n", "at most 1024 characters"),
+        ("12345678\n", "one of the most common passwords"),  # issue 15: "password" was accepted too
+        ("Password1\n", "one of the most common passwords"),
+        ("qwertyuiop\n", "one of the most common passwords"),
     ],
 )
 def test_refused_password_exits_2_and_writes_nothing(
@@ -169,6 +172,13 @@ def test_refused_password_exits_2_and_writes_nothing(
     if stdin.strip():
         assert stdin.strip() not in result.output
     assert _counts(db_session) == before
+
+
+def test_the_common_password_list_knows_the_usual_suspects() -> None:
+    from lms.auth.accounts import is_common_password
+
+    assert all(map(is_common_password, ["password", "PASSWORD", " password ", "iloveyou1", "1qaz2wsx"]))
+    assert not is_common_password("correct-horse-42")
 
 
 @pytest.mark.db
