@@ -26,9 +26,22 @@ PathArg = Annotated[Path | None, typer.Argument(help="Item file or folder (defau
 
 @items_app.command("validate")
 @exits_2_on_invalid_input
-def validate(path: PathArg = None) -> None:
+def validate(
+    path: PathArg = None,
+    readings: Annotated[
+        bool,
+        typer.Option(
+            "--readings/--no-readings",
+            help="Lint ruby and read-aloud readings (counters, analyser, dictionary).",
+        ),
+    ] = True,
+) -> None:
     """Check every item file; print each problem as file:line: message; exit 2 when any is invalid."""
     report = validate_path(path)
+    if readings:
+        from reading_tests.readings import lint_items
+
+        report.issues.extend(lint_items(report.items))
     for issue in report.issues:
         typer.echo(str(issue), err=issue.severity == "error")
     if not report.ok:
