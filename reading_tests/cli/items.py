@@ -52,8 +52,16 @@ def validate(
 
 @items_app.command("stats")
 @exits_2_on_invalid_input
-def stats(path: PathArg = None) -> None:
-    """Counts of items per skill × band × format × genre (and per skill × band)."""
+def stats(
+    path: PathArg = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 2 unless every bank rule passes (coverage, keys, rationales)."),
+    ] = False,
+) -> None:
+    """Counts per skill × band × format × genre and per skill × band × pool, then the bank rules."""
+    from reading_tests.bank_stats import bank_checks, count_table
+
     bank = load_bank(path)
     by_cell = Counter((i.skill, i.grade_band, i.format, i.genre) for i in bank)
     typer.echo("skill\tband\tformat\tgenre\tn")
@@ -68,6 +76,21 @@ def stats(path: PathArg = None) -> None:
         vertical = sum(1 for i in bank.filter(skill=skill) if i.writing_mode == "vertical")
         typer.echo(f"{skill}\t" + "\t".join(map(str, counts)) + f"\t{sum(counts)}\t{vertical}")
     typer.echo(f"total\t{len(bank)}")
+    typer.echo("")
+    for row in count_table(bank.items):
+        typer.echo(row)
+    typer.echo("")
+    checks = bank_checks(bank.items)
+    for result in checks:
+        typer.echo(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.summary}")
+        for detail in result.details[:20]:
+            typer.echo(f"       {detail}")
+        if len(result.details) > 20:
+            typer.echo(f"       … and {len(result.details) - 20} more")
+    failed = [c.name for c in checks if not c.ok]
+    if check and failed:
+        typer.echo(f"the bank fails: {', '.join(failed)}", err=True)
+        raise typer.Exit(code=2)
 
 
 @items_app.command("ruby")
