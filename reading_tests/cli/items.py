@@ -193,3 +193,55 @@ def pilot(
     if write:
         write_results(bank, result)
         typer.echo(f"irt blocks and params.csv written for {len(result.params)} items")
+
+
+def _item_file(item_id: str, bank: Path | None) -> Path:
+    root = bank or default_bank_path()
+    matches = [f for f in item_files(root) if f.stem == item_id]
+    if not matches:
+        raise InvalidInput(f"no item {item_id} under {display_path(root)}")
+    return matches[0]
+
+
+@items_app.command("review")
+@exits_2_on_invalid_input
+def review(
+    item_id: Annotated[str, typer.Argument(help="Item id, e.g. ANA-007.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who checked the item (not its author).")],
+    checks: Annotated[
+        str, typer.Option("--checks", help="Comma-separated: key,distractors,readings,grade_level,bias.")
+    ],
+    author: Annotated[
+        str | None, typer.Option("--author", help="The author, when the item has no review block yet.")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="What the reviewer changed or asked.")] = None,
+    path: Annotated[Path | None, typer.Option("--bank", help="Item bank folder (default: shipped).")] = None,
+) -> None:
+    """Record a second person's review; with all five checks the draft becomes reviewed."""
+    from reading_tests.review import record_review
+
+    file = _item_file(item_id, path)
+    item = record_review(
+        file,
+        reviewer=reviewer,
+        checks=[c.strip() for c in checks.split(",") if c.strip()],
+        author=author,
+        notes=notes,
+    )
+    typer.echo(f"{item.id}: review by {reviewer} recorded; status {item.status}")
+
+
+@items_app.command("set-status")
+@exits_2_on_invalid_input
+def set_status(
+    item_id: Annotated[str, typer.Argument(help="Item id, e.g. ANA-007.")],
+    status: Annotated[str, typer.Argument(help="pilot, operational, reviewed, draft or retired.")],
+    by: Annotated[str, typer.Option("--by", help="Who makes the change.")],
+    role: Annotated[str, typer.Option("--role", help="author, reviewer or psychometrics.")] = "reviewer",
+    path: Annotated[Path | None, typer.Option("--bank", help="Item bank folder (default: shipped).")] = None,
+) -> None:
+    """Move an item along draft → reviewed → pilot → operational; operational only for psychometrics."""
+    from reading_tests.review import set_status as change
+
+    item = change(_item_file(item_id, path), status=status, by=by, role=role)
+    typer.echo(f"{item.id}: status {item.status}")
