@@ -7,13 +7,14 @@ True parameters
     ``c`` = the item's chance level (1/k for single and picture choice, 1/2 for same/different,
     1/(2^k − 1) for select-all): a student who cannot read the item guesses uniformly.
 Pilot population
-    ``n_students`` split evenly over the grades P3 … J3; grade ``g`` (P3 = 0 … J3 = 6) has
-    θ ~ N(−1.2 + 0.4 g, 0.6²), so the whole population has mean 0 and SD 1 (0.6² + Var(μ_g) = 0.36 + 0.64),
-    the scale the calibration assumes.
+    ``n_students`` split evenly over the nine grades P1 … J3, band by band (P1-2, P3-4, P5-6, J1-3); grade
+    ``g`` (P1 = 0 … J3 = 8) has θ ~ N(−1.2 + 0.3 g, 0.4), so the whole population has mean 0 and SD 1
+    (0.4 + Var(μ_g) = 0.4 + 0.09 · 20/3), the scale the calibration assumes.
 Forms
-    Each grade band has ``n_forms`` fixed forms of ``form_length`` items: about 80 % from the band's own
-    items (rotating through them so every item is on at least one form) and 20 % from the adjacent
-    band(s), which links the bands on one scale.  Students are spiralled over the forms of their band.
+    Each grade band has at least ``n_forms`` fixed forms of ``form_length`` items (more when the band has
+    more items than ``n_forms`` forms hold): about 80 % from the band's own items (rotating through them so
+    every item is on at least one form) and 20 % from the adjacent band(s), which links the bands on one
+    scale.  Students are spiralled over the forms of their band.
 Responses
     ``P(X = 1 | θ) = c + (1 − c) / (1 + exp(−a (θ − b)))``.
 Calibration
@@ -37,8 +38,12 @@ import numpy as np
 from reading_tests.io import ItemParams, ResponseData, write_params
 from reading_tests.items import BANDS, GRADES, ItemBank, rewrite_tool_blocks
 
-BAND_ORDER: tuple[str, ...] = ("P3-4", "P5-6", "J1-3")
-PILOT_GRADES: tuple[str, ...] = GRADES[2:]  # P3 … J3
+BAND_ORDER: tuple[str, ...] = tuple(BANDS)  # P1-2, P3-4, P5-6, J1-3
+PILOT_GRADES: tuple[str, ...] = GRADES  # P1 … J3
+#: Mean ability of grade g (P1 = 0) is GRADE_MEAN_START + GRADE_STEP · g; within-grade SD GRADE_SD.
+GRADE_MEAN_START = -1.2
+GRADE_STEP = 0.3
+GRADE_SD = math.sqrt(0.4)
 PARAMS_PATH = Path(__file__).parent / "bank" / "params.csv"
 C_PRIORS: dict[str, tuple[float, float]] = {
     "choice": (6.0, 16.0),
@@ -81,6 +86,24 @@ class PilotResult:
             "rmse_a": float(np.sqrt(np.mean((a_hat - self.truth.a) ** 2))),
         }
 
+    def recovery_by_band(self, bank: ItemBank) -> dict[str, dict[str, float]]:
+        """:meth:`recovery` of ``b`` per grade band (correlation, RMSE and the number of items)."""
+        p = self.params
+        index = {item: j for j, item in enumerate(p.item_ids)}
+        out: dict[str, dict[str, float]] = {}
+        for band in BANDS:
+            ids = [i for i, item in enumerate(self.truth.item_ids) if bank[item].grade_band == band]
+            if len(ids) < 3:
+                continue
+            b_hat = np.asarray(p.b)[[index[self.truth.item_ids[i]] for i in ids]]
+            b_true = self.truth.b[ids]
+            out[band] = {
+                "n_items": float(len(ids)),
+                "r_b": float(np.corrcoef(b_hat, b_true)[0, 1]),
+                "rmse_b": float(np.sqrt(np.mean((b_hat - b_true) ** 2))),
+            }
+        return out
+
     def summary(self) -> str:
         """One line for people: size of the pilot and the recovery of the true parameters."""
         r = self.recovery()
@@ -122,15 +145,30 @@ def build_forms(
         neighbours = [i for b in BAND_ORDER[max(0, k - 1) : k + 2] if b != band for i in by_band[b]]
         n_link = min(len(neighbours), round(0.2 * form_length)) if neighbours else 0
         n_own = min(len(own), form_length - n_link)
-        step = max(1, math.ceil(len(own) / n_forms))
+        forms_here = max(n_forms, math.ceil(len(own) / max(1, n_own)))
+        step = max(1, math.ceil(len(own) / forms_here))
         band_forms = []
-        for f in range(n_forms):
+        for f in range(forms_here):
             start = (f * step) % len(own)
             chosen = [own[(start + i) % len(own)] for i in range(n_own)]
             links = list(rng.choice(neighbours, size=n_link, replace=False)) if n_link else []
             band_forms.append(chosen + [str(x) for x in links])
         forms[band] = band_forms
     return forms
+
+
+def grade_mean(g: int) -> float:
+    """Mean θ of grade index ``g`` (P1 = 0 … J3 = 8) in the simulated population."""
+    return GRADE_MEAN_START + GRADE_STEP * g
+
+
+def band_population(band: str) -> tuple[float, float]:
+    """Mean and SD of θ over the grades of ``band`` (an equal mixture of its grades)."""
+    gs = [GRADES.index(grade) for grade in BANDS[band]]
+    means = [grade_mean(g) for g in gs]
+    mean = sum(means) / len(means)
+    var = GRADE_SD**2 + sum((m - mean) ** 2 for m in means) / len(means)
+    return mean, math.sqrt(var)
 
 
 def _band_of_grade(grade: str) -> str:
@@ -158,7 +196,7 @@ def simulate_responses(
         band_forms = forms.get(_band_of_grade(grade))
         if not band_forms:
             continue
-        theta = rng.normal(-1.2 + 0.4 * g, 0.6, len(students))
+        theta = rng.normal(grade_mean(g), GRADE_SD, len(students))
         for s, th in zip(students, theta, strict=True):
             form = band_forms[int(s) % len(band_forms)]
             j = np.array([col[i] for i in form])
@@ -226,7 +264,12 @@ def calibrate_pilot(bank: ItemBank, data: ResponseData) -> ItemParams:
         se_b=columns[4],
         se_c=columns[5],
         n=columns[6],
-        extra={"skill": [by_id[i].skill for i in order], "genre": [by_id[i].genre for i in order]},
+        extra={
+            "skill": [by_id[i].skill for i in order],
+            "genre": [by_id[i].genre for i in order],
+            "band": [by_id[i].grade_band for i in order],
+            "pool": [by_id[i].pool for i in order],
+        },
     )
 
 

@@ -190,6 +190,8 @@ def pilot(
     bank = load_bank(path)
     result = run_pilot(bank, seed=seed, n_students=students, form_length=form_length)
     typer.echo(result.summary())
+    for band, r in result.recovery_by_band(bank).items():
+        typer.echo(f"  {band}: {int(r['n_items'])} items, b r = {r['r_b']:.3f}, RMSE = {r['rmse_b']:.3f}")
     if write:
         write_results(bank, result)
         typer.echo(f"irt blocks and params.csv written for {len(result.params)} items")
