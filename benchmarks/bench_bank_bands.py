@@ -6,7 +6,7 @@ second test a term later (θ + 0.15) that the student has already seen.  The bas
 same run, is a random L-item test from the same pool (randomesque over the whole pool): the ratio
 ``RMSE_CAT / RMSE_random`` shows what adaptivity buys on this pool.
 
-Run: ``python benchmarks/bench_bank_bands.py [--simulees N] [--bank DIR] [--params CSV]``
+Run: ``python benchmarks/bench_bank_bands.py [--simulees N] [--bank DIR] [--params CSV] [--deliverable]``
 The bank's band and pool come from the item files; the parameters from ``bank/params.csv`` (run
 ``giga items pilot --write`` after adding items).
 """
@@ -23,7 +23,7 @@ from reading_tests.cat.band_study import HEADER, band_pool, study_band
 from reading_tests.cat.session import CatDesign
 from reading_tests.cat.simulation import simulate
 from reading_tests.io import read_params
-from reading_tests.items import BANDS, load_bank
+from reading_tests.items import BANDS, DELIVERABLE_STATUSES, load_bank
 from reading_tests.pilot import PARAMS_PATH, band_population
 
 
@@ -50,6 +50,12 @@ def main() -> None:
     parser.add_argument("--bank", type=Path, default=None)
     parser.add_argument("--params", type=Path, default=PARAMS_PATH)
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument(
+        "--deliverable",
+        action="store_true",
+        help="only items a test may deliver (reviewed, pilot, operational); default: all but retired, "
+        "i.e. the bank once its drafts pass review",
+    )
     args = parser.parse_args()
     bank = load_bank(args.bank)
     params = read_params(args.params)
@@ -58,10 +64,12 @@ def main() -> None:
         raise SystemExit(
             f"{len(missing)} items have no parameters (e.g. {missing[0]}): run giga items pilot --write"
         )
+    statuses = set(DELIVERABLE_STATUSES) if args.deliverable else {"draft", *DELIVERABLE_STATUSES}
+    print(f"statuses: {', '.join(sorted(statuses))}")
     print(f"bank: {len(bank)} items; {args.simulees} simulees per band and length; seed {args.seed}")
     print(HEADER + "\tRMSE random test\tratio\tseconds")
     for band in BANDS:
-        ids = [i.id for i in bank.filter(band=band, pool="test") if i.status != "retired"]
+        ids = [i.id for i in bank.filter(band=band, pool="test") if i.status in statuses]
         for length in (15, 20):
             if len(ids) < length:
                 print(f"{band}\t{length}\t{len(ids)}\t(too few test items)")

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from reading_tests.errors import InvalidInput
-from reading_tests.items import BANDS, FIXED_OPTION_FORMATS, POOLS, SKILLS, Item
+from reading_tests.items import BANDS, DELIVERABLE_STATUSES, FIXED_OPTION_FORMATS, POOLS, SKILLS, Item
 
 MIN_TEST_ITEMS = 20
 MAX_LONGEST_KEY_SHARE = 0.30
@@ -196,4 +196,21 @@ def count_table(items: Sequence[Item]) -> list[str]:
     for skill in SKILLS:
         cells = [by_cell[(skill, band, pool)] for band in BANDS for pool in POOLS]
         rows.append(f"{skill}\t" + "\t".join(map(str, cells)) + f"\t{sum(cells)}")
+    return rows
+
+
+def status_table(items: Sequence[Item]) -> list[str]:
+    """Test-pool items per skill × band that a test may deliver now, and how many are still drafts.
+
+    Coverage counts every active item; this table says how much of it has had its second-person review
+    (``deliverable/draft`` per cell), since a draft is never given to a student.
+    """
+    deliverable = Counter(
+        (i.skill, i.grade_band) for i in items if i.pool == "test" and i.status in DELIVERABLE_STATUSES
+    )
+    drafts = Counter((i.skill, i.grade_band) for i in items if i.pool == "test" and i.status == "draft")
+    rows = ["skill\t" + "\t".join(f"{band} deliverable/draft" for band in BANDS)]
+    for skill in SKILLS:
+        cells = [f"{deliverable[(skill, band)]}/{drafts[(skill, band)]}" for band in BANDS]
+        rows.append(f"{skill}\t" + "\t".join(cells))
     return rows

@@ -48,6 +48,9 @@ WRITING_MODES: tuple[str, ...] = ("horizontal", "vertical")
 #: Life cycle of an item: written (draft) → checked by a second person (reviewed) → given to students to
 #: collect responses (pilot) → calibrated on real responses and used for scores (operational) → retired.
 STATUSES: tuple[str, ...] = ("draft", "reviewed", "pilot", "operational", "retired")
+#: Statuses a student may be given (tests: ``bank.filter(pool="test", status=DELIVERABLE_STATUSES)``); a
+#: draft has not had its second-person review, a retired item is out.
+DELIVERABLE_STATUSES: tuple[str, ...] = ("reviewed", "pilot", "operational")
 #: Where an item is used: tests (scores) or practice (feedback after each answer); never both.
 POOLS: tuple[str, ...] = ("test", "practice")
 #: What a reviewer confirms before an item may leave draft (see bank/README.md, "Reviewing an item").

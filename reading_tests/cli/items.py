@@ -60,7 +60,7 @@ def stats(
     ] = False,
 ) -> None:
     """Counts per skill × band × format × genre and per skill × band × pool, then the bank rules."""
-    from reading_tests.bank_stats import bank_checks, count_table
+    from reading_tests.bank_stats import bank_checks, count_table, status_table
 
     bank = load_bank(path)
     by_cell = Counter((i.skill, i.grade_band, i.format, i.genre) for i in bank)
@@ -78,6 +78,9 @@ def stats(
     typer.echo(f"total\t{len(bank)}")
     typer.echo("")
     for row in count_table(bank.items):
+        typer.echo(row)
+    typer.echo("")
+    for row in status_table(bank.items):
         typer.echo(row)
     typer.echo("")
     checks = bank_checks(bank.items)

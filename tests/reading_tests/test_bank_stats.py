@@ -13,6 +13,7 @@ from reading_tests.bank_stats import (
     longest_option_check,
     parity_check,
     rationale_check,
+    status_table,
     unique_longest_key,
 )
 from reading_tests.cli.root import root_app
@@ -68,6 +69,20 @@ def test_coverage_counts_only_the_test_pool_and_honours_written_exemptions() -> 
     assert coverage_check(short, {("REP", "P1-2"): "pictures of a 小1 level are in the practice pool"}).ok
 
 
+def test_status_table_counts_deliverable_test_items_and_drafts_apart() -> None:
+    from dataclasses import replace
+
+    items = [
+        choice(1, "A"),
+        replace(choice(2, "B"), status="reviewed"),
+        replace(choice(3, "C"), status="pilot"),
+    ]
+    items += [choice(4, "D", pool="practice"), replace(choice(5, "A"), status="retired")]
+    rows = dict(row.split("\t", 1) for row in status_table(items))
+    assert rows["DEP"].split("\t")[list(BANDS).index("P3-4")] == "2/1"  # practice and retired left out
+    assert rows["ANA"].split("\t") == ["0/0"] * len(BANDS)
+
+
 def test_key_positions() -> None:
     assert key_position_check(balanced(40)).ok
     skewed = [choice(i, "C" if i % 5 else "A") for i in range(40)]
@@ -108,8 +123,10 @@ def test_cli_check_exits_2_with_the_failed_rules(tmp_path) -> None:  # type: ign
 _report = validate_path()
 
 
-@pytest.mark.skipif(
-    len(_report.items) < 600, reason="runs once the city bank is complete (≥ 600 items, issue 17)"
+@pytest.mark.xfail(
+    len(_report.items) < 600,
+    reason="the city bank is not complete (< 600 items, issue 17); strict: drop this mark once it passes",
+    strict=True,
 )
 def test_the_complete_bank_passes_every_rule() -> None:
     failed = {c.name: c.details[:5] for c in bank_checks(_report.items) if not c.ok}
