@@ -18,22 +18,26 @@ Forms
 Responses
     ``P(X = 1 | θ) = c + (1 − c) / (1 + exp(−a (θ − b)))``.
 Calibration
-    3PL by marginal maximum likelihood (:func:`reading_tests.calibration.calibrate`) in three steps
-    that differ only in the Beta prior of ``c`` (centred on the chance level of each format group):
-    all items with the multiple-choice prior Beta(6, 16) (mode 0.25); then the same/different items
-    with Beta(11, 11) (mode 0.5) and the select-all items with Beta(2, 30), each time with the
-    multiple-choice items fixed as anchors so that every item stays on one scale.
+    3PL by marginal maximum likelihood (:func:`reading_tests.calibration.calibrate`) band by band
+    (:func:`calibrate_pilot`): each band's students calibrate the band's own items, anchored on the items
+    of the bands calibrated before it, so every band has its own latent mean and SD; the scale is then
+    mapped onto the population model above.  Within a band, format groups differ in the Beta prior of
+    ``c`` (centred on their chance level): the choice items with Beta(6, 16) (mode 0.25) first, then the
+    same/different items with Beta(11, 11) (mode 0.5) and the select-all items with Beta(2, 30), each
+    time with the choice items fixed as further anchors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from reading_tests.io import ItemParams, ResponseData, write_params
 from reading_tests.items import BANDS, GRADES, ItemBank, rewrite_tool_blocks
@@ -202,7 +206,7 @@ def simulate_responses(
             j = np.array([col[i] for i in form])
             p = truth.c[j] + (1 - truth.c[j]) / (1 + np.exp(-truth.a[j] * (th - truth.b[j])))
             row = len(student_ids)
-            student_ids.append(f"pilot{int(s):05d}")
+            student_ids.append(f"pilot{int(s):05d}-{_band_of_grade(grade)}")
             rows.append(np.full(len(j), row))
             cols.append(j)
             values.append((rng.random(len(j)) < p).astype(int))
@@ -215,47 +219,57 @@ def _group(fmt: str) -> str:
     return fmt if fmt in ("same_different", "select_all") else "choice"
 
 
-def calibrate_pilot(bank: ItemBank, data: ResponseData) -> ItemParams:
-    """3PL calibration in format groups with their own ``c`` prior (see the module docstring)."""
+_Row = tuple[float, float, float, float, float, float, int]  # a, b, c, se_a, se_b, se_c, n
+
+
+def band_of_student(student_id: str) -> str:
+    """Band of a simulated pilot student (ids are ``pilotNNNNN-<band>``)."""
+    return student_id.split("-", 1)[1]
+
+
+def _students_of(data: ResponseData, band: str) -> ResponseData:
+    rows = [r for r, sid in enumerate(data.student_ids) if band_of_student(sid) == band]
+    return ResponseData(
+        tuple(data.student_ids[r] for r in rows),
+        data.item_ids,
+        sp.csr_matrix(data.correct[rows]),
+        sp.csr_matrix(data.incorrect[rows]),
+    )
+
+
+def _calibrate_band(
+    data: ResponseData, new_ids: Sequence[str], done: dict[str, _Row], groups: dict[str, str]
+) -> tuple[dict[str, _Row], float, float]:
+    """New items of one band, anchored on the items already calibrated; the band's latent mean and SD.
+
+    Format groups get their own ``c`` prior: first the choice items (with every calibrated item as an
+    anchor), then same/different and select-all with the choice items as further anchors.
+    """
     from reading_tests.calibration import calibrate
 
-    groups = {item.id: _group(item.format) for item in bank}
-    first = calibrate(data, "3pl", c_prior=C_PRIORS["choice"]).params
-    anchor_ids = [i for i in first.item_ids if groups[i] == "choice"]
-    anchors = first.subset(anchor_ids)
-    results: dict[str, tuple[float, float, float, float, float, float, int]] = {}
-    for j, item in enumerate(first.item_ids):
-        results[item] = (
-            first.a[j],
-            first.b[j],
-            first.c[j],
-            first.se_a[j],
-            first.se_b[j],
-            first.se_c[j],
-            int(first.n[j]),
-        )
-    for group in ("same_different", "select_all"):
-        ids = [i for i in data.item_ids if groups[i] == group]
+    anchor_ids = [i for i in data.item_ids if i in done]
+    rows: dict[str, _Row] = {}
+    mean, sd = 0.0, 1.0
+    for group in ("choice", "same_different", "select_all"):
+        ids = [i for i in new_ids if groups[i] == group]
         if not ids:
             continue
-        sub = data.subset_items(anchor_ids + ids)
-        fitted = calibrate(sub, "3pl", anchors=anchors, c_prior=C_PRIORS[group]).params
-        for j, item in enumerate(fitted.item_ids):
+        fixed = anchor_ids + [i for i in rows if groups[i] == "choice"]
+        anchors = _params(fixed, {**done, **rows}) if fixed else None
+        fit = calibrate(data.subset_items(fixed + ids), "3pl", anchors=anchors, c_prior=C_PRIORS[group])
+        p = fit.params
+        for j, item in enumerate(p.item_ids):
             if item in ids:
-                results[item] = (
-                    fitted.a[j],
-                    fitted.b[j],
-                    fitted.c[j],
-                    fitted.se_a[j],
-                    fitted.se_b[j],
-                    fitted.se_c[j],
-                    int(fitted.n[j]),
-                )
-    order = list(data.item_ids)
-    columns = list(zip(*(results[i] for i in order), strict=True))
-    by_id = {item.id: item for item in bank}
+                rows[item] = (p.a[j], p.b[j], p.c[j], p.se_a[j], p.se_b[j], p.se_c[j], int(p.n[j]))
+        if group == "choice" or not any(groups[i] == "choice" for i in new_ids):
+            mean, sd = fit.latent_mean, fit.latent_sd
+    return rows, mean, sd
+
+
+def _params(ids: Sequence[str], rows: dict[str, _Row]) -> ItemParams:
+    columns = list(zip(*(rows[i] for i in ids), strict=True))
     return ItemParams.create(
-        order,
+        ids,
         columns[0],
         columns[1],
         columns[2],
@@ -263,12 +277,68 @@ def calibrate_pilot(bank: ItemBank, data: ResponseData) -> ItemParams:
         se_a=columns[3],
         se_b=columns[4],
         se_c=columns[5],
-        n=columns[6],
+    )
+
+
+def _mixture(weights: np.ndarray, populations: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """Mean and SD of a mixture of normal populations ``(mean, sd)`` with these weights."""
+    means = np.array([m for m, _ in populations])
+    sds = np.array([sd for _, sd in populations])
+    mean = float(weights @ means)
+    return mean, float(np.sqrt(weights @ (sds**2 + means**2) - mean**2))
+
+
+def calibrate_pilot(bank: ItemBank, data: ResponseData) -> ItemParams:
+    """3PL calibration band by band, then one scale for the whole population (see the module docstring).
+
+    One normal population for all students would be wrong: a 小1 and a 中3 student are far apart, and
+    their shared N(0, 1) prior pulls each band toward the middle (the 小1–2 items came out 0.9 too hard,
+    the 中1–3 items 0.65 too easy).  So each band's students calibrate only the band's own items, anchored
+    on the items of the bands calibrated before it (the links on its forms), which gives every band its
+    own latent mean and SD; the chain starts at a middle band.  Finally the scale is set so that the pilot
+    students (the bands weighted by their students) have the population model's mean and SD: mean 0 and
+    SD 1 when every band took part, the scale of :func:`band_population` in every case.
+    """
+    groups = {item.id: _group(item.format) for item in bank}
+    band_items = {band: [i.id for i in bank.filter(band=band)] for band in BAND_ORDER}
+    students = Counter(band_of_student(sid) for sid in data.student_ids)
+    present = [band for band in BAND_ORDER if students[band] and band_items[band]]
+    middle = BAND_ORDER.index(present[len(present) // 2]) if present else 0
+    order = sorted(present, key=lambda band: (abs(BAND_ORDER.index(band) - middle), BAND_ORDER.index(band)))
+    done: dict[str, _Row] = {}
+    population: dict[str, tuple[float, float]] = {}
+    for band in order:
+        sub = _students_of(data, band)
+        answered = sub.responses_per_item() > 0
+        keep = [i for j, i in enumerate(sub.item_ids) if answered[j] and (i in done or i in band_items[band])]
+        rows, mean, sd = _calibrate_band(sub.subset_items(keep), band_items[band], done, groups)
+        done.update(rows)
+        population[band] = (mean, sd)
+    # the pilot students' θ, band by band on the first band's scale, against the population model (each
+    # band's design mean and SD; together N(0, 1) when every band is present): a linear map between them
+    weights = np.array([students[band] for band in order], dtype=float)
+    weights /= weights.sum()
+    shift, spread = _mixture(weights, [population[band] for band in order])
+    target_mean, target_sd = _mixture(weights, [band_population(band) for band in order])
+    scale = target_sd / spread
+    order_ids = [i for i in data.item_ids if i in done]
+    by_id = {item.id: item for item in bank}
+    cols = list(zip(*(done[i] for i in order_ids), strict=True))
+    return ItemParams.create(
+        order_ids,
+        np.asarray(cols[0]) / scale,
+        target_mean + (np.asarray(cols[1]) - shift) * scale,
+        cols[2],
+        model="3pl",
+        se_a=np.asarray(cols[3]) / scale,
+        se_b=np.asarray(cols[4]) * scale,
+        se_c=cols[5],
+        n=cols[6],
         extra={
-            "skill": [by_id[i].skill for i in order],
-            "genre": [by_id[i].genre for i in order],
-            "band": [by_id[i].grade_band for i in order],
-            "pool": [by_id[i].pool for i in order],
+            "skill": [by_id[i].skill for i in order_ids],
+            "genre": [by_id[i].genre for i in order_ids],
+            "band": [by_id[i].grade_band for i in order_ids],
+            "pool": [by_id[i].pool for i in order_ids],
         },
     )
 

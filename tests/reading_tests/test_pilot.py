@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reading_tests.io import read_params
-from reading_tests.items import default_bank_path, load_bank
+from reading_tests.items import BANDS, default_bank_path, load_bank
 from reading_tests.pilot import build_forms, run_pilot, write_results
 
 
@@ -91,3 +91,21 @@ def test_p1_2_items_get_their_own_forms_and_large_bands_more_forms(tmp_path: Pat
     assert len(p12) >= 10 and "P1-2" in forms
     assert len(forms["P1-2"]) >= 3  # 4 own items per form cannot cover ≥ 10 items in 2 forms
     assert p12 <= {i for form in forms["P1-2"] for i in form}
+
+
+def test_bands_keep_their_place_on_one_scale() -> None:
+    """Band-by-band calibration: no band's items drift toward the middle of the scale.
+
+    One N(0, 1) prior for 小1 and 中3 students together made the easy band's items 0.9 too hard and the
+    hard band's 0.65 too easy; each band now has its own latent mean and SD.
+    """
+    bank = load_bank()
+    result = run_pilot(bank, seed=11, n_students=3000, date="2024-06-01")
+    index = result.params.index
+    for band in BANDS:
+        rows = [k for k, item in enumerate(result.truth.item_ids) if bank[item].grade_band == band]
+        if not rows:
+            continue
+        b_hat = result.params.b[[index[result.truth.item_ids[k]] for k in rows]]
+        assert abs(float(np.mean(b_hat - result.truth.b[rows]))) < 0.25, band
+    assert result.recovery()["r_b"] > 0.9
