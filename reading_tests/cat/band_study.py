@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reading_tests.cat.bank import ItemBank as CatBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.selection import ExposureControl
 from reading_tests.cat.session import CatDesign
 from reading_tests.cat.simulation import calibrate_sympson_hetter, simulate
@@ -50,10 +50,10 @@ class BandResult:
 HEADER = "band\tL\tpool\tRMSE ± SE\tnever used\tmax exposure (SH)\tretest overlap"
 
 
-def band_pool(params: ItemParams, item_ids: Sequence[str]) -> CatBank:
+def band_pool(params: ItemParams, item_ids: Sequence[str]) -> CatPool:
     """A CAT bank of the given items, with the skill (and genre) columns for content balancing."""
     sub = params.subset(list(item_ids))
-    return CatBank.build(sub.item_ids, sub.a, sub.b, sub.c, attributes=sub.extra)
+    return CatPool.build(sub.item_ids, sub.a, sub.b, sub.c, attributes=sub.extra)
 
 
 def study_band(

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.estimation import add_response, eap, prior_log_density
 from reading_tests.cat.rng import new_seed
 from reading_tests.cat.selection import ContentBalancer, ExposureControl, select_item
@@ -44,7 +44,7 @@ class CatDesign:
 
     Attributes
     ----------
-    bank : ItemBank
+    bank : CatPool
     stopping : StoppingRule
     exposure : ExposureControl
     balancer : ContentBalancer or None
@@ -56,7 +56,7 @@ class CatDesign:
         Hash of the pool and all settings; a stored session only resumes under the same design.
     """
 
-    bank: ItemBank
+    bank: CatPool
     stopping: StoppingRule
     exposure: ExposureControl
     balancer: ContentBalancer | None
@@ -69,7 +69,7 @@ class CatDesign:
     @classmethod
     def build(
         cls,
-        bank: ItemBank,
+        bank: CatPool,
         *,
         max_items: int = 20,
         min_items: int = 1,
@@ -86,7 +86,7 @@ class CatDesign:
 
         Parameters
         ----------
-        bank : ItemBank
+        bank : CatPool
         max_items, min_items, se_target :
             See :class:`~reading_tests.cat.stopping.StoppingRule`; ``max_items ≤`` pool size.
         exposure : {"none", "randomesque", "sympson-hetter"}
@@ -150,7 +150,7 @@ class CatDesign:
 
 
 def _fingerprint(
-    bank: ItemBank,
+    bank: CatPool,
     stopping: StoppingRule,
     control: ExposureControl,
     balancer: ContentBalancer | None,
