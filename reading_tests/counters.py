@@ -146,7 +146,8 @@ WHOLE: dict[str, dict[int, tuple[str, ...]]] = {
 WHOLE_ONLY: frozenset[str] = frozenset({"つ", "月"})
 
 #: Kanji that make one word with a following numeral (統一, 唯一, 同一, 万一 …); not 均 (年平均二日), which is then no count.
-_NUMERAL_WORD_HEADS = frozenset("統唯同万随画単逐択専純")
+#: 数 and 何 make an indefinite number (数十年 すうじゅうねん, 数十日 すうじゅうにち — never とおか): no count either.
+_NUMERAL_WORD_HEADS = frozenset("統唯同万随画単逐択専純数何")
 #: Counters that take 間 for a duration (日間, 年間, 分間, 秒間); 週間 and 時間 have their own tables.
 _DURATION_COUNTERS = frozenset({"日", "年", "分", "秒"})
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

@@ -47,6 +47,8 @@ def test_numbers_and_non_numbers() -> None:
     assert counter_readings(13, "つ") is None  # 13つ is no word
     assert [u.readings for u in find_counters("統一本")] == []  # 統一 is a word, not a count
     assert find_counters("2.5本") == []
+    assert find_counters("数十年ぶり") == [] and find_counters("数十日") == []  # indefinite: not 十日 とおか
+    assert find_counters("何十人") == []
 
 
 def test_suggestions_read_counters_as_school_does() -> None:
