@@ -23,8 +23,15 @@ def score_command(
     wide: Annotated[
         bool, typer.Option("--wide", help="RESPONSES is in wide form (one column per item).")
     ] = False,
+    at_bound: Annotated[
+        bool,
+        typer.Option(
+            "--at-bound",
+            help="Add a column at_bound (1 when the MLE stopped at ±4: its maximum lies at or beyond it).",
+        ),
+    ] = False,
 ) -> None:
-    """Estimate θ of every student in RESPONSES and write student_id,theta,se,n_items."""
+    """Estimate θ of every student in RESPONSES and write student_id,theta,se,n_items[,at_bound]."""
     from reading_tests.estimation import METHODS, estimate
     from reading_tests.io import read_params, read_responses
 
@@ -36,21 +43,25 @@ def score_command(
     try:
         with out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["student_id", "theta", "se", "n_items"])
-            for sid, theta, se, n in zip(
+            writer.writerow(["student_id", "theta", "se", "n_items"] + (["at_bound"] if at_bound else []))
+            for sid, theta, se, n, bound in zip(
                 result.student_ids,
                 result.theta.tolist(),
                 result.se.tolist(),
                 result.n_items.tolist(),
+                result.at_bound.tolist(),
                 strict=True,
             ):
-                writer.writerow([sid, _fmt(theta), _fmt(se), int(n)])
+                row = [sid, _fmt(theta), _fmt(se), int(n)]
+                writer.writerow(row + ([int(bound)] if at_bound else []))
     except OSError as error:
         raise InvalidInput(f"{out}: cannot write the scores ({error.strerror})") from None
     bounded = int(result.at_bound.sum())
     if bounded:
         typer.echo(
-            f"note: {bounded} MLE estimates stopped at the bound ±4 (all correct or all wrong)", err=True
+            f"note: {bounded} MLE estimates stopped at the bound ±4 (their likelihood is highest at or "
+            "beyond it: all or nearly all answers correct, or wrong); --at-bound marks them in the CSV",
+            err=True,
         )
     typer.echo(f"{data.n_students} students scored with {method.upper()}")
 

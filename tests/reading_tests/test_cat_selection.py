@@ -100,8 +100,14 @@ def test_sympson_hetter_keeps_exposure_below_target(pool: CatPool) -> None:
     controlled = design.with_exposure(
         ExposureControl.build("sympson-hetter", bank=pool, sh_parameters=calibration.parameters)
     )
-    result = simulate(controlled, thetas, seed=9)  # fresh sessions, not the calibration sample
-    assert result.exposure_rates.max() <= 0.30
+    # Fresh sessions, not the calibration sample; 5,000 of them, so a rate's binomial SE is 0.006.
+    fresh = simulate(controlled, np.random.default_rng(12).standard_normal(5000), seed=13)
+    top = np.sort(fresh.exposure_rates)[::-1]
+    # The target holds for the true rates: the largest observed stays within 2 SE of 0.25 and the ten
+    # most exposed items average below it (aiming at 0.25 itself gave 0.262–0.273 and a top ten above).
+    assert top[0] <= 0.25 + 2 * np.sqrt(0.25 * 0.75 / 5000), top[:5]
+    assert top[:10].mean() <= 0.25, top[:10]
+    result = simulate(controlled, thetas, seed=9)
     # Exposure control costs a little precision, not much.
     assert result.summary()["rmse"] < 1.15 * unconstrained.summary()["rmse"]
 
