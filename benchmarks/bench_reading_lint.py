@@ -1,16 +1,17 @@
 """Benchmark: `giga items validate` with the reading lint on an 800-item bank, against validation alone.
 
-The shipped items are copied under new ids (×6 → 840 items, the size of the city bank) into a temporary
+The shipped items are copied under new ids up to ``--items`` (default 840, a city bank) into a temporary
 folder; we time, in the same run, schema validation alone (the baseline) and validation plus the reading
 lint (counters, analyser re-suggestion, SudachiDict second opinion), with the per-text caches cleared
 before each item so that repeated texts do not flatter the lint.  Target (issue 17): seconds, not minutes.
 
-Run: ``python benchmarks/bench_reading_lint.py [--copies N]``
+Run: ``python benchmarks/bench_reading_lint.py [--items N]``
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import shutil
 import tempfile
@@ -23,13 +24,19 @@ from reading_tests.items import default_bank_path, item_files, validate_path
 from reading_tests.text import load_overrides
 
 
-def make_bank(root: Path, copies: int) -> int:
+def make_bank(root: Path, size: int) -> int:
+    """About ``size`` items: the shipped ones, copied under new ids as often as needed."""
+    files = item_files(default_bank_path())
+    copies = max(1, math.ceil(size / len(files)))
+    stride = 100 * math.ceil((1 + max(int(f.stem.rsplit("-", 1)[1]) for f in files)) / 100)
+    if copies * stride > 1000:
+        raise SystemExit(f"{copies} copies do not fit three-digit ids; ask for fewer items")
     n = 0
-    for file in item_files(default_bank_path()):
+    for file in files:
         text = file.read_text(encoding="utf-8")
         skill, number = file.stem.rsplit("-", 1)
         for k in range(copies):
-            new_id = f"{skill}-{int(number) + 100 * k:03d}"
+            new_id = f"{skill}-{int(number) + stride * k:03d}"
             target = root / skill / f"{new_id}.yaml"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(
@@ -41,12 +48,12 @@ def make_bank(root: Path, copies: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=6)
+    parser.add_argument("--items", type=int, default=840, help="bank size to lint (the shipped items copied)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of baseline and lint")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bank800-"))
     try:
-        n = make_bank(root, args.copies)
+        n = make_bank(root, args.items)
         overrides, exceptions = load_overrides(), readings.load_exceptions()
         bases: list[float] = []
         totals: list[float] = []
