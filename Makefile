@@ -53,6 +53,7 @@ run: $(STAMP) fonts node
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/giga items validate

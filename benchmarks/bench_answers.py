@@ -41,7 +41,7 @@ from sqlalchemy import text
 STUDENTS = 200
 WARM_UP_ANSWERS = 2  # per student, before the measured rounds
 PACED_ANSWERS = 3  # per student, in the paced round
-# A worker keeps about as many database connections as requests it serves at once (lms.db pool sizing).
+# A worker keeps about as many database connections as requests it serves at once (lms.core.db pool sizing).
 DB_CONNECTIONS_PER_WORKER = UPSTREAM_CONNECTIONS_PER_WORKER + 1
 
 # --- the bare peer: one INSERT per request ------------------------------------------------------------------
@@ -61,7 +61,7 @@ def bare_health() -> dict[str, str]:
 
 @bare_app.post("/answers")
 def bare_insert(body: BareBody) -> dict[str, Any]:
-    from lms.db import engine_for_url
+    from lms.core.db import engine_for_url
 
     engine = engine_for_url(os.environ["BENCH_DATABASE_URL"])
     with engine.begin() as connection:
@@ -297,7 +297,7 @@ def main() -> None:
         assignment_id, raws = seed_school(
             url, STUDENTS, max_items=args.answers + WARM_UP_ANSWERS + PACED_ANSWERS + 2
         )
-        from lms.db import make_engine
+        from lms.core.db import make_engine
 
         engine = make_engine(url)
         with engine.begin() as connection:

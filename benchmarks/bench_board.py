@@ -228,7 +228,7 @@ def main() -> None:
 
     from sqlmodel import Session
 
-    from lms.db import make_engine, normalise_url
+    from lms.core.db import make_engine, normalise_url
     from lms.migrations import upgrade
 
     admin_url = normalise_url(args.postgres_url)
@@ -305,7 +305,7 @@ def main() -> None:
                   f"{exported.suppressed:,} suppressed, {size / 1024:.0f} KiB")  # fmt: skip
         engine.dispose()
     finally:
-        from lms.db import dispose_engine
+        from lms.core.db import dispose_engine
 
         dispose_engine(url)
         with admin.connect() as c:

@@ -27,14 +27,14 @@ import time
 
 import numpy as np
 
-from reading_tests.cat import CatDesign, CatSession, ExposureControl, ItemBank, calibrate_sympson_hetter
+from reading_tests.cat import CatDesign, CatPool, CatSession, ExposureControl, calibrate_sympson_hetter
 from reading_tests.cat.simulation import GENRES, SKILLS, random_pool
 
 POOL_SIZE = 1000
 TEST_LENGTH = 20
 
 
-def _answer(bank: ItemBank, i: int, theta: float, u: float) -> int:
+def _answer(bank: CatPool, i: int, theta: float, u: float) -> int:
     p = bank.c[i] + (1.0 - bank.c[i]) / (1.0 + math.exp(-bank.a[i] * (theta - bank.b[i])))
     return int(u < p)
 
@@ -59,10 +59,10 @@ def time_ours(design: CatDesign, thetas: np.ndarray, seed: int) -> tuple[np.ndar
     return np.asarray(steps), np.asarray(cpu)
 
 
-def time_catsim(bank: ItemBank, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def time_catsim(bank: CatPool, thetas: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-step wall and CPU nanoseconds of catsim's estimator + selector, one simulee at a time."""
     from catsim.estimation import NumericalSearchEstimator
-    from catsim.item_bank import ItemBank as CatsimBank
+    from catsim.item_bank import CatPool as CatsimBank
     from catsim.selection import RandomesqueSelector
 
     peer = CatsimBank(np.column_stack([bank.a, bank.b, bank.c, np.ones(bank.size)]))

@@ -41,9 +41,9 @@ PASSWORD = "bench-password-123"
 
 def seed(url: str) -> dict[str, Any]:
     """Fill a migrated database; return the ids of the measured class and its fixed-form assignment."""
-    from lms.assessments.models import Assessment, Assignment, Attempt, Response, SkillEstimate
     from lms.auth.passwords import hash_password
-    from lms.db import make_engine
+    from lms.core.db import make_engine
+    from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
     from lms.roster.models import Enrollment, Org, SchoolClass, User
     from reading_tests.scoring import BANDS
 
@@ -205,8 +205,8 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
 def measure(url: str, label: str, runs: int) -> None:
     from fastapi.testclient import TestClient
 
-    from lms.config import load_settings
-    from lms.db import make_engine
+    from lms.core.db import make_engine
+    from lms.core.settings import load_settings
     from lms.main import create_app
     from lms.migrations import upgrade
     from lms.roster.models import SchoolClass
@@ -292,7 +292,7 @@ def main() -> None:
     from argon2 import PasswordHasher
 
     from lms.auth import passwords
-    from lms.db import dispose_engine, make_engine, normalise_url
+    from lms.core.db import dispose_engine, make_engine, normalise_url
 
     passwords.set_hasher_for_tests(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     with tempfile.TemporaryDirectory() as tmp:

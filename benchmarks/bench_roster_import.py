@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 import lms.demo.generate as generate
-from lms.db import make_engine
+from lms.core.db import make_engine
 from lms.migrations import upgrade
 from lms.roster.models import User
 from lms.roster.oneroster import decode, parse_bundle

@@ -10,8 +10,8 @@ per-request latency; peer in the same run: ``GET /healthz`` (one ``SELECT 1``) f
 Numbers only, no assertions.
 
 The requests go through at most 24 connections per worker, as through a reverse proxy's upstream pool:
-with more simultaneous requests than a worker's database pool (``lms.db``: 24 + 26 overflow) its 40-thread
-pool starves (sessions hold connections while handlers wait for a thread) and requests time out.
+with more simultaneous requests than a worker's database pool (``lms.core.db``: 24 + 26 overflow) its
+40-thread pool starves (sessions hold connections while handlers wait for a thread) and requests time out.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postg
 @contextmanager
 def bench_database(admin_url: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database, dropped afterwards."""
-    from lms.db import dispose_engine, make_engine
+    from lms.core.db import dispose_engine, make_engine
     from lms.migrations import upgrade
 
     name = f"giga_bench_{uuid.uuid4().hex[:10]}"
@@ -64,9 +64,9 @@ def bench_database(admin_url: str) -> Iterator[str]:
 
 def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = "") -> tuple[int, list[str]]:
     """One J3 class of ``n_students`` with signed-in sessions and a prepared CAT assignment."""
-    from lms.assessments import service
     from lms.auth.sessions import create_session
-    from lms.db import make_engine
+    from lms.core.db import make_engine
+    from lms.reading import authoring
     from lms.roster.models import Enrollment, Org, SchoolClass, User
 
     engine = make_engine(url)
@@ -97,10 +97,10 @@ def seed_school(url: str, n_students: int, *, max_items: int = 20, tag: str = ""
                 session=session, user=user, stage="full", ip=None, user_agent=None, now=now
             )
             raws.append(raw)
-        assessment = service.create_assessment(
+        assessment = authoring.create_assessment(
             session=session, title="ベンチ", min_items=max_items, max_items=max_items
         )
-        assignment = service.create_assignment(
+        assignment = authoring.create_assignment(
             session=session,
             assessment=assessment,
             class_=klass,
@@ -189,13 +189,13 @@ def uvicorn(app: str, url: str, workers: int, app_dir: str | None = None) -> Ite
 
 def csrf(raw: str) -> str:
     from lms.auth.csrf import token_for
-    from lms.config import load_settings
+    from lms.core.settings import load_settings
 
     return token_for(raw, load_settings())
 
 
 # The reverse proxy in front of the workers keeps a bounded upstream pool; more simultaneous requests than
-# a worker's database pool (24 + 26 overflow in lms.db) starve its thread pool (see the module docstring).
+# a worker's database pool (24 + 26 overflow in lms.core.db) starve its thread pool (module docstring).
 UPSTREAM_CONNECTIONS_PER_WORKER = 24
 
 

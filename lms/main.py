@@ -1,7 +1,7 @@
 """The ASGI application: ``lms.main:app`` (stable entry point).
 
 `create_app` wires settings, the database engine (created lazily: importing this module opens no connection),
-the domain-error handler and the routers. Start-up refuses a database whose schema is behind the newest
+the error handlers and the routers (lms/web.py). Start-up refuses a database whose schema is behind the newest
 migration; an unreachable database does not stop start-up (``/healthz`` reports it with 503).
 """
 
@@ -18,21 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from lms.config import Settings, get_settings
-from lms.db import engine_for, get_engine
-from lms.errors import DomainError, SchemaOutOfDate
+from lms.core.db import engine_for, get_engine
+from lms.core.errors import SchemaOutOfDate
+from lms.core.settings import Settings, get_settings
 from lms.migrations import schema_problem
 
 logger = logging.getLogger("lms")
-
-
-def get_app_settings(request: Request) -> Settings:
-    """FastAPI dependency: the settings this app was created with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def check_schema(engine: Engine) -> None:
@@ -51,8 +42,8 @@ def warm_item_bank(engine: Engine) -> None:
     """Load the item bank and the promoted calibrations now, not on the first student's request."""
     from sqlmodel import Session
 
-    from lms.assessments.delivery import item_bank
-    from lms.assessments_calibration.service import apply_promotions
+    from lms.reading.calibration.service import apply_promotions
+    from lms.reading.delivery import item_bank
 
     item_bank()
     try:
@@ -80,11 +71,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if sync is not None:
             sync.stop()
-
-
-async def domain_error_handler(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, DomainError)
-    return JSONResponse({"detail": error.message}, status_code=error.status_code)
 
 
 def install_operations(app: FastAPI, settings: Settings) -> None:
@@ -123,7 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine_for(settings)
-    app.add_exception_handler(DomainError, domain_error_handler)
     install_operations(app, settings)
 
     @app.get("/healthz", tags=["operations"])
@@ -136,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    # Routers (helper E adds its lines below).
+    # Error handlers, static files and every domain's routers (lms/web.py).
     from lms.web import install_web
 
     install_web(app)

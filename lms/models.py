@@ -5,7 +5,15 @@ Add one import line per domain package that defines tables.
 
 from sqlmodel import SQLModel
 
-from lms.assessments.models import (
+from lms.audit.models import AuditEvent
+from lms.auth.models import ApiToken, AuthSession, LoginThrottle
+from lms.board.models import BoardCell, BoardFigure, ReferenceValue
+from lms.board.support_models import ResearchExport, SupportGrant
+from lms.notebooks.models import NotebookCourse, NotebookGrade
+from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
+from lms.ops.models import OpsLock
+from lms.reading.calibration.models import ItemCalibration
+from lms.reading.models import (
     Accommodation,
     Assessment,
     Assignment,
@@ -16,15 +24,7 @@ from lms.assessments.models import (
     SkillEstimate,
     XapiOutbox,
 )
-from lms.assessments_calibration.models import ItemCalibration
-from lms.audit.models import AuditEvent
-from lms.auth.models import ApiToken, AuthSession, LoginThrottle
-from lms.board.models import BoardCell, BoardFigure, ReferenceValue
-from lms.board.support_models import ResearchExport, SupportGrant
-from lms.notebooks.models import NotebookCourse, NotebookGrade
-from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
-from lms.ops.models import OpsLock
-from lms.practice.models import PracticeOverride
+from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
 
 metadata = SQLModel.metadata

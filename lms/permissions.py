@@ -38,8 +38,8 @@ from lms.auth.deps import (
     pending_step,
     remember_page_user,
 )
-from lms.db import SessionDep
-from lms.errors import Forbidden, NotFound
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, NotFound
 from lms.roster.models import Enrollment, Org, OrgRole, SchoolClass, User
 
 
@@ -109,7 +109,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/admin/roster"): P(Row.ADMIN),
     ("POST", "/admin/roster"): P(Row.ADMIN),
     ("GET", "/admin/audit"): P(Row.ADMIN),
-    # pages: the student's test runner and results (lms/runner)
+    # pages: the student's test runner and results (lms/reading/runner)
     ("GET", "/test/{assignment_id}"): P(Row.STUDENT_TEST),
     ("GET", "/results/{attempt_id}"): P(Row.INDIVIDUAL),
     # pages: the teacher side of reading tests (lms/teaching)
@@ -120,14 +120,14 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/classes/{class_id}/report"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/report/print"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/report.csv"): P(Row.CLASS_RESULTS),
-    # pages: practice (lms/practice)
+    # pages: practice (lms/reading/practice)
     ("GET", "/classes/{class_id}/practice"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/practice/override"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/practice/assign"): P(Row.CLASS_RESULTS),
     # JSON API: online calibration (lms/assessments_calibration)
     ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
     ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
-    # JSON API: practice (lms/practice)
+    # JSON API: practice (lms/reading/practice)
     ("GET", "/api/v1/practice/me"): P(Row.OWN),
     ("GET", "/api/v1/students/{user_id}/practice"): P(Row.INDIVIDUAL, scope="results:read"),
     ("PUT", "/api/v1/students/{user_id}/practice/override"): P(Row.INDIVIDUAL, session_only=True),
@@ -151,7 +151,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/api/v1/tokens"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/tokens"): P(Row.OWN, session_only=True),
     ("DELETE", "/api/v1/tokens/{token_id}"): P(Row.OWN, session_only=True),
-    # reading tests: the student's test runner (H1; lms/assessments/routes.py)
+    # reading tests: the student's test runner (H1; lms/reading/routes.py)
     ("POST", "/api/v1/assignments/{assignment_id}/start"): P(Row.OWN, session_only=True),
     ("GET", "/api/v1/attempts/{attempt_id}"): P(Row.OWN, session_only=True),
     ("POST", "/api/v1/attempts/{attempt_id}/answers"): P(Row.OWN, session_only=True),

@@ -1,4 +1,4 @@
-"""Wire helper E's parts into the app: error handlers, static files, OIDC client, page and API routers."""
+"""Wire the web parts into the app: the one set of error handlers, static files, OIDC, page and API routes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lms.errors import DomainError
+from lms.core.errors import DomainError
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -33,14 +33,14 @@ def install_web(app: FastAPI) -> None:
     oidc_settings = OidcSettings()
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    from lms.assessments.routes import router as assessments_router
+    from lms.reading.routes import router as assessments_router
 
     # First: the answer route is the hot path and routes are matched in order (docs/performance.md).
     app.include_router(assessments_router)
     app.include_router(api_router)
     for module in (auth_routes, home_routes, admin_routes):
         app.include_router(module.router)
-    from lms.runner import pages as runner_pages
+    from lms.reading.runner import pages as runner_pages
 
     app.include_router(runner_pages.router)
     from lms.teaching import pages as teaching_pages
@@ -48,11 +48,11 @@ def install_web(app: FastAPI) -> None:
 
     app.include_router(teaching_routes.router)
     app.include_router(teaching_pages.router)
-    from lms.practice import routes as practice_routes
+    from lms.reading.practice import routes as practice_routes
 
     app.include_router(practice_routes.router)
     app.include_router(practice_routes.pages)
-    from lms.assessments_calibration.routes import router as calibration_router
+    from lms.reading.calibration.routes import router as calibration_router
 
     app.include_router(calibration_router)
     from lms.board import pages as board_pages

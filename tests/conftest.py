@@ -10,7 +10,7 @@ So the app's own commits are safe: nothing leaks from one test into the next, on
 
 Fixtures (function-scoped unless noted):
 - ``database_url``  the URL of this test's fresh, migrated database (tests using it are marked ``db``).
-- ``settings``      `lms.config.Settings` for the test database, environment "test"; also exported as
+- ``settings``      `lms.core.settings.Settings` for the test database, environment "test"; also exported as
                     ``GIGA_DATABASE_URL`` / ``GIGA_ENVIRONMENT`` so `get_settings()` and the CLI see it.
 - ``engine``        the SQLAlchemy engine for it.
 - ``db_session``    a `sqlmodel.Session`; call ``db_session.commit()`` before the app must see your rows.
@@ -73,7 +73,7 @@ def _postgres_admin_url() -> str | None:
     url = os.environ.get("GIGA_TEST_DATABASE_URL")
     if not url:
         return None
-    from lms.db import normalise_url
+    from lms.core.db import normalise_url
 
     return normalise_url(url)
 
@@ -81,7 +81,7 @@ def _postgres_admin_url() -> str | None:
 @pytest.fixture(scope="session")
 def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Session-wide: the URL of a migrated template (SQLite) or the session database (PostgreSQL)."""
-    from lms.db import make_engine
+    from lms.core.db import make_engine
     from lms.migrations import upgrade
 
     admin_url = _postgres_admin_url()
@@ -105,7 +105,7 @@ def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         upgrade(url)
         yield url
     finally:
-        from lms.db import dispose_engine
+        from lms.core.db import dispose_engine
 
         dispose_engine(url)
         with admin.connect() as connection:
@@ -118,7 +118,7 @@ def _empty_all_tables(url: str) -> None:
     small tables; other roles fall back to TRUNCATE (neither fires the audit log's append-only trigger)."""
     from sqlalchemy.exc import DBAPIError
 
-    from lms.db import engine_for_url
+    from lms.core.db import engine_for_url
 
     engine = engine_for_url(url)
     with engine.connect() as connection:
@@ -153,7 +153,7 @@ def database_url(_migrated_database: str, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template, target)
         url = f"sqlite:///{target}"
         yield url
-        from lms.db import dispose_engine
+        from lms.core.db import dispose_engine
 
         dispose_engine(url)
         return
@@ -163,7 +163,7 @@ def database_url(_migrated_database: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from lms.config import get_settings, load_settings
+    from lms.core.settings import get_settings, load_settings
 
     monkeypatch.setenv("GIGA_DATABASE_URL", database_url)
     monkeypatch.setenv("GIGA_ENVIRONMENT", "test")
@@ -174,7 +174,7 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
 
 @pytest.fixture
 def engine(settings: Any) -> Engine:
-    from lms.db import engine_for
+    from lms.core.db import engine_for
 
     return engine_for(settings)
 

@@ -28,8 +28,8 @@ from lms.api.schemas import (
 from lms.auth import service
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
 from lms.auth.models import ApiToken
-from lms.db import SessionDep
-from lms.errors import Forbidden, NotFound
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, NotFound
 from lms.pages.admin_routes import save_upload
 from lms.permissions import VisibleClassRoster, VisibleUser, api_gate, school_summaries, visible_classes_query
 from lms.roster.models import SchoolClass, User

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from lms.audit.service import record_event
 from lms.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
-from lms.errors import Conflict, InvalidInput
+from lms.core.errors import Conflict, InvalidInput
 from lms.roster.models import User
 
 # The sign-in form accepts no longer password (``Form(max_length=1024)`` in lms/pages/auth_routes.py): an

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lms.core.cli import fail, require_current_schema, settings_or_exit
+from lms.core.db import engine_for
+
 if TYPE_CHECKING:
-    from lms.config import Settings
+    from lms.core.settings import Settings
 
 admin_app = typer.Typer(
     help="System administrators: local accounts outside the roster.", no_args_is_help=True
@@ -24,15 +27,13 @@ sessions_app = typer.Typer(help="Sign-in sessions.", no_args_is_help=True)
 
 
 def _settings_with_current_schema() -> Settings:
-    from lms.cli import _require_current_schema, settings_or_exit
 
     settings = settings_or_exit()
-    _require_current_schema(settings)
+    require_current_schema(settings)
     return settings
 
 
 def _read_password(from_stdin: bool) -> str:
-    from lms.cli import fail
 
     if from_stdin:
         if sys.stdin.isatty():
@@ -72,18 +73,17 @@ def create_admin(
     from sqlalchemy.exc import SQLAlchemyError
 
     from lms.auth.accounts import AdminNames, check_new_username, create_system_admin
-    from lms.cli import _engine, fail
-    from lms.db import session_scope
-    from lms.errors import DomainError
+    from lms.core.db import session_scope
+    from lms.core.errors import DomainError
 
     settings = _settings_with_current_schema()
     names = AdminNames(family_name, given_name, kana_family_name, kana_given_name)
     try:
         # A taken username is reported before anyone types a password for it.
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine_for(settings)) as session:
             check_new_username(session=session, username=username)
         password = _read_password(password_stdin)
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine_for(settings)) as session:
             user = create_system_admin(session=session, username=username, password=password, names=names)
     except DomainError as error:
         fail(error.message)
@@ -113,13 +113,12 @@ def reset_mfa(
     from sqlmodel import select
 
     from lms.auth.service import reset_totp
-    from lms.cli import _engine, fail
-    from lms.db import session_scope
+    from lms.core.db import session_scope
     from lms.roster.models import User
 
     settings = _settings_with_current_schema()
     try:
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine_for(settings)) as session:
             user = session.exec(select(User).where(User.username == username.strip())).first()
             if user is None:
                 fail(f"no user is named {username.strip()!r}; nothing was changed")
@@ -136,14 +135,13 @@ def purge_sessions() -> None:
     """Delete sign-in sessions past their idle or absolute timeout (run it daily)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lms.auth.clock import Clock
     from lms.auth.sessions import purge_expired_sessions
-    from lms.cli import _engine, fail
-    from lms.db import session_scope
+    from lms.core.clock import Clock
+    from lms.core.db import session_scope
 
     settings = _settings_with_current_schema()
     try:
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine_for(settings)) as session:
             removed = purge_expired_sessions(session=session, settings=settings, now=Clock().now())
     except SQLAlchemyError as error:
         fail(f"cannot purge the sessions ({type(error).__name__}); nothing was removed")

@@ -15,8 +15,8 @@ import secrets
 from fastapi import Request, Response
 
 from lms.auth.sessions import SESSION_COOKIE
-from lms.config import Settings
-from lms.errors import Forbidden
+from lms.core.errors import Forbidden
+from lms.core.settings import Settings
 
 PRE_SESSION_COOKIE = "giga_pre"
 FIELD = "csrf_token"

@@ -14,13 +14,13 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from lms.auth import csrf
-from lms.auth.clock import Clock, get_clock
 from lms.auth.models import ApiToken
 from lms.auth.service import authenticate_api_token
 from lms.auth.sessions import SESSION_COOKIE, LoadedSession, load_session
-from lms.config import Settings
-from lms.db import SessionDep
-from lms.errors import Forbidden, Unauthorized
+from lms.core.clock import Clock, get_clock
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, Unauthorized
+from lms.core.settings import Settings
 from lms.roster.models import User
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime, utc_now
+from lms.core.db import UTCDateTime, utc_now
 
 # Session stages: "full" = signed in; "mfa" = password accepted, TOTP code still needed;
 # "enroll" = password accepted, the account must set up TOTP before anything else.

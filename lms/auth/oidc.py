@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from lms.errors import InvalidInput, Unauthorized
+from lms.core.errors import InvalidInput, Unauthorized
 from lms.roster.models import User
 
 STATE_COOKIE = "giga_oidc"

@@ -15,8 +15,8 @@ from lms.auth import throttle, totp
 from lms.auth.models import API_SCOPES, ApiToken
 from lms.auth.passwords import verify_password
 from lms.auth.tokens import new_api_secret, sha256_hex
-from lms.config import Settings
-from lms.errors import Forbidden, InvalidInput, NotFound
+from lms.core.errors import Forbidden, InvalidInput, NotFound
+from lms.core.settings import Settings
 from lms.roster.models import User
 
 STAFF_ROLES = frozenset({"teacher", "school_admin", "board", "admin"})

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, delete, select
 
 from lms.auth.models import AuthSession
 from lms.auth.tokens import new_session_secret, sha256_hex
-from lms.config import Settings
+from lms.core.settings import Settings
 from lms.roster.models import User
 
 SESSION_COOKIE = "giga_session"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from lms.auth.models import LoginThrottle
-from lms.config import Settings
+from lms.core.settings import Settings
 from lms.ops.locks import xact_lock
 
 

@@ -51,57 +51,41 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
+from lms.core.jst import (  # re-exported: the board's modules import them from here
+    GRADE_LABELS as GRADE_LABELS,
+)
+from lms.core.jst import (
+    GRADES as GRADES,
+)
+from lms.core.jst import (
+    JST as JST,
+)
+from lms.core.jst import (
+    entry_year as entry_year,
+)
+from lms.core.jst import (
+    grade_number as grade_number,
+)
+from lms.core.jst import (
+    school_year_and_term as school_year_and_term,
+)
+from lms.core.jst import (
+    term_bounds as term_bounds,
+)
 from reading_tests.scoring import BANDS, SCALE_MEAN, SCALE_SD
 
 FloatArray = NDArray[np.float64]
-JST = timezone(timedelta(hours=9))
-GRADES: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3")
-GRADE_LABELS: dict[str, str] = {
-    "P1": "小1", "P2": "小2", "P3": "小3", "P4": "小4", "P5": "小5", "P6": "小6",
-    "J1": "中1", "J2": "中2", "J3": "中3",
-}  # fmt: skip
 TERM_LABELS: dict[int, str] = {1: "1学期（4〜8月）", 2: "2学期（9〜12月）", 3: "3学期（1〜3月）"}
 #: histogram bins on the reported scale: [200, 250), …, [750, 800); values outside go to the end bins
 HIST_EDGES: tuple[float, ...] = tuple(float(x) for x in range(200, 801, 50))
 N_BANDS = len(BANDS)
 _BAND_CUTS_THETA = np.array([(b.lower - SCALE_MEAN) / SCALE_SD for b in BANDS[1:]])
 _HIST_CUTS_THETA = np.array([(e - SCALE_MEAN) / SCALE_SD for e in HIST_EDGES[1:-1]])
-
-
-def school_year_and_term(moment: datetime) -> tuple[int, int]:
-    """The Japanese school year (April–March) and term (1: Apr–Aug, 2: Sep–Dec, 3: Jan–Mar) in JST."""
-    local = moment.astimezone(JST) if moment.tzinfo else moment.replace(tzinfo=UTC).astimezone(JST)
-    year = local.year if local.month >= 4 else local.year - 1
-    term = 1 if 4 <= local.month <= 8 else 2 if local.month >= 9 else 3
-    return year, term
-
-
-def term_bounds(school_year: int, term: int) -> tuple[datetime, datetime]:
-    """``[start, end)`` of a term as aware datetimes (JST midnights)."""
-    starts = {1: (school_year, 4), 2: (school_year, 9), 3: (school_year + 1, 1)}
-    ends = {1: (school_year, 9), 2: (school_year + 1, 1), 3: (school_year + 1, 4)}
-    if term not in starts:
-        raise ValueError(f"unknown term {term} (use 1, 2 or 3)")
-    (y0, m0), (y1, m1) = starts[term], ends[term]
-    return datetime(y0, m0, 1, tzinfo=JST), datetime(y1, m1, 1, tzinfo=JST)
-
-
-def grade_number(grade: str) -> int:
-    """1 for P1 … 6 for P6, 7 for J1 … 9 for J3 (the years since entering primary school, plus one)."""
-    if grade not in GRADES:
-        raise ValueError(f"unknown grade code '{grade}' (use P1–P6, J1–J3)")
-    return GRADES.index(grade) + 1
-
-
-def entry_year(school_year: int, grade: str) -> int:
-    """The school year a student in ``grade`` during ``school_year`` entered 小1: the cohort's key."""
-    return school_year - grade_number(grade) + 1
 
 
 def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:

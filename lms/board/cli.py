@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lms.core.cli import require_current_schema, settings_or_exit
+from lms.core.db import engine_for
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -19,12 +22,11 @@ board_app = typer.Typer(help="Board of education: aggregates and open data.", no
 
 
 def _session_scope() -> AbstractContextManager[Session]:
-    from lms.cli import _engine, _require_current_schema, settings_or_exit
-    from lms.db import session_scope
+    from lms.core.db import session_scope
 
     settings = settings_or_exit()
-    _require_current_schema(settings)
-    return session_scope(_engine(settings))
+    require_current_schema(settings)
+    return session_scope(engine_for(settings))
 
 
 @board_app.command("refresh")

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Text
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime, utc_now
+from lms.core.db import UTCDateTime, utc_now
 
 REFERENCE_SOURCES = ("national", "prefecture", "other")
 

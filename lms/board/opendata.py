@@ -24,7 +24,7 @@ from lms.board.present import COLUMNS, figure_row
 from lms.board.service import published_figures
 from lms.board.settings import BoardSettings, get_board_settings
 from lms.board.suppression import round_count
-from lms.db import utc_now
+from lms.core.db import utc_now
 from lms.roster.models import Org, User
 
 CSV_NAME = "reading_scores.csv"

@@ -40,11 +40,11 @@ from lms.board.service import (
     refresh_aggregates,
 )
 from lms.board.settings import get_board_settings
-from lms.db import SessionDep
-from lms.errors import Forbidden, InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
+from lms.pages.render import templates as teaching_templates
 from lms.roster.models import User
-from lms.teaching.render import templates as teaching_templates
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)

@@ -26,7 +26,7 @@ import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,13 +34,15 @@ import typer
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.audit.service import record_event
 from lms.board.support_models import ResearchExport
-from lms.errors import InvalidInput
+from lms.core.cli import fail, require_current_schema, settings_or_exit
+from lms.core.db import engine_for
+from lms.core.errors import InvalidInput
+from lms.core.jst import JST
+from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import SchoolClass, User
 
-JST = timezone(timedelta(hours=9))
 SMALL_SCHOOL = "SMALL"
 MIN_PURPOSE_CHARS = 5
 SCORE_COLUMNS = (
@@ -411,16 +413,15 @@ def research_export_command(
     recipient: Annotated[str, typer.Option(help="the university partner")] = "",
 ) -> None:
     """Pseudonymous research export for a university partner (scores, aggregates, data-use note)."""
-    from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
-    from lms.db import session_scope, utc_now
-    from lms.errors import DomainError
+    from lms.core.db import session_scope, utc_now
+    from lms.core.errors import DomainError
 
     settings = settings_or_exit()
-    _require_current_schema(settings)
+    require_current_schema(settings)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         fail(f"{out} is not an empty folder; choose a new one so that no older export is mixed in")
     try:
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine_for(settings)) as session:
             result = export_research(
                 session=session, out_dir=out, actor=None, purpose=purpose, recipient=recipient, now=utc_now()
             )

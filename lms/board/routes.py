@@ -16,8 +16,8 @@ from lms.auth.deps import ApiPrincipal, client_ip
 from lms.board.present import figure_row
 from lms.board.service import Filters, dashboard_data, refresh_aggregates
 from lms.board.settings import get_board_settings
-from lms.db import SessionDep
-from lms.errors import Forbidden
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden
 from lms.permissions import api_gate
 
 router = APIRouter(prefix="/api/v1/board", tags=["board"], dependencies=[Depends(api_gate)])

@@ -25,7 +25,6 @@ from sqlalchemy import delete, insert, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import Assignment, Attempt, SkillEstimate
 from lms.board.aggregates import (
     GRADES,
     CellSums,
@@ -43,10 +42,11 @@ from lms.board.aggregates import (
 from lms.board.models import BoardCell, BoardFigure, ReferenceValue
 from lms.board.settings import BoardSettings, get_board_settings
 from lms.board.suppression import suppress_shares, suppress_table
-from lms.db import utc_now
-from lms.errors import InvalidInput, NotFound
+from lms.core.db import utc_now
+from lms.core.errors import InvalidInput, NotFound
 from lms.ops.locks import xact_lock
 from lms.permissions import school_ids
+from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import Org, SchoolClass, User
 from reading_tests.items import SKILLS
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
 from lms.board.support_models import SupportGrant
-from lms.errors import Forbidden, InvalidInput, NotFound
+from lms.core.errors import Forbidden, InvalidInput, NotFound
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import service as teaching
 

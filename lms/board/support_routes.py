@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,15 +24,15 @@ from sqlmodel import col, select
 from lms.auth import csrf
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
 from lms.board import research, support
-from lms.db import SessionDep
-from lms.errors import InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
+from lms.core.jst import JST
 from lms.pages import render as pages_render
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.permissions import api_gate
 from lms.roster.models import Org, User
 from lms.teaching import report as rpt
 
-JST = timezone(timedelta(hours=9))
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=[str(TEMPLATES_DIR), str(pages_render.TEMPLATES_DIR)])
 templates.env.globals.update(pages_render.templates.env.globals)

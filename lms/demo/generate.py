@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from lms.core.jst import school_year_of
 from lms.demo.names import ADULT_GIVEN_NAMES, BOYS_NAMES, FAMILY_NAMES, GIRLS_NAMES
 
 NAMESPACE = uuid.UUID("6f0c3f0e-4b43-4b8e-9a1e-2d6a1f5f9c21")
@@ -146,11 +147,6 @@ class DemoBundle:
     @property
     def usernames(self) -> list[str]:
         return [row["username"] for row in self.rows["users"]]
-
-
-def fiscal_year(today: date) -> int:
-    """Japanese school year: April to March."""
-    return today.year if today.month >= 4 else today.year - 1
 
 
 def _sid(*parts: object) -> str:
@@ -369,7 +365,7 @@ def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Non
 
 
 def generate_demo_bundle(target: Path, *, seed: int = 2026, today: date | None = None) -> DemoBundle:
-    school_year = fiscal_year(today or date.today())
+    school_year = school_year_of(today or date.today())
     rows, accounts = build_rows(seed=seed, school_year=school_year)
     write_bundle(target, rows)
     return DemoBundle(path=target, school_year=school_year, rows=rows, accounts=accounts)

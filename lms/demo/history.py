@@ -25,7 +25,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -35,8 +35,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import table as sa_table
 from sqlmodel import Session, col, select
 
-from lms.assessments.delivery import item_bank
-from lms.assessments.models import Assessment, Assignment, Attempt, Response, SkillEstimate
+from lms.core.jst import JST, school_year_of
+from lms.reading.delivery import item_bank
+from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
 from reading_tests.estimation import eap
 from reading_tests.io import ItemParams, ResponseData
@@ -45,7 +46,6 @@ from reading_tests.scoring import band, guessing_flags, scale_score
 
 DEMO_PREFIX = "【デモ】"
 SOURCED_PREFIX = "demo-history"
-JST = timezone(timedelta(hours=9))
 SKILLS = ("DEP", "ANA", "PARA", "INF", "REP", "INST_DICT", "INST_MATH")
 ITEMS_PER_SKILL = 8
 GRADES = ("P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3")
@@ -102,7 +102,7 @@ def _current_year(session: Session, today: date) -> int:
     years = session.exec(select(AcademicSession).where(AcademicSession.is_current)).all()
     if years:
         return max(y.school_year for y in years)
-    return today.year if today.month >= 4 else today.year - 1
+    return school_year_of(today)
 
 
 def _section(title: str) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
-from lms.config import Settings
+from lms.core.settings import Settings
 from lms.demo.generate import DemoAccount, generate_demo_bundle
 from lms.roster.models import Org, User
 from lms.roster.service import ImportReport, import_bundle

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from lms.db import normalise_url
+from lms.core.db import normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 

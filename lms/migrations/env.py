@@ -7,8 +7,8 @@ from sqlalchemy import pool
 from sqlmodel import create_engine
 
 import lms.models
-from lms.config import get_settings
-from lms.db import normalise_url
+from lms.core.db import normalise_url
+from lms.core.settings import get_settings
 
 config = context.config
 target_metadata = lms.models.metadata
@@ -34,7 +34,7 @@ def run_migrations_online() -> None:
         return
     url = _url()
     if url.startswith("sqlite"):
-        from lms.db import make_engine
+        from lms.core.db import make_engine
 
         engine = make_engine(url)
     else:

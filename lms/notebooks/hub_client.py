@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
-from lms.errors import DomainError
+from lms.core.errors import DomainError
 
 STUDENTS_GROUP = "giga-notebook-students"  # every notebook student: the LMS may start only their servers
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)

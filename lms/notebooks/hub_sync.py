@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import Request
 from sqlmodel import Session, col, select
 
-from lms.config import Settings
+from lms.core.settings import Settings
 from lms.notebooks import service
 from lms.notebooks.hub_client import STUDENTS_GROUP, HubClient, PrestartJob, PrestartRegistry
 from lms.notebooks.models import NotebookCourse

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_ip
-from lms.db import SessionDep
-from lms.errors import Forbidden, InvalidInput, NotFound
+from lms.core.db import SessionDep
+from lms.core.errors import Forbidden, InvalidInput, NotFound
 from lms.notebooks import hub_sync, service
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry
 from lms.notebooks.render import render

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
-from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.notebooks.hub_client import STUDENTS_GROUP
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.notebooks.sanitize import sanitise_html

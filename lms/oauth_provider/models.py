@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime, utc_now
+from lms.core.db import UTCDateTime, utc_now
 
 
 class OAuthCode(SQLModel, table=True):

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from lms.auth.deps import ClockDep, SessionStateDep, remember_page_user
-from lms.db import SessionDep
+from lms.core.db import SessionDep
 from lms.notebooks.service import hub_groups
 from lms.oauth_provider import service
 from lms.oauth_provider.settings import OAuthProviderSettings

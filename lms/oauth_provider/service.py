@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from lms.audit.service import record_event
 from lms.auth.tokens import sha256_hex
-from lms.errors import Forbidden, InvalidInput
+from lms.core.errors import Forbidden, InvalidInput
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.oauth_provider.settings import OAuthClient, OAuthProviderSettings
 from lms.roster.models import User

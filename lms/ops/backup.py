@@ -34,7 +34,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from lms.db import dispose_engine, engine_for_url, normalise_url
+from lms.core.db import dispose_engine, engine_for_url, normalise_url
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"

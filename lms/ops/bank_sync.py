@@ -1,6 +1,6 @@
 """Carry item promotions from the worker that made them to every other worker.
 
-Each process keeps the item bank in memory (`lms.assessments.delivery.item_bank`), with the promoted
+Each process keeps the item bank in memory (`lms.reading.delivery.item_bank`), with the promoted
 calibrations applied.  A promotion refreshes only the process that handled it, so every worker runs a small
 thread that reads a fingerprint of the promoted rows every ``GIGA_BANK_SYNC_SECONDS`` (default 10) and, when
 it changed, applies the promotions to its own bank.  One indexed aggregate query per interval per worker;
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from lms.assessments_calibration.models import ItemCalibration
+from lms.reading.calibration.models import ItemCalibration
 
 logger = logging.getLogger("lms.ops.bank_sync")
 
@@ -49,7 +49,7 @@ class BankSync:
 
     def check(self) -> bool:
         """One round: apply the promotions when the fingerprint moved; whether it did."""
-        from lms.assessments_calibration.service import refresh_process_bank
+        from lms.reading.calibration.service import refresh_process_bank
 
         with Session(self.engine) as session:
             now = promotion_fingerprint(session)

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lms.core.cli import fail, safe_url, settings_or_exit
+
 if TYPE_CHECKING:
-    from lms.config import Settings
+    from lms.core.settings import Settings
 
 backup_app = typer.Typer(
     help="Back the database up (SQLite online backup, PostgreSQL pg_dump); prune old backups.",
@@ -23,7 +25,6 @@ backup_app = typer.Typer(
 
 
 def _settings() -> Settings:
-    from lms.cli import settings_or_exit
 
     return settings_or_exit()
 
@@ -44,7 +45,6 @@ def backup(
     """Write a consistent backup of the database (safe while the LMS is serving)."""
     if ctx.invoked_subcommand is not None:
         return
-    from lms.cli import fail
     from lms.ops.backup import BackupError, create_backup, prune_backups
 
     settings = _settings()
@@ -69,7 +69,6 @@ def prune(
     folder: Annotated[Path | None, typer.Option("--dir", help="folder (default: GIGA_BACKUP_DIR)")] = None,
 ) -> None:
     """Delete all but the newest N backups (files named giga-<time>.sqlite3 / .pgdump)."""
-    from lms.cli import fail
     from lms.ops.backup import BackupError, list_backups, prune_backups
 
     target = folder or _settings().backup_dir
@@ -99,11 +98,10 @@ def restore(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask: replace the database's content")] = False,
 ) -> None:
     """Replace the database's content with a backup, then migrate it up (stop the LMS workers first)."""
-    from lms.cli import _safe_url, fail
     from lms.ops.backup import BackupError, check_restorable, create_backup, has_schema, restore_backup
 
     settings = _settings()
-    where = _safe_url(settings.database_url)
+    where = safe_url(settings.database_url)
     try:
         from alembic.script import ScriptDirectory
 

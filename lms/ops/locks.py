@@ -26,8 +26,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
-from lms.db import utc_now
-from lms.errors import Conflict
+from lms.core.db import utc_now
+from lms.core.errors import Conflict
 from lms.ops.models import OpsLock
 
 

@@ -45,8 +45,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
-from lms.assessments.models import XapiOutbox
-from lms.db import utc_now
+from lms.core.db import utc_now
+from lms.reading.models import XapiOutbox
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

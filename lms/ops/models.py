@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime
+from lms.core.db import UTCDateTime
 
 
 class OpsLock(SQLModel, table=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +15,9 @@ from lms.api.queries import AuditFilter, search_audit
 from lms.auth import service
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.auth.models import API_SCOPES
-from lms.db import SessionDep
-from lms.errors import InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
+from lms.core.jst import JST
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.roster.models import User
@@ -25,7 +26,6 @@ from lms.roster.service import import_bundle
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
-JST = timezone(timedelta(hours=9))
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 PAGE_SIZE = 100
 

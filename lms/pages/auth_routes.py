@@ -14,9 +14,9 @@ from lms.auth import oidc, service, throttle, totp
 from lms.auth.csrf import PRE_SESSION_COOKIE
 from lms.auth.deps import ClockDep, SessionStateDep, SettingsDep, client_ip, remember_page_user
 from lms.auth.sessions import SESSION_COOKIE, LoadedSession, create_session, end_session, set_stage
-from lms.config import Settings
-from lms.db import SessionDep
-from lms.errors import NotFound
+from lms.core.db import SessionDep
+from lms.core.errors import NotFound
+from lms.core.settings import Settings
 from lms.pages.deps import PAGE_DEPENDENCIES, safe_next
 from lms.pages.render import render
 from lms.roster.models import User

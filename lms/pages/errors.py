@@ -12,7 +12,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lms.auth.deps import LoginRequired
-from lms.errors import DomainError
+from lms.core.errors import DomainError
 from lms.pages.render import render
 
 TITLES = {

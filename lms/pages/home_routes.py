@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from lms.api.queries import class_roster, school_names, student_counts
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
-from lms.db import SessionDep
+from lms.core.db import SessionDep
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import VisibleClassRoster, school_ids, school_summaries, visible_classes_query
@@ -36,7 +36,7 @@ def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep)
     if user.role == "student":
         home_class = session.get(SchoolClass, user.home_class_id) if user.home_class_id else None
         context["home_class"] = home_class
-        from lms.runner.queries import student_assignments  # the student's tests (lms/runner)
+        from lms.reading.runner.queries import student_assignments  # the student's tests (lms/reading/runner)
 
         context["tests"] = student_assignments(session, student=user, now=clock.now())
         from lms.notebooks.home import home_context  # the student's notebook lessons and grades

@@ -1,4 +1,8 @@
-"""Rendering helpers: one Jinja2 environment, the CSRF token and the signed-in user in every template."""
+"""The one Jinja2 environment and the one ``render``: the CSRF token and the signed-in user in every page.
+
+Templates stay in their domain's folder (``lms/<domain>/templates``); the environment searches all of them,
+so template names are unique across the tree (tests/lms/test_templating.py).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,16 @@ from fastapi.templating import Jinja2Templates
 
 from lms.auth import csrf
 from lms.auth.deps import UserView
-from lms.config import Settings
+from lms.core.jst import jst_text
+from lms.core.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+#: every domain's template folder, this package's (the layout, base.html) first
+TEMPLATE_DIRS: tuple[Path, ...] = (
+    TEMPLATES_DIR,
+    *sorted(p for p in Path(__file__).parent.parent.rglob("templates") if p != TEMPLATES_DIR),
+)
+templates = Jinja2Templates(directory=[str(p) for p in TEMPLATE_DIRS])
 
 ROLE_LABELS = {
     "student": "児童生徒",
@@ -26,16 +36,7 @@ ROLE_LABELS = {
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 
 
-def _jst(value: Any) -> str:
-    """Show a UTC timestamp in Japan time (the schools' clock)."""
-    from datetime import timedelta, timezone
-
-    if value is None:
-        return ""
-    return str(value.astimezone(timezone(timedelta(hours=9))).strftime("%Y-%m-%d %H:%M:%S"))
-
-
-templates.env.filters["jst"] = _jst
+templates.env.filters["jst"] = jst_text
 
 
 def _user_view(request: Request) -> UserView | None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
-from lms.db import UTCDateTime, utc_now
+from lms.core.db import UTCDateTime, utc_now
 
 ORG_TYPES = ("district", "school")
 STATUSES = ("active", "tobedeleted")

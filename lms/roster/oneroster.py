@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from lms.errors import InvalidInput
+from lms.core.errors import InvalidInput
 
 GRADE_CODES = frozenset(
     [f"P{n}" for n in range(1, 7)]

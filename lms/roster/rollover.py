@@ -15,11 +15,10 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
-from lms.errors import Conflict, InvalidInput
+from lms.core.errors import Conflict, InvalidInput
+from lms.core.jst import LAST_YEAR_OF_STAGE, parse_grade
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
 from lms.roster.service import ROLLOVER_PREFIX
-
-LAST_GRADE = {"P": 6, "J": 3, "H": 3}
 
 
 @dataclass
@@ -59,10 +58,11 @@ def city_has_junior_high(session: Session) -> bool:
 
 def next_grade(grade: str, *, has_junior_high: bool) -> tuple[str | None, str]:
     """(new grade, outcome) with outcome one of promoted | graduated | moving_on | unchanged."""
-    if len(grade) != 2 or grade[0] not in LAST_GRADE or not grade[1].isdigit():
+    parsed = parse_grade(grade)
+    if parsed is None:
         return grade, "unchanged"
-    stage, year = grade[0], int(grade[1])
-    if year < LAST_GRADE[stage]:
+    stage, year = parsed
+    if year < LAST_YEAR_OF_STAGE[stage]:
         return f"{stage}{year + 1}", "promoted"
     if stage == "P":
         return ("J1", "promoted") if has_junior_high else (grade, "moving_on")

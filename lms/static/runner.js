@@ -1,5 +1,5 @@
 /* GIGA reading-test runner: one item per screen, answers saved on the device first, sent in order with
-   retries, "保存しました" only after the server's acknowledgement. No framework; see lms/runner/README.md. */
+   retries, "保存しました" only after the server's acknowledgement. No framework; see lms/reading/runner/README.md. */
 (function () {
   "use strict";
   var root = document.getElementById("runner");

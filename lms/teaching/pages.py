@@ -13,16 +13,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from lms.assessments.delivery import item_bank
 from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
-from lms.db import SessionDep
-from lms.errors import InvalidInput
+from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
+from lms.pages.render import render
+from lms.reading.delivery import item_bank
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching import schemas, service
-from lms.teaching.render import render
 from reading_tests.scoring import BANDS
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)

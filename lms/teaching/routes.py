@@ -10,11 +10,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from lms.assessments.xapi import XapiContext
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
-from lms.db import SessionDep
+from lms.core.db import SessionDep
 from lms.permissions import api_gate
+from lms.reading.xapi import XapiContext
 from lms.teaching import service
 from lms.teaching.pages import parse_assignment_id
 from lms.teaching.schemas import AssignmentCreate

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from lms.errors import InvalidInput
+from lms.core.errors import InvalidInput
+from lms.core.jst import JST
 from lms.teaching.report import SKILL_NAMES_JA, SKILL_ORDER
 
 GRADE_CODES = ("P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3")
@@ -19,7 +20,6 @@ RUBY_LABELS = {
     **{g: f"{'小' if g[0] == 'P' else '中'}{g[1]}の漢字まではふりがななし" for g in GRADE_CODES},
 }
 EXTRA_TIME_CHOICES = (0, 25, 50, 100)
-JST = timezone(timedelta(hours=9))
 
 
 class AccommodationIn(BaseModel):

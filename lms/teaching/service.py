@@ -17,9 +17,12 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lms.assessments import service as delivery_service
-from lms.assessments.delivery import item_bank
-from lms.assessments.models import (
+from lms.audit.service import record_event
+from lms.core.errors import Conflict, Forbidden, NotFound
+from lms.permissions import Row, check_class_roster, check_row, taught_class_ids
+from lms.reading import attempts, authoring
+from lms.reading.delivery import item_bank
+from lms.reading.models import (
     OPEN_ATTEMPT_STATUSES,
     Assessment,
     Assignment,
@@ -28,10 +31,7 @@ from lms.assessments.models import (
     Response,
     SkillEstimate,
 )
-from lms.assessments.xapi import XapiContext
-from lms.audit.service import record_event
-from lms.errors import Conflict, Forbidden, NotFound
-from lms.permissions import Row, check_class_roster, check_row, taught_class_ids
+from lms.reading.xapi import XapiContext
 from lms.roster.models import Enrollment, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching.schemas import AssignmentCreate
@@ -424,7 +424,7 @@ def create_assignment(
     students = class_students(session=session, class_id=class_.id)
     data.check(class_student_ids={s.user_id for s in students}, known_items=set(item_bank_ids()), now=now)
     is_cat = data.kind == "cat"
-    assessment = delivery_service.create_assessment(
+    assessment = authoring.create_assessment(
         session=session,
         title=data.title,
         kind=data.kind,
@@ -436,7 +436,7 @@ def create_assignment(
         time_limit_s=data.time_limit_min * 60 if data.time_limit_min else None,
         created_by=actor,
     )
-    assignment = delivery_service.create_assignment(
+    assignment = authoring.create_assignment(
         session=session,
         assessment=assessment,
         class_=class_,
@@ -446,7 +446,7 @@ def create_assignment(
         closes_at=data.closes_at,
         student_ids=data.student_ids or None,
         accommodations={
-            a.user_id: delivery_service.AccommodationIn(
+            a.user_id: authoring.AccommodationIn(
                 ruby_level=a.ruby_level,
                 extra_time_pct=a.extra_time_pct,
                 read_aloud=a.read_aloud,
@@ -492,8 +492,8 @@ def close_assignment(
         )
     ).all()
     for attempt in open_attempts:
-        loaded = delivery_service._load(session, attempt)
-        delivery_service.expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
+        loaded = attempts.load_context(session, attempt)
+        attempts.expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
     record_event(
         session=session,
         actor_id=actor.id,
@@ -512,7 +512,7 @@ def reset_attempt(
     """Start a student over: the attempt is kept (status reset, out of the reports), a new one prepared."""
     if attempt.status == "reset":
         raise Conflict("この解答はもうやり直しになっています。画面を読み込み直してください。")
-    fresh = delivery_service.reset_attempt(session=session, attempt=attempt, now=now)
+    fresh = authoring.reset_attempt(session=session, attempt=attempt, now=now)
     record_event(
         session=session,
         actor_id=actor.id,
@@ -533,7 +533,7 @@ def resume_attempt(
     assert assignment is not None
     if assignment.status == "closed" or (assignment.closes_at is not None and assignment.closes_at <= now):
         raise Conflict("このテストは終了しています。続きを受けさせるには、新しく割り当ててください。")
-    delivery_service.reopen_attempt(session=session, attempt=attempt, now=now)
+    authoring.reopen_attempt(session=session, attempt=attempt, now=now)
     record_event(
         session=session,
         actor_id=actor.id,

@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from lms.core.cli import fail, require_current_schema, settings_or_exit
+from lms.core.db import engine_for
+
 xapi_app = typer.Typer(
     help="xAPI statements: send the outbox to the learning record store.", no_args_is_help=True
 )
@@ -16,7 +19,6 @@ xapi_app = typer.Typer(
 def _xapi_settings_or_exit() -> object:
     from pydantic import ValidationError
 
-    from lms.cli import fail
     from lms.xapi_sender.settings import XapiSettings
 
     try:
@@ -31,7 +33,6 @@ def send(
     once: Annotated[bool, typer.Option("--once", help="send what is waiting now, then exit")] = False,
 ) -> None:
     """Send waiting statements to GIGA_XAPI_LRS_URL (a worker loop; --once for cron or tests)."""
-    from lms.cli import _engine, _require_current_schema, fail, settings_or_exit
     from lms.xapi_sender.sender import drain, make_client, run_forever
     from lms.xapi_sender.settings import XapiSettings
 
@@ -42,8 +43,8 @@ def send(
         fail("GIGA_XAPI_LRS_URL is not set; set it to the LRS endpoint, e.g. https://lrs.example.jp/xAPI/")
     if not xapi.lrs_url.startswith(("http://", "https://")):
         fail("GIGA_XAPI_LRS_URL must start with http:// or https://")
-    _require_current_schema(settings)
-    engine = _engine(settings)
+    require_current_schema(settings)
+    engine = engine_for(settings)
     with make_client(xapi) as client:
         if once:
             report = drain(engine=engine, settings=xapi, client=client)
@@ -65,15 +66,14 @@ def send(
 @xapi_app.command("status")
 def status() -> None:
     """Count sent, ready, waiting (lease or backoff) and parked statements."""
-    from lms.cli import _engine, _require_current_schema, settings_or_exit
-    from lms.db import session_scope, utc_now
+    from lms.core.db import session_scope, utc_now
     from lms.xapi_sender.outbox import outbox_counts
     from lms.xapi_sender.settings import XapiSettings
 
     settings = settings_or_exit()
     xapi = _xapi_settings_or_exit()
     assert isinstance(xapi, XapiSettings)
-    _require_current_schema(settings)
-    with session_scope(_engine(settings)) as session:
+    require_current_schema(settings)
+    with session_scope(engine_for(settings)) as session:
         counts = outbox_counts(session=session, now=utc_now(), max_tries=xapi.max_tries)
     typer.echo("  ".join(f"{key}: {value}" for key, value in counts.items()))

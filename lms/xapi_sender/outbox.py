@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session, col
 
-from lms.assessments.models import XapiOutbox
+from lms.reading.models import XapiOutbox
 
 MAX_ERROR_CHARS = 2000
 

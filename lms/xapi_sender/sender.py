@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import Engine
 
-from lms.db import session_scope, utc_now
+from lms.core.db import session_scope, utc_now
 from lms.xapi_sender.outbox import Claimed, claim_batch, mark_failed, mark_sent
 from lms.xapi_sender.settings import XapiSettings
 

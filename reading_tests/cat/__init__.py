@@ -11,7 +11,7 @@ One module per CAT stage, as in catsim:
 * :mod:`~reading_tests.cat.simulation` – Monte Carlo studies and Sympson–Hetter calibration.
 """
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.lookahead import lookahead
 from reading_tests.cat.selection import ContentBalancer, ExposureControl
 from reading_tests.cat.session import CatDesign, CatSession
@@ -20,10 +20,10 @@ from reading_tests.cat.stopping import StoppingRule
 
 __all__ = [
     "CatDesign",
+    "CatPool",
     "CatSession",
     "ContentBalancer",
     "ExposureControl",
-    "ItemBank",
     "StoppingRule",
     "calibrate_sympson_hetter",
     "information_bound",

@@ -79,8 +79,8 @@ class Attribute:
 
 
 @dataclass(frozen=True, eq=False)
-class ItemBank:
-    """Immutable CAT item pool with precomputed tables (build it with :meth:`ItemBank.build`).
+class CatPool:
+    """Immutable CAT item pool with precomputed tables (build it with :meth:`CatPool.build`).
 
     Attributes
     ----------
@@ -131,7 +131,7 @@ class ItemBank:
         *,
         attributes: Mapping[str, Sequence[str]] | None = None,
         grid: ArrayLike | None = None,
-    ) -> ItemBank:
+    ) -> CatPool:
         """Validate parameters and precompute the tables.
 
         Parameters
@@ -151,7 +151,7 @@ class ItemBank:
 
         Returns
         -------
-        ItemBank
+        CatPool
 
         Raises
         ------

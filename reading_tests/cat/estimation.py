@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.errors import InvalidInput
 from reading_tests.irt import FloatArray
 
@@ -42,7 +42,7 @@ def prior_log_density(grid: FloatArray, mean: float = 0.0, sd: float = 1.0) -> F
     return np.asarray(-0.5 * ((grid - mean) / sd) ** 2, dtype=float)
 
 
-def add_response(log_post: FloatArray, bank: ItemBank, item: int, response: int) -> None:
+def add_response(log_post: FloatArray, bank: CatPool, item: int, response: int) -> None:
     """Add the log-likelihood of one answer to ``log_post`` in place.
 
     ``ℓ ← ℓ + log P_i(θ)`` for a correct answer (1) and ``ℓ ← ℓ + log(1 − P_i(θ))`` for a wrong one (0).
@@ -51,7 +51,7 @@ def add_response(log_post: FloatArray, bank: ItemBank, item: int, response: int)
     ----------
     log_post : ndarray of shape (G,)
         Log-posterior on ``bank.grid``; modified in place.
-    bank : ItemBank
+    bank : CatPool
     item : int
         Pool position of the item.
     response : int
@@ -72,7 +72,7 @@ def eap(grid: FloatArray, log_post: FloatArray, moments: FloatArray | None = Non
     grid : ndarray of shape (G,)
     log_post : ndarray of shape (G,)
     moments : ndarray of shape (G, 3), optional
-        :func:`moment_matrix` (grid), precomputed by the pool (``ItemBank.moments``) for speed.
+        :func:`moment_matrix` (grid), precomputed by the pool (``CatPool.moments``) for speed.
 
     Returns
     -------
@@ -93,7 +93,7 @@ def moment_matrix(grid: FloatArray) -> FloatArray:
 
 
 def eap_from_responses(
-    bank: ItemBank, items: list[int], responses: list[int], prior_mean: float = 0.0, prior_sd: float = 1.0
+    bank: CatPool, items: list[int], responses: list[int], prior_mean: float = 0.0, prior_sd: float = 1.0
 ) -> tuple[float, float]:
     """EAP θ̂ and SE of a whole response pattern (non-incremental; used to rebuild a session).
 
@@ -101,7 +101,7 @@ def eap_from_responses(
 
     Parameters
     ----------
-    bank : ItemBank
+    bank : CatPool
     items : list of int
         Pool positions of the answered items.
     responses : list of int

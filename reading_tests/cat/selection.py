@@ -32,7 +32,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from reading_tests.cat.bank import IntArray, ItemBank
+from reading_tests.cat.bank import CatPool, IntArray
 from reading_tests.cat.rng import uniform
 from reading_tests.errors import InvalidInput
 from reading_tests.irt import FloatArray
@@ -98,14 +98,12 @@ class ContentBalancer:
     _cell: IntArray = field(repr=False)
 
     @classmethod
-    def build(
-        cls, bank: ItemBank, targets: Mapping[str, Mapping[str, float]], length: int
-    ) -> ContentBalancer:
+    def build(cls, bank: CatPool, targets: Mapping[str, Mapping[str, float]], length: int) -> ContentBalancer:
         """Check the targets against the pool and compute the quotas.
 
         Parameters
         ----------
-        bank : ItemBank
+        bank : CatPool
         targets : mapping
             ``{attribute: {category: proportion}}``, proportions ≥ 0 summing to 1 per attribute.
         length : int
@@ -203,7 +201,7 @@ class ExposureControl:
 
     @classmethod
     def build(
-        cls, method: str, *, bank: ItemBank, k: int = 5, sh_parameters: ArrayLike | None = None
+        cls, method: str, *, bank: CatPool, k: int = 5, sh_parameters: ArrayLike | None = None
     ) -> ExposureControl:
         """Validate the settings against the pool.
 
@@ -243,7 +241,7 @@ class Choice(NamedTuple):
 
 
 def priority(
-    bank: ItemBank,
+    bank: CatPool,
     theta: float,
     unavailable: list[int],
     *,
@@ -252,11 +250,11 @@ def priority(
 ) -> FloatArray:
     """Priority index ``PI_i = I_i(θ̂) · Π_d f_{d,k_d(i)}``, and −1 for unavailable items.
 
-    ``I_i(θ̂)`` comes from the pool's interpolation table (:meth:`ItemBank.information_at`).
+    ``I_i(θ̂)`` comes from the pool's interpolation table (:meth:`CatPool.information_at`).
 
     Parameters
     ----------
-    bank : ItemBank
+    bank : CatPool
     theta : float
         Current θ̂.
     unavailable : list of int
@@ -280,7 +278,7 @@ def priority(
 
 
 def select_item(
-    bank: ItemBank,
+    bank: CatPool,
     theta: float,
     unavailable: list[int],
     *,
@@ -302,7 +300,7 @@ def select_item(
 
     Parameters
     ----------
-    bank : ItemBank
+    bank : CatPool
     theta : float
         Current θ̂.
     unavailable : list of int

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.estimation import add_response, eap, prior_log_density
 from reading_tests.cat.rng import new_seed
 from reading_tests.cat.selection import ContentBalancer, ExposureControl, select_item
@@ -44,7 +44,7 @@ class CatDesign:
 
     Attributes
     ----------
-    bank : ItemBank
+    bank : CatPool
     stopping : StoppingRule
     exposure : ExposureControl
     balancer : ContentBalancer or None
@@ -56,7 +56,7 @@ class CatDesign:
         Hash of the pool and all settings; a stored session only resumes under the same design.
     """
 
-    bank: ItemBank
+    bank: CatPool
     stopping: StoppingRule
     exposure: ExposureControl
     balancer: ContentBalancer | None
@@ -69,7 +69,7 @@ class CatDesign:
     @classmethod
     def build(
         cls,
-        bank: ItemBank,
+        bank: CatPool,
         *,
         max_items: int = 20,
         min_items: int = 1,
@@ -86,7 +86,7 @@ class CatDesign:
 
         Parameters
         ----------
-        bank : ItemBank
+        bank : CatPool
         max_items, min_items, se_target :
             See :class:`~reading_tests.cat.stopping.StoppingRule`; ``max_items ≤`` pool size.
         exposure : {"none", "randomesque", "sympson-hetter"}
@@ -150,7 +150,7 @@ class CatDesign:
 
 
 def _fingerprint(
-    bank: ItemBank,
+    bank: CatPool,
     stopping: StoppingRule,
     control: ExposureControl,
     balancer: ContentBalancer | None,
@@ -189,6 +189,7 @@ class CatSession:
         "_log_post",
         "_unavailable",
         "design",
+        "excluded",
         "items",
         "pending",
         "responses",
@@ -198,23 +199,34 @@ class CatSession:
         "theta_hat",
     )
 
-    def __init__(self, design: CatDesign, seed: int) -> None:
+    def __init__(self, design: CatDesign, seed: int, excluded: Sequence[int] = ()) -> None:
         self.design = design
         self.seed = int(seed)
+        self.excluded: list[int] = sorted(set(excluded))
         self.items: list[int] = []
         self.responses: list[int] = []
         self.set_aside: list[int] = []
         self.pending: int | None = None
-        self._unavailable: list[int] = []
+        self._unavailable: list[int] = list(self.excluded)
         self._log_post = design.prior_log.copy()
         self.theta_hat, self.se = eap(design.bank.grid, self._log_post, design.bank.moments)
         self._exhausted = False
         self._counts = design.balancer.counts([]) if design.balancer else None
 
     @classmethod
-    def start(cls, design: CatDesign, seed: int | None = None) -> CatSession:
-        """A new session with θ̂ = prior mean; ``seed`` defaults to a fresh random 53-bit seed."""
-        return cls(design, new_seed() if seed is None else seed)
+    def start(cls, design: CatDesign, seed: int | None = None, *, exclude: Iterable[str] = ()) -> CatSession:
+        """A new session with θ̂ = prior mean; ``seed`` defaults to a fresh random 53-bit seed.
+
+        ``exclude`` ("no repeat") names items this student must not get in this test: items seen in
+        recent terms or used in practice.  Ids outside the pool are ignored (retired items).  Adaptive
+        mode never selects them; a fixed form (pilot) is administered as designed.  If the exclusions
+        leave fewer items than the minimum length the test ends early, so keep the pool large enough.
+        """
+        index = design.bank.index
+        excluded = [index[i] for i in exclude if i in index] if design.fixed_form is None else []
+        session = cls(design, new_seed() if seed is None else seed, excluded)
+        session._exhausted = len(session._unavailable) >= design.bank.size
+        return session
 
     @property
     def finished(self) -> bool:
@@ -296,6 +308,7 @@ class CatSession:
         other = CatSession.__new__(CatSession)
         other.design = self.design
         other.seed = self.seed
+        other.excluded = list(self.excluded)
         other.items = list(self.items)
         other.responses = list(self.responses)
         other.set_aside = list(self.set_aside)
@@ -310,7 +323,9 @@ class CatSession:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly state: ``{"version", "design", "seed", "items", "responses", "set_aside",
-        "pending", "theta_hat", "se", "finished"}`` (item ids as strings, responses 0/1)."""
+        "excluded", "pending", "theta_hat", "se", "finished"}`` (item ids as strings, responses 0/1).
+
+        ``excluded`` is optional on load (states saved before it existed have none)."""
         ids = self.design.bank.item_ids
         return {
             "version": STATE_VERSION,
@@ -319,6 +334,7 @@ class CatSession:
             "items": [ids[i] for i in self.items],
             "responses": list(self.responses),
             "set_aside": [ids[i] for i in self.set_aside],
+            "excluded": [ids[i] for i in self.excluded],
             "pending": None if self.pending is None else ids[self.pending],
             "theta_hat": self.theta_hat,
             "se": self.se,
@@ -354,11 +370,16 @@ class CatSession:
             raise InvalidInput("the stored CAT session needs as many responses as items")
         if not isinstance(set_aside, list):
             raise InvalidInput("the stored CAT session's set_aside must be a list")
+        excluded = data.get("excluded", [])
+        if not isinstance(excluded, list):
+            raise InvalidInput("the stored CAT session's excluded must be a list")
         session = cls(design, seed)
         bank = design.bank
         positions = bank.indices(items)
         set_aside_positions = bank.indices(set_aside)
-        if len(set(positions) | set(set_aside_positions)) != len(positions) + len(set_aside_positions):
+        excluded_positions = sorted(set(bank.indices(excluded)))
+        used = positions + set_aside_positions + excluded_positions
+        if len(set(used)) != len(used):
             raise InvalidInput("the stored CAT session repeats an item")
         for position, response in zip(positions, responses, strict=True):
             if response not in (0, 1) or isinstance(response, bool | float):
@@ -367,7 +388,8 @@ class CatSession:
         session.items = positions
         session.responses = [int(r) for r in responses]
         session.set_aside = set_aside_positions
-        session._unavailable = positions + set_aside_positions
+        session.excluded = excluded_positions
+        session._unavailable = excluded_positions + positions + set_aside_positions
         session.theta_hat, session.se = eap(bank.grid, session._log_post, bank.moments)
         session._exhausted = len(session._unavailable) >= bank.size
         session._counts = design.balancer.counts(positions) if design.balancer else None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.selection import ExposureControl
 from reading_tests.cat.session import CatDesign, CatSession
 from reading_tests.errors import InvalidInput
@@ -161,7 +161,7 @@ def random_pool(
     guessing: float = 0.0,
     skills: tuple[str, ...] = SKILLS,
     genres: tuple[str, ...] = GENRES,
-) -> ItemBank:
+) -> CatPool:
     """A simulated pool for studies and tests: ``a ~ LogNormal(0, 0.3)``, ``b ~ N(0, 1)``, ``c ~ U(0, g)``.
 
     Items get ids ``S0000…``, a skill and a genre drawn uniformly from ``skills`` and ``genres``.
@@ -178,13 +178,13 @@ def random_pool(
 
     Returns
     -------
-    ItemBank
+    CatPool
     """
     rng = np.random.default_rng(seed)
     a = rng.lognormal(0.0, 0.3, n)
     b = rng.normal(0.0, 1.0, n)
     c = rng.uniform(0.0, guessing, n) if guessing > 0 else np.zeros(n)
-    return ItemBank.build(
+    return CatPool.build(
         [f"S{k:04d}" for k in range(n)],
         a,
         b,
@@ -193,7 +193,7 @@ def random_pool(
     )
 
 
-def information_bound(bank: ItemBank, thetas: ArrayLike, n_items: int, prior_sd: float = 1.0) -> float:
+def information_bound(bank: CatPool, thetas: ArrayLike, n_items: int, prior_sd: float = 1.0) -> float:
     """RMSE of an oracle EAP that knows θ and gives each simulee the pool's ``n`` best items at θ.
 
     With the normal approximation of the posterior, the oracle's posterior variance at θ is
@@ -207,7 +207,7 @@ def information_bound(bank: ItemBank, thetas: ArrayLike, n_items: int, prior_sd:
 
     Parameters
     ----------
-    bank : ItemBank
+    bank : CatPool
     thetas : array_like of shape (N,)
         True abilities of the simulees.
     n_items : int

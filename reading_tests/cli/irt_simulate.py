@@ -10,7 +10,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.selection import EXPOSURE_METHODS, ExposureControl
 from reading_tests.cat.session import CatDesign
 from reading_tests.cat.simulation import calibrate_sympson_hetter, simulate
@@ -18,7 +18,7 @@ from reading_tests.cli.apps import exits_2_on_invalid_input, irt_app
 from reading_tests.errors import InvalidInput
 
 
-def _content_targets(bank: ItemBank, balance: str) -> dict[str, dict[str, float]]:
+def _content_targets(bank: CatPool, balance: str) -> dict[str, dict[str, float]]:
     """Target proportions = the pool's own proportions of each named attribute (e.g. ``skill,genre``)."""
     targets: dict[str, dict[str, float]] = {}
     for name in (x.strip() for x in balance.split(",") if x.strip()):
@@ -62,7 +62,7 @@ def simulate_cat(
     if not params.is_file():
         raise InvalidInput(f"{params}: no such file")
     item_params = read_params(params)
-    bank = ItemBank.build(
+    bank = CatPool.build(
         item_params.item_ids, item_params.a, item_params.b, item_params.c, attributes=item_params.extra
     )
     if max_items > bank.size or max_items < 1:

@@ -36,20 +36,20 @@ def axe_violations(page: Any) -> list[str]:
 
 
 def make_fixed_form(db: Session, world: Any) -> Any:
-    from lms.assessments import service
+    from lms.reading import authoring
 
-    assessment = service.create_assessment(
+    assessment = authoring.create_assessment(
         session=db, title="形式のたしかめ", kind="fixed", item_ids=FORM, created_by=world.users["t-a1"]
     )
     now = datetime.now(UTC)
-    assignment = service.create_assignment(
+    assignment = authoring.create_assignment(
         session=db,
         assessment=assessment,
         class_=world.classes["A1"],
         now=now,
         opens_at=now - timedelta(minutes=1),
         closes_at=now + timedelta(hours=1),
-        accommodations={world.users["s-a1"].id: service.AccommodationIn(read_aloud=True, ruby_level="all")},
+        accommodations={world.users["s-a1"].id: authoring.AccommodationIn(read_aloud=True, ruby_level="all")},
         created_by=world.users["t-a1"],
     )
     db.commit()

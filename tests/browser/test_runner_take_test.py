@@ -25,9 +25,9 @@ PENDING = "この端末に保存しました（送信待ち）"
 
 def make_cat(db: Session, world: Any, *, length: int = 8, read_aloud_for: str | None = None) -> Any:
     """A fixed-length CAT over three skills given to class A1, attempts prepared (as a teacher would)."""
-    from lms.assessments import service
+    from lms.reading import authoring
 
-    assessment = service.create_assessment(
+    assessment = authoring.create_assessment(
         session=db,
         title="読解力テスト",
         skills=("DEP", "ANA", "INF"),
@@ -37,9 +37,11 @@ def make_cat(db: Session, world: Any, *, length: int = 8, read_aloud_for: str | 
     )
     now = datetime.now(UTC)
     accommodations = (
-        {world.users[read_aloud_for].id: service.AccommodationIn(read_aloud=True)} if read_aloud_for else None
+        {world.users[read_aloud_for].id: authoring.AccommodationIn(read_aloud=True)}
+        if read_aloud_for
+        else None
     )
-    assignment = service.create_assignment(
+    assignment = authoring.create_assignment(
         session=db,
         assessment=assessment,
         class_=world.classes["A1"],
@@ -86,7 +88,7 @@ def wait_status(page: Any, text: str, timeout: float = 20_000) -> None:
 
 
 def responses(db: Session, assignment_id: int, username: str, world: Any) -> list[Any]:
-    from lms.assessments.models import Attempt, Response
+    from lms.reading.models import Attempt, Response
 
     db.rollback()  # a fresh snapshot: the server wrote from its own connections
     return list(
@@ -231,7 +233,7 @@ def test_teacher_closes_the_test_mid_way(
 ) -> None:
     """The server's decision wins: after the close, the next answer is refused (409) and the page ends the
     test with the server's message instead of pretending the answer was saved."""
-    from lms.assessments.models import Assignment
+    from lms.reading.models import Assignment
 
     assignment = make_cat(db_session, world, length=8)
     sign_in(page, live_server)
@@ -264,7 +266,7 @@ def test_time_limit_from_the_server_clock(
 ) -> None:
     """The remaining time comes from the server's deadline; when it runs out the page stops and ends the
     test. (The page's clock is moved forward with Playwright's clock; the server's stays real.)"""
-    from lms.assessments.models import Assessment, Attempt
+    from lms.reading.models import Assessment, Attempt
 
     assignment = make_cat(db_session, world, length=8)
     assessment = db_session.get(Assessment, assignment.assessment_id)

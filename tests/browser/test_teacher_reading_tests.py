@@ -34,7 +34,7 @@ def _axe_serious(page: Any) -> list[str]:
 
 
 def test_teacher_runs_a_reading_test_lesson(page: Any, live_server: str, world: Any, engine: Any) -> None:
-    from lms.assessments.models import Attempt, SkillEstimate
+    from lms.reading.models import Attempt, SkillEstimate
 
     base = live_server
     klass = world.classes["A1"].id

@@ -61,7 +61,7 @@ def seed_lms(database_url: str, students: int) -> tuple[list[str], list[str], st
     from lms.auth.models import ApiToken
     from lms.auth.passwords import hash_password
     from lms.auth.tokens import new_api_secret, sha256_hex
-    from lms.db import make_engine
+    from lms.core.db import make_engine
     from lms.migrations import upgrade
     from lms.notebooks.models import NotebookCourse
     from lms.roster.models import Enrollment, Org, SchoolClass, User
@@ -169,7 +169,7 @@ def running_stack(
 
     ``before_hub`` gets the hub's state folder before the hub starts (e.g. to lay out course folders: the hub
     starts each course's formgrader service in its folder)."""
-    database_url = f"sqlite:///{tmp / 'lms.db'}"
+    database_url = f"sqlite:///{tmp / 'lms.core.db'}"
     student_names, teachers, admin_token = seed_lms(database_url, students)
     lms_port, hub_port, hub_internal, proxy_api = free_port(), free_port(), free_port(), free_port()
     lms_url, hub_url = f"http://127.0.0.1:{lms_port}", f"http://127.0.0.1:{hub_port}"

@@ -28,9 +28,9 @@ def make_assignment(
     accommodations: dict[int, Any] | None = None,
     student_ids: list[int] | None = None,
 ) -> Any:
-    from lms.assessments import service
+    from lms.reading import authoring
 
-    assessment = service.create_assessment(
+    assessment = authoring.create_assessment(
         session=db_session,
         title="読解力テスト",
         kind=kind,
@@ -42,7 +42,7 @@ def make_assignment(
         created_by=world.users["t-a1"],
     )
     now = clock.now()
-    assignment = service.create_assignment(
+    assignment = authoring.create_assignment(
         session=db_session,
         assessment=assessment,
         class_=world.classes[class_key],

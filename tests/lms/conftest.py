@@ -131,7 +131,7 @@ def world(db_session: Session) -> World:
 
 @pytest.fixture
 def clock(app: Any) -> Any:
-    from lms.auth.clock import FrozenClock, get_clock
+    from lms.core.clock import FrozenClock, get_clock
 
     frozen = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     app.dependency_overrides[get_clock] = lambda: frozen

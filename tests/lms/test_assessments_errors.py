@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from lms.assessments.models import Attempt, AttemptItem, Response, SkillEstimate, XapiOutbox
+from lms.reading.models import Attempt, AttemptItem, Response, SkillEstimate, XapiOutbox
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from lms.assessments.models import Attempt, AttemptItem, Response, SkillEstimate, XapiOutbox
+from lms.reading.models import Attempt, AttemptItem, Response, SkillEstimate, XapiOutbox
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 FORBIDDEN_KEYS = ("key", "explanation", "irt", "correct")
@@ -155,7 +155,7 @@ def test_prefetched_items_can_be_answered_out_of_order_while_offline(
 def test_ruby_follows_the_accommodation(
     client: Any, world: Any, sign_in: Any, clock: Any, db_session: Session, settings: Any
 ) -> None:
-    from lms.assessments.service import AccommodationIn
+    from lms.reading.authoring import AccommodationIn
 
     student = world.users["s-a1"]
     assignment = make_assignment(

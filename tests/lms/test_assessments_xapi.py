@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from lms.assessments.models import Response, XapiOutbox
-from lms.assessments.xapi import VERB_ANSWERED, VERB_ATTEMPTED, VERB_COMPLETED, validate_statement
+from lms.reading.models import Response, XapiOutbox
+from lms.reading.xapi import VERB_ANSWERED, VERB_ATTEMPTED, VERB_COMPLETED, validate_statement
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 
@@ -51,7 +51,7 @@ def test_statements_follow_the_japan_assessment_profile(
 
 
 def test_the_validator_refuses_what_the_profile_forbids() -> None:
-    from lms.assessments.xapi import XapiContext, answered
+    from lms.reading.xapi import XapiContext, answered
 
     ctx = XapiContext(home_page="https://lms.example.jp", secret_key="k" * 32)
     from datetime import UTC, datetime

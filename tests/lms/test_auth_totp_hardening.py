@@ -216,7 +216,7 @@ def test_legacy_plaintext_secret_signs_in_and_is_encrypted_afterwards(
 def test_a_changed_secret_key_refuses_the_code_without_crashing(
     client: Any, clock: Any, db_session: Session, settings: Any, new_board_user: User, caplog: Any
 ) -> None:
-    from lms.auth.clock import get_clock
+    from lms.core.clock import get_clock
     from lms.main import create_app
 
     secret = _enrol(client, clock, "board-new")

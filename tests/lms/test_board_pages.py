@@ -18,9 +18,9 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from lms.assessments.models import Attempt
 from lms.board.present import COLUMNS
 from lms.board.service import refresh_aggregates
+from lms.reading.models import Attempt
 from tests.lms.conftest import csrf_of
 from tests.lms.test_board_service import STUDENT_FAMILY, build_history
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from lms.assessments.models import Assessment, Assignment, Attempt, SkillEstimate
 from lms.board.aggregates import entry_year
 from lms.board.models import BoardCell, BoardFigure
 from lms.board.service import Filters, dashboard_data, refresh_aggregates
-from lms.errors import InvalidInput, NotFound
+from lms.core.errors import InvalidInput, NotFound
+from lms.reading.models import Assessment, Assignment, Attempt, SkillEstimate
 from lms.roster.models import Org, SchoolClass, User
 
 TERM_MONTH = {1: (6, 0), 2: (11, 0), 3: (2, 1)}  # month and year offset of a test in each term

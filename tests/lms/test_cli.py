@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from lms.cli import app
-from lms.config import get_settings
+from lms.core.settings import get_settings
 from lms.roster.models import User
 from tests.lms.roster_helpers import FIXTURE, copy_bundle, set_value
 

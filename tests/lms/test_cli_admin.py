@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from lms.audit.models import AuditEvent
 from lms.cli import app
-from lms.config import get_settings
-from lms.db import dispose_engine
+from lms.core.db import dispose_engine
+from lms.core.settings import get_settings
 from lms.roster.models import User
 from tests.lms.conftest import csrf_of, post_login
 

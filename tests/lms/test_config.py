@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lms.config import DEFAULT_SECRET_KEY, ConfigError, get_settings, load_settings
+from lms.core.settings import DEFAULT_SECRET_KEY, ConfigError, get_settings, load_settings
 
 
 def test_defaults_use_a_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:

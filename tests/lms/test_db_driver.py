@@ -1,4 +1,4 @@
-"""`lms.db_driver.execute` gives what SQLAlchemy's `Connection.execute` gives (on PostgreSQL it runs the
+"""`lms.core.driver.execute` gives what SQLAlchemy's `Connection.execute` gives (on PostgreSQL it runs the
 statement on psycopg's cursor; on SQLite it is SQLAlchemy's own path)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from lms import db_driver
-from lms.assessments.models import Assessment
-from lms.db import UTCDateTime
+from lms.core import driver as db_driver
+from lms.core.db import UTCDateTime
+from lms.reading.models import Assessment
 
 # Labelled columns of several types: text, integer, float, nullable float, JSON list, timestamp.
 _SELECT: Any = (

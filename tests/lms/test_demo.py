@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from lms.config import load_settings
-from lms.demo.generate import build_rows, fiscal_year, generate_demo_bundle
+from lms.core.jst import school_year_of
+from lms.core.settings import load_settings
+from lms.demo.generate import build_rows, generate_demo_bundle
 from lms.demo.seed import DemoRefused, seed_demo
 from lms.roster.models import Enrollment, Org, SchoolClass, User
 from lms.roster.oneroster import HALF_WIDTH_KATAKANA, KANA_NAME, parse_bundle
@@ -35,7 +36,7 @@ def test_generation_is_deterministic_and_realistic() -> None:
 
 def test_generated_bundle_passes_the_importers_validation(tmp_path: Path) -> None:
     bundle = generate_demo_bundle(tmp_path / "demo", seed=1, today=date(2027, 2, 1))
-    assert bundle.school_year == 2026 == fiscal_year(date(2027, 3, 31))
+    assert bundle.school_year == 2026 == school_year_of(date(2027, 3, 31))
     parsed = parse_bundle(bundle.path)
     assert len(parsed.rows["users"]) == len(bundle.rows["users"])
     assert (bundle.path / "users.csv").read_bytes().startswith(b"\xef\xbb\xbf")

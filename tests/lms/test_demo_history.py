@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lms.assessments.delivery import item_bank
-from lms.assessments.models import Assessment, Assignment, Attempt, Response, SkillEstimate
-from lms.assessments.service import score_responses
 from lms.demo.history import DEMO_PREFIX, ITEMS_PER_SKILL, SKILLS, seed_history
+from lms.reading.attempts import score_responses
+from lms.reading.delivery import item_bank
+from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
 from lms.roster.models import Enrollment, SchoolClass, User
 
 TERMS = [(2025, 1), (2025, 3), (2026, 1)]

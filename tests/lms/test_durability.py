@@ -26,9 +26,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from lms.assessments.models import Response
 from lms.auth.csrf import token_for
 from lms.auth.sessions import SESSION_COOKIE, create_session
+from lms.reading.models import Response
 
 STUDENTS = 6
 LOAD_SECONDS = 3.0
@@ -137,14 +137,14 @@ def _students(db_session: Session, world: Any) -> list[tuple[Any, str]]:
 def test_acknowledged_answers_survive_sigkill(
     server: Server, world: Any, db_session: Session, settings: Any
 ) -> None:
-    from lms.assessments import service
+    from lms.reading import authoring
 
     students = _students(db_session, world)
-    assessment = service.create_assessment(
+    assessment = authoring.create_assessment(
         session=db_session, title="耐久テスト", skills=(), min_items=60, max_items=60
     )
     now = datetime.now(UTC)
-    assignment = service.create_assignment(
+    assignment = authoring.create_assignment(
         session=db_session,
         assessment=assessment,
         class_=world.classes["DUR"],

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from lms.config import load_settings
+from lms.core.settings import load_settings
 from lms.main import create_app
 
 
@@ -54,7 +54,7 @@ def test_importing_the_module_opens_no_connection(monkeypatch: Any) -> None:
     import lms.main
 
     monkeypatch.setenv("GIGA_DATABASE_URL", "postgresql+psycopg://u:p@127.0.0.1:9/giga")
-    from lms.config import get_settings
+    from lms.core.settings import get_settings
 
     get_settings.cache_clear()
     try:

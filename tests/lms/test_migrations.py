@@ -13,9 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 import lms.models
-from lms.config import load_settings
-from lms.db import make_engine
-from lms.errors import SchemaOutOfDate
+from lms.core.db import make_engine
+from lms.core.errors import SchemaOutOfDate
+from lms.core.settings import load_settings
 from lms.main import create_app
 from lms.migrations import current_revisions, head_revisions, upgrade
 

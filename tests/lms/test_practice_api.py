@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import Assessment, Assignment, AssignmentTarget, Attempt, Response, SkillEstimate
 from lms.audit.models import AuditEvent
-from lms.practice import service
+from lms.reading.models import Assessment, Assignment, AssignmentTarget, Attempt, Response, SkillEstimate
+from lms.reading.practice import service
 from reading_tests.items import load_bank
 from tests.lms.conftest import csrf_of
 

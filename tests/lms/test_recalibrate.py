@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from lms.assessments import delivery as dl
-from lms.assessments.models import Assessment, Assignment, Attempt, Response
-from lms.assessments_calibration.models import ItemCalibration
 from lms.audit.models import AuditEvent
+from lms.reading import delivery as dl
+from lms.reading.calibration.models import ItemCalibration
+from lms.reading.models import Assessment, Assignment, Attempt, Response
 from reading_tests.items import IrtParams, ItemBank, load_bank
 from tests.lms.conftest import csrf_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from lms.errors import Conflict, InvalidInput
+from lms.core.errors import Conflict, InvalidInput
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
 from lms.roster.oneroster import BundleError
 from lms.roster.rollover import next_grade, rollover

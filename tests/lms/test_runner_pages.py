@@ -1,4 +1,4 @@
-"""Student pages (lms/runner): the runner shell, the results page, the list of tests on the home page;
+"""Student pages (lms/reading/runner): the runner shell, the results page, the list of tests on the home page;
 who may open them (the student the test is given to; another student 404; staff 403 on the runner;
 teacher of the class may read results; board 403)."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from lms.assessments.models import (
+from lms.reading.models import (
     Accommodation,
     Assessment,
     Assignment,
@@ -208,7 +208,7 @@ def test_results_of_an_unfinished_attempt(client: Any, sign_in: Any, world: Any,
 def test_growth_chart_needs_two_points() -> None:
     import re
 
-    from lms.runner.results import HistoryPoint, growth_since_last, growth_svg, history_points
+    from lms.reading.runner.results import HistoryPoint, growth_since_last, growth_svg, history_points
 
     now = datetime.now(UTC)
     assert growth_svg([HistoryPoint(now, 500, 1)]) == ""
@@ -249,7 +249,8 @@ def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> No
     for item in load_bank():
         for text in (item.stimulus, item.instruction, item.compare or "", *(o.text for o in item.options)):
             shown.update(c for c in text if not c.isspace())
-    template_text = (fetch_fonts.ROOT / "lms/runner/templates/runner_test.html").read_text(encoding="utf-8")
+    template = fetch_fonts.ROOT / "lms/reading/runner/templates/runner_test.html"
+    template_text = template.read_text(encoding="utf-8")
     shown.update(c for c in template_text if ord(c) > 0x3000)
     source_cmap = set(TTFont(source).getBestCmap())
     absent = sorted(c for c in shown if ord(c) in source_cmap and ord(c) not in cmap)

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import Assessment, Assignment, Attempt, SkillEstimate
 from lms.audit.models import AuditEvent
+from lms.reading.models import Assessment, Assignment, Attempt, SkillEstimate
 from tests.lms.assessments_helpers import csrf_headers
 from tests.lms.conftest import csrf_of
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import (
+from lms.audit.models import AuditEvent
+from lms.reading.models import (
     Accommodation,
     Assignment,
     AssignmentTarget,
@@ -18,7 +19,6 @@ from lms.assessments.models import (
     Response,
     SkillEstimate,
 )
-from lms.audit.models import AuditEvent
 from tests.lms.conftest import csrf_of
 
 FORM_ITEMS = ["DEP-001", "DEP-002", "ANA-001"]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from lms.assessments.models import Attempt
 from lms.audit.models import AuditEvent
+from lms.reading.models import Attempt
 from lms.teaching import service
 from lms.teaching.schemas import AssignmentCreate
 from tests.lms.conftest import csrf_of

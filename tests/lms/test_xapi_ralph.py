@@ -3,7 +3,7 @@
 Ralph pins an older FastAPI than the LMS, so it lives in its own virtual environment: ``make ralph``
 (or ``python -m venv var/ralph-venv && var/ralph-venv/bin/pip install 'ralph-malph[backend-fs,cli,lrs]'
 requests``).  The test starts ``uvicorn ralph.api:app`` on 127.0.0.1 with a throw-away auth file and data
-directory, lets ``giga xapi send --once`` deliver statements built by ``lms.assessments.xapi``, reads them
+directory, lets ``giga xapi send --once`` deliver statements built by ``lms.reading.xapi``, reads them
 back from the LRS and checks them with the strict profile validator.  Without that environment the test
 fails and says how to make it (tests/support.py).
 """
@@ -27,8 +27,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import XapiOutbox
-from lms.config import project_root
+from lms.core.settings import project_root
+from lms.reading.models import XapiOutbox
 from lms.xapi_sender.validate import statement_problems
 from tests.support import missing
 
@@ -118,7 +118,7 @@ def ralph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ralph]:
 
 
 def _statements() -> list[dict[str, Any]]:
-    from lms.assessments import xapi
+    from lms.reading import xapi
 
     ctx = xapi.XapiContext(home_page="https://giga.example.jp", secret_key="k" * 32)
     common = {"student_id": 7, "attempt_id": 31, "assessment_id": 4, "grade": "P5"}

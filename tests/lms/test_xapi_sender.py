@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from lms.assessments.models import XapiOutbox
+from lms.reading.models import XapiOutbox
 from lms.xapi_sender.outbox import backoff_delay, claim_batch, outbox_counts
 from lms.xapi_sender.sender import deliver, drain, send_once
 from lms.xapi_sender.settings import XapiSettings

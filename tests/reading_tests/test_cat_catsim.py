@@ -15,18 +15,18 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from reading_tests.cat import CatDesign, CatSession, ItemBank
+from reading_tests.cat import CatDesign, CatPool, CatSession
 from reading_tests.cat.selection import ExposureControl, select_item
 from reading_tests.cat.simulation import random_pool
 
 
 @pytest.fixture(scope="module")
-def pool() -> ItemBank:
+def pool() -> CatPool:
     return random_pool(400, seed=31, guessing=0.25)
 
 
 @pytest.fixture(scope="module")
-def peer(pool: ItemBank) -> object:
+def peer(pool: CatPool) -> object:
     return catsim_bank.ItemBank(np.column_stack([pool.a, pool.b, pool.c, np.ones(pool.size)]))
 
 
@@ -44,7 +44,7 @@ def _catsim_eap(peer: object, administered: list[int], responses: list[int]) -> 
     return m1, math.sqrt(m2 - m1 * m1)
 
 
-def test_max_information_choice_matches_catsim(pool: ItemBank, peer: object) -> None:
+def test_max_information_choice_matches_catsim(pool: CatPool, peer: object) -> None:
     selector = catsim_selection.MaxInfoSelector()
     control = ExposureControl.build("none", bank=pool)
     rng = np.random.default_rng(4)
@@ -56,7 +56,7 @@ def test_max_information_choice_matches_catsim(pool: ItemBank, peer: object) -> 
         assert ours == int(theirs)
 
 
-def test_whole_sessions_match_catsim_selector_and_integrated_eap(pool: ItemBank, peer: object) -> None:
+def test_whole_sessions_match_catsim_selector_and_integrated_eap(pool: CatPool, peer: object) -> None:
     selector = catsim_selection.MaxInfoSelector()
     design = CatDesign.build(pool, max_items=15)
     rng = np.random.default_rng(5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from reading_tests.cat.bank import ItemBank
+from reading_tests.cat.bank import CatPool
 from reading_tests.cat.estimation import add_response, eap, eap_from_responses, prior_log_density
 from reading_tests.cat.simulation import random_pool
 from reading_tests.errors import InvalidInput
@@ -14,25 +14,25 @@ from reading_tests.irt import information, prob
 
 
 @pytest.fixture(scope="module")
-def pool() -> ItemBank:
+def pool() -> CatPool:
     return random_pool(200, seed=7, guessing=0.25)
 
 
-def test_information_table_matches_birnbaum_formula(pool: ItemBank) -> None:
+def test_information_table_matches_birnbaum_formula(pool: CatPool) -> None:
     for theta in (-3.9, -1.234, 0.0, 0.5055, 2.71, 4.0):
         exact = information(theta, pool.a, pool.b, pool.c)
         np.testing.assert_allclose(pool.information(theta), exact, rtol=1e-10)
         np.testing.assert_allclose(pool.information_at(theta), exact, rtol=1e-4, atol=1e-9)
 
 
-def test_log_tables_hold_log_probabilities(pool: ItemBank) -> None:
+def test_log_tables_hold_log_probabilities(pool: CatPool) -> None:
     p = prob(pool.grid[None, :], pool.a[:, None], pool.b[:, None], pool.c[:, None])
     np.testing.assert_allclose(np.exp(pool.log_p), p, rtol=1e-9)
     np.testing.assert_allclose(np.exp(pool.log_q), 1 - p, rtol=1e-9)
     assert not pool.log_p.flags.writeable
 
 
-def _eap_by_quadrature(pool: ItemBank, items: list[int], responses: list[int]) -> tuple[float, float]:
+def _eap_by_quadrature(pool: CatPool, items: list[int], responses: list[int]) -> tuple[float, float]:
     """EAP and posterior SD by adaptive integration over the real line (independent of the grid)."""
 
     def likelihood(theta: float) -> float:
@@ -48,7 +48,7 @@ def _eap_by_quadrature(pool: ItemBank, items: list[int], responses: list[int]) -
 
 
 @pytest.mark.parametrize("n_items", [1, 5, 20, 40])
-def test_eap_on_81_point_grid_agrees_with_numerical_integration(pool: ItemBank, n_items: int) -> None:
+def test_eap_on_81_point_grid_agrees_with_numerical_integration(pool: CatPool, n_items: int) -> None:
     rng = np.random.default_rng(n_items)
     for _ in range(5):
         theta = rng.normal()
@@ -63,7 +63,7 @@ def test_eap_on_81_point_grid_agrees_with_numerical_integration(pool: ItemBank, 
         assert ours[1] == pytest.approx(reference[1], abs=0.01)
 
 
-def test_incremental_update_equals_batch_and_prior_moments(pool: ItemBank) -> None:
+def test_incremental_update_equals_batch_and_prior_moments(pool: CatPool) -> None:
     log_post = prior_log_density(pool.grid)
     theta0, se0 = eap(pool.grid, log_post, pool.moments)
     assert theta0 == pytest.approx(0.0, abs=1e-12)
@@ -74,7 +74,7 @@ def test_incremental_update_equals_batch_and_prior_moments(pool: ItemBank) -> No
     assert eap(pool.grid, log_post) == pytest.approx(eap_from_responses(pool, items, responses), abs=1e-12)
 
 
-def test_eap_survives_extreme_log_posteriors(pool: ItemBank) -> None:
+def test_eap_survives_extreme_log_posteriors(pool: CatPool) -> None:
     log_post = prior_log_density(pool.grid) - 5000.0  # would underflow without the shift
     theta, se = eap(pool.grid, log_post)
     assert theta == pytest.approx(0.0, abs=1e-9)
@@ -94,9 +94,9 @@ def test_eap_survives_extreme_log_posteriors(pool: ItemBank) -> None:
 )
 def test_bank_refuses_bad_parameters(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        ItemBank.build(**kwargs)  # type: ignore[arg-type]
+        CatPool.build(**kwargs)  # type: ignore[arg-type]
 
 
-def test_unknown_item_ids_are_named(pool: ItemBank) -> None:
+def test_unknown_item_ids_are_named(pool: CatPool) -> None:
     with pytest.raises(InvalidInput, match="'nope'"):
         pool.indices([pool.item_ids[0], "nope"])

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from reading_tests.cat import CatDesign, ExposureControl, ItemBank, calibrate_sympson_hetter, simulate
+from reading_tests.cat import CatDesign, CatPool, ExposureControl, calibrate_sympson_hetter, simulate
 from reading_tests.cat.rng import uniform
 from reading_tests.cat.selection import ContentBalancer, quotas, select_item
 from reading_tests.cat.simulation import random_pool
@@ -16,7 +16,7 @@ from reading_tests.irt import information
 
 
 @pytest.fixture(scope="module")
-def pool() -> ItemBank:
+def pool() -> CatPool:
     return random_pool(
         300, seed=11, skills=("DEP", "ANA", "PARA", "INF"), genres=("textbook", "news", "dict")
     )
@@ -29,7 +29,7 @@ def test_quotas_use_largest_remainders() -> None:
     assert sum(quotas([0.123, 0.456, 0.421], 37)) == 37
 
 
-def test_maximum_information_picks_the_argmax_of_exact_information(pool: ItemBank) -> None:
+def test_maximum_information_picks_the_argmax_of_exact_information(pool: CatPool) -> None:
     none = ExposureControl.build("none", bank=pool)
     rng = np.random.default_rng(3)
     for _ in range(50):
@@ -49,7 +49,7 @@ def test_uniform_draws_are_reproducible_and_uniform() -> None:
     assert uniform(12345, 3, 1) == uniform(12345, 3, 1) != uniform(12346, 3, 1)
 
 
-def test_randomesque_spreads_first_items_over_the_top_k(pool: ItemBank) -> None:
+def test_randomesque_spreads_first_items_over_the_top_k(pool: CatPool) -> None:
     control = ExposureControl.build("randomesque", bank=pool, k=5)
     firsts = Counter(select_item(pool, 0.0, [], exposure=control, seed=s, step=0).item for s in range(2000))
     top5 = set(np.argsort(-pool.information(0.0))[:5].tolist())
@@ -57,7 +57,7 @@ def test_randomesque_spreads_first_items_over_the_top_k(pool: ItemBank) -> None:
     assert min(firsts.values()) > 300  # 400 expected each
 
 
-def test_content_balancing_reaches_target_proportions(pool: ItemBank) -> None:
+def test_content_balancing_reaches_target_proportions(pool: CatPool) -> None:
     targets = {
         "skill": {"DEP": 0.4, "ANA": 0.3, "PARA": 0.2, "INF": 0.1},
         "genre": {"textbook": 0.5, "news": 0.25, "dict": 0.25},
@@ -80,7 +80,7 @@ def test_content_balancing_reaches_target_proportions(pool: ItemBank) -> None:
     assert sum(Counter(cats_s[skills[i]] for i in items) == Counter(want_s) for items in free.items) < 5
 
 
-def test_content_targets_are_validated(pool: ItemBank) -> None:
+def test_content_targets_are_validated(pool: CatPool) -> None:
     with pytest.raises(InvalidInput, match="sum to 1"):
         ContentBalancer.build(pool, {"skill": {"DEP": 0.5, "ANA": 0.2}}, 20)
     with pytest.raises(InvalidInput, match="no items"):
@@ -89,7 +89,7 @@ def test_content_targets_are_validated(pool: ItemBank) -> None:
         ContentBalancer.build(pool, {"format": {"choice": 1.0}}, 20)
 
 
-def test_sympson_hetter_keeps_exposure_below_target(pool: ItemBank) -> None:
+def test_sympson_hetter_keeps_exposure_below_target(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=20)
     thetas = np.random.default_rng(8).standard_normal(1000)
     unconstrained = simulate(design, thetas, seed=9)
@@ -106,7 +106,7 @@ def test_sympson_hetter_keeps_exposure_below_target(pool: ItemBank) -> None:
     assert result.summary()["rmse"] < 1.15 * unconstrained.summary()["rmse"]
 
 
-def test_exposure_settings_are_validated(pool: ItemBank) -> None:
+def test_exposure_settings_are_validated(pool: CatPool) -> None:
     with pytest.raises(InvalidInput, match="exposure control"):
         ExposureControl.build("lottery", bank=pool)
     with pytest.raises(InvalidInput, match="one value in"):

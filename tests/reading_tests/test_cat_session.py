@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reading_tests.cat import CatDesign, CatSession, ItemBank, lookahead
+from reading_tests.cat import CatDesign, CatPool, CatSession, lookahead
 from reading_tests.cat.estimation import eap_from_responses
 from reading_tests.cat.simulation import random_pool
 from reading_tests.errors import InvalidInput
@@ -21,14 +21,14 @@ TARGETS = {
 
 
 @pytest.fixture(scope="module")
-def pool() -> ItemBank:
+def pool() -> CatPool:
     return random_pool(
         250, seed=21, guessing=0.2, skills=("DEP", "ANA", "PARA", "INF"), genres=("textbook", "news")
     )
 
 
 @pytest.fixture(scope="module", params=["none", "randomesque", "sympson-hetter"])
-def design(request: pytest.FixtureRequest, pool: ItemBank) -> CatDesign:
+def design(request: pytest.FixtureRequest, pool: CatPool) -> CatDesign:
     method = request.param
     sh = np.random.default_rng(1).uniform(0.3, 1.0, pool.size) if method == "sympson-hetter" else None
     return CatDesign.build(
@@ -36,7 +36,7 @@ def design(request: pytest.FixtureRequest, pool: ItemBank) -> CatDesign:
     )
 
 
-def _answer(pool: ItemBank, item_id: str, theta: float, rng: np.random.Generator) -> int:
+def _answer(pool: CatPool, item_id: str, theta: float, rng: np.random.Generator) -> int:
     i = pool.index[item_id]
     return int(rng.random() < prob(theta, pool.a[i], pool.b[i], pool.c[i]))
 
@@ -119,7 +119,7 @@ def test_lookahead_agrees_with_the_session_and_does_not_mutate_it(design: CatDes
         )
 
 
-def test_lookahead_marks_the_end_of_the_test(pool: ItemBank) -> None:
+def test_lookahead_marks_the_end_of_the_test(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=3)
     session = CatSession.start(design, seed=1)
     session.record(session.next_item() or "", 1)
@@ -129,7 +129,7 @@ def test_lookahead_marks_the_end_of_the_test(pool: ItemBank) -> None:
         lookahead(session, depth=-1)
 
 
-def test_se_target_stops_early_but_not_before_min_items(pool: ItemBank) -> None:
+def test_se_target_stops_early_but_not_before_min_items(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=40, min_items=8, se_target=0.45)
     lengths = []
     for seed in range(20):
@@ -141,7 +141,7 @@ def test_se_target_stops_early_but_not_before_min_items(pool: ItemBank) -> None:
     assert np.mean(lengths) < 30
 
 
-def test_fixed_form_administers_the_form_in_order(pool: ItemBank) -> None:
+def test_fixed_form_administers_the_form_in_order(pool: CatPool) -> None:
     form = [pool.item_ids[k] for k in (10, 3, 77, 5)]
     design = CatDesign.build(pool, fixed_form=form, exposure="randomesque")
     session = CatSession.start(design, seed=3)
@@ -154,7 +154,7 @@ def test_fixed_form_administers_the_form_in_order(pool: ItemBank) -> None:
         CatDesign.build(pool, fixed_form=["nope"])
 
 
-def test_bad_answers_and_states_are_refused(pool: ItemBank) -> None:
+def test_bad_answers_and_states_are_refused(pool: CatPool) -> None:
     design = CatDesign.build(pool, max_items=5)
     session = CatSession.start(design, seed=1)
     with pytest.raises(InvalidInput, match="no item is waiting"):
@@ -179,7 +179,7 @@ def test_bad_answers_and_states_are_refused(pool: ItemBank) -> None:
         CatDesign.build(pool, se_target=-1)
 
 
-def test_sympson_hetter_set_aside_items_are_kept_in_state(pool: ItemBank) -> None:
+def test_sympson_hetter_set_aside_items_are_kept_in_state(pool: CatPool) -> None:
     sh = np.full(pool.size, 0.2)
     design = CatDesign.build(pool, max_items=10, exposure="sympson-hetter", sh_parameters=sh)
     session = CatSession.start(design, seed=8)

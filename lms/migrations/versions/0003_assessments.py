@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from lms.db import UTCDateTime
+from lms.core.db import UTCDateTime
 
 revision: str = "0003_assessments"
 down_revision: str | None = "0002_auth"

@@ -1,7 +1,7 @@
 """The answer route's own gate and its writes (the route runs the API gate itself, in one thread-pool call,
-instead of taking it as a router dependency — see `lms.assessments.routes`).
+instead of taking it as a router dependency — see `lms.reading.routes`).
 
-Every test here runs twice: on the route's one-SELECT path (`lms.assessments.answer_route`: session,
+Every test here runs twice: on the route's one-SELECT path (`lms.reading.answer_route`: session,
 user and attempt read together) and with that path switched off, on the general path every other route
 takes (session lookup, API gate, `submit_answer`) — the two must give the same answers."""
 
@@ -16,14 +16,14 @@ from fastapi.params import Depends
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from lms.assessments.models import Attempt, AttemptItem, Response, XapiOutbox
+from lms.reading.models import Attempt, AttemptItem, Response, XapiOutbox
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 
 @pytest.fixture(autouse=True, params=["one_select", "general"])
 def answer_path(request: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Which path serves the answers; counts how often the one-SELECT path answered itself."""
-    from lms.assessments import answer_route
+    from lms.reading import answer_route
 
     served = {"one_select": 0}
     original = answer_route._answer_for_cookie
@@ -65,8 +65,8 @@ def started(
 
 
 def test_every_other_reading_test_route_takes_the_api_gate_as_a_dependency() -> None:
-    from lms.assessments.routes import answer, router
     from lms.permissions import api_gate
+    from lms.reading.routes import answer, router
 
     for route in router.routes:
         gates = [

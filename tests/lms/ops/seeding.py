@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 def seed(session: Session, world: Any) -> dict[str, int]:
     """Demo-ish rows beyond the roster: a test, attempts with responses, estimates, outbox, audit events."""
-    from lms.assessments.models import Assessment, Assignment, Attempt, Response, SkillEstimate, XapiOutbox
     from lms.audit.service import record_event
+    from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate, XapiOutbox
 
     now = datetime(2027, 5, 10, 0, 30, tzinfo=UTC)
     assessment = Assessment(

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from lms.cli import app as giga
-from lms.config import get_settings
+from lms.core.settings import get_settings
 from tests.lms.ops.seeding import seed
 from tests.support import missing
 
@@ -48,8 +48,8 @@ def fingerprints(engine: Engine) -> dict[str, tuple[int, str]]:
 
 def change_everything(session: Session, world: Any, attempt_ids: dict[str, int]) -> None:
     """What a bad day does after the backup: edits, deletions, new rows."""
-    from lms.assessments.models import Response
     from lms.audit.service import record_event
+    from lms.reading.models import Response
     from lms.roster.models import User
 
     user = session.get(User, world.users["s-a1"].id)
@@ -152,7 +152,7 @@ def test_restoring_an_older_backup_migrates_it_up(tmp_path: Path, monkeypatch: p
     target_url = f"sqlite:///{tmp_path / 'current.db'}"
     upgrade(target_url)
     report = restore_backup(target_url, backup)
-    from lms.db import engine_for_url
+    from lms.core.db import engine_for_url
 
     assert report.backup_revisions == {"0006_support"}
     assert current_revisions(engine_for_url(target_url)) == head_revisions()

@@ -16,7 +16,7 @@ def test_app_start_freezes_startup_objects_once(tmp_path: Path) -> None:
         f"""
         import gc
         from fastapi.testclient import TestClient
-        from lms.config import load_settings
+        from lms.core.settings import load_settings
         from lms.main import create_app
         from lms.ops.gc_tuning import YOUNGEST_THRESHOLD, settle_after_startup
 

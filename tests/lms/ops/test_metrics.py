@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
-from lms.db import utc_now
+from lms.core.db import utc_now
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 LOOPBACK = ("127.0.0.1", 40000)
@@ -84,7 +84,7 @@ def test_test_starts_and_saved_answers_are_counted(
 
 
 def test_outbox_lag_is_read_from_the_database_at_scrape_time(app: Any, db_session: Session) -> None:
-    from lms.assessments.models import XapiOutbox
+    from lms.reading.models import XapiOutbox
 
     now = utc_now()
     db_session.add_all(
@@ -147,7 +147,7 @@ def json_log(settings: Any) -> Iterator[tuple[Any, io.StringIO]]:
 def test_json_access_log_has_one_line_per_request_and_no_personal_data(
     json_log: tuple[Any, io.StringIO], world: Any, clock: Any, settings: Any
 ) -> None:
-    from lms.auth.clock import get_clock
+    from lms.core.clock import get_clock
     from tests.lms.conftest import PASSWORD, csrf_of
 
     app, buffer = json_log
@@ -185,9 +185,9 @@ def test_json_access_log_has_one_line_per_request_and_no_personal_data(
 def test_the_answer_routes_access_line_names_the_student_by_hash(
     json_log: tuple[Any, io.StringIO], world: Any, clock: Any, settings: Any, db_session: Any
 ) -> None:
-    """The answer route resolves its caller itself (`lms.assessments.answer_route`), not through the
+    """The answer route resolves its caller itself (`lms.reading.answer_route`), not through the
     dependencies that record the user for the log."""
-    from lms.auth.clock import get_clock
+    from lms.core.clock import get_clock
     from lms.ops.logging import user_hash
     from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
     from tests.lms.conftest import PASSWORD, csrf_of

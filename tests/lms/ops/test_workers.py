@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from lms.db import utc_now
+from lms.core.db import utc_now
 from tests.lms.conftest import PASSWORD, csrf_of
 from tests.lms.ops.seeding import seed
 
@@ -52,9 +52,9 @@ def test_login_throttling_counts_failures_across_two_workers(settings: Any, worl
 
 SECOND_WORKER = """
 import sys, time
-from lms.assessments import delivery as dl
-from lms.config import get_settings
-from lms.db import engine_for
+from lms.reading import delivery as dl
+from lms.core.settings import get_settings
+from lms.core.db import engine_for
 from lms.ops.bank_sync import BankSync
 
 item_id = sys.argv[1]
@@ -77,8 +77,8 @@ sync.stop()
 def test_a_promotion_made_by_one_worker_reaches_another_process(
     settings: Any, world: Any, engine: Engine
 ) -> None:
-    from lms.assessments_calibration.models import ItemCalibration
-    from lms.assessments_calibration.service import promote
+    from lms.reading.calibration.models import ItemCalibration
+    from lms.reading.calibration.service import promote
 
     item_id = "DEP-001"  # a pilot item of the shipped bank
     worker = subprocess.Popen(

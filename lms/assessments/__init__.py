@@ -1,1 +1,0 @@
-"""Reading tests in the classroom: assessments, assignments, attempts, responses, estimates, xAPI outbox."""

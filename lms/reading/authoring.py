@@ -1,0 +1,314 @@
+"""Authoring: teachers create an assessment and assign it to a class (with accommodations).
+
+Services flush, never commit: the request's `SessionDep` commits before the response is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from lms.core.errors import Conflict, InvalidInput
+from lms.reading import delivery as dl
+from lms.reading.models import (
+    ASSESSMENT_KINDS,
+    Accommodation,
+    Assessment,
+    Assignment,
+    AssignmentTarget,
+    Attempt,
+    AttemptItem,
+)
+from lms.roster.models import Enrollment, SchoolClass, User
+from reading_tests.text import student_grade
+
+OVERALL = "ALL"
+
+# --- inputs and views --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccommodationIn:
+    """A student's accommodations for one assignment."""
+
+    ruby_level: str | None = None
+    extra_time_pct: int = 0
+    read_aloud: bool = False
+    large_text: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    """One answer as the page sends it."""
+
+    client_event_id: str
+    item_id: str
+    answer: Sequence[str]
+    response_time_ms: int | None = None
+    position: int | None = None
+    accommodations: Mapping[str, Any] = field(default_factory=dict)
+    device_hint: str | None = None
+    known: Collection[str] | None = None  # item ids whose payloads the page holds (None: send them all)
+
+
+class AssessmentSettings(Protocol):
+    """The columns of an assessment that determine its delivery (an `Assessment`, or a row of them)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def skills(self) -> Sequence[str] | None: ...
+    @property
+    def min_items(self) -> int: ...
+    @property
+    def max_items(self) -> int: ...
+    @property
+    def se_target(self) -> float | None: ...
+    @property
+    def item_ids(self) -> Sequence[str] | None: ...
+    @property
+    def pilot_rate(self) -> float | None: ...
+
+
+def spec_of(assessment: AssessmentSettings, class_grades: str | None = None) -> dl.DesignSpec:
+    return dl.DesignSpec(
+        kind=assessment.kind,
+        skills=tuple(assessment.skills or ()),
+        min_items=assessment.min_items,
+        max_items=assessment.max_items,
+        se_target=float(assessment.se_target or 0.0),
+        item_ids=tuple(assessment.item_ids or ()),
+        pilot_rate=float(assessment.pilot_rate or 0.0),
+        grade=dl.class_grade(class_grades) if assessment.kind == "cat" else None,
+    )
+
+
+def delivery_of(assessment: AssessmentSettings, class_grades: str | None = None) -> dl.Delivery:
+    """The delivery of an assessment for a class of ``class_grades`` (e.g. "P3")."""
+    return dl.delivery_for(spec_of(assessment, class_grades))
+
+
+# --- teachers: create and assign ---------------------------------------------------------------------------
+
+
+def create_assessment(
+    *,
+    session: Session,
+    title: str,
+    kind: str = "cat",
+    skills: Sequence[str] = (),
+    min_items: int = 5,
+    max_items: int = 15,
+    se_target: float | None = None,
+    item_ids: Sequence[str] = (),
+    time_limit_s: int | None = None,
+    pilot_rate: float = 0.0,
+    created_by: User | None = None,
+) -> Assessment:
+    """Create a test definition; the design is built once to refuse settings that cannot be delivered."""
+    if kind not in ASSESSMENT_KINDS:
+        raise InvalidInput(f"テストの種類は {', '.join(ASSESSMENT_KINDS)} のどれかです。")
+    if not title.strip():
+        raise InvalidInput("テストの名前を入れてください。")
+    if kind == "cat" and not 1 <= min_items <= max_items <= 100:
+        raise InvalidInput("問題数は 1 ≦ 最小 ≦ 最大 ≦ 100 にしてください。")
+    if kind != "cat" and not item_ids:
+        raise InvalidInput("固定の問題セットには、問題を一つ以上選んでください。")
+    if se_target is not None and not 0 <= se_target < 2:
+        raise InvalidInput("測定精度（SE）の目標は 0 以上 2 未満にしてください。")
+    if not 0 <= pilot_rate <= 0.5:
+        raise InvalidInput("試行問題の割合は 0 以上 0.5 以下にしてください。")
+    if time_limit_s is not None and not 60 <= time_limit_s <= 4 * 3600:
+        raise InvalidInput("制限時間は 1 分から 4 時間のあいだにしてください。")
+    assessment = Assessment(
+        title=title.strip(),
+        kind=kind,
+        skills=list(skills),
+        min_items=min_items if kind == "cat" else len(item_ids),
+        max_items=max_items if kind == "cat" else len(item_ids),
+        se_target=se_target,
+        item_ids=list(item_ids),
+        time_limit_s=time_limit_s,
+        pilot_rate=pilot_rate,
+        created_by_id=created_by.id if created_by else None,
+    )
+    delivery_of(assessment)  # raises InvalidInput when the bank cannot deliver it
+    session.add(assessment)
+    session.flush()
+    return assessment
+
+
+def class_student_ids(session: Session, class_id: int) -> list[int]:
+    """Active students enrolled in a class."""
+    return list(
+        session.exec(
+            select(Enrollment.user_id)
+            .where(
+                Enrollment.class_id == class_id,
+                Enrollment.role == "student",
+                Enrollment.status == "active",
+            )
+            .order_by(col(Enrollment.shusseki_no), col(Enrollment.user_id))
+        )
+    )
+
+
+def assignment_student_ids(session: Session, assignment: Assignment) -> list[int]:
+    """The students an assignment is given to: its targets, else the whole class."""
+    assert assignment.id is not None
+    targets = list(
+        session.exec(select(AssignmentTarget.user_id).where(AssignmentTarget.assignment_id == assignment.id))
+    )
+    return targets or class_student_ids(session, assignment.class_id)
+
+
+def create_assignment(
+    *,
+    session: Session,
+    assessment: Assessment,
+    class_: SchoolClass,
+    now: datetime,
+    title: str | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    student_ids: Sequence[int] | None = None,
+    accommodations: Mapping[int, AccommodationIn] | None = None,
+    created_by: User | None = None,
+) -> Assignment:
+    """Give a test to a class (or to ``student_ids`` of it) and prepare every student's attempt."""
+    assert assessment.id is not None and class_.id is not None
+    opens = opens_at or now
+    if closes_at is not None and closes_at <= opens:
+        raise InvalidInput("終わりの時刻は、始まりの時刻より後にしてください。")
+    enrolled = set(class_student_ids(session, class_.id))
+    chosen = list(dict.fromkeys(student_ids or []))
+    strangers = [s for s in chosen if s not in enrolled]
+    if strangers:
+        raise InvalidInput("このクラスに在籍していない児童生徒が選ばれています。")
+    for user_id in accommodations or {}:
+        if user_id not in (set(chosen) or enrolled):
+            raise InvalidInput("配慮の設定に、このテストの対象でない児童生徒が含まれています。")
+    assignment = Assignment(
+        assessment_id=assessment.id,
+        class_id=class_.id,
+        title=(title or assessment.title).strip(),
+        opens_at=opens,
+        closes_at=closes_at,
+        created_by_id=created_by.id if created_by else None,
+        created_at=now,
+    )
+    session.add(assignment)
+    session.flush()
+    assert assignment.id is not None
+    for user_id in chosen:
+        session.add(AssignmentTarget(assignment_id=assignment.id, user_id=user_id))
+    for user_id, acc in (accommodations or {}).items():
+        _check_accommodation(acc)
+        session.add(
+            Accommodation(
+                assignment_id=assignment.id,
+                user_id=user_id,
+                ruby_level=acc.ruby_level,
+                extra_time_pct=acc.extra_time_pct,
+                read_aloud=acc.read_aloud,
+                large_text=acc.large_text,
+            )
+        )
+    delivery = delivery_of(assessment, class_.grades)
+    for user_id in chosen or sorted(enrolled):
+        prepare_attempt(
+            session=session, assignment=assignment, student_id=user_id, now=now, delivery=delivery
+        )
+    session.flush()
+    return assignment
+
+
+def _check_accommodation(acc: AccommodationIn) -> None:
+    if not 0 <= acc.extra_time_pct <= 300:
+        raise InvalidInput("延長時間は 0〜300 % にしてください。")
+    if acc.ruby_level not in (None, "all", "none"):
+        try:
+            student_grade(acc.ruby_level)
+        except Exception:
+            raise InvalidInput("ふりがなの設定は、学年（P1〜J3）か all / none にしてください。") from None
+
+
+def prepare_attempt(
+    *,
+    session: Session,
+    assignment: Assignment,
+    student_id: int,
+    now: datetime,
+    delivery: dl.Delivery | None = None,
+    attempt_no: int = 1,
+    seed: int | None = None,
+) -> Attempt:
+    """An attempt in status ``created`` with its CAT session (own seed) and first items chosen."""
+    assert assignment.id is not None
+    if delivery is None:
+        assessment = session.get(Assessment, assignment.assessment_id)
+        class_ = session.get(SchoolClass, assignment.class_id)
+        assert assessment is not None and class_ is not None
+        delivery = delivery_of(assessment, class_.grades)
+    state, planned = dl.new_state(delivery, seed)
+    attempt = Attempt(
+        assignment_id=assignment.id,
+        student_id=student_id,
+        attempt_no=attempt_no,
+        status="created",
+        cat_state=state.dumps(),
+        prepared_at=now,
+    )
+    session.add(attempt)
+    session.flush()
+    _add_attempt_items(session, attempt, planned, state.answered, now)
+    return attempt
+
+
+def _add_attempt_items(
+    session: Session, attempt: Attempt, item_ids: Iterable[str], position: int, now: datetime
+) -> None:
+    assert attempt.id is not None
+    for offset, item_id in enumerate(item_ids):
+        session.add(
+            AttemptItem(attempt_id=attempt.id, item_id=item_id, position=position + offset, offered_at=now)
+        )
+
+
+def reset_attempt(*, session: Session, attempt: Attempt, now: datetime) -> Attempt:
+    """Teacher: mark ``attempt`` reset and prepare a fresh one (next attempt_no) for the same student."""
+    assignment = session.get(Assignment, attempt.assignment_id)
+    assert assignment is not None
+    if attempt.status != "reset":
+        attempt.status = "reset"
+        attempt.finished_at = attempt.finished_at or now
+        session.add(attempt)
+    latest = session.exec(
+        select(Attempt.attempt_no)
+        .where(Attempt.assignment_id == attempt.assignment_id, Attempt.student_id == attempt.student_id)
+        .order_by(col(Attempt.attempt_no).desc())
+    ).first()
+    return prepare_attempt(
+        session=session,
+        assignment=assignment,
+        student_id=attempt.student_id,
+        now=now,
+        attempt_no=(latest or attempt.attempt_no) + 1,
+    )
+
+
+def reopen_attempt(*, session: Session, attempt: Attempt, now: datetime, extra_seconds: int = 600) -> Attempt:
+    """Teacher: let an expired (time over) attempt continue, with ``extra_seconds`` more from now."""
+    if attempt.status not in ("expired", "in_progress"):
+        raise Conflict("続きから再開できるのは、時間切れか受験中の受験だけです。")
+    attempt.status = "in_progress" if attempt.started_at else "created"
+    if attempt.deadline_at is not None:
+        attempt.deadline_at = max(attempt.deadline_at, now + timedelta(seconds=extra_seconds))
+    attempt.finished_at = None
+    session.add(attempt)
+    session.flush()
+    return attempt
