@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 from lms.audit.models import AuditEvent
 from lms.auth.models import ApiToken, AuthSession, LoginThrottle
 from lms.board.models import BoardCell, BoardFigure, ReferenceValue
+from lms.board.release_models import BoardRelease
 from lms.board.support_models import ResearchExport, SupportGrant
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
@@ -42,6 +43,7 @@ __all__ = [
     "AuthSession",
     "BoardCell",
     "BoardFigure",
+    "BoardRelease",
     "Course",
     "Enrollment",
     "ItemCalibration",

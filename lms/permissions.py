@@ -166,6 +166,11 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/board/reference-values"): P(Row.BOARD_AGGREGATES),
     ("GET", "/api/v1/board/dashboard"): P(Row.BOARD_AGGREGATES, scope="results:read"),
     ("POST", "/api/v1/board/refresh"): P(Row.BOARD_AGGREGATES, session_only=True),
+    ("GET", "/api/v1/board/releases"): P(Row.BOARD_AGGREGATES, scope="results:read"),  # issue 14: releases
+    ("GET", "/api/v1/board/releases/latest"): P(Row.BOARD_AGGREGATES, scope="results:read"),
+    ("GET", "/api/v1/board/releases/{number}"): P(Row.BOARD_AGGREGATES, scope="results:read"),
+    ("POST", "/api/v1/board/releases"): P(Row.ADMIN, session_only=True),
+    ("POST", "/board/releases"): P(Row.ADMIN),
     # support view and research export (B2; lms/board/support_routes.py)
     ("POST", "/api/v1/support/grants"): P(Row.ADMIN, session_only=True),
     ("GET", "/api/v1/support/grants"): P(Row.ADMIN, scope="audit:read"),

@@ -56,9 +56,11 @@ def install_web(app: FastAPI) -> None:
 
     app.include_router(calibration_router)
     from lms.board import pages as board_pages
+    from lms.board import release_routes
     from lms.board import routes as board_routes
 
     app.include_router(board_routes.router)
+    app.include_router(release_routes.router)  # issue 14: the board reads immutable releases
     app.include_router(board_pages.router)
     from lms.board import support_routes
 

@@ -28,6 +28,7 @@ from lms.api.schemas import (
 from lms.auth import service
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
 from lms.auth.models import ApiToken
+from lms.board.roster_sizes import classes_for, schools_for
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, NotFound
 from lms.pages.admin_routes import save_upload
@@ -83,10 +84,11 @@ def list_classes(session: SessionDep, principal: ApiPrincipal) -> list[ClassPubl
     classes = list(session.exec(visible_classes_query(session, principal.user)))
     counts = student_counts(session=session, class_ids=[c.id for c in classes if c.id is not None])
     names = school_names(session=session, ids={c.school_id for c in classes})
-    return [
+    rows = [
         class_public(c, school_name=names.get(c.school_id, ""), students=counts.get(c.id or 0, 0))
         for c in classes
     ]
+    return classes_for(principal.user, rows)  # issue 14: the board gets rounded sizes, no small class
 
 
 @router.get("/classes/{class_id}", response_model=ClassRoster, summary="A class roster (row: class roster)")
@@ -121,7 +123,8 @@ def get_user(user: VisibleUser) -> UserPublic:
     "/schools", response_model=list[SchoolSummary], summary="Schools with counts only (row: school summary)"
 )
 def list_schools(session: SessionDep, principal: ApiPrincipal) -> list[SchoolSummary]:
-    return [SchoolSummary(**row) for row in school_summaries(session, principal.user)]
+    rows = [SchoolSummary(**row) for row in school_summaries(session, principal.user)]
+    return schools_for(principal.user, rows)  # issue 14: the board gets rounded enrolments
 
 
 @router.post(

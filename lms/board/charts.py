@@ -210,3 +210,60 @@ def growth_svg(
                 f'<text x="{x:.1f}" y="{height - bottom + 18 + 14 * line}" text-anchor="middle" font-size="11" fill="#3b4556">{escape(text)}</text>'
             )
     return _svg(width, height, title, "".join(parts), chart_id)
+
+
+def binned_histogram_svg(
+    series: Sequence[tuple[str, Sequence[tuple[int, int, float]]]], *, title: str, chart_id: str = "hist"
+) -> str:
+    """A release's protected histogram: per series its own (merged, unequal) bins with rounded counts.
+
+    Heights are the share of the series' (rounded) pupils per 100 points, so a merged wide bin is not drawn
+    taller than its density; the first series as bars, the others as outlined steps.
+    """
+    width, height, left, bottom, top = 640, 260, 48, 40, 16
+    lo_edge, hi_edge = 200, 800
+    plot_w, plot_h = width - left - 12, height - bottom - top
+
+    def x_of(score: float) -> float:
+        return left + plot_w * (score - lo_edge) / (hi_edge - lo_edge)
+
+    densities = []
+    for _label, bins in series:
+        total = sum(count for _lo, _hi, count in bins) or 1.0
+        densities.append([(lo, hi, 100.0 * count / total * 100.0 / (hi - lo)) for lo, hi, count in bins])
+    peak = max([d for bins in densities for _lo, _hi, d in bins] + [10.0])
+    ymax = 10.0 * (int(peak // 10) + 1)
+    parts = []
+    for tick in range(0, int(ymax) + 1, 10):
+        y = top + plot_h * (1 - tick / ymax)
+        parts.append(f'<line x1="{left}" x2="{width - 12}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d5dbe3"/>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#3b4556">{tick}%</text>'
+        )
+    for n, bins in enumerate(densities):
+        for lo, hi, d in bins:
+            h = plot_h * d / ymax
+            x0, x1 = x_of(lo), x_of(hi)
+            if n == 0:
+                parts.append(
+                    f'<rect x="{x0 + 1:.1f}" y="{top + plot_h - h:.1f}" width="{x1 - x0 - 2:.1f}" height="{h:.1f}" fill="#5b8fc7"/>'
+                )
+            else:
+                parts.append(
+                    f'<path d="M{x0:.1f},{top + plot_h - h:.1f} L{x1:.1f},{top + plot_h - h:.1f}" fill="none" stroke="#b3541e" stroke-width="2.5"/>'
+                )
+    for score in range(lo_edge, hi_edge + 1, 100):
+        parts.append(
+            f'<text x="{x_of(score):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" fill="#3b4556">{score}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" fill="#1d2433">尺度得点（縦軸は100点あたりの割合）</text>'
+    )
+    for n, (label, _bins) in enumerate(series):
+        colour = "#5b8fc7" if n == 0 else "#b3541e"
+        y = top + 4 + 16 * n
+        parts.append(f'<rect x="{left + 8}" y="{y}" width="12" height="12" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{left + 24}" y="{y + 11}" font-size="12" fill="#1d2433">{escape(label)}</text>'
+        )
+    return _svg(width, height, title, "".join(parts), chart_id)

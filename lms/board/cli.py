@@ -43,12 +43,16 @@ def refresh() -> None:
 def export_opendata(
     out: Annotated[Path, typer.Option("--out", help="folder for reading_scores.csv and metadata.json")],
     refresh_first: Annotated[
-        bool, typer.Option("--refresh/--no-refresh", help="refresh the aggregates first")
+        bool, typer.Option("--refresh/--no-refresh", help="refresh the schools' live aggregates first")
     ] = True,
+    english_header: Annotated[
+        bool, typer.Option("--english-header", help="add a second header row with English column keys")
+    ] = False,
 ) -> None:
-    """Write the open data (CSV, UTF-8 with BOM, plus metadata.json) with suppression applied."""
+    """Write the open data of the latest release of every term (CSV, UTF-8 with BOM, plus metadata.json)."""
     from lms.board.opendata import write_opendata
     from lms.board.service import refresh_aggregates
+    from lms.core.errors import InvalidInput
 
     if out.exists() and not out.is_dir():
         typer.echo(f"error: {out} exists and is not a folder; give a folder with --out", err=True)
@@ -57,9 +61,34 @@ def export_opendata(
         with _session_scope() as session:
             if refresh_first:
                 refresh_aggregates(session=session)
-            report = write_opendata(session=session, out_dir=out)
+            report = write_opendata(session=session, out_dir=out, english_header=english_header)
+    except InvalidInput as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
     except OSError as error:
         reason = error.strerror or str(error)
         typer.echo(f"error: cannot write to {out} ({reason}); choose another folder with --out", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(report.summary())
+
+
+@board_app.command("release")
+def release(
+    year: Annotated[int, typer.Option("--year", help="school year (April–March), e.g. 2026")],
+    term: Annotated[int, typer.Option("--term", help="1: Apr–Aug, 2: Sep–Dec, 3: Jan–Mar")],
+    reason: Annotated[str, typer.Option("--reason", help="term_closed | admin")] = "term_closed",
+) -> None:
+    """Make the next immutable release of a term's figures (protected, audited before it is stored)."""
+    from lms.board.releases import make_release
+    from lms.core.errors import InvalidInput
+
+    try:
+        with _session_scope() as session:
+            row = make_release(session=session, actor=None, school_year=year, term=term, reason=reason)
+            number, groups, seconds = row.number, len(row.figures), row.audit.get("seconds")
+    except InvalidInput as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(
+        f"release {number}: {year} term {term}, {groups} groups published (audit {seconds} s, no leaks)"
+    )

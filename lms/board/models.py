@@ -84,7 +84,9 @@ class BoardFigure(SQLModel, table=True):
 
 
 class ReferenceValue(SQLModel, table=True):
-    """A national or prefectural figure entered by the board, on the reported scale (500 + 100θ)."""
+    """A national or prefectural figure entered by the board, *as published* (平均正答率, %) — context, not a
+    comparison: a different test on a different scale.  ``mean_scale_score`` only for a value put on our
+    scale by a linking study (named in ``note``); older rows may hold one."""
 
     __tablename__ = "reference_value"
 
@@ -94,7 +96,8 @@ class ReferenceValue(SQLModel, table=True):
     school_year: int = Field(index=True)
     grade: str = Field(max_length=8)
     skill: str = Field(max_length=16)
-    mean_scale_score: float
+    mean_scale_score: float | None = Field(default=None)
+    correct_rate_pct: float | None = Field(default=None, description="平均正答率 (%) as published")
     sd: float | None = Field(default=None)
     share_per_band: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     note: str | None = Field(default=None, sa_type=Text)

@@ -22,14 +22,18 @@ from lms.audit.service import record_event
 from lms.auth.deps import PageUser, client_ip
 from lms.board import charts
 from lms.board.aggregates import GRADE_LABELS, GRADES, HIST_EDGES, TERM_LABELS
+from lms.board.models import BoardFigure
 from lms.board.opendata import write_opendata
 from lms.board.present import (
     CITY_LABEL,
     Published,
     grade_label,
     publish,
+    share_text,
     skill_label,
 )
+from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
+from lms.board.releases import make_release
 from lms.board.service import (
     ALL,
     SKILL_CODES,
@@ -71,8 +75,35 @@ def _render(request: Request, name: str, context: dict[str, Any]) -> Response:
 
 
 def _load(request: Request, session: SessionDep, user: User) -> Dashboard:
+    """Board and admin read the latest release (lms.board.release_view); a school admin the live view."""
     filters = Filters.parse(dict(request.query_params))
+    if reads_releases(user):
+        return release_dashboard(session=session, filters=filters, viewer=user)
     return dashboard_data(session=session, filters=filters, viewer=user)
+
+
+def _protected_hist(
+    board: Dashboard, scope_name: str
+) -> list[tuple[str, list[tuple[int, int, float, int]], str]]:
+    """A release's histograms (coarse merged bins, rounded counts): (label, [(low, high, pupils, %)], id)."""
+    f = board.filters
+    picked = [(f"{scope_name}（{grade_label(f.grade)}）", board.focus, "hist-table")]
+    if f.school_id:
+        picked.append((f"{CITY_LABEL}（{grade_label(f.grade)}）", board.city, "hist-table-city"))
+    out: list[tuple[str, list[tuple[int, int, float, int]], str]] = []
+    for label, fig, table_id in picked:
+        if isinstance(fig, ReleaseFigure) and not fig.hidden and fig.hist:
+            total = sum(c for _lo, _hi, c in fig.hist) or 1.0
+            out.append((label, [(lo, hi, c, round(100 * c / total)) for lo, hi, c in fig.hist], table_id))
+    return out
+
+
+def _release_label(board: Dashboard) -> str:
+    """「第3回公表（2025年度 2学期）」 when the figures come from a release; empty for the live view."""
+    shown = board.focus or board.city
+    if isinstance(shown, ReleaseFigure):
+        return f"第{shown.release}回公表"
+    return ""
 
 
 def _period_label(board: Dashboard) -> str:
@@ -110,13 +141,19 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
     ]
     band_rows: list[tuple[str, list[float | None] | None]] = []
     for p in ([city] if city else []) + comparison:
-        band_rows.append(
-            (p.school, None if p.hidden or p.empty else [None if b is None else b / 100 for b in p.bands])
+        band_rows.append(  # 「5%未満」 and the like join the hatched remainder
+            (
+                p.school,
+                None if p.hidden or p.empty else [b / 100 if isinstance(b, int) else None for b in p.bands],
+            )
         )
+    protected_hist = _protected_hist(board, scope_name)
     hist_series = []
-    if board.focus is not None and not board.focus.hidden and board.focus.hist:
+    if isinstance(board.focus, ReleaseFigure):
+        pass  # a release: only its protected bins (below)
+    elif board.focus is not None and not board.focus.hidden and board.focus.hist:
         hist_series.append((f"{scope_name}（{grade_label(f.grade)}）", board.focus.hist))
-    if f.school_id and board.city is not None and not board.city.hidden and board.city.hist:
+    if f.school_id and isinstance(board.city, BoardFigure) and not board.city.hidden and board.city.hist:
         hist_series.append((f"{CITY_LABEL}（{grade_label(f.grade)}）", board.city.hist))
     growth_rows = []
     points = []
@@ -157,9 +194,17 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "refs": refs,
         "hist_edges": [int(e) for e in HIST_EDGES],
         "hist_series": hist_series,
-        "hist_svg": charts.histogram_svg(HIST_EDGES, hist_series, title=f"得点の分布（{title_scope}）")
+        "protected_hist": protected_hist,
+        "hist_svg": charts.binned_histogram_svg(
+            [(label, [(lo, hi, c) for lo, hi, c, _p in bins]) for label, bins, _id in protected_hist],
+            title=f"得点の分布（{title_scope}）",
+        )
+        if protected_hist
+        else charts.histogram_svg(HIST_EDGES, hist_series, title=f"得点の分布（{title_scope}）")
         if hist_series
         else "",
+        "share_text": share_text,
+        "release": _release_label(board),
         "bands_svg": charts.bands_svg(
             band_rows, title=f"段階別の割合（{grade_label(f.grade)}・{skill_label(f.skill)}）"
         )
@@ -174,6 +219,7 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "GRADES": GRADES,
         "TERM_LABELS": TERM_LABELS,
         "can_publish": user.role in ("board", "admin"),
+        "can_release": user.role == "admin",
         "can_see_city": user.role in ("board", "admin"),
         "csv_query": f.query(),
         "print_query": f.query(),
@@ -288,9 +334,9 @@ async def add_reference(request: Request, session: SessionDep, user: PageUser) -
     year = (form.get("school_year") or "").strip()
     if not year.isdigit():
         raise InvalidInput("年度を数字で入力してください（例：2025）。")
-    mean = _float_or_none(form.get("mean_scale_score", ""), "平均")
-    if mean is None:
-        raise InvalidInput("参考値の平均（尺度得点）を入力してください。")
+    rate = _float_or_none(form.get("correct_rate_pct", ""), "平均正答率")
+    if rate is None:
+        raise InvalidInput("公表された平均正答率（%）を入力してください。")
     value = add_reference_value(
         session=session,
         actor=user,
@@ -299,8 +345,7 @@ async def add_reference(request: Request, session: SessionDep, user: PageUser) -
         school_year=int(year),
         grade=form.get("grade", ""),
         skill=form.get("skill", "ALL"),
-        mean_scale_score=mean,
-        sd=_float_or_none(form.get("sd", ""), "標準偏差"),
+        correct_rate_pct=rate,
         note=(form.get("note") or "").strip() or None,
     )
     record_event(
@@ -322,3 +367,17 @@ def refresh_page(request: Request, session: SessionDep, user: PageUser) -> Respo
     record_event(session=session, actor_id=user.id, action="board.refresh", target_type="board_figure",
                  detail={"figures": report.figures}, ip=client_ip(request))  # fmt: skip
     return RedirectResponse("/board", status_code=303)
+
+
+@router.post("/board/releases")
+async def release_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """An admin makes the next release of a term now (audited); the board then sees it."""
+    if user.role != "admin":
+        raise Forbidden("公表回の作成は、システム管理者が行います。")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    year, term = (form.get("school_year") or "").strip(), (form.get("term") or "").strip()
+    if not year.isdigit() or not term.isdigit():
+        raise InvalidInput("年度（例：2025）と学期（1〜3）を数字で指定してください。")
+    row = make_release(session=session, actor=user, school_year=int(year), term=int(term), reason="admin",
+                       ip=client_ip(request))  # fmt: skip
+    return RedirectResponse(f"/board?year={row.school_year}&term={row.term}#release-label", status_code=303)

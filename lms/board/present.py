@@ -11,6 +11,7 @@ from typing import Any
 
 from lms.board.aggregates import GRADE_LABELS, TERM_LABELS
 from lms.board.models import BoardFigure
+from lms.board.release_view import ReleaseFigure
 from lms.board.suppression import round_count, round_share
 from lms.roster.models import Org
 from reading_tests.practice import skill_name
@@ -78,8 +79,8 @@ class Published:
     ci_low: int | None
     ci_high: int | None
     sd: int | None
-    bands: tuple[int | None, ...]
-    guessing: int | None
+    bands: tuple[int | str | None, ...]  # percent; a release may publish 「5%未満」/「95%以上」
+    guessing: int | str | None
 
     @property
     def n_text(self) -> str:
@@ -88,10 +89,32 @@ class Published:
         return "非公表" if self.hidden or self.n is None else f"約{self.n}"
 
 
+def share_text(value: int | str | None) -> str:
+    """A published share as read: 「35%」, 「5%未満」, or 「非公表」."""
+    if value is None:
+        return "非公表"
+    return value if isinstance(value, str) else f"{value}%"
+
+
+def _from_release(f: ReleaseFigure, school: str) -> Published:
+    """A release's figure is final (protected when the release was made): shown as stored."""
+    if f.hidden or f.mean is None or f.se_mean is None:
+        return Published(school, grade_label(f.grade), True, False, None, None, None, None, None, None,
+                         (None,) * 5, None)  # fmt: skip
+    return Published(
+        school=school, grade=grade_label(f.grade), hidden=False, empty=False, n=f.n, mean=round(f.mean),
+        se=f.se_mean, ci_low=None if f.ci_low is None else round(f.ci_low),
+        ci_high=None if f.ci_high is None else round(f.ci_high), sd=None if f.sd is None else round(f.sd),
+        bands=f.band_shares if f.band_shares is not None else (None,) * 5, guessing=f.guessing_share,
+    )  # fmt: skip
+
+
 def publish(
-    f: BoardFigure | None, *, school: str, count_rounding: int, grade: str | None = None
+    f: BoardFigure | ReleaseFigure | None, *, school: str, count_rounding: int, grade: str | None = None
 ) -> Published:
     """The published form of ``f`` (rounded; nothing of a hidden figure)."""
+    if isinstance(f, ReleaseFigure):
+        return _from_release(f, school)
     if f is None:
         return Published(school, grade_label(grade or "ALL"), False, True, None, None, None, None, None, None,
                          (None,) * 5, None)  # fmt: skip
@@ -116,7 +139,7 @@ def publish(
 
 
 def figure_row(
-    f: BoardFigure, *, schools: dict[int, Org], city_name: str, count_rounding: int
+    f: BoardFigure | ReleaseFigure, *, schools: dict[int, Org], city_name: str, count_rounding: int
 ) -> dict[str, Any]:
     """One open-data / CSV row (keys of :data:`COLUMNS`)."""
     org = schools.get(f.school_id) if f.school_id is not None else None

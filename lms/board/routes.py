@@ -2,7 +2,8 @@
 
 Row of the permission matrix: ``BOARD_AGGREGATES`` (board and admin: all schools; school admin: own school,
 another → 404; teachers and students 403).  Figures are published exactly as on the page (rounded,
-suppressed); nothing individual is ever returned.
+suppressed) — for the board and admin the figures of the latest release (issue 14); nothing individual is
+ever returned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, client_ip
 from lms.board.present import figure_row
+from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
 from lms.board.service import Filters, dashboard_data, refresh_aggregates
 from lms.board.settings import get_board_settings
 from lms.core.db import SessionDep
@@ -26,7 +28,11 @@ router = APIRouter(prefix="/api/v1/board", tags=["board"], dependencies=[Depends
 @router.get("/dashboard", summary="Published figures for the filters (row: board aggregates)")
 def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     filters = Filters.parse(dict(request.query_params))
-    board = dashboard_data(session=session, filters=filters, viewer=principal.user)
+    board = (  # board and admin: the latest release; a school admin: their school's live view
+        release_dashboard(session=session, filters=filters, viewer=principal.user)
+        if reads_releases(principal.user)
+        else dashboard_data(session=session, filters=filters, viewer=principal.user)
+    )
     cfg = get_board_settings()
     schools = {s.id: s for s in board.schools if s.id is not None}
 
@@ -38,6 +44,7 @@ def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) ->
     return {
         "filters": {"year": filters.school_year, "term": filters.term, "skill": filters.skill,
                     "grade": filters.grade, "school": filters.school_id, "cohort": board.cohort},
+        "release": next((f.release for f in board.table if isinstance(f, ReleaseFigure)), None),
         "min_cell_size": board.min_cell_size,
         "count_rounding": cfg.count_rounding,
         "focus": row(board.focus),
@@ -49,7 +56,8 @@ def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) ->
         ],
         "references": [
             {"source": r.source, "label": r.label, "school_year": r.school_year, "grade": r.grade,
-             "skill": r.skill, "mean_scale_score": r.mean_scale_score, "sd": r.sd}
+             "skill": r.skill, "correct_rate_pct": r.correct_rate_pct,
+             "mean_scale_score": r.mean_scale_score, "sd": r.sd}
             for r in board.references
         ],
     }  # fmt: skip

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from sqlalchemy import delete, insert, or_
@@ -50,7 +50,11 @@ from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import Org, SchoolClass, User
 from reading_tests.items import SKILLS
 
+if TYPE_CHECKING:
+    from lms.board.release_view import ReleaseFigure
+
 ALL = "ALL"
+Figure = Union["BoardFigure", "ReleaseFigure"]  # a release's figures read like live ones
 SKILL_CODES: tuple[str, ...] = (ALL, *SKILLS)
 
 
@@ -308,16 +312,16 @@ class Dashboard:
     schools: list[Org]
     school: Org | None
     min_cell_size: int
-    table: list[BoardFigure] = field(default_factory=list)  # the base table's figures
-    focus: BoardFigure | None = None  # the selected school (or city) and grade
-    city: BoardFigure | None = None  # the city at the selected grade
-    comparison: list[BoardFigure] = field(default_factory=list)  # schools at the selected grade
+    table: list[Figure] = field(default_factory=list)  # the base table's figures
+    focus: Figure | None = None  # the selected school (or city) and grade
+    city: Figure | None = None  # the city at the selected grade
+    comparison: list[Figure] = field(default_factory=list)  # schools at the selected grade
     cohort: int | None = None
-    growth: list[tuple[int, int, str, BoardFigure | None, BoardFigure | None]] = field(default_factory=list)
+    growth: list[tuple[int, int, str, Figure | None, Figure | None]] = field(default_factory=list)
     references: list[ReferenceValue] = field(default_factory=list)
     refreshed_at: datetime | None = None
 
-    def cell(self, school_id: int | None, grade: str) -> BoardFigure | None:
+    def cell(self, school_id: int | None, grade: str) -> Figure | None:
         for f in self.table:
             if f.school_id == school_id and f.grade == grade:
                 return f
@@ -422,25 +426,40 @@ def add_reference_value(
     school_year: int,
     grade: str,
     skill: str,
-    mean_scale_score: float,
+    correct_rate_pct: float | None = None,
+    mean_scale_score: float | None = None,
     sd: float | None = None,
     share_per_band: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> ReferenceValue:
-    """Store a national / prefectural figure the board entered (validated; flushes)."""
+    """Store a national / prefectural figure the board entered (validated; flushes).
+
+    The published 平均正答率 is stored as published; a scale score only with the linking study in ``note``.
+    """
     from lms.board.models import REFERENCE_SOURCES
 
     if source not in REFERENCE_SOURCES:
         raise InvalidInput("出典は national（全国）、prefecture（都道府県）、other のどれかです。")
     if grade not in GRADES or skill not in SKILL_CODES:
         raise InvalidInput("学年（P1〜J3）と読解スキルを正しく指定してください。")
-    if not 0 <= mean_scale_score <= 1000 or (sd is not None and not 0 < sd <= 500):
+    if correct_rate_pct is None and mean_scale_score is None:
+        raise InvalidInput("公表された平均正答率（%）を入力してください。")
+    if correct_rate_pct is not None and not 0 <= correct_rate_pct <= 100:
+        raise InvalidInput("平均正答率は 0〜100 の百分率で入力してください（例：64.2）。")
+    if mean_scale_score is not None and not (note or "").strip():
+        raise InvalidInput(
+            "尺度得点への換算値は、換算の根拠となるリンキング研究をメモに書いた場合だけ登録できます。"
+        )
+    if (mean_scale_score is not None and not 0 <= mean_scale_score <= 1000) or (
+        sd is not None and not 0 < sd <= 500
+    ):
         raise InvalidInput("平均は 0〜1000、標準偏差は 0〜500 の尺度得点（500 + 100θ）で入力してください。")
     if not label.strip():
         raise InvalidInput("名称（例：令和8年度 全国学力・学習状況調査）を入力してください。")
     value = ReferenceValue(
         source=source, label=label.strip(), school_year=school_year, grade=grade, skill=skill,
-        mean_scale_score=mean_scale_score, sd=sd, share_per_band=share_per_band, note=note,
+        mean_scale_score=mean_scale_score, correct_rate_pct=correct_rate_pct, sd=sd,
+        share_per_band=share_per_band, note=note,
         entered_by_id=actor.id,
     )  # fmt: skip
     session.add(value)

@@ -21,6 +21,11 @@ class BoardSettings(BaseSettings):
     )
     plausible_values: int = Field(default=5, ge=2, le=20, description="plausible values drawn per student")
     city_name: str = Field(default="みどり市", description="the city's name in reports and open data")
+    city_code: str = Field(
+        default="",
+        pattern=r"^(\d{6})?$",
+        description="全国地方公共団体コード (6 digits with check digit) for open data; empty until set",
+    )
     licence: str = Field(default="CC BY 4.0", description="open-data licence")
 
 

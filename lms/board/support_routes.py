@@ -264,6 +264,7 @@ def research_download(
     clock: ClockDep,
     purpose: Annotated[str, Form()] = "",
     recipient: Annotated[str, Form()] = "",
+    mode: Annotated[str, Form()] = "research",
 ) -> Response:
     with tempfile.TemporaryDirectory(prefix="giga-research-") as tmp:
         try:
@@ -275,6 +276,7 @@ def research_download(
                 recipient=recipient,
                 now=clock.now(),
                 ip=client_ip(request),
+                mode=mode,
             )
         except InvalidInput as error:
             session.rollback()

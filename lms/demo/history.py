@@ -512,7 +512,10 @@ def refresh_board(session: Session) -> str:
     if refresh is None:
         return ""
     result = refresh(session=session)
-    return f"board aggregates refreshed ({result})" if result is not None else "board aggregates refreshed"
+    from lms.board.releases import release_closed_terms  # issue 14: the board reads releases
+
+    releases = len(release_closed_terms(session))
+    return f"board aggregates refreshed ({result}); {releases} releases made"
 
 
 def count_by_term(session: Session) -> dict[str, int]:

@@ -18,7 +18,8 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from lms.board.present import COLUMNS
+from lms.board.opendata import OPENDATA_COLUMNS, valid_city_code
+from lms.board.releases import make_release
 from lms.board.service import refresh_aggregates
 from lms.reading.models import Attempt
 from tests.lms.conftest import csrf_of
@@ -38,7 +39,9 @@ def _no_names(text: str, history: Any) -> None:
 @pytest.fixture
 def history(db_session: Session, world: Any) -> Any:
     h = build_history(db_session, world)
-    refresh_aggregates(session=db_session)
+    refresh_aggregates(session=db_session)  # the school admin's live view
+    for year, term in ((2025, 1), (2025, 2), (2025, 3), (2026, 1)):  # the board's releases
+        make_release(session=db_session, actor=None, school_year=year, term=term, reason="term_closed")
     db_session.commit()
     return h
 
@@ -127,12 +130,18 @@ def test_opendata_button_gives_csv_and_metadata(client: Any, sign_in: Any, histo
     _check_opendata(archive.read("reading_scores.csv"), archive.read("metadata.json"), history)
 
 
-def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any) -> None:
+def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any, english: bool = False) -> None:
     assert csv_bytes.startswith(b"\xef\xbb\xbf")
     text = csv_bytes.decode("utf-8-sig")
     _no_names(text, history)
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows and list(rows[0].keys()) == [c[0] for c in COLUMNS]
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][:4] == ["全国地方公共団体コード", "地方公共団体名", "公表回", "公表日"]
+    assert lines[0] == [c[1] for c in OPENDATA_COLUMNS]  # Japanese header row
+    keys = [c[0] for c in OPENDATA_COLUMNS]
+    if english:
+        assert lines[1] == keys
+    rows = [dict(zip(keys, line, strict=True)) for line in lines[2 if english else 1 :]]
+    assert rows and all(r["city_name"] == "みどり市" and len(r["release_date"]) == 10 for r in rows)
     keys = [(r["school_year"], r["term"], r["skill"], r["school_code"], r["grade"]) for r in rows]
     assert len(keys) == len(set(keys))  # one row per published cell
     for r in rows:
@@ -150,18 +159,21 @@ def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any) -> None:
     assert meta["tested_counts"] and meta["population"]["schools"] == 4
     columns = meta["files"]["reading_scores.csv"]["columns"]
     assert [c["name"] for c in columns] == list(rows[0].keys()) and all(c["ja"] and c["en"] for c in columns)
+    assert meta["local_government"]["name"] == "みどり市" and meta["releases"]["2025-1"]["release"] == 1
 
 
 def test_cli_export_opendata(tmp_path: Path, history: Any, settings: Any) -> None:
     from lms.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["board", "export-opendata", "--out", str(tmp_path / "od")])
+    result = runner.invoke(
+        app, ["board", "export-opendata", "--out", str(tmp_path / "od"), "--english-header"]
+    )
     assert result.exit_code == 0, result.output
     assert "rows" in result.output
     folder = tmp_path / "od"
     _check_opendata(
-        (folder / "reading_scores.csv").read_bytes(), (folder / "metadata.json").read_bytes(), history
+        (folder / "reading_scores.csv").read_bytes(), (folder / "metadata.json").read_bytes(), history, True
     )
     (tmp_path / "file").write_text("x")
     refused = runner.invoke(app, ["board", "export-opendata", "--out", str(tmp_path / "file")])
@@ -194,18 +206,20 @@ def test_board_enters_a_reference_value_and_sees_the_comparison(
     sign_in("board")
     page = client.get("/board?year=2025&term=1&grade=P5")
     token = csrf_of(page.text)
-    form = {"csrf_token": token, "source": "national", "label": "全国調査（換算）", "school_year": "2025",
-            "grade": "P5", "skill": "ALL", "mean_scale_score": "560", "sd": "95"}  # fmt: skip
-    bad = client.post("/board/reference-values", data={**form, "mean_scale_score": "abc"})
-    assert bad.status_code == 400 and "平均" in bad.text
+    form = {"csrf_token": token, "source": "national", "label": "全国学力・学習状況調査 国語",
+            "school_year": "2025", "grade": "P5", "skill": "ALL", "correct_rate_pct": "64.5"}  # fmt: skip
+    bad = client.post("/board/reference-values", data={**form, "correct_rate_pct": "abc"})
+    assert bad.status_code == 400 and "平均正答率" in bad.text
+    too_big = client.post("/board/reference-values", data={**form, "correct_rate_pct": "120"})
+    assert too_big.status_code == 400 and "0〜100" in too_big.text
     done = client.post("/board/reference-values", data=form, follow_redirects=False)
     assert done.status_code == 303
     shown = client.get(done.headers["location"].split("#")[0] + "&term=1")
-    assert "全国調査（換算）" in shown.text and 'id="ref-table"' in shown.text
+    assert "全国学力・学習状況調査 国語" in shown.text and 'id="ref-table"' in shown.text
+    assert "64.5%" in shown.text and "差は計算しません" in shown.text  # as published, never converted
     city = client.get("/api/v1/board/dashboard?year=2025&term=1&grade=P5").json()
-    assert city["references"][0]["mean_scale_score"] == 560
-    mean = city["city"]["mean_scale_score"]
-    assert f"{mean - 560:+d}" in shown.text
+    assert city["references"][0]["correct_rate_pct"] == 64.5
+    assert city["references"][0]["mean_scale_score"] is None
     client.cookies.clear()
     sign_in("sa-a")
     page = client.get("/board")
@@ -214,3 +228,45 @@ def test_board_enters_a_reference_value_and_sees_the_comparison(
         client.post("/board/reference-values", data={**form, "csrf_token": csrf_of(page.text)}).status_code
         == 403
     )
+
+
+def test_city_code_check_digit() -> None:
+    assert valid_city_code("011002") and valid_city_code("131016")  # 札幌市, 千代田区
+    assert not valid_city_code("011003") and not valid_city_code("13101")
+
+
+def test_admin_makes_a_release_from_the_page_and_the_board_lands_on_it(
+    client: Any, sign_in: Any, history: Any
+) -> None:
+    sign_in("board")
+    landing = client.get("/board")
+    assert "第4回公表" in landing.text  # the latest release with data: 2026 term 1
+    token = csrf_of(landing.text)
+    assert 'id="release-form"' not in landing.text
+    refused = client.post("/board/releases", data={"csrf_token": token, "school_year": "2025", "term": "2"})
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    sign_in("admin")
+    page = client.get("/board")
+    assert 'id="release-form"' in page.text
+    token = csrf_of(page.text)
+    bad = client.post("/board/releases", data={"csrf_token": token, "school_year": "x", "term": "2"})
+    assert bad.status_code == 400 and "年度" in bad.text
+    made = client.post("/board/releases", data={"csrf_token": token, "school_year": "2025", "term": "2"},
+                       follow_redirects=False)  # fmt: skip
+    assert made.status_code == 303 and "term=2" in made.headers["location"]
+    assert "第5回公表" in client.get(made.headers["location"].split("#")[0]).text
+
+
+def test_a_scale_score_reference_needs_a_linking_study(db_session: Session, world: Any) -> None:
+    from lms.board.service import add_reference_value
+    from lms.core.errors import InvalidInput
+
+    common = {"session": db_session, "actor": world.users["board"], "source": "national", "label": "全国",
+              "school_year": 2025, "grade": "P5", "skill": "ALL"}  # fmt: skip
+    with pytest.raises(InvalidInput, match="リンキング研究"):
+        add_reference_value(**common, mean_scale_score=560.0)
+    linked = add_reference_value(
+        **common, mean_scale_score=560.0, note="2026年 みどり大学の共通受検によるリンキング"
+    )
+    assert linked.mean_scale_score == 560.0 and linked.correct_rate_pct is None

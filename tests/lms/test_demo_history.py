@@ -78,8 +78,12 @@ def test_history_is_stored_as_real_rows_over_several_terms(db_session: Session, 
     db_session.commit()
     if report.aggregates:  # the board's aggregates were refreshed from the new history (helper B1's tables)
         from lms.board.models import BoardCell
+        from lms.board.release_models import BoardRelease
 
         assert db_session.exec(select(BoardCell)).first() is not None
+        # issue 14: every term with results has a release, so the board's landing page has figures
+        released = {(r.school_year, r.term) for r in db_session.exec(select(BoardRelease))}
+        assert released == {(2025, 1), (2025, 3), (2026, 1)}
     assessments = db_session.exec(select(Assessment).order_by(col(Assessment.id))).all()
     assert [a.title for a in assessments] == [
         f"{DEMO_PREFIX}読解力テスト 2025年度 1学期",

@@ -223,8 +223,8 @@ def test_school_summaries_are_counts_only(client: Any, sign_in: Any, world: Any)
     sign_in("board")
     schools = client.get("/api/v1/schools").json()
     assert [(s["name"], s["class_count"], s["student_count"]) for s in schools] == [
-        ("みどり第一小学校", 2, 3),
-        ("みどり中学校", 1, 1),
+        ("みどり第一小学校", 2, 5),  # issue 14: the board's enrolments are rounded to 5 (exact: 3 and 1)
+        ("みどり中学校", 1, 0),
     ]
     assert set(schools[0]) == {"id", "name", "identifier", "class_count", "student_count"}
     client.cookies.clear()

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from lms.audit.models import AuditEvent
@@ -204,3 +204,51 @@ def test_recalibrate_refuses_bad_options(settings: Any, world: Any, small_bank: 
     result = run_recalibrate()
     assert result.exit_code == 0
     assert "0 pilot item(s) calibrated" in result.output
+
+
+def test_a_miskeyed_pilot_item_is_named_in_the_report_and_cannot_be_promoted(
+    settings: Any,
+    db_session: Session,
+    world: Any,
+    small_bank: dict[str, Any],
+    client: Any,
+    sign_in: Any,
+    tmp_path: Any,
+) -> None:
+    simulate_into_db(db_session, world, small_bank)
+    miskeyed = sorted(small_bank["truth"])[0]
+    # the stored key is wrong: the children who read well are the ones scored wrong
+    db_session.execute(
+        update(Response).where(Response.item_id == miskeyed).values(correct=~Response.correct)  # type: ignore[arg-type]
+    )
+    db_session.commit()
+    report_path = tmp_path / "report.json"
+    result = run_recalibrate("--min-responses", "400", "--promote", "--report", str(report_path))
+    assert result.exit_code == 0, result.output
+    assert f"warning {miskeyed}: miskey" in result.output
+    assert f"not promotable {miskeyed}" in result.output
+    assert miskeyed not in result.output.split("promoted to operational:")[1]
+
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    choice = report["groups"]["choice"]
+    assert choice["converged"] is True and choice["n_parameters"] > 0
+    assert choice["aic"] < choice["bic"]  # N > e², so the BIC penalty is the larger one
+    assert {"miskey"} <= {w["code"] for w in choice["warnings"] if w["item_id"] == miskeyed}
+    assert not [w for w in choice["warnings"] if w["item_id"] in set(small_bank["truth"]) - {miskeyed}]
+
+    db_session.expire_all()
+    row = db_session.exec(
+        select(ItemCalibration).where(
+            ItemCalibration.item_id == miskeyed, ItemCalibration.status == "candidate"
+        )
+    ).one()
+    assert "miskey" in {w["code"] for w in row.warnings}
+    sign_in("t-a1")
+    listed = {
+        r["item_id"]: r for r in client.get("/api/v1/calibrations").json() if r["status"] == "candidate"
+    }
+    assert listed[miskeyed]["promotable"] is False
+    refused = client.post(f"/api/v1/calibrations/{row.id}/promote", headers=_csrf(client))
+    assert refused.status_code == 409 and "点検が必要" in refused.json()["detail"]
+    live = dl.item_bank().get(miskeyed)
+    assert live is not None and live.status == "pilot"

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,13 +29,23 @@ def recalibrate_command(
     promote: Annotated[
         bool, typer.Option("--promote", help="make every new calibration without misfit operational at once")
     ] = False,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="write the calibration report (fit indices, convergence, named warnings per group) as JSON",
+        ),
+    ] = None,
 ) -> None:
-    """Calibrate pilot items from live responses with the operational items as anchors; report fit."""
+    """Calibrate pilot items from live responses with the operational items as anchors; report fit.
+
+    Exit 3 when a group's calibration did not converge (its rows are stored but cannot be promoted).
+    """
     from lms.core.db import session_scope, utc_now
     from lms.core.errors import DomainError
     from lms.ops.locks import job_lock
     from lms.reading import delivery as dl
-    from lms.reading.calibration.service import apply_promotions, recalibrate
+    from lms.reading.calibration.service import apply_promotions, promotable, recalibrate
 
     settings = settings_or_exit()
     require_current_schema(settings)
@@ -68,9 +80,31 @@ def recalibrate_command(
         typer.echo(
             f"latent distribution of the sample: mean {first.latent_mean:.3f}, sd {first.latent_sd:.3f}"
         )
+    for group, group_report in report.reports.items():
+        typer.echo(
+            f"{group}: loglik {group_report.loglik:.1f}, {group_report.n_parameters} parameters, "
+            f"AIC {group_report.aic:.1f}, BIC {group_report.bic:.1f}, "
+            f"{'converged' if group_report.converged else 'NOT converged'} "
+            f"after {group_report.iterations} iterations"
+        )
+    for row in report.calibrated:
+        for warning in row.warnings:
+            typer.echo(f"warning {row.item_id}: {warning.get('code')} — {warning.get('message')}")
+        if promotable(row) is not None:
+            typer.echo(f"not promotable {row.item_id}: needs a review (see the warnings above)")
     for item_id, reason in sorted(report.skipped.items()):
         typer.echo(f"skipped {item_id}: {reason}")
     if report.promoted:
         typer.echo(f"promoted to operational: {', '.join(report.promoted)}")
     elif report.calibrated:
         typer.echo("candidates stored; promote with --promote or POST /api/v1/calibrations/{id}/promote")
+    if report_path is not None:
+        try:
+            text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+            report_path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            fail(f"cannot write the report to {report_path}: {error.strerror}")
+        typer.echo(f"report written to {report_path}")
+    if not report.converged:
+        typer.echo("the calibration did not converge: rows stored, none promotable", err=True)
+        raise typer.Exit(3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from lms.core.db import UTCDateTime, utc_now
@@ -14,6 +15,8 @@ CALIBRATION_STATUSES = ("candidate", "promoted", "superseded")
 class ItemCalibration(SQLModel, table=True):
     """One calibration of one pilot item: 3PL-family parameters, SEs, fit, and how they were obtained.
 
+    ``warnings`` (e.g. ``miskey``, ``separation``) and ``converged`` come from the calibration report; a row
+    with a blocking warning or from a run that did not converge cannot be promoted.
     ``status``: *candidate* until a teacher or admin promotes it (the item becomes operational with these
     parameters), *superseded* when a newer calibration of the item replaced it.
     """
@@ -43,6 +46,13 @@ class ItemCalibration(SQLModel, table=True):
     infit: float | None = Field(default=None)
     outfit: float | None = Field(default=None)
     misfit: bool = Field(default=False)
+    converged: bool = Field(default=True, description="EM converged for this item's format group")
+    warnings: list[dict[str, object]] = Field(
+        default_factory=list,
+        sa_type=JSON,
+        nullable=False,
+        description="named findings of the calibration report (reading_tests.calibration_report codes)",
+    )
     status: str = Field(default="candidate", max_length=16, index=True)
     calibrated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     calibrated_by_id: int | None = Field(default=None, foreign_key="user.id")

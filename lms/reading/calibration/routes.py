@@ -41,6 +41,9 @@ class CalibrationOut(BaseModel):
     infit: float | None
     outfit: float | None
     misfit: bool
+    converged: bool
+    warnings: list[dict[str, object]]
+    promotable: bool
     status: str
     calibrated_at: datetime
     promoted_at: datetime | None
@@ -48,7 +51,9 @@ class CalibrationOut(BaseModel):
 
 
 def _out(row: ItemCalibration) -> CalibrationOut:
-    return CalibrationOut.model_validate(row, from_attributes=True)
+    fields = row.model_dump()
+    fields["promotable"] = service.promotable(row) is None
+    return CalibrationOut.model_validate(fields)
 
 
 @router.get("/calibrations", summary="Calibrations of pilot items, newest first (row: item bank)")
@@ -59,7 +64,10 @@ def list_calibrations(
     return [_out(row) for row in service.list_calibrations(session=session, status=status)]
 
 
-@router.post("/calibrations/{calibration_id}/promote", summary="Make the item operational (row: item bank)")
+@router.post(
+    "/calibrations/{calibration_id}/promote",
+    summary="Make the item operational (row: item bank); 409 when the calibration has a blocking warning",
+)
 def promote(
     calibration_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> CalibrationOut:

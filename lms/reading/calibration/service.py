@@ -10,11 +10,18 @@ Model
     are calibrated per format group with that group's prior on the lower asymptote
     (`reading_tests.pilot.C_PRIORS`), as in the initial pilot.  Without any operational item answered, the
     scale is fixed by θ ~ N(0, 1) and the row says ``anchored = False``.
+Report
+    `reading_tests.calibration_report.calibrate_with_report` per format group, with the options the children
+    chose (the distractor check): log-likelihood, AIC/BIC, convergence, latent mean/SD and named warnings
+    (``miskey``, ``distractor_beats_key``, ``separation`` …).  The same report `giga irt calibrate --report`
+    writes; the CLI writes it with ``--report``, and each row keeps its item's warnings and ``converged``.
 Fit
     `reading_tests.fit.item_fit` (leave-one-out χ², RMSD, infit/outfit) of each new item, stored with it.
 Promotion
     A teacher, school admin or admin promotes a candidate: the item becomes operational with the new
-    parameters (older promotions of the item are superseded), audited as ``item.promote``.  The running
+    parameters (older promotions of the item are superseded), audited as ``item.promote``.  A candidate with a
+    blocking warning (a suspected miskey, an unidentified slope, no SE) or from a run that did not converge is
+    refused: the item needs a reviewer first, not a number.  The running
     process's bank is refreshed at once; other processes apply promotions when they start
     (`apply_promotions`).
 """
@@ -36,7 +43,7 @@ from lms.reading import delivery as dl
 from lms.reading.calibration.models import ItemCalibration
 from lms.reading.models import Attempt, Response
 from lms.roster.models import User
-from reading_tests.calibration import calibrate
+from reading_tests.calibration_report import UNIDENTIFIED, CalibrationReport, calibrate_with_report
 from reading_tests.errors import InvalidInput as EngineInvalidInput
 from reading_tests.fit import item_fit
 from reading_tests.io import ItemParams, ResponseData
@@ -45,6 +52,10 @@ from reading_tests.items import IrtParams, Item, ItemBank
 from reading_tests.pilot import C_PRIORS
 
 DEFAULT_MIN_RESPONSES = 500
+# Findings after which the parameters must not be used (the item needs a reviewer, not a promotion).
+BLOCKING_WARNINGS = frozenset(
+    {"miskey", "distractor_beats_key", "separation", "se_unavailable", "extreme_difficulty"}
+)
 PROMOTERS = ("teacher", "school_admin", "admin")
 
 
@@ -58,6 +69,23 @@ class RecalibrationReport:
     n_anchors: int = 0
     n_attempts: int = 0
     n_responses: int = 0
+    reports: dict[str, CalibrationReport] = field(default_factory=dict)  # per format group
+
+    @property
+    def converged(self) -> bool:
+        return all(r.converged for r in self.reports.values())
+
+    def to_dict(self) -> dict[str, object]:
+        """The machine-readable report (`giga irt recalibrate --report`): one calibration report per group."""
+        return {
+            "n_anchors": self.n_anchors,
+            "n_attempts": self.n_attempts,
+            "n_responses": self.n_responses,
+            "converged": self.converged,
+            "skipped": dict(sorted(self.skipped.items())),
+            "promoted": list(self.promoted),
+            "groups": {group: report.to_dict() for group, report in self.reports.items()},
+        }
 
 
 def _format_group(fmt: str) -> str:
@@ -68,25 +96,30 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def response_data(session: Session, item_ids: Iterable[str]) -> ResponseData:
-    """Responses to ``item_ids`` from every non-reset attempt, one row per attempt."""
+def response_data(
+    session: Session, item_ids: Iterable[str]
+) -> tuple[ResponseData, dict[tuple[str, str], str]]:
+    """Responses to ``item_ids`` from every non-reset attempt, one row per attempt, and the options chosen
+    (``(attempt id, item id) → "A"`` or ``"A,C"`` for select-all) for the distractor check."""
     wanted = sorted(set(item_ids))
     rows = session.exec(
-        select(Response.attempt_id, Response.item_id, Response.correct)
+        select(Response.attempt_id, Response.item_id, Response.correct, Response.answer)
         .join(Attempt, col(Attempt.id) == col(Response.attempt_id))
         .where(col(Response.item_id).in_(wanted or ["-"]), Attempt.status != "reset")
         .order_by(col(Response.attempt_id))
     ).all()
-    attempts = sorted({int(a) for a, _i, _c in rows})
+    attempts = sorted({int(a) for a, _i, _c, _x in rows})
     row_of = {a: k for k, a in enumerate(attempts)}
     col_of = {i: j for j, i in enumerate(wanted)}
-    return ResponseData.from_triplets(
-        [row_of[int(a)] for a, _i, _c in rows],
-        [col_of[i] for _a, i, _c in rows],
-        [1 if c else 0 for _a, _i, c in rows],
+    data = ResponseData.from_triplets(
+        [row_of[int(a)] for a, _i, _c, _x in rows],
+        [col_of[i] for _a, i, _c, _x in rows],
+        [1 if c else 0 for _a, _i, c, _x in rows],
         [str(a) for a in attempts],
         wanted,
     )
+    choices = {(str(a), i): ",".join(sorted(x or [])) for a, i, _c, x in rows}
+    return data, choices
 
 
 def _anchor_params(items: Sequence[Item]) -> ItemParams:
@@ -121,7 +154,7 @@ def recalibrate(
     report = RecalibrationReport()
     anchors = [i for i in bank if i.status == "operational" and i.irt is not None]
     pilots = [i for i in bank if i.status == "pilot"]
-    data = response_data(session, [i.id for i in anchors] + [i.id for i in pilots])
+    data, choices = response_data(session, [i.id for i in anchors] + [i.id for i in pilots])
     counts = dict(zip(data.item_ids, data.responses_per_item().tolist(), strict=True))
     correct = dict(zip(data.item_ids, np.asarray(data.correct.sum(axis=0)).ravel().tolist(), strict=True))
     eligible: list[Item] = []
@@ -151,16 +184,19 @@ def recalibrate(
         keep = np.flatnonzero(sub.items_per_student() > 0)
         used_attempts.update(int(sub.student_ids[k]) for k in keep.tolist())
         try:
-            result = calibrate(
-                sub,
-                model,
-                anchors=anchor_params,
-                c_prior=C_PRIORS[group],
+            result, fit_report = calibrate_with_report(
+                sub, model, anchors=anchor_params, c_prior=C_PRIORS[group], choices=choices
             )
             fit = item_fit(sub, result.params)
         except EngineInvalidInput as error:
             for item in members:
                 report.skipped[item.id] = str(error)
+            continue
+        report.reports[group] = fit_report
+        unidentified = [w for w in fit_report.warnings if w.code in UNIDENTIFIED]
+        if unidentified:  # the whole group's parameters are not identified: no candidate rows
+            for item in members:
+                report.skipped[item.id] = unidentified[0].message
             continue
         pos = result.params.index
         fit_pos = {item_id: j for j, item_id in enumerate(fit.item_ids)}
@@ -189,6 +225,12 @@ def recalibrate(
                 infit=_finite(fit.infit[f]),
                 outfit=_finite(fit.outfit[f]),
                 misfit=bool(fit.misfit[f]),
+                converged=fit_report.converged,
+                warnings=[
+                    {"code": w.code, "message": w.message, "value": _finite(w.value or math.nan)}
+                    for w in fit_report.warnings
+                    if w.item_id == item.id
+                ],
                 calibrated_at=now,
                 calibrated_by_id=actor.id if actor else None,
             )
@@ -200,7 +242,7 @@ def recalibrate(
     session.flush()
     if promote_fitting:
         for row in report.calibrated:
-            if not row.misfit:
+            if not row.misfit and promotable(row) is None:
                 promote(session=session, calibration=row, actor=actor, now=now, refresh=False)
                 report.promoted.append(row.item_id)
         if report.promoted:
@@ -215,6 +257,20 @@ def _supersede(session: Session, item_id: str, *, statuses: Sequence[str]) -> No
         .values(status="superseded")
         .execution_options(synchronize_session=False)
     )
+
+
+def promotable(row: ItemCalibration) -> str | None:
+    """None when the row may be promoted, else why not (Japanese, for the teacher's screen)."""
+    if not row.converged:
+        return "この較正は収束しなかったので、本番には使えません。データを増やして較正し直してください。"
+    blocking = [w for w in row.warnings if w.get("code") in BLOCKING_WARNINGS]
+    if blocking:
+        reasons = "／".join(str(w.get("message") or w.get("code")) for w in blocking)
+        return (
+            f"{row.item_id} は点検が必要なので、本番にできません（{reasons}）。"
+            "正答や選択肢を見直してください。"
+        )
+    return None
 
 
 def promote(
@@ -233,6 +289,9 @@ def promote(
         raise Conflict(
             f"この較正結果は「{calibration.status}」なので、本番にできません。新しい較正を使ってください。"
         )
+    refusal = promotable(calibration)
+    if refusal is not None:
+        raise Conflict(refusal)
     _supersede(session, calibration.item_id, statuses=("promoted",))
     session.flush()
     calibration.status = "promoted"
@@ -255,6 +314,7 @@ def promote(
             "n": calibration.n,
             "misfit": calibration.misfit,
             "anchored": calibration.anchored,
+            "warnings": [w.get("code") for w in calibration.warnings],
         },
     )
     if refresh:
