@@ -48,6 +48,9 @@ WRITING_MODES: tuple[str, ...] = ("horizontal", "vertical")
 #: Life cycle of an item: written (draft) → checked by a second person (reviewed) → given to students to
 #: collect responses (pilot) → calibrated on real responses and used for scores (operational) → retired.
 STATUSES: tuple[str, ...] = ("draft", "reviewed", "pilot", "operational", "retired")
+#: Statuses a student may be given (tests: ``bank.filter(pool="test", status=DELIVERABLE_STATUSES)``); a
+#: draft has not had its second-person review, a retired item is out.
+DELIVERABLE_STATUSES: tuple[str, ...] = ("reviewed", "pilot", "operational")
 #: Where an item is used: tests (scores) or practice (feedback after each answer); never both.
 POOLS: tuple[str, ...] = ("test", "practice")
 #: What a reviewer confirms before an item may leave draft (see bank/README.md, "Reviewing an item").
@@ -127,7 +130,11 @@ REVIEW_FIELDS: dict[str, tuple[type, ...]] = {
     "reviewed_on": (str, type(None)),
     "checks": (list,),
     "notes": (str, type(None)),
+    "approved_by": (str, type(None)),
+    "approved_on": (str, type(None)),
 }
+#: Fields of the review block that may be left out (they default to null).
+REVIEW_OPTIONAL: tuple[str, ...] = ("notes", "approved_by", "approved_on")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 READABILITY_FIELDS: dict[str, tuple[type, ...]] = {
     "chars": (int,),
@@ -196,6 +203,9 @@ class Review:
     reviewed_on: str | None
     checks: tuple[str, ...]
     notes: str | None = None
+    #: The psychometrics step: who made the item operational (after a real calibration), and when.
+    approved_by: str | None = None
+    approved_on: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -618,6 +628,11 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
     ruby = _check_ruby(ck, data, options)
     readability = _check_readability(ck, data.get("readability"), data)
     irt = _check_irt(ck, data.get("irt"))
+    if data.get("status") == "operational" and irt is not None and irt.provisional:
+        ck.error(
+            ("irt", "provisional"),
+            "an operational item needs parameters from real responses, not provisional",
+        )
     if ck.failed:
         return None
     return Item(
@@ -763,9 +778,10 @@ def _check_review(ck: _Checker, value: Any, status: Any) -> Review | None:
     if not isinstance(value, dict):
         ck.error(("review",), "review must be a mapping (written_by, reviewed_by, reviewed_on, checks)")
         return None
-    value = {"notes": None, **value}
-    if isinstance(value.get("reviewed_on"), date):  # YAML reads an unquoted 2026-12-07 as a date
-        value["reviewed_on"] = value["reviewed_on"].isoformat()
+    value = {**dict.fromkeys(REVIEW_OPTIONAL), **value}
+    for name in ("reviewed_on", "approved_on"):
+        if isinstance(value.get(name), date):  # YAML reads an unquoted 2026-12-07 as a date
+            value[name] = value[name].isoformat()
     if not _check_block(ck, value, REVIEW_FIELDS, "review"):
         return None
     checks = value["checks"]
@@ -774,16 +790,25 @@ def _check_review(ck: _Checker, value: Any, status: Any) -> Review | None:
         ck.error(
             ("review", "checks"), f"unknown review check {unknown[0]!r} (use {', '.join(REVIEW_CHECKS)})"
         )
-    reviewed_on = value["reviewed_on"]
-    if reviewed_on is not None and not _DATE_RE.match(reviewed_on):
-        ck.error(("review", "reviewed_on"), f"review.reviewed_on '{reviewed_on}' must be a date YYYY-MM-DD")
+    for name in ("reviewed_on", "approved_on"):
+        when = value[name]
+        if when is not None and not _DATE_RE.match(when):
+            ck.error(("review", name), f"review.{name} '{when}' must be a date YYYY-MM-DD")
     review = Review(
         written_by=value["written_by"],
         reviewed_by=value["reviewed_by"],
-        reviewed_on=reviewed_on,
+        reviewed_on=value["reviewed_on"],
         checks=tuple(str(c) for c in checks),
         notes=value["notes"],
+        approved_by=value["approved_by"],
+        approved_on=value["approved_on"],
     )
+    if status == "operational" and not review.approved_by:
+        ck.error(
+            ("status",),
+            "status 'operational' needs review.approved_by: only the psychometrics step "
+            "(`giga items set-status ID operational --role psychometrics`) makes an item operational",
+        )
     if past_draft and not review.complete:
         missing = [c for c in REVIEW_CHECKS if c not in review.checks]
         why = (

@@ -8,8 +8,10 @@ Every item format of the bank is a choice interaction:
 The item body keeps the stimulus (and the compare sentence) as ``<p>`` paragraphs with every stored
 ruby entry as ``<ruby data-grade="g">base<rt>reading</rt></ruby>`` (the grade lets a delivery system
 show ruby only above the student's grade).  Bank metadata (skill, grades, genre, writing mode, status,
-design difficulty) travels as ``data-*`` attributes of a ``div.giga-item`` wrapper, the explanation as a
-``qti-rubric-block`` for scorers.  Picture options carry their SVG as an ``<img>`` with a
+design difficulty, pool, review provenance, and which texts carry ruby — so that an empty ruby list
+survives) travels as ``data-*`` attributes of a ``div.giga-item`` wrapper, the explanation and the
+distractor rationales (one ``<p data-option="B">`` each) as scorer ``qti-rubric-block`` elements.
+Picture options carry their SVG as an ``<img>`` with a
 ``data:image/svg+xml;base64`` source and the alt text, so the SVG comes back byte for byte.  Response
 processing uses the standard ``match_correct`` template.
 """
@@ -22,12 +24,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from reading_tests.errors import InvalidInput
-from reading_tests.items import SKILLS, TRUE_FALSE_OPTION_IDS, Item, Option, RubyEntry, RubyList, dump_yaml
+from reading_tests.items import (
+    SKILLS,
+    TRUE_FALSE_OPTION_IDS,
+    Item,
+    Option,
+    Review,
+    RubyEntry,
+    RubyList,
+    dump_yaml,
+)
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 MATCH_CORRECT = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml"
 _SVG_PREFIX = "data:image/svg+xml;base64,"
-_META = ("skill", "format", "grade_min", "grade_band", "genre", "writing_mode", "status")
+_META = ("skill", "format", "grade_min", "grade_band", "genre", "writing_mode", "status", "pool")
+#: Review provenance as ``data-review-*`` attributes of the wrapper (checks space-separated).
+_REVIEW_META = ("written_by", "reviewed_by", "reviewed_on", "notes", "approved_by", "approved_on")
 
 ET.register_namespace("", QTI_NS)
 
@@ -120,6 +133,13 @@ def item_to_qti(item: Item) -> ET.Element:
     body = ET.SubElement(root, _q("qti-item-body"))
     meta = {f"data-{name.replace('_', '-')}": str(getattr(item, name)) for name in _META}
     meta["data-design-difficulty"] = repr(item.design_difficulty)
+    meta["data-ruby-fields"] = " ".join(sorted(item.ruby))
+    if item.review is not None:
+        for name in _REVIEW_META:
+            value = getattr(item.review, name)
+            if value is not None:
+                meta[f"data-review-{name.replace('_', '-')}"] = value
+        meta["data-review-checks"] = " ".join(item.review.checks)
     wrapper = ET.SubElement(body, _q("div"), {"class": "giga-item", **meta})
     _paragraphs(wrapper, item.stimulus, item.ruby_for("stimulus"), "stimulus")
     if item.compare is not None:
@@ -147,6 +167,12 @@ def item_to_qti(item: Item) -> ET.Element:
     rubric = ET.SubElement(wrapper, _q("qti-rubric-block"), {"use": "explanation", "view": "scorer"})
     content = ET.SubElement(rubric, _q("qti-content-body"))
     _paragraphs(content, item.explanation, item.ruby_for("explanation"), "explanation")
+    rationales = [o for o in item.options if o.rationale is not None]
+    if rationales:
+        block = ET.SubElement(wrapper, _q("qti-rubric-block"), {"use": "rationales", "view": "scorer"})
+        body_ = ET.SubElement(block, _q("qti-content-body"))
+        for option in rationales:
+            ET.SubElement(body_, _q("p"), {"data-option": option.id}).text = option.rationale
     ET.SubElement(root, _q("qti-response-processing"), {"template": MATCH_CORRECT})
     return root
 
@@ -227,9 +253,14 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
     key = tuple(v.text or "" for v in declaration.iter(_q("qti-value")))
     wrapper = root.find(f".//{_q('div')}[@class='giga-item']")
     meta: dict[str, Any] = {}
+    review: Review | None = None
+    ruby_fields: set[str] | None = None
     if wrapper is not None:
         meta = {name: wrapper.get(f"data-{name.replace('_', '-')}") for name in _META}
         meta["design_difficulty"] = float(wrapper.get("data-design-difficulty", "0"))
+        if wrapper.get("data-ruby-fields") is not None:
+            ruby_fields = set(wrapper.get("data-ruby-fields", "").split())
+        review = _read_review(wrapper)
     skill = meta.get("skill") or identifier.rsplit("-", 1)[0]
     if skill not in SKILLS:
         raise InvalidInput(f"{source}: unknown skill '{skill}' (the identifier must look like ANA-007)")
@@ -244,6 +275,11 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
     prompt = interaction.find(_q("qti-prompt"))
     instruction, instruction_ruby = _text_and_ruby(prompt) if prompt is not None else ("", [])
     ruby["instruction"] = tuple(instruction_ruby)
+    rationales: dict[str, str] = {}
+    block = body.find(f".//{_q('qti-rubric-block')}[@use='rationales']")
+    if block is not None:
+        for p in block.iter(_q("p")):
+            rationales[p.get("data-option", "")] = p.text or ""
     options: list[Option] = []
     for choice in interaction.findall(_q("qti-simple-choice")):
         img = choice.find(_q("img"))
@@ -268,6 +304,7 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
                 alt,
                 svg,
                 tuple(option_ruby),
+                rationales.get(choice.get("identifier") or ""),
             )
         )
     fmt = meta.get("format") or _guess_format(declaration, options)
@@ -287,7 +324,24 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
         key=key,
         explanation=texts.get("explanation", ""),
         compare=texts.get("compare"),
-        ruby={k: v for k, v in ruby.items() if v},
+        pool=meta.get("pool") or "test",
+        review=review,
+        ruby={k: v for k, v in ruby.items() if (v if ruby_fields is None else k in ruby_fields)},
+    )
+
+
+def _read_review(wrapper: ET.Element) -> Review | None:
+    values = {name: wrapper.get(f"data-review-{name.replace('_', '-')}") for name in _REVIEW_META}
+    if values["written_by"] is None:
+        return None
+    return Review(
+        written_by=values["written_by"],
+        reviewed_by=values["reviewed_by"],
+        reviewed_on=values["reviewed_on"],
+        checks=tuple(wrapper.get("data-review-checks", "").split()),
+        notes=values["notes"],
+        approved_by=values["approved_by"],
+        approved_on=values["approved_on"],
     )
 
 
@@ -326,6 +380,7 @@ def item_to_yaml(item: Item) -> str:
         "genre": item.genre,
         "writing_mode": item.writing_mode,
         "status": item.status,
+        "pool": item.pool,
         "design_difficulty": item.design_difficulty,
         "stimulus": item.stimulus,
     }
@@ -341,10 +396,23 @@ def item_to_yaml(item: Item) -> str:
             entry["alt"] = option.alt
         if option.svg is not None:
             entry["svg"] = option.svg
+        if option.rationale is not None:
+            entry["rationale"] = option.rationale
         options.append(entry)
     data["options"] = options
     data["key"] = list(item.key)
     data["explanation"] = item.explanation
+    if item.review is not None:
+        review = {
+            "written_by": item.review.written_by,
+            "reviewed_by": item.review.reviewed_by,
+            "reviewed_on": item.review.reviewed_on,
+            "checks": list(item.review.checks),
+        }
+        for name in ("notes", "approved_by", "approved_on"):
+            if getattr(item.review, name) is not None:
+                review[name] = getattr(item.review, name)
+        data["review"] = review
     ruby: dict[str, Any] = {name: [e.__dict__ for e in entries] for name, entries in item.ruby.items()}
     option_ruby = {o.id: [e.__dict__ for e in o.ruby] for o in item.options if o.ruby}
     if option_ruby:

@@ -187,6 +187,7 @@ def suggest_ruby(text: str, overrides: Mapping[str, str] | None = None) -> tuple
             # a word partly covered by an override ("木の実" next to "実を") keeps its other kanji
             if not any(taken[start:offset]):
                 spans.append((start, offset, base, reading))
+    spans = _apply_counter_readings(text, spans, taken)
     spans.sort()
     # Month names after Arabic digits ("4月") are read がつ; the analyser often reads a lone 月 as つき.
     spans = [
@@ -195,6 +196,32 @@ def suggest_ruby(text: str, overrides: Mapping[str, str] | None = None) -> tuple
     ]
     entries = [RubyEntry(base, to_hiragana(reading), kanji_grade(base)) for _, _, base, reading in spans]
     return entries, unknown
+
+
+def _apply_counter_readings(
+    text: str, spans: list[tuple[int, int, str, str]], taken: Sequence[bool]
+) -> list[tuple[int, int, str, str]]:
+    """Give every ``number + counter`` (2本, 四人, 1週間) one ruby entry with the counting reading.
+
+    The analysers read 2本 as ぽん and 四人 as よん・にん; the entry covers the number too (also Arabic
+    digits), so that ruby and read-aloud say the same にほん / よにん.  An override covering the
+    number wins (三日月: みかづき); a word of the analyser that runs past the counter (1日中 read as
+    日中) is left for the reading lint to report.
+    """
+    from reading_tests.counters import find_counters
+
+    for use in find_counters(text):
+        if any(taken[use.start : use.end]):
+            continue
+        inside = [s for s in spans if s[0] < use.end and s[1] > use.start]
+        if any(s[0] < use.start or s[1] > use.end for s in inside):
+            continue
+        reading = use.readings[0]
+        if text.startswith("1日", use.start) and use.start > 0 and text[use.start - 1] == "月":
+            reading = "ついたち"  # a date: 4月1日
+        spans = [s for s in spans if s not in inside]
+        spans.append((use.start, use.end, text[use.start : use.end], reading))
+    return spans
 
 
 # ------------------------------------------------------------------------------------ rendering

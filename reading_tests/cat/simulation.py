@@ -255,6 +255,8 @@ def calibrate_sympson_hetter(
     max_iterations: int = 20,
     tolerance: float | None = None,
     seed: int = 0,
+    theta_mean: float = 0.0,
+    theta_sd: float = 1.0,
 ) -> SympsonHetterCalibration:
     """Calibrate Sympson–Hetter exposure-control parameters by iterated simulation.
 
@@ -286,6 +288,8 @@ def calibrate_sympson_hetter(
         0.264 for r_max = 0.25 and N = 1,000).
     seed : int
         Seed; iteration t uses seed + t.
+    theta_mean, theta_sd : float
+        Population of the simulees (default N(0, 1); a grade band's own population for a band's test).
 
     Returns
     -------
@@ -310,7 +314,9 @@ def calibrate_sympson_hetter(
     for iteration in range(max_iterations):
         control = ExposureControl.build("sympson-hetter", bank=bank, sh_parameters=k)
         result = simulate(
-            design.with_exposure(control), rng.standard_normal(n_simulees), seed=seed + iteration
+            design.with_exposure(control),
+            theta_mean + theta_sd * rng.standard_normal(n_simulees),
+            seed=seed + iteration,
         )
         history.append(float(result.exposure_rates.max()))
         if history[-1] <= target + slack:

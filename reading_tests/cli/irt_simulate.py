@@ -16,6 +16,7 @@ from reading_tests.cat.session import CatDesign
 from reading_tests.cat.simulation import calibrate_sympson_hetter, simulate
 from reading_tests.cli.apps import exits_2_on_invalid_input, irt_app
 from reading_tests.errors import InvalidInput
+from reading_tests.io import ItemParams
 
 
 def _content_targets(bank: CatPool, balance: str) -> dict[str, dict[str, float]]:
@@ -51,6 +52,14 @@ def simulate_cat(
         str,
         typer.Option("--balance", help="Balance these columns (e.g. skill,genre) to the pool's proportions."),
     ] = "",
+    band: Annotated[
+        str | None,
+        typer.Option(
+            "--band",
+            help="Only this grade band's test-pool items (params columns band, pool); θ from the band's "
+            "population of the simulated pilot instead of N(0, 1), which is also the prior.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate adaptive tests and write {"simulees": [...], "summary": {...}} as JSON."""
     from reading_tests.io import read_params
@@ -62,6 +71,9 @@ def simulate_cat(
     if not params.is_file():
         raise InvalidInput(f"{params}: no such file")
     item_params = read_params(params)
+    theta_mean, theta_sd = 0.0, 1.0
+    if band is not None:
+        item_params, theta_mean, theta_sd = _band_subset(item_params, band)
     bank = CatPool.build(
         item_params.item_ids, item_params.a, item_params.b, item_params.c, attributes=item_params.extra
     )
@@ -75,13 +87,17 @@ def simulate_cat(
         exposure="none" if exposure == "sympson-hetter" else exposure,
         randomesque_k=randomesque_k,
         content=_content_targets(bank, balance) if balance else None,
+        prior_mean=theta_mean,
+        prior_sd=theta_sd,
     )
     if exposure == "sympson-hetter":
-        calibration = calibrate_sympson_hetter(design, r_max, seed=seed + 1)
+        calibration = calibrate_sympson_hetter(
+            design, r_max, seed=seed + 1, theta_mean=theta_mean, theta_sd=theta_sd
+        )
         design = design.with_exposure(
             ExposureControl.build("sympson-hetter", bank=bank, sh_parameters=calibration.parameters)
         )
-    thetas = np.random.default_rng(seed).standard_normal(simulees)
+    thetas = theta_mean + theta_sd * np.random.default_rng(seed).standard_normal(simulees)
     result = simulate(design, thetas, seed=seed)
     try:
         out.write_text(json.dumps(result.to_json_dict()) + "\n", encoding="utf-8")
@@ -91,5 +107,23 @@ def simulate_cat(
     typer.echo(
         f"rmse={summary['rmse']:.4f} bias={summary['bias']:+.4f} mean_length={summary['mean_length']:.2f} "
         f"max_exposure={summary['max_exposure']:.3f} mean_step_ms={summary['mean_step_ms']:.4f} "
-        f"p99_step_ms={summary['p99_step_ms']:.4f}"
+        f"p99_step_ms={summary['p99_step_ms']:.4f} never_used={int(np.sum(result.administered == 0))}"
     )
+
+
+def _band_subset(params: ItemParams, band: str) -> tuple[ItemParams, float, float]:
+    """The band's test-pool items of a parameter file and the band's θ population (mean, SD)."""
+    from reading_tests.items import BANDS
+    from reading_tests.pilot import band_population
+
+    if band not in BANDS:
+        raise InvalidInput(f"--band must be one of {', '.join(BANDS)} (got {band!r})")
+    bands = params.extra.get("band")
+    if bands is None:
+        raise InvalidInput("--band: the parameter file has no band column; re-run `giga items pilot --write`")
+    pools = params.extra.get("pool") or ["test"] * len(params.item_ids)
+    ids = [i for i, b, p in zip(params.item_ids, bands, pools, strict=True) if b == band and p == "test"]
+    if not ids:
+        raise InvalidInput(f"--band {band}: no test-pool items of that band in the parameter file")
+    mean, sd = band_population(band)
+    return params.subset(ids), mean, sd

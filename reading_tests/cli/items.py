@@ -26,9 +26,22 @@ PathArg = Annotated[Path | None, typer.Argument(help="Item file or folder (defau
 
 @items_app.command("validate")
 @exits_2_on_invalid_input
-def validate(path: PathArg = None) -> None:
+def validate(
+    path: PathArg = None,
+    readings: Annotated[
+        bool,
+        typer.Option(
+            "--readings/--no-readings",
+            help="Lint ruby and read-aloud readings (counters, analyser, dictionary).",
+        ),
+    ] = True,
+) -> None:
     """Check every item file; print each problem as file:line: message; exit 2 when any is invalid."""
     report = validate_path(path)
+    if readings:
+        from reading_tests.readings import lint_items
+
+        report.issues.extend(lint_items(report.items))
     for issue in report.issues:
         typer.echo(str(issue), err=issue.severity == "error")
     if not report.ok:
@@ -39,8 +52,16 @@ def validate(path: PathArg = None) -> None:
 
 @items_app.command("stats")
 @exits_2_on_invalid_input
-def stats(path: PathArg = None) -> None:
-    """Counts of items per skill × band × format × genre (and per skill × band)."""
+def stats(
+    path: PathArg = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 2 unless every bank rule passes (coverage, keys, rationales)."),
+    ] = False,
+) -> None:
+    """Counts per skill × band × format × genre and per skill × band × pool, then the bank rules."""
+    from reading_tests.bank_stats import bank_checks, count_table, status_table
+
     bank = load_bank(path)
     by_cell = Counter((i.skill, i.grade_band, i.format, i.genre) for i in bank)
     typer.echo("skill\tband\tformat\tgenre\tn")
@@ -55,6 +76,24 @@ def stats(path: PathArg = None) -> None:
         vertical = sum(1 for i in bank.filter(skill=skill) if i.writing_mode == "vertical")
         typer.echo(f"{skill}\t" + "\t".join(map(str, counts)) + f"\t{sum(counts)}\t{vertical}")
     typer.echo(f"total\t{len(bank)}")
+    typer.echo("")
+    for row in count_table(bank.items):
+        typer.echo(row)
+    typer.echo("")
+    for row in status_table(bank.items):
+        typer.echo(row)
+    typer.echo("")
+    checks = bank_checks(bank.items)
+    for result in checks:
+        typer.echo(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.summary}")
+        for detail in result.details[:20]:
+            typer.echo(f"       {detail}")
+        if len(result.details) > 20:
+            typer.echo(f"       … and {len(result.details) - 20} more")
+    failed = [c.name for c in checks if not c.ok]
+    if check and failed:
+        typer.echo(f"the bank fails: {', '.join(failed)}", err=True)
+        raise typer.Exit(code=2)
 
 
 @items_app.command("ruby")
@@ -154,6 +193,60 @@ def pilot(
     bank = load_bank(path)
     result = run_pilot(bank, seed=seed, n_students=students, form_length=form_length)
     typer.echo(result.summary())
+    for band, r in result.recovery_by_band(bank).items():
+        typer.echo(f"  {band}: {int(r['n_items'])} items, b r = {r['r_b']:.3f}, RMSE = {r['rmse_b']:.3f}")
     if write:
         write_results(bank, result)
         typer.echo(f"irt blocks and params.csv written for {len(result.params)} items")
+
+
+def _item_file(item_id: str, bank: Path | None) -> Path:
+    root = bank or default_bank_path()
+    matches = [f for f in item_files(root) if f.stem == item_id]
+    if not matches:
+        raise InvalidInput(f"no item {item_id} under {display_path(root)}")
+    return matches[0]
+
+
+@items_app.command("review")
+@exits_2_on_invalid_input
+def review(
+    item_id: Annotated[str, typer.Argument(help="Item id, e.g. ANA-007.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who checked the item (not its author).")],
+    checks: Annotated[
+        str, typer.Option("--checks", help="Comma-separated: key,distractors,readings,grade_level,bias.")
+    ],
+    author: Annotated[
+        str | None, typer.Option("--author", help="The author, when the item has no review block yet.")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="What the reviewer changed or asked.")] = None,
+    path: Annotated[Path | None, typer.Option("--bank", help="Item bank folder (default: shipped).")] = None,
+) -> None:
+    """Record a second person's review; with all five checks the draft becomes reviewed."""
+    from reading_tests.review import record_review
+
+    file = _item_file(item_id, path)
+    item = record_review(
+        file,
+        reviewer=reviewer,
+        checks=[c.strip() for c in checks.split(",") if c.strip()],
+        author=author,
+        notes=notes,
+    )
+    typer.echo(f"{item.id}: review by {reviewer} recorded; status {item.status}")
+
+
+@items_app.command("set-status")
+@exits_2_on_invalid_input
+def set_status(
+    item_id: Annotated[str, typer.Argument(help="Item id, e.g. ANA-007.")],
+    status: Annotated[str, typer.Argument(help="pilot, operational, reviewed, draft or retired.")],
+    by: Annotated[str, typer.Option("--by", help="Who makes the change.")],
+    role: Annotated[str, typer.Option("--role", help="author, reviewer or psychometrics.")] = "reviewer",
+    path: Annotated[Path | None, typer.Option("--bank", help="Item bank folder (default: shipped).")] = None,
+) -> None:
+    """Move an item along draft → reviewed → pilot → operational; operational only for psychometrics."""
+    from reading_tests.review import set_status as change
+
+    item = change(_item_file(item_id, path), status=status, by=by, role=role)
+    typer.echo(f"{item.id}: status {item.status}")

@@ -1,4 +1,4 @@
-"""The shipped bank and the `giga items` commands (exit codes, messages)."""
+"""The shipped bank against the city-bank targets (issue 17, DESIGN §5.1) and the `giga items` commands."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from reading_tests.bank_stats import MIN_TEST_ITEMS, counts, coverage_check, load_exemptions
 from reading_tests.cli.root import root_app
-from reading_tests.items import default_bank_path, validate_path
-from reading_tests.text import suggest_ruby
+from reading_tests.items import BANDS, default_bank_path, validate_path
+from reading_tests.text import load_overrides, suggest_ruby
 
-MY_SKILLS = ("DEP", "ANA", "PARA", "INF")
+#: Skills whose authors have delivered (2026-12-07): each has reached the city target of MIN_TEST_ITEMS
+#: test items in every grade band and may not fall below it.  REP, INST_DICT and INST_MATH still have
+#: their first 20 items; `giga items stats --check` lists their cells and the strict xfail below keeps the
+#: shortfall visible until the whole bank is there.
+SKILLS_AT_TARGET = ("DEP", "ANA", "PARA", "INF")
 runner = CliRunner()
 
 
@@ -26,32 +31,67 @@ def test_shipped_bank_is_valid(report) -> None:  # type: ignore[no-untyped-def]
     assert report.errors == []
 
 
-def test_each_skill_has_20_items_spread_over_bands_and_genres(report) -> None:  # type: ignore[no-untyped-def]
-    for skill in MY_SKILLS:
+def test_delivered_skills_have_20_test_items_in_every_band(report) -> None:  # type: ignore[no-untyped-def]
+    active = counts([i for i in report.items if i.status != "retired"])
+    short = {
+        (skill, band): active[(skill, band, "test")]
+        for skill in SKILLS_AT_TARGET
+        for band in BANDS
+        if active[(skill, band, "test")] < MIN_TEST_ITEMS
+    }
+    assert short == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="REP, INST_DICT and INST_MATH have 6–7 test items per band and none for 小1–2 (issue 17)",
+)
+def test_every_skill_and_band_reaches_the_city_target(report) -> None:  # type: ignore[no-untyped-def]
+    check = coverage_check([i for i in report.items if i.status != "retired"], load_exemptions())
+    assert check.ok, check.details
+
+
+def test_skills_spread_over_bands_genres_and_formats(report) -> None:  # type: ignore[no-untyped-def]
+    for skill in SKILLS_AT_TARGET:
         items = [i for i in report.items if i.skill == skill]
-        assert len(items) == 20
-        bands = Counter(i.grade_band for i in items)
-        assert bands == {"P3-4": 7, "P5-6": 7, "J1-3": 6}
-        assert len({i.genre for i in items}) >= 3
+        assert set(Counter(i.grade_band for i in items)) == set(BANDS), skill  # 小1–2 included
+        assert len({i.genre for i in items}) >= 3, skill
     assert any(i.writing_mode == "vertical" for i in report.items)
+    inference = [i for i in report.items if i.skill == "INF" and i.format == "true_false_cannot_tell"]
+    assert {i.grade_band for i in inference} == set(BANDS)  # RST's 正しい／誤り／判断できない in every band
+
+
+def test_para_same_and_different_are_balanced_in_each_band(report) -> None:  # type: ignore[no-untyped-def]
     para = [i for i in report.items if i.skill == "PARA"]
     assert all(i.format == "same_different" for i in para)
-    assert Counter(i.key[0] for i in para) == {"same": 10, "different": 10}
+    for band in BANDS:
+        keys = Counter(i.key[0] for i in para if i.grade_band == band and i.pool == "test")
+        total = keys["same"] + keys["different"]
+        assert total >= 10 and 0.4 <= keys["same"] / total <= 0.6, (band, dict(keys))
 
 
 def test_keys_are_spread_over_positions(report) -> None:  # type: ignore[no-untyped-def]
-    keys = Counter(i.key[0] for i in report.items if i.skill in MY_SKILLS and i.format == "single_choice")
+    keys = Counter(
+        i.key[0] for i in report.items if i.skill in SKILLS_AT_TARGET and i.format == "single_choice"
+    )
     assert min(keys.values()) >= 0.15 * sum(keys.values())
 
 
 def test_stored_ruby_matches_fresh_suggestions(report) -> None:  # type: ignore[no-untyped-def]
-    """The reviewed ruby in the files is what the tool produces now (overrides included)."""
+    """The reviewed ruby in the files is what the tool produces now (overrides included), for every text."""
+    overrides = load_overrides()
     for item in report.items:
-        if item.skill in MY_SKILLS:
-            fresh, unknown = suggest_ruby(item.stimulus)
-            assert tuple(fresh) == item.ruby_for("stimulus"), item.id
-            assert unknown == []
-            assert item.readability is not None
+        texts = {name: getattr(item, name) for name in ("stimulus", "compare", "instruction", "explanation")}
+        for name, text in texts.items():
+            if isinstance(text, str) and name in item.ruby:
+                fresh, unknown = suggest_ruby(text, overrides)
+                assert tuple(fresh) == item.ruby_for(name), (item.id, name)
+                assert unknown == [], (item.id, name)
+        for option in item.options:
+            if option.text and item.ruby:
+                fresh, _ = suggest_ruby(option.text, overrides)
+                assert tuple(fresh) == tuple(option.ruby), (item.id, option.id)
+        assert item.readability is not None, item.id
 
 
 def test_cli_validate_exit_codes(tmp_path: Path) -> None:

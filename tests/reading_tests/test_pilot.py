@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reading_tests.io import read_params
-from reading_tests.items import default_bank_path, load_bank
+from reading_tests.items import BANDS, default_bank_path, load_bank
 from reading_tests.pilot import build_forms, run_pilot, write_results
 
 
@@ -64,3 +64,48 @@ def test_shipped_params_match_the_bank() -> None:
     for item in bank:
         assert item.irt is not None and item.irt.provisional
         assert item.irt.b == pytest.approx(float(params.b[params.index[item.id]]), abs=1e-3)
+
+
+def test_population_is_standard_normal_over_nine_grades_and_bands_are_ordered() -> None:
+    from reading_tests.pilot import GRADE_SD, band_population, grade_mean
+
+    means = np.array([grade_mean(g) for g in range(9)])
+    assert means.mean() == pytest.approx(0.0) and GRADE_SD**2 + means.var() == pytest.approx(1.0)
+    bands = [band_population(b) for b in ("P1-2", "P3-4", "P5-6", "J1-3")]
+    assert [m for m, _ in bands] == sorted(m for m, _ in bands) and bands[0][0] < -0.9
+
+
+def test_p1_2_items_get_their_own_forms_and_large_bands_more_forms(tmp_path: Path) -> None:
+    root = tmp_path / "bank"
+    shutil.copytree(default_bank_path() / "DEP", root / "DEP")
+    swaps = {"grade_band: P3-4": "grade_band: P1-2", "grade_band: P5-6": "grade_band: P1-2"}
+    swaps |= {f"grade_min: {g}": "grade_min: P2" for g in ("P3", "P4", "P5", "P6")}
+    for path in sorted((root / "DEP").glob("*.yaml"))[:12]:
+        text = path.read_text(encoding="utf-8")
+        for old, new in swaps.items():
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    bank = load_bank(root)
+    forms = build_forms(bank, np.random.default_rng(0), form_length=5, n_forms=2)
+    p12 = {i.id for i in bank.filter(band="P1-2")}
+    assert len(p12) >= 10 and "P1-2" in forms
+    assert len(forms["P1-2"]) >= 3  # 4 own items per form cannot cover ≥ 10 items in 2 forms
+    assert p12 <= {i for form in forms["P1-2"] for i in form}
+
+
+def test_bands_keep_their_place_on_one_scale() -> None:
+    """Band-by-band calibration: no band's items drift toward the middle of the scale.
+
+    One N(0, 1) prior for 小1 and 中3 students together made the easy band's items 0.9 too hard and the
+    hard band's 0.65 too easy; each band now has its own latent mean and SD.
+    """
+    bank = load_bank()
+    result = run_pilot(bank, seed=11, n_students=3000, date="2024-06-01")
+    index = result.params.index
+    for band in BANDS:
+        rows = [k for k, item in enumerate(result.truth.item_ids) if bank[item].grade_band == band]
+        if not rows:
+            continue
+        b_hat = result.params.b[[index[result.truth.item_ids[k]] for k in rows]]
+        assert abs(float(np.mean(b_hat - result.truth.b[rows]))) < 0.25, band
+    assert result.recovery()["r_b"] > 0.9

@@ -77,3 +77,62 @@ def test_picture_choice_svg_survives() -> None:
 def test_bad_qti_is_refused(xml: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         item_from_qti_string(xml)
+
+
+def city_bank_item() -> Item:
+    """An item with every field issue 17 added: pool, review, rationales, T/F/cannot-tell, empty ruby."""
+    from reading_tests.items import Option, Review, RubyEntry
+
+    return Item(
+        id="INF-950",
+        skill="INF",
+        format="true_false_cannot_tell",
+        grade_min="P2",
+        grade_band="P1-2",
+        genre="story",
+        writing_mode="vertical",
+        status="operational",
+        design_difficulty=-1.5,
+        stimulus="ねこが ねて いる。",
+        compare="ねこは 水を のんだ。",
+        instruction="この文だけでわかることをえらびましょう。",
+        options=(
+            Option("true", "正しい", rationale=None),
+            Option("false", "まちがい", rationale="「ねて いる」を「のんだ」の反対だと思う"),
+            Option("cannot_tell", "この文だけではわからない"),
+        ),
+        key=("cannot_tell",),
+        explanation="水のことは書いていません。",
+        pool="practice",
+        review=Review("author-a", "reviewer-b", "2026-12-07", ("key", "bias"), "ok", "psy", "2026-12-08"),
+        ruby={
+            "stimulus": (),
+            "compare": (RubyEntry("水", "みず", 1),),
+            "instruction": (RubyEntry("文", "ぶん", 1),),
+            "explanation": (RubyEntry("水", "みず", 1), RubyEntry("書", "か", 2)),
+        },
+    )
+
+
+def test_round_trip_of_the_city_bank_fields() -> None:
+    item = city_bank_item()
+    xml = item_to_qti_string(item)
+    back = item_from_qti_string(xml)
+    assert back == item
+    assert back.ruby["stimulus"] == ()  # an empty ruby list is not lost
+    assert back.option("false").rationale is not None and back.option("true").rationale is None
+    root = ET.fromstring(xml)
+    rationales = root.find(".//q:qti-rubric-block[@use='rationales']", NS)
+    assert rationales is not None and rationales.get("view") == "scorer"  # students never see them
+
+
+def test_yaml_written_from_qti_is_a_valid_item_with_the_same_fields(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reading_tests.qti import item_to_yaml
+
+    item = dataclasses.replace(city_bank_item(), status="draft")
+    folder = tmp_path / "INF"
+    folder.mkdir()
+    (folder / "INF-950.yaml").write_text(item_to_yaml(item), encoding="utf-8")
+    report = validate_path(tmp_path)
+    assert report.errors == []
+    assert dataclasses.replace(report.items[0], path=None) == item
