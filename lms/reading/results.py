@@ -123,6 +123,7 @@ def results(
     The caller is checked with `lms.authz.load_attempt_results` (self, teacher of the student, school
     admin; board 403; others 404)."""
     attempt, student = authz.load_attempt_results(session=session, viewer=viewer, attempt_id=attempt_id)
+    assert attempt.id is not None  # a stored row
     loaded = load_context(session, attempt, student)
     expire_if_due(session=session, loaded=loaded, now=now, ctx=ctx)
     if attempt.status in OPEN_ATTEMPT_STATUSES:
