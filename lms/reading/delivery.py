@@ -9,7 +9,8 @@ their answers when the network is back.  The server accepts an answer only for a
 attempt (``attempt_item``).  (The answer-dependent ``reading_tests.cat.lookahead`` tree would reveal keys,
 so the page does not use it.)
 
-Pool rule: an adaptive test draws from the *operational* items with IRT parameters in the assessment's
+Pool rule: an adaptive test draws from the test pool (``pool: test``; practice-pool items never appear in a
+test) and from the *operational* items with IRT parameters in the assessment's
 skills; *pilot* items of those skills are mixed in at the assessment's ``pilot_rate`` and stored for
 calibration but never used for θ̂.  As long as the bank has no operational item (the shipped bank carries
 provisional parameters from a simulated pilot), the pilot items with parameters form the pool and nothing
@@ -146,6 +147,16 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
         if missing:
             raise EngineInvalidInput(f"unknown item {missing[0]!r}")
         form = [bank[i] for i in spec.item_ids]
+        undeliverable = [i for i in form if i.status not in DELIVERED_STATUSES]
+        if undeliverable:  # drafts and retired items never reach a child (issue 17's review workflow)
+            item = undeliverable[0]
+            raise EngineInvalidInput(f"item {item.id!r} is {item.status}, not reviewed for children yet")
+        if spec.kind == "fixed":
+            practice_only = [i.id for i in form if i.pool != "test"]
+            if practice_only:
+                raise EngineInvalidInput(
+                    f"item {practice_only[0]!r} belongs to the practice pool, not to tests"
+                )
         without = [i.id for i in form if i.irt is None]
         if without:
             raise EngineInvalidInput(f"item {without[0]!r} has no IRT parameters yet")
@@ -153,7 +164,9 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
         design = CatDesign.build(pool, fixed_form=list(spec.item_ids))
         return Delivery(design=design, items={i.id: i for i in form})
     eligible = [
-        i for i in bank if i.status in DELIVERED_STATUSES and (not spec.skills or i.skill in spec.skills)
+        i
+        for i in bank
+        if i.status in DELIVERED_STATUSES and i.pool == "test" and (not spec.skills or i.skill in spec.skills)
     ]
     if spec.grade is not None:
         at_grade = [i for i in eligible if _grade_of(i.grade_min) <= spec.grade]

@@ -20,7 +20,7 @@ from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.reading.delivery import item_bank
+from lms.reading.delivery import DELIVERED_STATUSES, item_bank
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import report as rpt
 from lms.teaching import schemas, service
@@ -75,7 +75,8 @@ def _assign_form(
     error: InvalidInput | None,
 ) -> Response:
     assert class_.id is not None
-    bank = item_bank()
+    # only what a test may deliver: the test pool, reviewed or later (no drafts, no practice items)
+    bank = [i for i in item_bank() if i.pool == "test" and i.status in DELIVERED_STATUSES]
     groups: dict[str, list[Any]] = {}
     for item in bank:
         groups.setdefault(rpt.skill_name(item.skill), []).append(item)

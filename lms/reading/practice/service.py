@@ -141,9 +141,13 @@ def _planned_in_open_attempts(session: Session, student_id: int) -> set[str]:
 
 
 def practice_items() -> list[Item]:
-    """Items practice may use: deliverable, with parameters; operational ones once the bank has any."""
+    """Items practice may use: deliverable, with parameters; operational ones once the bank has any.
+
+    The practice pool (items written for practice, kept out of tests) is used as soon as it has deliverable
+    items; until its drafts are reviewed, practice falls back to the test pool as before."""
     bank = dl.item_bank()
     usable = [i for i in bank if i.status in dl.DELIVERED_STATUSES and i.irt is not None]
+    usable = [i for i in usable if i.pool == "practice"] or usable
     operational = [i for i in usable if i.status == "operational"]
     return operational or usable
 
@@ -227,7 +231,7 @@ def _teacher_items(item_ids: Sequence[str]) -> list[Recommendation]:
     out = []
     for item_id in item_ids:
         item = bank.get(item_id)
-        if item is None:
+        if item is None or item.status not in dl.DELIVERED_STATUSES:  # a draft never reaches a child
             continue
         out.append(
             Recommendation(
