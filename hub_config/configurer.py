@@ -178,8 +178,9 @@ def idle_culler(s: HubSettings) -> tuple[Services, Roles]:
 
 
 def lms_service(s: HubSettings) -> tuple[Services, Roles]:
-    """The LMS drives the hub with this token: users and groups (live provisioning) and the servers of
-    notebook students only (「授業をはじめる」); never teachers', graders' or admins' servers."""
+    """The LMS drives the hub with this token: users and groups (live provisioning), the servers of
+    notebook students only (「授業をはじめる」; never teachers', graders' or admins' servers) and read access
+    to each course's formgrader (the grade pull)."""
     if not s.service_token:
         return {}, {}
     services: Services = {LMS_SERVICE: {"name": LMS_SERVICE, "api_token": s.service_token}}
@@ -192,6 +193,8 @@ def lms_service(s: HubSettings) -> tuple[Services, Roles]:
                 "admin:groups",
                 f"servers!group={NOTEBOOK_STUDENTS_GROUP}",
                 "list:services",
+                # 「成績をLMSへ送る」: the LMS reads each course's formgrader API through the hub's proxy
+                *(f"access:services!service={course}" for course in s.courses),
             ],
         }
     }

@@ -151,6 +151,14 @@ def test_lms_service_only_with_a_token() -> None:
     assert "giga-lms" in with_token and "giga-lms" not in without
 
 
+def test_the_lms_may_read_each_courses_formgrader_and_nothing_broader() -> None:
+    c = configured()
+    scopes = roles_by_name(c)["giga-lms"]["scopes"]
+    courses = [s["name"] for s in c.JupyterHub.services if s["name"] not in ("giga-lms", "idle-culler")]
+    assert courses and all(f"access:services!service={course}" in scopes for course in courses)
+    assert "access:services" not in scopes and "admin:servers" not in scopes
+
+
 def test_six_only_option_is_guarded_for_jupyterhub_5_5() -> None:
     six = configured("6.1.1")
     assert six.JupyterHub.extra_user_scopes == {"list:services"}
