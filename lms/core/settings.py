@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         description="sign-in requests of one client address that wait for their turn (a class behind one "
         "school NAT signing in together); more are refused with 429 at once",
     )
+    no_repeat_terms: int = Field(
+        default=2,
+        ge=1,
+        le=12,
+        description="terms (the current one included) whose answered items a student does not meet again in "
+        "an adaptive test (lms/reading/no_repeat.py); practised items are always left out",
+    )
     http_url_hosts: str = Field(
         default="",
         description="comma-separated hosts to which a stored URL (e.g. a notebook feedback_url) may use "

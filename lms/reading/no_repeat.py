@@ -1,7 +1,7 @@
 """No repeats (issue 13): the items a student must not meet again in an adaptive test.
 
-* every item the student answered since the start of the term `NO_REPEAT_TERMS` − 1 terms before the
-  current one (tests and practice), most recent first;
+* every item the student answered since the start of the term ``GIGA_NO_REPEAT_TERMS`` − 1 terms before
+  the current one (tests and practice; default 2: this term and the one before), most recent first;
 * every item the student ever practised (answered in a practice set, or waiting in an open one): a
   practised item would measure the practice, not the reading.
 
@@ -18,12 +18,11 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from lms.core.jst import school_year_and_term, term_bounds
+from lms.core.settings import get_settings
 from lms.reading.models import OPEN_ATTEMPT_STATUSES, Assessment, Assignment, Attempt, Response
 
-NO_REPEAT_TERMS = 2  # the current term and the one before it
 
-
-def window_start(now: datetime, terms: int = NO_REPEAT_TERMS) -> datetime:
+def window_start(now: datetime, terms: int) -> datetime:
     """Start of the term ``terms − 1`` terms before the one ``now`` is in."""
     year, term = school_year_and_term(now)
     for _ in range(max(terms, 1) - 1):
@@ -31,11 +30,14 @@ def window_start(now: datetime, terms: int = NO_REPEAT_TERMS) -> datetime:
     return term_bounds(year, term)[0]
 
 
-def seen_items(session: Session, student_ids: Sequence[int], now: datetime) -> dict[int, list[str]]:
-    """Per student: the items to leave out of a new adaptive test, most recent first."""
+def seen_items(
+    session: Session, student_ids: Sequence[int], now: datetime, terms: int | None = None
+) -> dict[int, list[str]]:
+    """Per student: the items to leave out of a new adaptive test, most recent first (``terms``: the
+    window, by default the ``no_repeat_terms`` setting)."""
     if not student_ids:
         return {}
-    since = window_start(now)
+    since = window_start(now, get_settings().no_repeat_terms if terms is None else terms)
     practice = col(Assessment.kind) == "practice"
     rows = session.execute(
         select(Attempt.student_id, Response.item_id)
