@@ -22,6 +22,7 @@ from lms.audit.service import record_event
 from lms.auth.deps import PageUser, client_ip
 from lms.board import charts
 from lms.board.aggregates import GRADE_LABELS, GRADES, HIST_EDGES, TERM_LABELS
+from lms.board.ebpm_pages import router as ebpm_router
 from lms.board.models import BoardFigure
 from lms.board.opendata import write_opendata
 from lms.board.present import (
@@ -48,6 +49,7 @@ from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
+from lms.reading.delivery import DELIVERED_STATUSES, item_bank
 from lms.roster.models import User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
@@ -203,10 +205,20 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "TERM_LABELS": TERM_LABELS,
         "can_publish": user.role in ("board", "admin"),
         "can_release": user.role == "admin",
+        "provisional": bank_is_provisional(),
         "can_see_city": user.role in ("board", "admin"),
         "csv_query": f.query(),
         "print_query": f.query(),
     }
+
+
+def bank_is_provisional() -> bool:
+    """True while any deliverable item's parameters are provisional (not yet from a real calibration)."""
+    return any(
+        item.irt is not None and item.irt.provisional
+        for item in item_bank()
+        if item.status in DELIVERED_STATUSES
+    )
 
 
 @router.get("/board")
@@ -225,7 +237,7 @@ def dashboard_print(request: Request, session: SessionDep, user: PageUser) -> Re
 
 CSV_HEADER = ["表", "学校", "学年", "年度", "学期", "読解スキル", "受検者数（概数）", "平均", "標準誤差",
               "95%区間下限", "95%区間上限", "標準偏差", "段階1(%)", "段階2(%)", "段階3(%)", "段階4(%)",
-              "段階5(%)", "当て推量レベル(%)", "非公表"]  # fmt: skip
+              "段階5(%)", "取り組み注意(%)", "非公表"]  # fmt: skip
 
 
 def _csv_line(table: str, p: Published, year: Any, term: Any, skill: str) -> list[Any]:
@@ -370,6 +382,4 @@ async def release_page(request: Request, session: SessionDep, user: PageUser) ->
 
 
 # the officer's evidence page (lms.board.ebpm_pages) under this router's page dependencies
-from lms.board.ebpm_pages import router as _ebpm_router  # noqa: E402
-
-router.include_router(_ebpm_router)
+router.include_router(ebpm_router)

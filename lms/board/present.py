@@ -59,7 +59,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("band5_pct", "段階5の割合(%)", "share in band 5 (650 and above), percent"),
     (
         "guessing_pct",
-        "当て推量レベルの割合(%)",
+        "取り組み注意の割合(%)",
         "share of students whose accuracy was not above chance, percent",
     ),
 )

@@ -87,7 +87,7 @@ AGGREGATE_COLUMNS = (
     ("se_mean", "平均の標準誤差", "standard error of the mean"),
     ("sd", "標準偏差", "standard deviation (plausible values)"),
     *((f"band{i}_pct", f"段階{i}の割合(%)", f"share in band {i}, percent") for i in range(1, 6)),
-    ("guessing_pct", "当て推量レベルの割合(%)", "share at guessing level, percent"),
+    ("guessing_pct", "取り組み注意の割合(%)", "share at guessing level, percent"),
     ("suppressed", "非公表（1）", "1 when suppressed (small, or hidden so that no small group follows)"),
 )
 MODES = ("research", "public")
@@ -365,7 +365,7 @@ def data_use_note(meta: dict[str, Any]) -> str:
 - 危険を減らすため、準識別子を粗くしています。学校・学年・年度・学期・技能・段階の組み合わせは、どれも
   {k_row}人以上の児童生徒に当てはまります。1校1学年1年度で{k}人未満の集団は、他校と統合した集団
   （ラベルは学校と同じ形式で、人数は分かりません）として出力します。得点は段階（5人未満の段階は隣と統合）
-  だけで、θ・標準誤差・得点・問題数・当て推量の印は含みません。
+  だけで、θ・標準誤差・得点・問題数・取り組み注意の印は含みません。
 - このため、データは**協定に基づく研究にだけ**使えるものです（匿名加工情報ではありません）。
 """
         summary = (

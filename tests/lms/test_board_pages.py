@@ -273,3 +273,16 @@ def test_a_scale_score_reference_needs_a_linking_study(db_session: Session, worl
         **common, mean_scale_score=560.0, note="2026年 みどり大学の共通受検によるリンキング"
     )
     assert linked.mean_scale_score == 560.0 and linked.correct_rate_pct is None
+
+
+def test_the_board_reads_that_parameters_are_provisional_and_no_guessing_label(
+    client: Any, sign_in: Any, history: Any
+) -> None:
+    from lms.reading.delivery import item_bank
+
+    assert any(i.irt is not None and i.irt.provisional for i in item_bank())  # the shipped bank
+    sign_in("board")
+    html = client.get("/board?year=2025&term=1&skill=ALL&grade=P5").text
+    assert 'id="provisional-note"' in html and "暫定値" in html
+    assert "当て推量" not in html and "取り組み注意" in html
+    assert "当て推量" not in client.get("/board.csv?year=2025&term=1&skill=ALL&grade=P5").text
