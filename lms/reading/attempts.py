@@ -35,7 +35,6 @@ from lms.reading.scoring import (
     TEST_KIND,
     ScoredAnswer,
     grade_norms,
-    grade_of,
     item_mean_seconds,
     practice_record,
     score_attempt,
@@ -351,7 +350,7 @@ def _store_test_scores(
     practice recommendations) gets the flag that means something."""
     attempt = loaded.attempt
     assert attempt.id is not None
-    grade = grade_of(loaded.student.grades or loaded.class_grades)
+    grade = dl.class_grade(loaded.student.grades or loaded.class_grades)
     report = score_attempt(
         loaded.delivery.items,
         answers,

@@ -31,14 +31,13 @@ from sqlmodel import Session, col, select
 
 from lms.core.db import utc_now
 from lms.core.jst import school_year_and_term, term_bounds
+from lms.reading import delivery as dl
 from lms.reading import messages as msg
 from lms.reading.models import Assessment, Assignment, Attempt, AttemptReport, Response, SkillEstimate
 from lms.roster.models import User
-from reading_tests.errors import InvalidInput as EngineInvalidInput
 from reading_tests.items import Item
 from reading_tests.reporting import AnsweredItem, GradeNorms, ScoreReport, report_attempt
 from reading_tests.reporting.growth import GrowthReport, growth
-from reading_tests.text import student_grade
 
 DEFAULT_MEAN_SECONDS = 40.0
 MIN_TIMED_ANSWERS = 30
@@ -207,7 +206,7 @@ def _build_norms(session: Session, now: datetime, *, bank_provisional: bool) -> 
     ).all()
     grades, thetas, ses = [], [], []
     for grades_code, theta, se in rows:
-        grade = grade_of(grades_code)
+        grade = dl.class_grade(grades_code)
         if grade is not None:
             grades.append(grade)
             thetas.append(float(theta))
@@ -222,17 +221,6 @@ def _build_norms(session: Session, now: datetime, *, bank_provisional: bool) -> 
         [ses[i] for i in keep],
         bank_provisional=bank_provisional,
     )
-
-
-def grade_of(grades_code: str | None) -> int | None:
-    """School year 1–9 of a grade code list ("P5", "J1,J2" → its first), None when unknown."""
-    code = (grades_code or "").split(",")[0].strip()
-    if not code:
-        return None
-    try:
-        return student_grade(code)
-    except EngineInvalidInput:
-        return None
 
 
 # --- stored reports ----------------------------------------------------------------------------------------
@@ -291,7 +279,7 @@ def recompute_reports(
     norms = grade_norms(session, now) if grades else None
     out = {}
     for attempt_id, answers in by_attempt.items():
-        grade = grade_of(grades.get(attempt_id))
+        grade = dl.class_grade(grades.get(attempt_id))
         report = score_attempt(items, answers, mean_seconds=means, grade=grade, norms=norms)
         if report is not None:
             out[attempt_id] = report
