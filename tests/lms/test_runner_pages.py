@@ -4,6 +4,7 @@ teacher of the class may read results; board 403)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -235,6 +236,19 @@ def test_growth_chart_needs_two_points_and_draws_intervals() -> None:
     xs = [float(v) for v in re.findall(r'<rect x="([\d.]+)"', bar)]
     widths = [float(v) for v in re.findall(r'width="([\d.]+)"', bar)]
     assert xs[1] > xs[0] and 0 < widths[1] < widths[0] / 5  # a band of 60 of the 600 points shown
+
+
+def test_growth_chart_axis_names_the_year_where_it_changes() -> None:
+    from lms.reading.runner.results import HistoryPoint, growth_svg
+
+    dates = [
+        datetime(2025, 6, 15, tzinfo=UTC),
+        datetime(2025, 11, 2, tzinfo=UTC),
+        datetime(2026, 6, 15, tzinfo=UTC),
+    ]
+    svg = growth_svg([HistoryPoint(d, 500, k + 1) for k, d in enumerate(dates)])
+    labels = [t for t in re.findall(r'class="axis">([^<]+)</text>', svg) if "/" in t]  # not the score axis
+    assert labels == ["2025/6/15", "11/2", "2026/6/15"]  # the same 06/15 no longer appears twice
 
 
 def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> None:

@@ -3,6 +3,7 @@ library on a Chromebook). Scores, advice and recommended practice come from `lms
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -63,6 +64,14 @@ def history_points(history: list[dict[str, Any]], *, limit: int = 8) -> list[His
     return points[-limit:]
 
 
+def axis_label(points: Sequence[HistoryPoint], i: int) -> str:
+    """Month/day, with the year at the first point and where the year changes (06/15 twice was ambiguous)."""
+    when = points[i].when
+    if i == 0 or points[i - 1].when.year != when.year:
+        return f"{when.year}/{when.month}/{when.day}"
+    return f"{when.month}/{when.day}"
+
+
 def growth_svg(points: list[HistoryPoint], *, current_attempt_id: int | None = None) -> str:
     """A small line chart of overall scores with each test's 95 % interval as a shaded bar (inline SVG
     with a text alternative); '' with < 2 points."""
@@ -107,7 +116,8 @@ def growth_svg(points: list[HistoryPoint], *, current_attempt_id: int | None = N
             f'<circle cx="{x(i):.1f}" cy="{y(p.score):.1f}" r="6" class="dot{current}"/>'
             f'<text x="{x(i) + shift:.1f}" y="{y(p.high) - 6:.1f}" text-anchor="{anchor}" '
             f'class="value">{p.low}〜{p.high}</text>'
-            f'<text x="{x(i):.1f}" y="{height - 10}" text-anchor="middle" class="axis">{p.when:%m/%d}</text>'
+            f'<text x="{x(i):.1f}" y="{height - 10}" text-anchor="middle" class="axis">'
+            f"{axis_label(points, i)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
