@@ -4,6 +4,7 @@ teachers keep the technical names (`lms.reading.messages.SKILL_NAMES_JA`) next t
 
 from __future__ import annotations
 
+from lms.reading.messages import SKILL_NAMES_JA
 from reading_tests.items import RubyEntry
 from reading_tests.text import kanji_grade, render_ruby_html, student_grade
 
@@ -91,3 +92,12 @@ def _grade(grade_code: str | None) -> int:
         return student_grade(first) if first else 1
     except Exception:  # an unknown code: treat as the youngest reader (ruby everywhere)
         return 1
+
+
+def in_child_words(text: str, grade_code: str | None) -> str:
+    """``text`` with every technical skill name (『係り受け解析』…) replaced by the child's words (plain text:
+    advice and practice reasons are written for teachers and shown to the child too)."""
+    for code, name in SKILL_NAMES_JA.items():
+        if name in text:
+            text = text.replace(name, child_skill_text(code, grade_code))
+    return text

@@ -46,7 +46,9 @@ def test_a_slow_reader_is_not_offline(
     from lms.reading.models import Attempt
 
     assignment = make_cat(db_session, world)
-    child_context = browser.new_context(locale="ja-JP", viewport={"width": 1366, "height": 768})
+    child_context = browser.new_context(
+        locale="ja-JP", viewport={"width": 1366, "height": 768}, bypass_csp=True
+    )
     child_context.add_init_script(FAST_HEARTBEAT)
     child = child_context.new_page()
     beats: list[str] = []
@@ -56,7 +58,9 @@ def test_a_slow_reader_is_not_offline(
     shown_item(child)  # reading the first passage, not answering
     with Session(engine) as db:
         attempt = db.exec(select(Attempt).where(Attempt.student_id == world.users["s-a1"].id)).one()
-    teacher = browser.new_context(locale="ja-JP", viewport={"width": 1366, "height": 768}).new_page()
+    teacher = browser.new_context(
+        locale="ja-JP", viewport={"width": 1366, "height": 768}, bypass_csp=True
+    ).new_page()
     sign_in(teacher, live_server, "t-a1")
     student_id = world.users["s-a1"].id
 

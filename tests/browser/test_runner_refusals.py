@@ -60,9 +60,9 @@ def test_a_refused_answer_is_shown_dropped_and_the_test_goes_on(
 
     page.route("**/answers", refuse_first)
     answer_current(page)
-    page.wait_for_function("document.getElementById('status').textContent.includes('使えない文字')")
+    page.wait_for_function("(document.getElementById('status').dataset.text || '').includes('使えない文字')")
     answer_current(page)  # the runner went on: the next item (its plan from the server) is answered
-    page.wait_for_function(f"document.getElementById('status').textContent === '{SAVED}'")
+    page.wait_for_function(f"(document.getElementById('status').dataset.text || '') === '{SAVED}'")
     assert len(calls) == 2  # the refused answer was not sent again
     assert len(responses(db_session, assignment.id, "s-a1", world)) == 1
     assert _outbox(page) == 0
@@ -88,11 +88,11 @@ def test_an_answer_that_keeps_failing_with_500_is_set_aside(
         page.wait_for_timeout(300)
         page.evaluate("window.GigaRunner.drain()")
     page.wait_for_function(
-        "document.getElementById('status').textContent.includes('サーバーが受け取れませんでした')",
+        "(document.getElementById('status').dataset.text || '').includes('サーバーが受け取れませんでした')",
         timeout=30_000,
     )
     assert len(failures) == 5  # tried five times, then set aside (kept on the device, not sent again)
     answer_current(page)
-    page.wait_for_function(f"document.getElementById('status').textContent === '{SAVED}'")
+    page.wait_for_function(f"(document.getElementById('status').dataset.text || '') === '{SAVED}'")
     assert len(responses(db_session, assignment.id, "s-a1", world)) == 1
     assert _outbox(page) == 0

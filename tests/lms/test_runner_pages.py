@@ -150,7 +150,7 @@ def test_results_page_shows_ranges_and_growth_only_beyond_error(
     page = client.get(f"/results/{attempt.id}")
     assert page.status_code == 200
     html = page.text
-    assert "わたしのけっか" in html and "7月のテスト" in html and "読解力（総合）" in html
+    assert "わたしのけっか" in html and "7月のテスト" in html and "む力（ぜんたい）" in html
     # 530 ± 1.96·40 → 451.6–608.4, rounded outwards to tens
     assert "だいたい 450〜610 点" in html and '<svg class="range-bar"' in html
     assert "「あと一歩」か「標準」のあたり" not in html and "「標準」か「よくできている」のあたり" in html

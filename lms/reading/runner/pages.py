@@ -33,6 +33,7 @@ from lms.reading.runner.results import (
     practice_summary,
     range_bar_svg,
 )
+from lms.reading.skill_words import in_child_words
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
@@ -80,6 +81,13 @@ def results_page(
         data = None
     points = history_points(data.get("history") or []) if data else []
     overall = data.get("overall") if data else None
+    is_self = user.id == attempt.student_id
+    practice = practice_summary(data.get("practice") or []) if data else []
+    if is_self and data:  # the child reads its own words, not the teachers' technical skill names
+        practice = [(in_child_words(reason, student.grades), n) for reason, n in practice]
+        if overall:
+            overall = {**overall, "advice": in_child_words(overall["advice"], student.grades)}
+            data = {**data, "overall": overall}
     return render(
         request,
         "runner_results.html",
@@ -87,10 +95,10 @@ def results_page(
             "attempt": attempt,
             "assignment": session.get(Assignment, attempt.assignment_id),
             "student": student,
-            "is_self": user.id == attempt.student_id,
+            "is_self": is_self,
             "data": data,
             "skills": in_skill_order(data.get("skills") or []) if data else [],
-            "practice": practice_summary(data.get("practice") or []) if data else [],
+            "practice": practice,
             "growth": data.get("growth") if data else None,
             "growth_svg": growth_svg(points, current_attempt_id=attempt_id),
             "range_svg": range_bar_svg(overall["child_lower"], overall["child_upper"]) if overall else "",
