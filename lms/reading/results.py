@@ -81,16 +81,27 @@ def _history(session: Session, student_id: int) -> list[dict[str, Any]]:
         )
         .order_by(col(Attempt.finished_at), col(SkillEstimate.id))
     ).all()
+    # the stored report's interval where there is one, so that the chart and the results page agree exactly
+    stored = {
+        a: r.report["overall"]
+        for a, r in scoring.stored_reports(session, [est.attempt_id for est, _ in rows]).items()
+        if r.kind == scoring.TEST_KIND
+    }
     out = []
     for est, finished in rows:
-        score = ScoreReport.from_theta(est.theta, est.se)
+        fallback = ScoreReport.from_theta(est.theta, est.se)
+        score = stored.get(est.attempt_id) or {
+            "scale_score": fallback.scale_score,
+            "lower": fallback.lower,
+            "upper": fallback.upper,
+        }
         out.append(
             {
                 "attempt_id": est.attempt_id,
                 "date": finished.isoformat() if finished else None,
-                "scale_score": score.scale_score,
-                "lower": score.lower,
-                "upper": score.upper,
+                "scale_score": score["scale_score"],
+                "lower": score["lower"],
+                "upper": score["upper"],
             }
         )
     return out

@@ -442,8 +442,16 @@ def test_the_course_folder_is_private_to_its_grader(city: City) -> None:
         assert nobody.returncode != 0 and b"Permission denied" in nobody.stderr, f"{what} is readable"
 
 
-def test_without_the_sandbox_the_attacks_leak(city: City, listener: socket.socket) -> None:
+def test_without_the_sandbox_the_attacks_leak(
+    city: City, listener: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Control: stock nbgrader (student code as the grader) — the checks above can see each leak."""
+    from nbgrader.apps import api, autogradeapp
+    from nbgrader.converters.autograde import Autograde
+
+    # a sandboxed run in the same worker process replaced nbgrader's Autograde (refuse_symlinked_files)
+    monkeypatch.setattr(api, "Autograde", Autograde)
+    monkeypatch.setattr(autogradeapp, "Autograde", Autograde)
     text, _ = _run_attacks(city, listener.getsockname()[1], victim_pid=1, sandboxed=False)
     for label in ("neighbour-submission", "gradebook-read", "solutions-and-hidden-tests", "lms-database"):
         assert f"LEAK:{label}:" in text, text
