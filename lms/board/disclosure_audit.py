@@ -235,7 +235,9 @@ def _category_attack(release: Release, frame: Microdata, n_true: np.ndarray, rep
         upper = np.concatenate([np.repeat(m * n_true, N_FINE), n_true]).astype(float)
         for key, group in release.groups.items():
             figures = group.figures.get(skill)
-            if group.hidden or figures is None:
+            # a held group shows the previous release's figures (a change of < k pupils withheld): they are
+            # facts about the previous frame, not this one — the history audit attacks them across releases
+            if group.hidden or group.held or figures is None:
                 continue
             idx = release.members[key]
             n = float(n_true[idx].sum())
