@@ -133,7 +133,8 @@ def delivery_for(spec: DesignSpec) -> Delivery:
     try:
         return _design_cached(spec, id(item_bank()))
     except EngineInvalidInput as error:
-        raise InvalidInput(f"このテストの設定では出題できません: {error}") from None
+        message = f"このテストの設定では出題できません（{error}）。問題の選び方を変えてください。"
+        raise InvalidInput(message) from None
 
 
 @lru_cache(maxsize=256)
@@ -141,25 +142,24 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
     bank = item_bank()
     unknown = [s for s in spec.skills if s not in SKILLS]
     if unknown:
-        raise EngineInvalidInput(f"unknown skill {unknown[0]!r} (use {', '.join(SKILLS)})")
+        choices = "、".join(SKILLS)
+        raise EngineInvalidInput(f"読解スキル「{unknown[0]}」はありません（{choices} のどれかです）")
     if spec.kind in ("fixed", "practice"):
         missing = [i for i in spec.item_ids if i not in bank]
         if missing:
-            raise EngineInvalidInput(f"unknown item {missing[0]!r}")
+            raise EngineInvalidInput(f"問題「{missing[0]}」は問題バンクにありません")
         form = [bank[i] for i in spec.item_ids]
         undeliverable = [i for i in form if i.status not in DELIVERED_STATUSES]
         if undeliverable:  # drafts and retired items never reach a child (issue 17's review workflow)
             item = undeliverable[0]
-            raise EngineInvalidInput(f"item {item.id!r} is {item.status}, not reviewed for children yet")
+            raise EngineInvalidInput(f"問題「{item.id}」はまだ点検が済んでいません（{item.status}）")
         if spec.kind == "fixed":
             practice_only = [i.id for i in form if i.pool != "test"]
             if practice_only:
-                raise EngineInvalidInput(
-                    f"item {practice_only[0]!r} belongs to the practice pool, not to tests"
-                )
+                raise EngineInvalidInput(f"問題「{practice_only[0]}」は練習用の問題で、テストには使えません")
         without = [i.id for i in form if i.irt is None]
         if without:
-            raise EngineInvalidInput(f"item {without[0]!r} has no IRT parameters yet")
+            raise EngineInvalidInput(f"問題「{without[0]}」は、まだ難しさなどの値が決まっていません")
         pool = _pool(form)
         design = CatDesign.build(pool, fixed_form=list(spec.item_ids))
         return Delivery(design=design, items={i.id: i for i in form})
@@ -179,7 +179,7 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
     else:
         pool_items, pilots = scorable, []
     if not pool_items:
-        raise EngineInvalidInput("no item with IRT parameters in the chosen skills")
+        raise EngineInvalidInput("選んだ読解スキルには、値の決まった問題がありません")
     pool = _pool(pool_items)
     max_items = min(spec.max_items, pool.size)
     min_items = min(spec.min_items, max_items)
