@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from lms.teaching.responses import ClassReport
+
 FigureRow = dict[str, int | float | str]  # keys: lms.board.present.COLUMNS; "" = withheld
 
 
@@ -94,3 +96,42 @@ class ReleaseJob(BaseModel):
     finished_at: str | None
     release: int | None = Field(description="the release's number once the job is done")
     message: str | None
+
+
+class SupportGrant(BaseModel):
+    id: int
+    board_user_id: int
+    board_user: str | None
+    school_id: int
+    school: str | None
+    reason: str
+    starts_at: str
+    ends_at: str
+    revoked_at: str | None
+    state: str = Field(description="active | scheduled | expired | revoked")
+
+
+class SupportGrants(BaseModel):
+    grants: list[SupportGrant]
+
+
+class SupportClass(BaseModel):
+    id: int
+    title: str
+    grades: str | None
+    read_only: bool
+
+
+class SupportSchoolClasses(BaseModel):
+    school_id: int
+    school: str
+    grant_id: int | None
+    grant_ends_at: str | None
+    classes: list[SupportClass]
+
+
+class SupportClassReport(ClassReport):
+    """The teacher's class report, seen under a support grant (audited)."""
+
+    school: str
+    grant_id: int | None

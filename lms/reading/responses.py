@@ -66,3 +66,34 @@ class AttemptResults(BaseModel):
     grade_position: dict[str, Any] | None = Field(default=None, description="staff only")
     history: list[dict[str, Any]] | None = None
     practice: list[Any] | None = Field(default=None, description="recommended practice sets")
+
+
+class AnswerAck(BaseModel):
+    """The acknowledgement of one answer, sent only after the answer is committed.
+
+    Documented here, not checked per answer: the hot path sends pre-serialised JSON (docs/performance.md)."""
+
+    attempt_id: int
+    ack: str = Field(description="the answer's client_event_id")
+    saved: bool
+    duplicate: bool = Field(description="a retry of an answer already stored: nothing changed")
+    finished: bool
+    status: str
+    position: int
+    queue: list[str] = Field(description="ids of the planned items, the current one first")
+    items: list[dict[str, Any]] = Field(description="payloads of queue items the page said it lacks")
+
+
+class Heartbeat(BaseModel):
+    attempt_id: int
+    status: str
+    next_in_s: int = Field(description="when the runner should send the next one")
+
+
+class PracticeFeedback(BaseModel):
+    item_id: str
+    correct: bool
+    key: list[str]
+    key_html: list[str] = Field(description="the right option(s) with ruby by the child's grade")
+    explanation_html: str
+    explanation_speech: str = Field(description="the explanation as read aloud")

@@ -106,6 +106,7 @@ def get_attempt(
     "/attempts/{attempt_id}/answers",
     summary="Store one answer idempotently; acknowledged after commit (row: own data)",
     response_model=None,
+    responses={200: {"model": responses.AnswerAck, "description": "stored (or a retry of a stored answer)"}},
 )
 async def answer(attempt_id: int, body: AnswerBody, request: Request) -> Response:
     # Settings, clock and xAPI context are taken here rather than as dependencies: each dependency costs
