@@ -242,3 +242,41 @@ def test_an_approval_of_an_item_edited_afterwards_is_not_written(
     dl.set_item_bank(load_bank(bank_dir))
     queue = client.get("/bank/review?skill=ANA&band=P1-2")
     assert "問題が変わったため再確認" in queue.text
+
+
+def test_the_commands_grant_refuse_and_apply(
+    settings: Any, world: World, bank_dir: Path, db_session: Session, clock: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from lms.cli import app
+
+    runner = CliRunner()
+    granted = runner.invoke(app, ["items", "reviewers", "grant", "sa-a"])
+    assert granted.exit_code == 0, granted.output
+    refused = runner.invoke(app, ["items", "reviewers", "grant", "s-a1"])
+    assert refused.exit_code == 2 and "レビュー担当になれません" in refused.stderr
+    listed = runner.invoke(app, ["items", "reviewers", "list"])
+    assert "sa-a\tschool_admin" in listed.stdout
+    db_session.expire_all()
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "item_reviewer.grant")).one()
+    db_session.add(
+        ItemReviewDecision(
+            item_id="ANA-021",
+            item_digest=item_digest(bank_dir / "ANA" / "ANA-021.yaml"),
+            decision="approve",
+            checks=list(REVIEW_CHECKS),
+            reviewer_id=world.users["sa-a"].id,
+            reviewer_username="sa-a",
+            decided_at=clock.now(),
+        )
+    )
+    db_session.commit()
+    dry = runner.invoke(app, ["items", "apply-reviews", "--bank", str(bank_dir), "--dry-run"])
+    assert dry.exit_code == 0 and "1 approvals to write (dry run" in dry.stdout
+    assert "status: draft" in (bank_dir / "ANA" / "ANA-021.yaml").read_text(encoding="utf-8")
+    done = runner.invoke(app, ["items", "apply-reviews", "--bank", str(bank_dir)])
+    assert done.exit_code == 0 and "ANA-021 by sa-a" in done.stdout, done.output
+    assert load_bank(bank_dir)["ANA-021"].status == "reviewed"
+    missing = runner.invoke(app, ["items", "apply-reviews", "--bank", str(bank_dir / "nowhere")])
+    assert missing.exit_code == 2

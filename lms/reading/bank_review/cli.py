@@ -29,7 +29,7 @@ def apply_reviews_command(
         fail(f"no item bank folder at {bank}")
     with session_scope(engine_for(settings)) as session:
         result = apply_reviews(session, bank=bank, dry_run=dry_run, now=utc_now())
-    verb = "would write" if dry_run else "written"
+    verb = "to write (dry run, nothing changed)" if dry_run else "written"
     typer.echo(f"{len(result.written)} approvals {verb}" + "".join(f"\n  {w}" for w in result.written))
     for item_id in result.stale:
         typer.echo(f"  {item_id}: changed since its review — not written; review it again on the page")
