@@ -128,11 +128,11 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/classes/{class_id}/practice/assign"): P(Row.CLASS_RESULTS),
     # JSON API: online calibration (lms/assessments_calibration)
     ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
+    ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
     # pages: the reviewer's checklist of draft items (issue 17; lms/reading/bank_review)
     ("GET", "/bank/review"): P(Row.ITEM_REVIEW),
     ("GET", "/bank/review/{item_id}"): P(Row.ITEM_REVIEW),
     ("POST", "/bank/review/{item_id}"): P(Row.ITEM_REVIEW),
-    ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
     # JSON API: practice (lms/reading/practice)
     ("GET", "/api/v1/practice/me"): P(Row.OWN),
     ("GET", "/api/v1/students/{user_id}/practice"): P(Row.INDIVIDUAL, scope="results:read"),

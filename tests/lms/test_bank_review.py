@@ -280,3 +280,16 @@ def test_the_commands_grant_refuse_and_apply(
     assert load_bank(bank_dir)["ANA-021"].status == "reviewed"
     missing = runner.invoke(app, ["items", "apply-reviews", "--bank", str(bank_dir / "nowhere")])
     assert missing.exit_code == 2
+
+
+def test_an_item_past_draft_is_shown_without_the_decision_form_and_a_decision_is_refused(
+    client: Any, sign_in: Callable[..., Any], reviewer: User, bank_dir: Path, db_session: Session
+) -> None:
+    sign_in("t-a1")
+    page = client.get("/bank/review/ANA-001")
+    assert page.status_code == 200 and 'id="not-draft"' in page.text and 'id="review-form"' not in page.text
+    data = {"csrf_token": csrf_of(page.text), "digest": item_digest(bank_dir / "ANA" / "ANA-001.yaml")}
+    data |= {"decision": "approve", "checks": list(REVIEW_CHECKS)}
+    assert client.post("/bank/review/ANA-001", data=data).status_code == 409
+    assert client.get("/bank/review/NOPE-001").status_code == 404
+    assert db_session.exec(select(ItemReviewDecision)).first() is None
