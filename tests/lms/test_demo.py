@@ -80,6 +80,14 @@ def test_seed_loads_the_city(db_session: Session, settings: Any) -> None:
     assert verify_password(generated.password_hash, settings.demo_password)[0]
     assert result.students == count(User, User.role == "student")
     assert "giga-demo-2026" in result.render() and "school-admin" in result.render()
+    # the demo teacher reviews draft items (/bank/review from the home page); nobody else does
+    from lms.reading.bank_review.service import reviewer_grant
+
+    assert reviewer_grant(db_session, by_name["teacher"]) is not None
+    assert all(
+        reviewer_grant(db_session, by_name[n]) is None for n in ("admin", "board", "school-admin", "student")
+    )
+    assert "/bank/review" in result.render()
 
 
 @pytest.mark.db
