@@ -45,7 +45,8 @@ def reviewer(db_session: Session, world: World) -> User:
     """``t-a1`` (a teacher) holds the capability for the world's district."""
     grant_reviewer(db_session, username="t-a1", by=world.users["admin"])
     db_session.commit()
-    return world.users["t-a1"]
+    user: User = world.users["t-a1"]
+    return user
 
 
 def form_of(client: Any, item_id: str) -> dict[str, str]:
@@ -133,7 +134,10 @@ def test_the_author_cannot_review_their_own_item(
     queue = client.get("/bank/review?skill=ANA&band=P1-2")
     assert queue.status_code == 200 and "ANA-021" not in queue.text
     assert client.get("/bank/review/ANA-021").status_code == 403
-    data = {"csrf_token": csrf_of(queue.text), "digest": item_digest(bank_dir / "ANA" / "ANA-021.yaml")}
+    data: dict[str, Any] = {
+        "csrf_token": csrf_of(queue.text),
+        "digest": item_digest(bank_dir / "ANA" / "ANA-021.yaml"),
+    }
     data |= {"decision": "approve", "checks": list(REVIEW_CHECKS)}
     assert client.post("/bank/review/ANA-021", data=data).status_code == 403
     assert db_session.exec(select(ItemReviewDecision)).first() is None
@@ -288,7 +292,10 @@ def test_an_item_past_draft_is_shown_without_the_decision_form_and_a_decision_is
     sign_in("t-a1")
     page = client.get("/bank/review/ANA-001")
     assert page.status_code == 200 and 'id="not-draft"' in page.text and 'id="review-form"' not in page.text
-    data = {"csrf_token": csrf_of(page.text), "digest": item_digest(bank_dir / "ANA" / "ANA-001.yaml")}
+    data: dict[str, Any] = {
+        "csrf_token": csrf_of(page.text),
+        "digest": item_digest(bank_dir / "ANA" / "ANA-001.yaml"),
+    }
     data |= {"decision": "approve", "checks": list(REVIEW_CHECKS)}
     assert client.post("/bank/review/ANA-001", data=data).status_code == 409
     assert client.get("/bank/review/NOPE-001").status_code == 404
