@@ -14,9 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from lms.audit.service import record_event
+from lms.core.errors import InvalidInput
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
 from lms.roster.oneroster import FILES, Bundle, Existing, Row, parse_bundle
 
@@ -40,6 +42,15 @@ _ORG_ROLE_TO_PLATFORM = {
     "districtAdministrator": "board",
 }
 _ENROLLMENT_ROLE_TO_PLATFORM = {"student": "student", "teacher": "teacher", "administrator": "teacher"}
+# Only these roles make an account (issue 20): guardians, parents, counselors, proctors, aides, relatives and
+# system administrators of the sending system are not pupils or staff of the platform; they are skipped.
+ACCOUNT_ROLES = frozenset(_ORG_ROLE_TO_PLATFORM) - {"aide"}
+ACCOUNT_ENROLLMENT_ROLES = frozenset(_ENROLLMENT_ROLE_TO_PLATFORM)
+# A bulk import that would disable or end more than this share of the active users or enrollments (and at
+# least MASS_CHANGE_MIN_ROWS of them) stops unless the operator allows it: an empty users.csv is not a
+# reason to disable a whole city.
+MASS_CHANGE_SHARE = 0.10
+MASS_CHANGE_MIN_ROWS = 10
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -53,6 +64,38 @@ class EntityCounts:
 
 
 @dataclass
+class MassChange:
+    """How many active rows an import would disable or end, out of how many."""
+
+    users: int
+    active_users: int
+    enrollments: int
+    active_enrollments: int
+
+    def message(self, lang: str = "ja") -> str:
+        if lang == "en":
+            return (
+                f"this import would disable {self.users} of {self.active_users} active users and end "
+                f"{self.enrollments} of {self.active_enrollments} active enrollments (more than "
+                f"{MASS_CHANGE_SHARE:.0%}); nothing was changed. If this is intended, run again with "
+                "--allow-mass-change"
+            )
+        return (
+            f"この取り込みでは、有効な利用者 {self.active_users} 人のうち {self.users} 人が無効になり、"
+            f"所属 {self.active_enrollments} 件のうち {self.enrollments} 件が終了します"
+            f"（{MASS_CHANGE_SHARE:.0%} を超える変更）。ファイルが途中で切れていないか確かめてください。"
+            "何も変更していません。意図した変更なら --allow-mass-change を付けて（画面では確認の"
+            "チェックを入れて）もう一度取り込んでください"
+        )
+
+
+class MassChangeRefused(InvalidInput):
+    def __init__(self, change: MassChange) -> None:
+        self.change = change
+        super().__init__(change.message())
+
+
+@dataclass
 class ImportReport:
     """What an import did (rendered by ``giga roster import`` and the admin upload page)."""
 
@@ -61,6 +104,12 @@ class ImportReport:
     counts: dict[str, EntityCounts] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    dry_run: bool = False
+    skipped_contacts: int = 0  # users with only guardian/parent/… roles: no account
+    unknown_deletions: list[str] = field(default_factory=list)  # "file.csv:line: sourcedId: …"
+    by_class: dict[str, EntityCounts] = field(default_factory=dict)  # "school / class" -> enrollments
+    by_school: dict[str, EntityCounts] = field(default_factory=dict)  # school -> users
+    mass_change: MassChange | None = None
 
     @property
     def totals(self) -> EntityCounts:
@@ -72,17 +121,56 @@ class ImportReport:
             total.deactivated += counts.deactivated
         return total
 
-    def summary(self) -> str:
-        lines = [f"imported {self.source}"]
+    def summary(self, lang: str = "ja") -> str:
+        en = lang == "en"
+        if en:
+            head = (
+                f"{'would import (dry run, nothing changed)' if self.dry_run else 'imported'} {self.source}"
+            )
+        else:
+            done = (
+                "取り込んだ場合の変更です（試行のみ・何も変更していません）"
+                if self.dry_run
+                else "取り込みました"
+            )
+            head = f"{self.source} を{done}"
+        lines = [head]
         for name in FILES:
             if name in self.counts:
                 c = self.counts[name]
+                mode = self.modes.get(name, "-")
                 lines.append(
-                    f"  {name} ({self.modes.get(name, '-')}): {c.created} created, {c.updated} updated, "
+                    f"  {name} ({mode}): {c.created} created, {c.updated} updated, "
                     f"{c.unchanged} unchanged, {c.deactivated} deactivated"
+                    if en
+                    else f"  {name}（{mode}）: 追加 {c.created}、更新 {c.updated}、変更なし {c.unchanged}、"
+                    f"無効化 {c.deactivated}"
+                )
+        if self.skipped_contacts:
+            lines.append(
+                f"  skipped {self.skipped_contacts} users who are not students or staff (guardians etc.)"
+                if en
+                else f"  保護者など児童生徒・教職員でない利用者 {self.skipped_contacts} 人は"
+                "取り込みませんでした"
+            )
+        if self.dry_run and (self.by_school or self.by_class):
+            lines.append(
+                "per school (users) / class (enrollments):"
+                if en
+                else "学校ごと（利用者）・クラスごと（所属）:"
+            )
+            for key, c in sorted(self.by_school.items()) + sorted(self.by_class.items()):
+                lines.append(
+                    f"  {key}: +{c.created} ~{c.updated} -{c.deactivated}"
+                    if en
+                    else f"  {key}: 追加 {c.created}、更新 {c.updated}、無効化 {c.deactivated}"
                 )
         t = self.totals
-        lines.append(f"total: {t.created} created, {t.updated} updated, {t.deactivated} deactivated")
+        lines.append(
+            f"total: {t.created} created, {t.updated} updated, {t.deactivated} deactivated"
+            if en
+            else f"合計: 追加 {t.created}、更新 {t.updated}、無効化 {t.deactivated}"
+        )
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +180,9 @@ class ImportReport:
             "counts": {name: vars(c) for name, c in self.counts.items()},
             "notices": self.notices,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "dry_run": self.dry_run,
+            "skipped_contacts": self.skipped_contacts,
+            "unknown_deletions": self.unknown_deletions[:100],
         }
 
 
@@ -123,15 +214,31 @@ def load_existing(session: Session) -> Existing:
 
 
 def import_bundle(
-    *, session: Session, path: Path, actor_id: int | None = None, ip: str | None = None
+    *,
+    session: Session,
+    path: Path,
+    actor_id: int | None = None,
+    ip: str | None = None,
+    allow_mass_change: bool = False,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Validate the bundle at ``path`` (folder or zip) and apply it; raise `BundleError` and change nothing
-    when any row is wrong. Flushes; the caller commits."""
+    when any row is wrong, `MassChangeRefused` when it would disable too many (unless allowed).
+    Flushes; the caller commits. ``dry_run``: the caller must roll back (nothing is audited either);
+    the report says what would change and a mass change is reported, not raised."""
     started = time.perf_counter()
     bundle = parse_bundle(path, load_existing(session))
-    report = ImportReport(source=path.name, modes=dict(bundle.modes), notices=list(bundle.notices))
-    _Applier(session, bundle, report).run()
+    report = ImportReport(
+        source=path.name, modes=dict(bundle.modes), notices=list(bundle.notices), dry_run=dry_run
+    )
+    applier = _Applier(session, bundle, report)
+    applier.run()
+    report.mass_change = applier.mass_change()
     report.elapsed_seconds = time.perf_counter() - started
+    if dry_run:
+        return report
+    if report.mass_change is not None and not allow_mass_change:
+        raise MassChangeRefused(report.mass_change)
     record_event(
         session=session,
         actor_id=actor_id,
@@ -179,9 +286,57 @@ class _Applier:
         self.users = _by_sourced_id(session, User)
         self.enrollments = _by_sourced_id(session, Enrollment)
         self.roles = _by_sourced_id(session, OrgRole)
+        self.active_users_before = {u.id for u in self.users.values() if u.status == "active" and u.enabled}
+        self.active_enrollments_before = {e.id for e in self.enrollments.values() if e.status == "active"}
+        self.contacts = self._contacts()
+        self._org_name_cache: dict[int | None, str] | None = None
+        self._class_name_cache: dict[int | None, str] | None = None
+
+    def _contacts(self) -> set[str]:
+        """sourcedIds of users whose roles in this bundle are all non-account roles (guardian, parent, …)."""
+        roles: dict[str, set[str]] = {}
+        for row in self.bundle.rows.get("roles", []):
+            if row.get("status") != "tobedeleted":
+                roles.setdefault(row.get("userSourcedId"), set()).add(row.get("role"))
+        for row in self.bundle.rows.get("enrollments", []):
+            if row.get("status") != "tobedeleted":
+                role = row.get("role")
+                roles.setdefault(row.get("userSourcedId"), set()).add(
+                    role if role in ACCOUNT_ENROLLMENT_ROLES else f"enrollment:{role}"
+                )
+        account = ACCOUNT_ROLES | ACCOUNT_ENROLLMENT_ROLES
+        return {user for user, names in roles.items() if not names & account}
+
+    def mass_change(self) -> MassChange | None:
+        users_off = sum(
+            1
+            for u in self.users.values()
+            if u.id in self.active_users_before and not (u.status == "active" and u.enabled)
+        )
+        enrollments_off = sum(
+            1
+            for e in self.enrollments.values()
+            if e.id in self.active_enrollments_before and e.status != "active"
+        )
+        change = MassChange(
+            users_off, len(self.active_users_before), enrollments_off, len(self.active_enrollments_before)
+        )
+
+        def too_many(count: int, active: int) -> bool:
+            return count >= MASS_CHANGE_MIN_ROWS and count > MASS_CHANGE_SHARE * active
+
+        if too_many(users_off, change.active_users) or too_many(enrollments_off, change.active_enrollments):
+            return change
+        return None
 
     def run(self) -> None:
         rows = self.bundle.rows
+        if self.contacts:
+            self.report.skipped_contacts = len(self.contacts)
+            for name in ("users", "enrollments", "roles"):
+                if name in rows:
+                    key = "sourcedId" if name == "users" else "userSourcedId"
+                    rows[name] = [row for row in rows[name] if row.get(key) not in self.contacts]
         if "academicSessions" in rows:
             self._upsert("academicSessions", self.sessions, AcademicSession, self._session_fields)
             self._link_parents("academicSessions", self.sessions)
@@ -220,13 +375,21 @@ class _Applier:
         fields_of: Callable[[Row], dict[str, Any]],
     ) -> None:
         counts = self.report.counts.setdefault(name, EntityCounts())
+        self._org_name_cache = None
+        self._class_name_cache = None
         created: list[SQLModel] = []
         for row in self.bundle.rows[name]:
             sourced_id = row.get("sourcedId")
             obj = index.get(sourced_id)
             if row.get("status") == "tobedeleted":
-                if obj is not None and self._deactivate(name, obj):
+                if obj is None:
+                    self.report.unknown_deletions.append(
+                        f"{name}.csv:{row.line}: sourcedId: 「{sourced_id}」は登録されていないため"
+                        "削除（tobedeleted）できません（この行は無視しました）"
+                    )
+                elif self._deactivate(name, obj):
                     counts.deactivated += 1
+                    self._tally(name, obj, "deactivated")
                 continue
             if name == "classes" and obj is not None and obj.read_only:
                 counts.unchanged += 1  # a past year's class: validation made sure nothing differs
@@ -245,12 +408,41 @@ class _Applier:
                 index[sourced_id] = obj
                 created.append(obj)
                 counts.created += 1
+                self._tally(name, obj, "created")
             elif _set(obj, fields):
                 counts.updated += 1
+                self._tally(name, obj, "updated")
             else:
                 counts.unchanged += 1
         self.session.add_all(created)
         self.session.flush()
+
+    def _tally(self, name: str, obj: Any, outcome: str) -> None:
+        """Per-school (users) and per-class (enrollments) counts for the dry-run report."""
+        if name == "enrollments" and outcome in ("deactivated", "ended"):
+            if outcome == "deactivated":
+                return  # counted once, when the enrollment ended (_end_enrollments)
+            outcome = "deactivated"
+        if name == "users":
+            school = self._org_names().get(obj.primary_org_id, "（学校なし）")
+            counts = self.report.by_school.setdefault(school, EntityCounts())
+        elif name == "enrollments":
+            klass = self._class_names().get(obj.class_id, "?")
+            school = self._org_names().get(obj.school_id, "?")
+            counts = self.report.by_class.setdefault(f"{school} / {klass}", EntityCounts())
+        else:
+            return
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+
+    def _org_names(self) -> dict[int | None, str]:
+        if self._org_name_cache is None:
+            self._org_name_cache = {o.id: o.name for o in self.orgs.values()}
+        return self._org_name_cache
+
+    def _class_names(self) -> dict[int | None, str]:
+        if self._class_name_cache is None:
+            self._class_name_cache = {c.id: c.title for c in self.classes.values()}
+        return self._class_name_cache
 
     def _link_parents(self, name: str, index: dict[str, Any]) -> None:
         for row in self.bundle.rows[name]:
@@ -321,6 +513,12 @@ class _Applier:
             "family_name": row.get("familyName"),
             "kana_given_name": row.get("metadata.jp.kanaGivenName") or None,
             "kana_family_name": row.get("metadata.jp.kanaFamilyName") or None,
+            "kana_middle_name": row.get("metadata.jp.kanaMiddleName") or None,
+            "middle_name": row.get("middleName") or None,
+            "preferred_given_name": row.get("preferredGivenName") or None,
+            "preferred_family_name": row.get("preferredFamilyName") or None,
+            "preferred_middle_name": row.get("preferredMiddleName") or None,
+            "identifier": row.get("identifier") or None,
             "user_master_identifier": row.get("userMasterIdentifier").lower() or None,
             "primary_org_id": org.id if org is not None else None,
             "grades": _first(row.get("grades")),
@@ -339,6 +537,7 @@ class _Applier:
             "begin_date": _parse_date(row.get("beginDate")),
             "end_date": _parse_date(row.get("endDate")),
             "shusseki_no": int(number) if number else None,
+            "public_flg": {"true": True, "false": False}.get(row.get("metadata.jp.PublicFlg")),
         }
 
     def _role_fields(self, row: Row) -> dict[str, Any]:
@@ -358,18 +557,20 @@ class _Applier:
         """Mark one row tobedeleted (history kept); False when it already was."""
         if name == "classes" and obj.read_only:
             return False
+        if name == "enrollments":
+            self._end_enrollments([obj])
         changed = _set(obj, {"status": "tobedeleted"})
         if name == "users":
             changed |= _set(obj, {"enabled": False})
             self._end_enrollments(e for e in self.enrollments.values() if e.user_id == obj.id)
         elif name == "classes":
             self._end_enrollments(e for e in self.enrollments.values() if e.class_id == obj.id)
-        elif name == "enrollments":
-            self._end_enrollments([obj])
         return changed
 
     def _end_enrollments(self, enrollments: Iterable[Enrollment]) -> None:
         for enrollment in enrollments:
+            if enrollment.status == "active":
+                self._tally("enrollments", enrollment, "ended")
             enrollment.status = "tobedeleted"
             if enrollment.end_date is None or enrollment.end_date > self.today:
                 enrollment.end_date = self.today
@@ -398,6 +599,7 @@ class _Applier:
                 continue
             if self._deactivate(name, obj):
                 counts.deactivated += 1
+                self._tally(name, obj, "deactivated")
 
     # --- derived state ---------------------------------------------------------------------------
 
@@ -442,3 +644,11 @@ class _Applier:
                 continue
             if user.role != best[user.id]:
                 user.role = best[user.id]
+
+
+def checkpoint_sqlite(engine: Engine) -> None:
+    """Fold SQLite's write-ahead log into the .db file, so that copying the .db alone carries the import."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -137,22 +137,31 @@ def _delta_bundle(tmp_path: Path) -> Path:
 
     def users(_header: list[str], rows: list[dict[str, str]]) -> None:
         keep = {r["sourcedId"]: r for r in rows}
-        removed = dict.fromkeys(rows[0], "") | {"sourcedId": "stu-es-2", "status": "tobedeleted"}
-        renamed = keep["stu-es-1"] | {
-            "status": "active",
-            "givenName": "悠真",
-            "metadata.jp.kanaGivenName": "ユウマ",
-        }
-        new = keep["stu-es-1"] | {
-            "status": "active",
-            "sourcedId": "stu-es-9",
-            "username": "es-student-9",
-            "givenName": "芽依",
-            "familyName": "木村",
-            "metadata.jp.kanaGivenName": "メイ",
-            "metadata.jp.kanaFamilyName": "キムラ",
-            "userMasterIdentifier": "3f1c9a52-9a6e-4b8a-9d51-0c1f7c2b9e10",
-        }
+        stamp = {"dateLastModified": "2026-05-01T09:00:00Z"}
+        removed = dict.fromkeys(rows[0], "") | {"sourcedId": "stu-es-2", "status": "tobedeleted"} | stamp
+        renamed = (
+            keep["stu-es-1"]
+            | stamp
+            | {
+                "status": "active",
+                "givenName": "悠真",
+                "metadata.jp.kanaGivenName": "ユウマ",
+            }
+        )
+        new = (
+            keep["stu-es-1"]
+            | stamp
+            | {
+                "status": "active",
+                "sourcedId": "stu-es-9",
+                "username": "es-student-9",
+                "givenName": "芽依",
+                "familyName": "木村",
+                "metadata.jp.kanaGivenName": "メイ",
+                "metadata.jp.kanaFamilyName": "キムラ",
+                "userMasterIdentifier": "3f1c9a52-9a6e-4b8a-9d51-0c1f7c2b9e10",
+            }
+        )
         rows[:] = [removed, renamed, new]
 
     def enrollments(_header: list[str], rows: list[dict[str, str]]) -> None:
@@ -162,6 +171,7 @@ def _delta_bundle(tmp_path: Path) -> Path:
             | {
                 "sourcedId": "enr-es-9",
                 "status": "active",
+                "dateLastModified": "2026-05-01T09:00:00Z",
                 "userSourcedId": "stu-es-9",
                 "metadata.jp.ShussekiNo": "3",
             }
