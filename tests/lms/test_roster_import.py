@@ -236,3 +236,23 @@ def test_local_admin_is_untouched_by_bulk(db_session: Session, make_user: Any) -
     import_bundle(session=db_session, path=FIXTURE)
     db_session.refresh(admin)
     assert admin.role == "admin" and admin.enabled and admin.status == "active"
+
+
+def test_bulk_insert_path_stores_the_same_rows(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COPY on PostgreSQL (forced here for the small fixture), multi-row INSERT elsewhere: the same rows."""
+    from lms.roster import apply
+
+    monkeypatch.setattr(apply, "COPY_THRESHOLD", 1)
+    import_bundle(session=db_session, path=FIXTURE)
+    db_session.commit()
+    assert counts(db_session) == EXPECTED
+    student = db_session.exec(select(User).where(User.sourced_id == "stu-es-3")).one()
+    assert (student.family_name, student.role, student.enabled, student.graduated) == (
+        "髙橋",
+        "student",
+        True,
+        False,
+    )
+    assert student.created_at is not None and student.created_at.tzinfo is not None
+    again = import_bundle(session=db_session, path=FIXTURE)
+    assert again.totals.created == 0 and again.totals.updated == 0
