@@ -218,6 +218,7 @@ MAX_LENGTHS = {
     "userMasterIdentifier": 64,
     "orgs.identifier": 32,
 }
+_SHORTEST_LIMIT = min(MAX_LENGTHS.values())
 _FIELD_LIMIT = 128 * 1024
 
 
@@ -254,10 +255,8 @@ def read_csv(text: str) -> tuple[list[str], list[Row]]:
                 continue
             if not any(cell.strip() for cell in record):
                 continue
-            values = {
-                column: (record[i].strip() if i < len(record) else "") for i, column in enumerate(header)
-            }
-            rows.append(Row(start, values))
+            # a short record leaves the missing columns out: Row.get gives "" for them
+            rows.append(Row(start, dict(zip(header, [cell.strip() for cell in record], strict=False))))
     except csv.Error as error:
         start = previous_line + 1
         reason = str(error)
@@ -442,18 +441,20 @@ def _validate_file(stem: str, mode: str, text: str, problems: _Problems) -> list
 
 def _validate_row(stem: str, mode: str, spec: _Spec, row: Row, problems: _Problems) -> None:
     add = problems.add
-    if not row.get("sourcedId"):
+    get = row.values.get  # a bound method: this runs for every row of a 20,000-user city
+    if not get("sourcedId", ""):
         add(stem, row.line, "sourcedId", "値がありません")
-    status = row.get("status")
+    status = get("status", "")
     if status and status not in STATUSES:
         add(stem, row.line, "status", f"「{status}」は使えません（active / tobedeleted）")
     if mode == "delta" and not status:
         add(stem, row.line, "status", "差分（delta）ファイルでは status が必要です（active / tobedeleted）")
-    for column, value in row.values.items():
-        limit = MAX_LENGTHS.get(f"{stem}.{column}") or MAX_LENGTHS.get(column, DEFAULT_MAX_LENGTH)
-        if len(value) > limit:
-            add(stem, row.line, column, f"値が長すぎます（{len(value)} 文字、{limit} 文字まで）")
-    modified = row.get("dateLastModified")
+    if max(map(len, row.values.values()), default=0) > _SHORTEST_LIMIT:  # rare: check column by column
+        for column, value in row.values.items():
+            limit = MAX_LENGTHS.get(f"{stem}.{column}") or MAX_LENGTHS.get(column, DEFAULT_MAX_LENGTH)
+            if len(value) > limit:
+                add(stem, row.line, column, f"値が長すぎます（{len(value)} 文字、{limit} 文字まで）")
+    modified = get("dateLastModified", "")
     if mode == "delta" and not modified:
         add(
             stem,
@@ -471,18 +472,18 @@ def _validate_row(stem: str, mode: str, spec: _Spec, row: Row, problems: _Proble
     if status == "tobedeleted":
         return  # a deletion names only the sourcedId; the other columns may be empty
     for column in spec.required_values:
-        if not row.get(column):
+        if not get(column, ""):
             add(stem, row.line, column, "値がありません")
     for column, allowed in spec.enums.items():
-        value = row.get(column)
+        value = get(column, "")
         if value and value not in allowed:
             add(stem, row.line, column, f"「{value}」は使えません（{' / '.join(allowed)}）")
     for column in spec.dates:
-        value = row.get(column)
+        value = get(column, "")
         if value and not _check_date(value):
             add(stem, row.line, column, f"「{value}」は日付ではありません（YYYY-MM-DD）")
     if "grades" in row.values:
-        for grade in _split(row.get("grades")):
+        for grade in _split(get("grades", "")):
             if grade not in GRADE_CODES:
                 add(
                     stem,
