@@ -259,3 +259,37 @@ def test_upload_page_dry_run_and_mass_change_confirmation(
     assert allowed.status_code == 200
     db_session.expire_all()
     assert not db_session.exec(select(User).where(User.sourced_id == "stu-es-1")).one().enabled
+
+
+def test_api_dry_run_and_mass_change(
+    client: Any, api_token: Any, db_session: Session, tmp_path: Path
+) -> None:
+    secret = api_token("admin", ["roster:write"])
+    headers = {"Authorization": f"Bearer {secret}"}
+    good = _zip(copy_bundle(tmp_path / "good"), tmp_path / "good.zip")
+    dry = client.post(
+        "/api/v1/roster/import?dry_run=true",
+        headers=headers,
+        files={"bundle": ("g.zip", good, "application/zip")},
+    )
+    assert dry.status_code == 200 and dry.json()["dry_run"] is True
+    assert dry.json()["counts"]["users"]["created"] == 10
+    assert db_session.exec(select(User).where(User.sourced_id == "stu-es-1")).first() is None
+    done = client.post(
+        "/api/v1/roster/import", headers=headers, files={"bundle": ("g.zip", good, "application/zip")}
+    )
+    assert done.status_code == 200
+    folder = copy_bundle(tmp_path / "empty")
+    for name in ("users", "enrollments", "roles"):
+        edit(folder, f"{name}.csv", lambda _h, rows: rows.clear())
+    empty = _zip(folder, tmp_path / "empty.zip")
+    stopped = client.post(
+        "/api/v1/roster/import", headers=headers, files={"bundle": ("e.zip", empty, "application/zip")}
+    )
+    assert stopped.status_code == 400 and "--allow-mass-change" in stopped.text
+    allowed = client.post(
+        "/api/v1/roster/import?allow_mass_change=true",
+        headers=headers,
+        files={"bundle": ("e.zip", empty, "application/zip")},
+    )
+    assert allowed.status_code == 200 and allowed.json()["counts"]["users"]["deactivated"] == 10
