@@ -134,11 +134,27 @@ def list_schools(session: SessionDep, principal: ApiPrincipal) -> list[SchoolSum
     summary="Import a OneRoster zip (row: admin); 400 lists every problem as file:line: column: message",
 )
 async def roster_import(
-    request: Request, session: SessionDep, principal: ApiPrincipal, bundle: Annotated[UploadFile, File()]
+    request: Request,
+    session: SessionDep,
+    principal: ApiPrincipal,
+    bundle: Annotated[UploadFile, File()],
+    dry_run: Annotated[bool, Query(description="check and count, change nothing")] = False,
+    allow_mass_change: Annotated[
+        bool, Query(description="apply even if more than 10 % of active users would be disabled")
+    ] = False,
 ) -> ImportReportPublic:
     with tempfile.TemporaryDirectory(prefix="giga-upload-") as tmp:
         path = await save_upload(bundle, Path(tmp))
-        report = import_bundle(session=session, path=path, actor_id=principal.user.id, ip=client_ip(request))
+        report = import_bundle(
+            session=session,
+            path=path,
+            actor_id=principal.user.id,
+            ip=client_ip(request),
+            dry_run=dry_run,
+            allow_mass_change=allow_mass_change,
+        )
+    if dry_run:
+        session.rollback()
     return ImportReportPublic(**report.as_dict())
 
 

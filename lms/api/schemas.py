@@ -106,3 +106,6 @@ class ImportReportPublic(BaseModel):
     counts: dict[str, dict[str, int]]
     notices: list[str]
     elapsed_seconds: float
+    dry_run: bool = False
+    skipped_contacts: int = 0
+    unknown_deletions: list[str] = []

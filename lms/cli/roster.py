@@ -7,44 +7,109 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from lms.audit.service import record_event
 from lms.core.cli import fail, require_current_schema, settings_or_exit
 from lms.core.db import engine_for, session_scope
 from lms.core.errors import DomainError
 from lms.core.settings import Settings
+from lms.roster.export import export_roster
+from lms.roster.messages import translate_problem
 from lms.roster.oneroster import BundleError
 from lms.roster.rollover import rollover
-from lms.roster.service import import_bundle
+from lms.roster.service import MASS_CHANGE_SHARE, MassChangeRefused, checkpoint_sqlite, import_bundle
 
 roster_app = typer.Typer(
-    help="School roster: OneRoster import and the fiscal-year roll-over.", no_args_is_help=True
+    help="School roster: OneRoster import and export, and the fiscal-year roll-over.", no_args_is_help=True
 )
 
 
 @roster_app.command("import")
 def roster_import(
     path: Annotated[Path, typer.Argument(help="a OneRoster 1.2 CSV bundle: folder or .zip")],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="check and show what would change per school and class; change nothing"
+        ),
+    ] = False,
+    allow_mass_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-change",
+            help=f"apply a bulk import even if it disables more than {MASS_CHANGE_SHARE:.0%} of active users",
+        ),
+    ] = False,
+    english: Annotated[bool, typer.Option("--english", help="messages in English")] = False,
 ) -> None:
     """Import a OneRoster 1.2 CSV (Japan Profile) bundle; exit 2 listing every problem if it is refused."""
 
+    lang = "en" if english else "ja"
     settings = settings_or_exit()
     require_current_schema(settings)
     started = time.perf_counter()
+    engine = engine_for(settings)
     try:
-        with session_scope(engine_for(settings)) as session:
-            report = import_bundle(session=session, path=path)
+        with session_scope(engine) as session:
+            report = import_bundle(
+                session=session, path=path, allow_mass_change=allow_mass_change, dry_run=dry_run
+            )
+            if dry_run:
+                session.rollback()
     except BundleError as error:
         _record_refusal(settings, path, error.problems)
         for line in error.problems:
-            typer.echo(line, err=True)
-        typer.echo(f"refused: {len(error.problems)} problem(s); nothing was changed", err=True)
+            typer.echo(translate_problem(line) if english else line, err=True)
+        typer.echo(
+            f"refused: {len(error.problems)} problem(s); nothing was changed"
+            if english
+            else f"取り込みませんでした: 問題 {len(error.problems)} 件（何も変更していません）",
+            err=True,
+        )
         raise typer.Exit(code=2) from None
+    except MassChangeRefused as error:
+        _record_refusal(settings, path, [error.change.message("en")])
+        typer.echo(
+            ("refused: " if english else "取り込みませんでした: ") + error.change.message(lang), err=True
+        )
+        raise typer.Exit(code=2) from None
+    except (DBAPIError, DomainError) as error:
+        # Validation checks lengths and references first; this is the last guard: a sentence, no row echoed.
+        fail(
+            f"the database refused the import ({type(error).__name__}); nothing was changed"
+            if english
+            else f"データベースが取り込みを拒否しました（{type(error).__name__}）。何も変更していません"
+        )
+    if not dry_run:
+        checkpoint_sqlite(engine)
     elapsed = time.perf_counter() - started
-    for notice in report.notices:
-        typer.echo(f"notice: {notice}")
-    typer.echo(report.summary())
-    typer.echo(f"elapsed: {elapsed:.2f} s")
+    for notice in report.notices + report.unknown_deletions:
+        typer.echo(f"notice: {notice}" if english else f"お知らせ: {notice}")
+    if dry_run and report.mass_change is not None:
+        typer.echo(("warning: " if english else "注意: ") + report.mass_change.message(lang))
+    typer.echo(report.summary(lang))
+    typer.echo(f"elapsed: {elapsed:.2f} s" if english else f"所要時間: {elapsed:.2f} 秒")
+
+
+@roster_app.command("export")
+def roster_export(
+    directory: Annotated[Path, typer.Argument(help="folder to write the bundle's CSV files into")],
+) -> None:
+    """Write the current roster as a OneRoster 1.2 CSV bundle (Japan Profile, bulk, UTF-8 with BOM)."""
+
+    settings = settings_or_exit()
+    require_current_schema(settings)
+    if directory.exists() and not directory.is_dir():
+        fail(f"{directory} はフォルダではありません")
+    try:
+        with session_scope(engine_for(settings)) as session:
+            counts = export_roster(session, directory)
+    except OSError as error:
+        fail(f"{directory} に書き込めません（{error.strerror}）")
+    for name, count in counts.items():
+        typer.echo(f"{name}.csv: {count} 行")
+    typer.echo(f"{directory} に書き出しました")
 
 
 def _record_refusal(settings: Settings, path: Path, problems: list[str]) -> None:

@@ -23,7 +23,7 @@ from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.roster.models import User
 from lms.roster.oneroster import BundleError
-from lms.roster.service import import_bundle
+from lms.roster.service import MassChangeRefused, import_bundle
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
@@ -54,23 +54,47 @@ def roster_page(request: Request, user: PageUser) -> Response:
 
 @router.post("/admin/roster")
 async def roster_upload(
-    request: Request, session: SessionDep, user: PageUser, bundle: Annotated[UploadFile, File()]
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    bundle: Annotated[UploadFile, File()],
+    dry_run: Annotated[bool, Form()] = False,
+    allow_mass_change: Annotated[bool, Form()] = False,
 ) -> Response:
     with tempfile.TemporaryDirectory(prefix="giga-upload-") as tmp:
         try:
             path = await save_upload(bundle, Path(tmp))
-            report = import_bundle(session=session, path=path, actor_id=user.id, ip=client_ip(request))
+            report = import_bundle(
+                session=session,
+                path=path,
+                actor_id=user.id,
+                ip=client_ip(request),
+                dry_run=dry_run,
+                allow_mass_change=allow_mass_change,
+            )
         except BundleError as error:
+            session.rollback()
             return render(
                 request,
                 "admin_roster.html",
                 {"error": error.message, "problems": error.problems},
                 status_code=400,
             )
+        except MassChangeRefused as error:
+            session.rollback()
+            return render(
+                request,
+                "admin_roster.html",
+                {"mass_change": error.change, "error": error.message},
+                status_code=409,
+            )
         except InvalidInput as error:
+            session.rollback()
             return render(
                 request, "admin_roster.html", {"error": error.message, "problems": []}, status_code=400
             )
+    if dry_run:
+        session.rollback()
     return render(request, "admin_roster.html", {"report": report})
 
 

@@ -101,6 +101,13 @@ class User(Timestamps, table=True):
     family_name: str = Field(default="", max_length=255)
     kana_given_name: str | None = Field(default=None, max_length=255)
     kana_family_name: str | None = Field(default=None, max_length=255)
+    # 学習eポータル標準 v3.00 profile fields (issue 20): 通称名 (preferred names) are shown when present.
+    middle_name: str | None = Field(default=None, max_length=255)
+    kana_middle_name: str | None = Field(default=None, max_length=255)
+    preferred_given_name: str | None = Field(default=None, max_length=255)
+    preferred_family_name: str | None = Field(default=None, max_length=255)
+    preferred_middle_name: str | None = Field(default=None, max_length=255)
+    identifier: str | None = Field(default=None, max_length=255, description="OneRoster users.identifier")
     user_master_identifier: str | None = Field(default=None, max_length=64, index=True)
     role: str = Field(
         default="student", max_length=16, description="platform role: " + "|".join(PLATFORM_ROLES)
@@ -125,7 +132,10 @@ class User(Timestamps, table=True):
 
     @property
     def display_name(self) -> str:
-        return f"{self.family_name} {self.given_name}".strip() or self.username
+        """The name to show: the preferred name (通称名) where the roster gives one, else the legal name."""
+        family = self.preferred_family_name or self.family_name
+        given = self.preferred_given_name or self.given_name
+        return f"{family} {given}".strip() or self.username
 
 
 class Enrollment(Timestamps, table=True):
@@ -144,6 +154,10 @@ class Enrollment(Timestamps, table=True):
     begin_date: date | None = None
     end_date: date | None = None
     shusseki_no: int | None = None
+    public_flg: bool | None = Field(
+        default=None,
+        description="metadata.jp.PublicFlg: false hides the enrollment from class lists others see",
+    )
 
 
 class OrgRole(Timestamps, table=True):

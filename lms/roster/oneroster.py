@@ -12,13 +12,13 @@ import csv
 import io
 import re
 import uuid
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from lms.core.errors import InvalidInput
+from lms.roster import bundle_files
 
 GRADE_CODES = frozenset(
     [f"P{n}" for n in range(1, 7)]
@@ -50,6 +50,8 @@ ROLES = (
     "teacher",
 )
 
+# 出席番号: a positive integer of at most three digits (1–999), as rosters of a class of 40 never need more.
+SHUSSEKI_NO_MIN, SHUSSEKI_NO_MAX = 1, 999
 HALF_WIDTH_KATAKANA = re.compile(r"[\uff61-\uff9f]")
 KANA_NAME = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\u3000 ]+$")
 DISTRICT_CODE = re.compile(r"^\d{6}$")
@@ -202,53 +204,75 @@ KANA_COLUMNS = ("metadata.jp.kanaGivenName", "metadata.jp.kanaFamilyName", "meta
 
 # --- reading --------------------------------------------------------------------------------------
 
+# Longest value per column that the database holds (model max_length); anything else: DEFAULT_MAX_LENGTH.
+DEFAULT_MAX_LENGTH = 255
+MAX_LENGTHS = {
+    "status": 16,
+    "type": 32,
+    "classType": 16,
+    "role": 32,
+    "roleType": 16,
+    "courseCode": 64,
+    "classCode": 64,
+    "grades": 64,
+    "userMasterIdentifier": 64,
+    "orgs.identifier": 32,
+}
+_SHORTEST_LIMIT = min(MAX_LENGTHS.values())
+_FIELD_LIMIT = 128 * 1024
 
-def read_files(path: Path) -> dict[str, bytes]:
-    """The CSV files of a bundle (folder or zip), by file name."""
-    if not path.exists():
-        raise BundleError([f"{path}:0: -: ファイルまたはフォルダが見つかりません"])
-    files: dict[str, bytes] = {}
-    if path.is_dir():
-        for child in sorted(path.iterdir()):
-            if child.is_file() and child.suffix.lower() == ".csv":
-                files[child.name] = child.read_bytes()
-        return files
-    if not zipfile.is_zipfile(path):
-        raise BundleError([f"{path.name}:0: -: フォルダか zip ファイルを指定してください"])
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            name = Path(info.filename).name
-            if not info.is_dir() and name.lower().endswith(".csv") and not name.startswith("."):
-                files[name] = archive.read(info)
-    return files
+
+class CsvFormatError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        self.message = message
+        super().__init__(message)
 
 
 def decode(data: bytes) -> str | None:
-    """UTF-8 (BOM stripped) or, failing that, Shift_JIS (cp932); None when neither fits."""
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
+    """UTF-8 (BOM stripped) or, failing that, plausible Shift_JIS (cp932); None when neither fits."""
+    result = bundle_files.decode("-", data)
+    return result.text if isinstance(result, bundle_files.Decoded) else None
 
 
 def read_csv(text: str) -> tuple[list[str], list[Row]]:
-    """Header and rows with their physical line numbers (a quoted field may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Header and rows with their physical line numbers (a quoted field may span lines).
+
+    Raises `CsvFormatError` (with the line where the broken record starts) for an unclosed or stray quote
+    or a field longer than 128 KiB."""
+    csv.field_size_limit(_FIELD_LIMIT)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] = []
     rows: list[Row] = []
     previous_line = 0
-    for record in reader:
+    start = 1
+    try:
+        for record in reader:
+            start = previous_line + 1
+            previous_line = reader.line_num
+            if not header:
+                header = [column.strip() for column in record]
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            # Only non-empty values are kept (Row.get gives "" for the others): most columns of a Japan
+            # Profile users.csv are empty, and 20,000 rows of 27 keys each are most of an import's memory.
+            values = {
+                column: value for column, cell in zip(header, record, strict=False) if (value := cell.strip())
+            }
+            rows.append(Row(start, values))
+    except csv.Error as error:
         start = previous_line + 1
-        previous_line = reader.line_num
-        if not header:
-            header = [column.strip() for column in record]
-            continue
-        if not any(cell.strip() for cell in record):
-            continue
-        values = {column: (record[i].strip() if i < len(record) else "") for i, column in enumerate(header)}
-        rows.append(Row(start, values))
+        reason = str(error)
+        if "field larger" in reason:
+            message = (
+                f"{_FIELD_LIMIT // 1024} KiB を超える値があります（引用符の閉じ忘れがないか確かめてください）"
+            )
+        elif "end of data" in reason:
+            message = '引用符（"）が閉じていません（この行から先が 1 つの値として読まれてしまいます）'
+        else:
+            message = '引用符（"）の使い方が正しくありません（値の中の " は "" と 2 つ重ねます）'
+        raise CsvFormatError(start, message) from None
     return header, rows
 
 
@@ -258,7 +282,7 @@ def read_csv(text: str) -> tuple[list[str], list[Row]]:
 class _Problems:
     def __init__(self) -> None:
         self.lines: list[str] = []
-
+        self.unreadable: set[str] = set()  # files whose CSV structure is broken
         self._keys: list[tuple[int, int, int]] = []
 
     def add(self, file: str, line: int, column: str, message: str) -> None:
@@ -296,28 +320,23 @@ def _check_datetime(value: str) -> bool:
 def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
     """Read, decode and validate a bundle; raise `BundleError` with every problem found."""
     existing = existing or Existing()
-    raw = read_files(path)
     problems = _Problems()
+    try:
+        raw, others = bundle_files.read_files(path, frozenset(("manifest", *FILES)))
+    except bundle_files.FilesRefused as refused:
+        for problem in refused.problems:
+            problems.add(problem.file, problem.line, problem.column, problem.message)
+        raise BundleError(problems.sorted()) from None
     notices: list[str] = []
-    by_stem = {Path(name).stem: name for name in raw}
-
-    if "manifest" not in by_stem:
+    if "manifest" not in raw:
         raise BundleError(
             ["manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"]
         )
-    manifest, manifest_lines = _read_manifest(raw[by_stem["manifest"]], problems)
-
-    texts: dict[str, str] = {}
-    for stem, name in by_stem.items():
-        if stem == "manifest":
-            continue
-        text = decode(raw[name])
-        if text is None:
-            problems.add(
-                stem, 1, "-", "文字コードを判別できません（UTF-8 または Shift_JIS で保存してください）"
-            )
-            continue
-        texts[stem] = text
+    texts, decode_problems = bundle_files.decode_all(raw)
+    del raw  # the text is all that is needed from here on
+    for problem in decode_problems:
+        problems.add(problem.file, problem.line, problem.column, problem.message)
+    manifest, manifest_lines = _read_manifest(texts.pop("manifest", None), problems)
 
     modes: dict[str, str] = {}
     for stem in FILES:
@@ -330,11 +349,12 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
                 f"file.{stem} は absent / bulk / delta のいずれかです（「{mode}」）",
             )
             continue
+        present = stem in texts or any(p.file == stem for p in decode_problems)
         if mode == "absent":
-            if stem in by_stem:
+            if present:
                 notices.append(f"{stem}.csv は manifest で absent とされているため読み込みません。")
             continue
-        if stem not in by_stem:
+        if not present:
             problems.add(
                 "manifest",
                 manifest_lines.get(f"file.{stem}", 1),
@@ -343,17 +363,21 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
             )
             continue
         modes[stem] = mode
-    for stem in by_stem:
+    for name in others:
+        stem = Path(name).stem
         if stem in IGNORED_WITH_NOTICE:
             notices.append(IGNORED_WITH_NOTICE[stem])
-        elif stem != "manifest" and stem not in FILES:
-            notices.append(f"{stem}.csv はこのシステムでは使わないため読み込みません。")
+        else:
+            notices.append(f"{name} はこのシステムでは使わないため読み込みません。")
 
     rows: dict[str, list[Row]] = {}
     for stem in FILES:
         if stem in modes and stem in texts:
-            rows[stem] = _validate_file(stem, modes[stem], texts[stem], problems)
+            rows[stem] = _validate_file(stem, modes[stem], texts.pop(stem), problems)
 
+    if decode_problems or problems.unreadable:
+        # A file that could not be read makes every reference into it look broken: report the cause only.
+        raise BundleError(problems.sorted())
     _check_references(rows, existing, problems)
     _check_usernames(rows.get("users", []), existing, problems)
     _check_read_only_classes(rows, existing, problems)
@@ -362,16 +386,16 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
     return Bundle(modes=modes, rows=rows, notices=notices, manifest=manifest)
 
 
-def _read_manifest(data: bytes, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
+def _read_manifest(text: str | None, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
     manifest: dict[str, str] = {}
     manifest_lines: dict[str, int] = {}
-    text = decode(data)
     if text is None:
-        problems.add(
-            "manifest", 1, "-", "文字コードを判別できません（UTF-8 または Shift_JIS で保存してください）"
-        )
+        return manifest, manifest_lines  # the decoding problem is already listed
+    try:
+        header, rows = read_csv(text)
+    except CsvFormatError as error:
+        problems.add("manifest", error.line, "-", error.message)
         return manifest, manifest_lines
-    header, rows = read_csv(text)
     if header[:2] != ["propertyName", "value"]:
         problems.add("manifest", 1, "propertyName", "見出し行は propertyName,value です")
         return manifest, manifest_lines
@@ -391,7 +415,12 @@ def _read_manifest(data: bytes, problems: _Problems) -> tuple[dict[str, str], di
 
 def _validate_file(stem: str, mode: str, text: str, problems: _Problems) -> list[Row]:
     spec = SPECS[stem]
-    header, rows = read_csv(text)
+    try:
+        header, rows = read_csv(text)
+    except CsvFormatError as error:
+        problems.add(stem, error.line, "-", error.message)
+        problems.unreadable.add(stem)
+        return []
     missing = [column for column in spec.required_columns if column not in header]
     for column in missing:
         problems.add(stem, 1, column, "必須の列がありません")
@@ -416,14 +445,27 @@ def _validate_file(stem: str, mode: str, text: str, problems: _Problems) -> list
 
 def _validate_row(stem: str, mode: str, spec: _Spec, row: Row, problems: _Problems) -> None:
     add = problems.add
-    if not row.get("sourcedId"):
+    get = row.values.get  # a bound method: this runs for every row of a 20,000-user city
+    if not get("sourcedId", ""):
         add(stem, row.line, "sourcedId", "値がありません")
-    status = row.get("status")
+    status = get("status", "")
     if status and status not in STATUSES:
         add(stem, row.line, "status", f"「{status}」は使えません（active / tobedeleted）")
     if mode == "delta" and not status:
         add(stem, row.line, "status", "差分（delta）ファイルでは status が必要です（active / tobedeleted）")
-    modified = row.get("dateLastModified")
+    if max(map(len, row.values.values()), default=0) > _SHORTEST_LIMIT:  # rare: check column by column
+        for column, value in row.values.items():
+            limit = MAX_LENGTHS.get(f"{stem}.{column}") or MAX_LENGTHS.get(column, DEFAULT_MAX_LENGTH)
+            if len(value) > limit:
+                add(stem, row.line, column, f"値が長すぎます（{len(value)} 文字、{limit} 文字まで）")
+    modified = get("dateLastModified", "")
+    if mode == "delta" and not modified:
+        add(
+            stem,
+            row.line,
+            "dateLastModified",
+            "差分（delta）ファイルでは dateLastModified が必要です（例 2026-04-01T00:00:00Z）",
+        )
     if modified and not _check_datetime(modified):
         add(
             stem,
@@ -434,18 +476,18 @@ def _validate_row(stem: str, mode: str, spec: _Spec, row: Row, problems: _Proble
     if status == "tobedeleted":
         return  # a deletion names only the sourcedId; the other columns may be empty
     for column in spec.required_values:
-        if not row.get(column):
+        if not get(column, ""):
             add(stem, row.line, column, "値がありません")
     for column, allowed in spec.enums.items():
-        value = row.get(column)
+        value = get(column, "")
         if value and value not in allowed:
             add(stem, row.line, column, f"「{value}」は使えません（{' / '.join(allowed)}）")
     for column in spec.dates:
-        value = row.get(column)
+        value = get(column, "")
         if value and not _check_date(value):
             add(stem, row.line, column, f"「{value}」は日付ではありません（YYYY-MM-DD）")
-    if "grades" in row.values:
-        for grade in _split(row.get("grades")):
+    if get("grades", ""):
+        for grade in _split(get("grades", "")):
             if grade not in GRADE_CODES:
                 add(
                     stem,
@@ -506,8 +548,13 @@ def _check_user(stem: str, row: Row, problems: _Problems) -> None:
 
 def _check_enrollment(stem: str, row: Row, problems: _Problems) -> None:
     number = row.get("metadata.jp.ShussekiNo")
-    if number and not (number.isdigit() and 0 < int(number) < 1000):
-        problems.add(stem, row.line, "metadata.jp.ShussekiNo", f"出席番号「{number}」は 1 以上の整数です")
+    if number and not (number.isdigit() and SHUSSEKI_NO_MIN <= int(number) <= SHUSSEKI_NO_MAX):
+        problems.add(
+            stem,
+            row.line,
+            "metadata.jp.ShussekiNo",
+            f"出席番号「{number}」は {SHUSSEKI_NO_MIN}〜{SHUSSEKI_NO_MAX} の整数で入力してください",
+        )
     begin, end = row.get("beginDate"), row.get("endDate")
     if _check_date(begin) and _check_date(end) and begin > end:
         problems.add(stem, row.line, "endDate", f"終了日 {end} が開始日 {begin} より前です")

@@ -57,8 +57,8 @@ def test_production_default_secret_exits_2(monkeypatch: pytest.MonkeyPatch) -> N
 def test_roster_import_exit_0_with_summary(settings: Any, db_session: Session) -> None:
     result = runner.invoke(app, ["roster", "import", str(FIXTURE)])
     assert result.exit_code == 0, result.output
-    assert "users (bulk): 10 created" in result.output
-    assert "demographics.csv" in result.output and "elapsed:" in result.output
+    assert "users（bulk）: 追加 10" in result.output
+    assert "demographics.csv" in result.output and "所要時間:" in result.output
     assert db_session.exec(select(func.count()).select_from(User)).one() == 10
 
 
@@ -74,7 +74,7 @@ def test_roster_import_exit_2_with_every_error(settings: Any, db_session: Sessio
         "users.csv:2: grades: 学年コード「P0」は使えません（P1–P6, J1–J3, H1–H3, E1–E3）",
         "users.csv:3: givenName: 「ﾕｲﾅ」に半角カタカナがあります（全角で入力してください）",
     ]
-    assert "nothing was changed" in lines[2]
+    assert "何も変更していません" in lines[2]
     assert db_session.exec(select(func.count()).select_from(User)).one() == 0
 
 

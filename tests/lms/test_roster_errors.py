@@ -160,7 +160,7 @@ CASES = [
         "enr-es-1",
         "metadata.jp.ShussekiNo",
         "一",
-        "enrollments.csv:2: metadata.jp.ShussekiNo: 出席番号「一」は 1 以上の整数です",
+        "enrollments.csv:2: metadata.jp.ShussekiNo: 出席番号「一」は 1〜999 の整数で入力してください",
     ),
     (
         "orgs.csv",
@@ -275,9 +275,10 @@ def test_not_a_bundle(db_session: Session, tmp_path: Path) -> None:
 def test_undecodable_file(db_session: Session, tmp_path: Path) -> None:
     bundle = copy_bundle(tmp_path / "bad")
     (bundle / "orgs.csv").write_bytes((bundle / "orgs.csv").read_bytes() + b"\xff\xfe\xfa\n")
-    assert refused(db_session, bundle)[0] == (
-        "orgs.csv:1: -: 文字コードを判別できません（UTF-8 または Shift_JIS で保存してください）"
-    )
+    assert refused(db_session, bundle) == [  # the line of the first bad byte, not line 1 (issue 20)
+        "orgs.csv:5: -: UTF-8 として読めないバイト（0xFF）があります。ファイルが壊れていないか確かめ、"
+        "UTF-8 で保存し直してください"
+    ]
 
 
 def test_delta_needs_status_and_may_reference_the_database(db_session: Session, tmp_path: Path) -> None:
@@ -295,8 +296,9 @@ def test_delta_needs_status_and_may_reference_the_database(db_session: Session, 
 
     def enrollments(_header: list[str], rows: list[dict[str, str]]) -> None:
         rows[:] = [
-            rows[0] | {"sourcedId": "enr-new", "status": ""},  # status missing in a delta
-            rows[1] | {"sourcedId": "enr-new-2", "status": "active"},
+            rows[0] | {"sourcedId": "enr-new", "status": "", "dateLastModified": "2026-05-01T00:00:00Z"},
+            rows[1]
+            | {"sourcedId": "enr-new-2", "status": "active", "dateLastModified": "2026-05-01T00:00:00Z"},
         ]  # refers to DB rows only: fine
 
     edit(bundle, "enrollments.csv", enrollments)

@@ -137,22 +137,31 @@ def _delta_bundle(tmp_path: Path) -> Path:
 
     def users(_header: list[str], rows: list[dict[str, str]]) -> None:
         keep = {r["sourcedId"]: r for r in rows}
-        removed = dict.fromkeys(rows[0], "") | {"sourcedId": "stu-es-2", "status": "tobedeleted"}
-        renamed = keep["stu-es-1"] | {
-            "status": "active",
-            "givenName": "悠真",
-            "metadata.jp.kanaGivenName": "ユウマ",
-        }
-        new = keep["stu-es-1"] | {
-            "status": "active",
-            "sourcedId": "stu-es-9",
-            "username": "es-student-9",
-            "givenName": "芽依",
-            "familyName": "木村",
-            "metadata.jp.kanaGivenName": "メイ",
-            "metadata.jp.kanaFamilyName": "キムラ",
-            "userMasterIdentifier": "3f1c9a52-9a6e-4b8a-9d51-0c1f7c2b9e10",
-        }
+        stamp = {"dateLastModified": "2026-05-01T09:00:00Z"}
+        removed = dict.fromkeys(rows[0], "") | {"sourcedId": "stu-es-2", "status": "tobedeleted"} | stamp
+        renamed = (
+            keep["stu-es-1"]
+            | stamp
+            | {
+                "status": "active",
+                "givenName": "悠真",
+                "metadata.jp.kanaGivenName": "ユウマ",
+            }
+        )
+        new = (
+            keep["stu-es-1"]
+            | stamp
+            | {
+                "status": "active",
+                "sourcedId": "stu-es-9",
+                "username": "es-student-9",
+                "givenName": "芽依",
+                "familyName": "木村",
+                "metadata.jp.kanaGivenName": "メイ",
+                "metadata.jp.kanaFamilyName": "キムラ",
+                "userMasterIdentifier": "3f1c9a52-9a6e-4b8a-9d51-0c1f7c2b9e10",
+            }
+        )
         rows[:] = [removed, renamed, new]
 
     def enrollments(_header: list[str], rows: list[dict[str, str]]) -> None:
@@ -162,6 +171,7 @@ def _delta_bundle(tmp_path: Path) -> Path:
             | {
                 "sourcedId": "enr-es-9",
                 "status": "active",
+                "dateLastModified": "2026-05-01T09:00:00Z",
                 "userSourcedId": "stu-es-9",
                 "metadata.jp.ShussekiNo": "3",
             }
@@ -226,3 +236,23 @@ def test_local_admin_is_untouched_by_bulk(db_session: Session, make_user: Any) -
     import_bundle(session=db_session, path=FIXTURE)
     db_session.refresh(admin)
     assert admin.role == "admin" and admin.enabled and admin.status == "active"
+
+
+def test_bulk_insert_path_stores_the_same_rows(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COPY on PostgreSQL (forced here for the small fixture), multi-row INSERT elsewhere: the same rows."""
+    from lms.roster import apply
+
+    monkeypatch.setattr(apply, "COPY_THRESHOLD", 1)
+    import_bundle(session=db_session, path=FIXTURE)
+    db_session.commit()
+    assert counts(db_session) == EXPECTED
+    student = db_session.exec(select(User).where(User.sourced_id == "stu-es-3")).one()
+    assert (student.family_name, student.role, student.enabled, student.graduated) == (
+        "髙橋",
+        "student",
+        True,
+        False,
+    )
+    assert student.created_at is not None and student.created_at.tzinfo is not None
+    again = import_bundle(session=db_session, path=FIXTURE)
+    assert again.totals.created == 0 and again.totals.updated == 0

@@ -1,0 +1,89 @@
+"""English variants of the roster refusal lines (``giga roster import --english``).
+
+The Japanese line is the reference; each pattern maps one message shape. A message without a pattern stays in
+Japanese rather than being guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+
+LINE_RE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<column>[^:]+): (?P<message>.*)$", re.S)
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^値がありません$"), "value missing"),
+    (re.compile(r"^必須の列がありません$"), "required column missing"),
+    (
+        re.compile(r"^値が長すぎます（(\d+) 文字、(\d+) 文字まで）$"),
+        r"value too long (\1 characters, at most \2)",
+    ),
+    (re.compile(r"^「(.*)」が重複しています（(\d+) 行目）$"), r"'\1' is duplicated (line \2)"),
+    (re.compile(r"^「(.*)」は使えません（(.*)）$"), r"'\1' is not allowed (\2)"),
+    (re.compile(r"^(.*)「(.*)」が見つかりません$"), r"reference '\2' not found"),
+    (
+        re.compile(r"^出席番号「(.*)」は (\d+)〜(\d+) の整数で入力してください$"),
+        r"attendance number '\1' must be an integer \2–\3",
+    ),
+    (
+        re.compile(r"^UTF-8 として読めないバイト（(0x..)）があります.*$"),
+        r"byte \1 is not valid UTF-8; the file may be damaged, save it again as UTF-8",
+    ),
+    (
+        re.compile(r"^UTF-8 としても Shift_JIS としても読めないバイト（(0x..)）があります.*$"),
+        r"byte \1 is neither UTF-8 nor Shift_JIS; save the file as UTF-8",
+    ),
+    (
+        re.compile(r"^Shift_JIS として読むと半角カタカナ.*$"),
+        "decodes as Shift_JIS only into half-width katakana: probably damaged UTF-8; refused",
+    ),
+    (
+        re.compile(r"^文字コードが (\S+) ですが、ほかのファイルは (\S+) です.*$"),
+        r"encoding is \1 but the other files are \2; save all files as UTF-8",
+    ),
+    (
+        re.compile(r"^zip の中に (\S+) が (\d+) つあります（(.*)）.*$"),
+        r"the zip holds \2 entries named \1 (\3); refused as ambiguous",
+    ),
+    (
+        re.compile(r"^展開後の大きさが上限（(\d+) MB）を超える.*$"),
+        r"unpacked size exceeds the cap (\1 MB); refused",
+    ),
+    (re.compile(r"^圧縮率が高すぎます.*$"), "compression ratio too high (damaged or crafted zip); refused"),
+    (
+        re.compile(r"^引用符（\"）が閉じていません.*$"),
+        'unclosed quote (") — the rest of the file would be read as one value',
+    ),
+    (
+        re.compile(r"^引用符（\"）の使い方が正しくありません.*$"),
+        'stray quote ("); write a quote inside a value as ""',
+    ),
+    (
+        re.compile(r"^(\d+) KiB を超える値があります.*$"),
+        r"a value longer than \1 KiB (check for an unclosed quote)",
+    ),
+    (re.compile(r"^差分（delta）ファイルでは (\S+) が必要です.*$"), r"\1 is required in a delta file"),
+    (re.compile(r"^「(.*)」は日付ではありません（YYYY-MM-DD）$"), r"'\1' is not a date (YYYY-MM-DD)"),
+    (re.compile(r"^「(.*)」は日時ではありません.*$"), r"'\1' is not a date-time (e.g. 2026-04-01T00:00:00Z)"),
+    (
+        re.compile(r"^「(.*)」に半角カタカナがあります.*$"),
+        r"'\1' contains half-width katakana (use full-width)",
+    ),
+    (re.compile(r"^「(.*)」はかなではありません.*$"), r"'\1' is not kana"),
+    (re.compile(r"^「(.*)」は UUID ではありません$"), r"'\1' is not a UUID"),
+    (re.compile(r"^「(.*)」は別の利用者がすでに使っています$"), r"'\1' is already used by another user"),
+]
+
+
+def translate_message(message: str) -> str:
+    for pattern, english in _PATTERNS:
+        if pattern.match(message):
+            return pattern.sub(english, message)
+    return message
+
+
+def translate_problem(line: str) -> str:
+    """``file.csv:line: column: message`` with the message in English where a pattern knows it."""
+    match = LINE_RE.match(line)
+    if match is None:
+        return line
+    return f"{match['file']}:{match['line']}: {match['column']}: {translate_message(match['message'])}"
