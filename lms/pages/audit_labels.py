@@ -23,6 +23,9 @@ ACTION_LABELS: dict[str, str] = {
     "auth.mfa_enrolled": "2段階認証を登録",
     "auth.mfa_failed": "2段階認証の失敗",
     "auth.mfa_reset": "2段階認証をリセット",
+    "card.issue": "QRログインカードを発行",
+    "card.revoke": "QRログインカードを無効化",
+    "cards.view": "QRログインカードの一覧を閲覧",
     "token.create": "APIトークンを発行",
     "token.revoke": "APIトークンを無効化",
     "oauth.token_issued": "ハブ連携のトークンを発行",
@@ -67,6 +70,7 @@ ACTION_LABELS: dict[str, str] = {
 TARGET_LABELS: dict[str, str] = {
     "user": "利用者",
     "username": "ユーザー名",
+    "qr_card": "QRログインカード（接続元）",
     "class": "クラス",
     "org": "学校・組織",
     "assignment": "テスト",
