@@ -235,3 +235,24 @@ def test_normalise_code() -> None:
     assert normalise_code("ＡＢＣＤ　ＥＦＧＨ　ＪＫＭＮ") == "ABCDEFGHJKMN"
     assert normalise_code("ABCD-EFGH-JKM0") is None  # 0 is not in the alphabet
     assert normalise_code("ABCD") is None
+
+
+def test_a_card_on_a_shared_device_replaces_the_previous_childs_session(
+    client: Any, app: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from lms.auth.models import AuthSession
+
+    a1, s1, s1b = world.classes["A1"], world.users["s-a1"], world.users["s-a1b"]
+    sign_in("t-a1")
+    codes = CODE_RE.findall(_issue(client, a1.id, [s1.id, s1b.id]).text)
+    chromebook = TestClient(app)
+    assert _card_login(chromebook, codes[0]).status_code == 303
+    first_cookie = chromebook.cookies.get(SESSION_COOKIE)
+    assert _card_login(chromebook, codes[1]).status_code == 303  # the next child, same device
+    assert chromebook.cookies.get(SESSION_COOKIE) != first_cookie
+    db_session.expire_all()
+    sessions = db_session.exec(select(AuthSession).where(AuthSession.user_id.in_([s1.id, s1b.id]))).all()  # type: ignore[attr-defined]
+    assert [row.user_id for row in sessions] == [s1b.id]  # the first child's session ended
+    assert "花子" in chromebook.get("/home").text
