@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import segno
+from sqlmodel import Session
 
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.test_runner_a11y import axe_violations
@@ -127,3 +128,36 @@ def test_cards_printed_and_a_scanned_card_signs_the_child_in(
         assert problems == []
     finally:
         chromebook.close()
+
+
+def test_a_class_of_25_prints_on_three_a4_sheets(
+    page: Any, live_server: str, world: Any, db_session: Session
+) -> None:
+    from lms.roster.models import User
+    from tests.factories import enrol
+
+    klass = world.classes["A1"]
+    for number in range(3, 26):  # 23 more children: 25 in all
+        child = User(
+            username=f"s-extra-{number}",
+            role="student",
+            given_name="太郎",
+            family_name="佐藤",
+            kana_given_name="タロウ",
+            kana_family_name="サトウ",
+            primary_org_id=world.orgs["A"].id,
+        )
+        db_session.add(child)
+        db_session.flush()
+        enrol(db_session, user=child, klass=klass, number=number)
+    db_session.commit()
+    _sign_in(page, live_server, "t-a1")
+    page.goto(f"{live_server}/classes/{klass.id}/cards")
+    page.get_by_role("button", name="選んだ児童生徒のカードを発行して印刷する").click()
+    page.wait_for_selector("#card-sheet")
+    assert page.locator(".signin-card").count() == 25
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 3  # ten cards a sheet, none cut
+    tops = page.eval_on_selector_all(".signin-card", "els => els.map(e => e.getBoundingClientRect().top)")
+    assert len(set(round(t) for t in tops)) == 13  # two cards a row
