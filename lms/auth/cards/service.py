@@ -7,8 +7,11 @@ so a printed card cannot be printed again — a lost card is reissued, which rev
 Who: only students may hold a card (a QR is never a staff account's only factor); only the class's teachers
 and the school administrators of its school issue or revoke (`check_may_manage`). Every issue, revocation
 and sign-in (accepted or refused) is one audit event. Sign-in is throttled like a password: a failed code
-counts against the caller's IP (`throttle`, key ``account:qr-card@<ip>``) and locks card sign-in from that
-IP after ``login_max_failures`` failures within the window.
+counts against the caller's address (`throttle`, keys ``account:qr-card@<ip>`` and ``ip:<ip>``) and card
+sign-in from that address is locked after ``login_throttle_max_per_ip`` failures within the window, the
+password rule per address. A guesser does not aim at one account, so the per-account limit of passwords has no
+counterpart; a school behind one NAT address is not locked out by a few children's typing mistakes, and 50
+guesses per 15 minutes against 2^60 codes find nothing.
 """
 
 from __future__ import annotations
@@ -234,6 +237,11 @@ def _throttle_name(ip: str | None) -> str:
     return f"qr-card@{ip or 'unknown'}"
 
 
+def _card_limits(settings: Settings) -> Settings:
+    """The throttle's settings for cards: the per-address limit for the card key as well."""
+    return settings.model_copy(update={"login_max_failures": settings.login_throttle_max_per_ip})
+
+
 def _card_holder(session: Session, code: str) -> tuple[SignInCard, User] | None:
     """The active card of ``code`` and its holder, when the holder is still an active student of its class."""
     row = session.exec(
@@ -262,6 +270,7 @@ def card_sign_in(
 ) -> CardSignIn:
     """Check a scanned or typed card code under the throttle; audit success, failure and lock-out."""
     name = _throttle_name(ip)
+    settings = _card_limits(settings)
     slot = throttle.reserve(session=session, settings=settings, username=name, ip=ip, now=now)
     if not slot.allowed:
         record_event(
