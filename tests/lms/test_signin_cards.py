@@ -256,3 +256,21 @@ def test_a_card_on_a_shared_device_replaces_the_previous_childs_session(
     sessions = db_session.exec(select(AuthSession).where(AuthSession.user_id.in_([s1.id, s1b.id]))).all()  # type: ignore[attr-defined]
     assert [row.user_id for row in sessions] == [s1b.id]  # the first child's session ended
     assert "花子" in chromebook.get("/home").text
+
+
+def test_a_past_years_class_offers_no_issue_button_and_refuses_issuing(
+    client: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    a1, s1 = world.classes["A1"], world.users["s-a1"]
+    klass = db_session.get(type(a1), a1.id)
+    assert klass is not None
+    klass.read_only = True
+    db_session.add(klass)
+    db_session.commit()
+    sign_in("t-a1")
+    page = client.get(f"/classes/{a1.id}/cards")
+    assert page.status_code == 200 and 'id="issue-cards"' not in page.text and "過去の年度" in page.text
+    refused = client.post(
+        f"/classes/{a1.id}/cards/issue", data={"csrf_token": csrf_of(page.text), "student_id": str(s1.id)}
+    )
+    assert refused.status_code == 400 and "今年度のクラスから発行" in refused.text
