@@ -274,3 +274,24 @@ def test_a_past_years_class_offers_no_issue_button_and_refuses_issuing(
         f"/classes/{a1.id}/cards/issue", data={"csrf_token": csrf_of(page.text), "student_id": str(s1.id)}
     )
     assert refused.status_code == 400 and "今年度のクラスから発行" in refused.text
+
+
+def test_revoking_takes_every_active_card_of_the_child(
+    client: Any, app: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    """Two teachers issuing at the same moment can leave a child two active cards: revocation ends both."""
+    from fastapi.testclient import TestClient
+
+    from lms.auth.tokens import sha256_hex
+
+    a1, s1 = world.classes["A1"], world.users["s-a1"]
+    sign_in("t-a1")
+    first = CODE_RE.findall(_issue(client, a1.id, [s1.id]).text)[0]
+    db_session.add(SignInCard(user_id=s1.id, class_id=a1.id, secret_hash=sha256_hex("ZZZZ2222ZZZZ")))
+    db_session.commit()
+    page = client.get(f"/classes/{a1.id}/cards")
+    client.post(
+        f"/classes/{a1.id}/cards/revoke", data={"csrf_token": csrf_of(page.text), "student_id": str(s1.id)}
+    )
+    assert _card_login(TestClient(app), first).status_code == 401
+    assert _card_login(TestClient(app), "ZZZZ2222ZZZZ").status_code == 401

@@ -88,7 +88,7 @@ def normalise_code(raw: str) -> str | None:
     return text
 
 
-# --- who may manage ----------
+# --- who may manage -----------------------------------------------------------------------------------------
 
 
 def check_may_manage(session: Session, user: User, class_: SchoolClass) -> None:
@@ -103,7 +103,7 @@ def check_may_manage(session: Session, user: User, class_: SchoolClass) -> None:
     raise NotFound(msg.CLASS_NOT_FOUND)
 
 
-# --- the class's cards ----------
+# --- the class's cards --------------------------------------------------------------------------------------
 
 
 def _students(session: Session, class_: SchoolClass) -> list[tuple[User, int | None]]:
@@ -120,13 +120,23 @@ def _students(session: Session, class_: SchoolClass) -> list[tuple[User, int | N
     return sorted(rows, key=lambda row: (row[1] or 10_000, row[0].kana_family_name or "", row[0].id or 0))
 
 
-def _active_cards(session: Session, user_ids: list[int]) -> dict[int, SignInCard]:
+def _active_rows(session: Session, user_ids: list[int]) -> list[SignInCard]:
+    """Every card of these users not revoked, oldest first (two teachers issuing at the same moment can leave
+    a child two; revocation takes them all)."""
     if not user_ids:
-        return {}
-    cards = session.exec(
-        select(SignInCard).where(col(SignInCard.user_id).in_(user_ids), col(SignInCard.revoked_at).is_(None))
-    ).all()
-    return {card.user_id: card for card in cards}
+        return []
+    return list(
+        session.exec(
+            select(SignInCard)
+            .where(col(SignInCard.user_id).in_(user_ids), col(SignInCard.revoked_at).is_(None))
+            .order_by(col(SignInCard.id))
+        ).all()
+    )
+
+
+def _active_cards(session: Session, user_ids: list[int]) -> dict[int, SignInCard]:
+    """The newest active card of each user."""
+    return {card.user_id: card for card in _active_rows(session, user_ids)}
 
 
 def class_cards(*, session: Session, class_: SchoolClass) -> list[CardLine]:
@@ -173,12 +183,11 @@ def issue_cards(
     unknown = [sid for sid in wanted if sid not in students]
     if unknown:
         raise NotFound(msg.NOT_IN_CLASS)
-    old_cards = _active_cards(session, wanted)
+    for old in _active_rows(session, wanted):
+        _revoke(session, old, actor=actor, now=now, ip=ip, why="reissue")
     issued: list[IssuedCard] = []
     for student_id in wanted:
         user, no = students[student_id]
-        if (old := old_cards.get(student_id)) is not None:
-            _revoke(session, old, actor=actor, now=now, ip=ip, why="reissue")
         code = new_code()
         card = SignInCard(
             user_id=student_id,
@@ -223,14 +232,14 @@ def revoke_cards(
         chosen = list(dict.fromkeys(student_ids))
     else:
         chosen = [sid for sid in students if sid is not None]
-    cards = _active_cards(session, chosen)
-    for card in cards.values():
+    cards = _active_rows(session, chosen)
+    for card in cards:
         _revoke(session, card, actor=actor, now=now, ip=ip, why="class" if student_ids is None else "child")
     session.flush()
     return len(cards)
 
 
-# --- signing in with a card ----------
+# --- signing in with a card ---------------------------------------------------------------------------------
 
 
 def _throttle_name(ip: str | None) -> str:
