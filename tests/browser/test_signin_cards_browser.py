@@ -161,3 +161,43 @@ def test_a_class_of_25_prints_on_three_a4_sheets(
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 3  # ten cards a sheet, none cut
     tops = page.eval_on_selector_all(".signin-card", "els => els.map(e => e.getBoundingClientRect().top)")
     assert len(set(round(t) for t in tops)) == 13  # two cards a row
+
+
+BARCODE_DETECTOR_STUB = """
+window.BarcodeDetector = class {
+  static getSupportedFormats() { return Promise.resolve(['qr_code', 'ean_13']); }
+  constructor(options) { window.__detectorFormats = options.formats; }
+  detect(source) {  // what ChromeOS's detector answers when the card is in front of the camera
+    const ready = source instanceof HTMLVideoElement && source.videoWidth > 0;
+    return Promise.resolve(ready ? [{rawValue: 'GIGA-CARD:' + window.__cardCode, format: 'qr_code'}] : []);
+  }
+};
+"""
+
+
+def test_where_the_browser_has_barcode_detector_it_is_used_and_jsqr_is_not_loaded(
+    page: Any, live_server: str, world: Any
+) -> None:
+    klass, child_user = world.classes["A1"], world.users["s-a1"]
+    _sign_in(page, live_server, "t-a1")
+    page.goto(f"{live_server}/classes/{klass.id}/cards")
+    page.locator("#card-roster tbody input").nth(1).uncheck()
+    page.get_by_role("button", name="選んだ児童生徒のカードを発行して印刷する").click()
+    code = page.locator(".signin-card").first.get_attribute("data-code")
+    assert code and "一郎" in page.locator(".signin-card").first.inner_text()
+    executable = shutil.which("chromium") or missing("Debian's chromium is not installed")
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    chromebook = page.context.browser.browser_type.launch(executable_path=executable, args=args)
+    try:
+        context = chromebook.new_context(locale="ja-JP")
+        context.grant_permissions(["camera"], origin=live_server)
+        context.add_init_script(BARCODE_DETECTOR_STUB + f"window.__cardCode = {code!r};")
+        child = context.new_page()
+        requested: list[str] = []
+        child.on("request", lambda r: requested.append(r.url))
+        child.goto(f"{live_server}/login/card")
+        child.wait_for_url(f"{live_server}/home", timeout=30_000)
+        assert child_user.given_name in child.locator(".who").inner_text()
+        assert not any(url.endswith("/static/vendor/jsQR.js") for url in requested)
+    finally:
+        chromebook.close()
