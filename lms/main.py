@@ -34,7 +34,6 @@ from lms.ops.security_headers import SecurityHeadersMiddleware
 from lms.reading.calibration.service import apply_promotions
 from lms.reading.delivery import item_bank
 from lms.web import install_web
-from lms.xapi_sender.settings import XapiSettings
 
 logger = logging.getLogger("lms")
 
@@ -104,7 +103,7 @@ def install_operations(app: FastAPI, settings: Settings) -> None:
                 {"detail": "metrics are served to the loopback interface or with the metrics token"},
                 status_code=403,
             )
-        return Response(metrics.render(engine, XapiSettings().max_tries), media_type=metrics.CONTENT_TYPE)
+        return Response(metrics.render(engine, settings.xapi.max_tries), media_type=metrics.CONTENT_TYPE)
 
 
 def install_openapi(app: FastAPI) -> None:

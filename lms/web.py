@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lms.api.routes import router as api_router
 from lms.auth.cards import pages as card_pages
-from lms.auth.oidc import OidcClient, OidcSettings
+from lms.auth.oidc import OidcClient
 from lms.board import pages as board_pages
 from lms.board import release_routes, support_routes
 from lms.board import routes as board_routes
@@ -45,7 +45,7 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, server_error_handler)
     app.add_exception_handler(DataError, database_refused_handler)
-    oidc_settings = OidcSettings()
+    oidc_settings = app.state.settings.oidc
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -20,33 +20,15 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from lms.core.errors import InvalidInput, Unauthorized
+from lms.core.settings import OidcSettings
 from lms.roster.models import User
 
 STATE_COOKIE = "giga_oidc"
 STATE_MAX_AGE_SECONDS = 600
-
-
-class OidcSettings(BaseSettings):
-    """``GIGA_OIDC_*`` variables; off while issuer or client id is empty."""
-
-    model_config = SettingsConfigDict(env_prefix="GIGA_OIDC_", env_file=None, extra="ignore")
-
-    issuer: str = ""
-    client_id: str = ""
-    client_secret: str = ""
-    scope: str = "openid email profile"
-    user_claim: Literal["email", "userMasterIdentifier"] = "email"
-    label: str = "学校のアカウント（Google / Microsoft）"
-    redirect_uri: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.issuer and self.client_id)
 
 
 @dataclass(frozen=True)

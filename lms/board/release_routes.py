@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from lms.auth.deps import ApiPrincipal, client_ip
+from lms.board import responses
 from lms.board.release_jobs import job_view, queue_release
 from lms.board.release_models import BoardReleaseJob
 from lms.board.releases import get_release, list_releases, public_view
@@ -28,7 +29,11 @@ class ReleaseRequest(BaseModel):
     term: int = Field(ge=1, le=3, description="1: Apr–Aug, 2: Sep–Dec, 3: Jan–Mar")
 
 
-@router.get("", summary="Releases, newest first (row: board aggregates)")
+@router.get(
+    "",
+    response_model=list[responses.ReleaseSummary],
+    summary="Releases, newest first (row: board aggregates)",
+)
 def releases(session: SessionDep, principal: ApiPrincipal) -> list[dict[str, Any]]:
     return [
         {"number": r.number, "school_year": r.school_year, "term": r.term, "reason": r.reason,
@@ -37,17 +42,30 @@ def releases(session: SessionDep, principal: ApiPrincipal) -> list[dict[str, Any
     ]  # fmt: skip
 
 
-@router.get("/latest", summary="The latest release with data (row: board aggregates)")
+@router.get(
+    "/latest",
+    response_model=responses.Release,
+    summary="The latest release with data (row: board aggregates)",
+)
 def latest(session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     return _view(get_release(session), session, principal)
 
 
-@router.get("/{number}", summary="One release's published figures (row: board aggregates)")
+@router.get(
+    "/{number}",
+    response_model=responses.Release,
+    summary="One release's published figures (row: board aggregates)",
+)
 def release(number: int, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     return _view(get_release(session, number), session, principal)
 
 
-@router.post("", status_code=202, summary="Queue a release (admin; audited); made in the background")
+@router.post(
+    "",
+    status_code=202,
+    response_model=responses.ReleaseJob,
+    summary="Queue a release (admin; audited); made in the background",
+)
 def create(
     body: ReleaseRequest, request: Request, session: SessionDep, principal: ApiPrincipal
 ) -> dict[str, Any]:
@@ -57,7 +75,11 @@ def create(
     return job_view(job)
 
 
-@router.get("/jobs/{job_id}", summary="Status of a release job (row: board aggregates; board and admin)")
+@router.get(
+    "/jobs/{job_id}",
+    response_model=responses.ReleaseJob,
+    summary="Status of a release job (row: board aggregates; board and admin)",
+)
 def job(job_id: int, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     if principal.user.role not in ("board", "admin"):
         raise Forbidden("公表回の作成状況は、教育委員会とシステム管理者が見られます。")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, client_ip
+from lms.board import responses
 from lms.board.present import figure_row
 from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
 from lms.board.service import Filters, dashboard_data, refresh_aggregates
@@ -25,7 +26,11 @@ from lms.permissions import api_gate
 router = APIRouter(prefix="/api/v1/board", tags=["board"], dependencies=[Depends(api_gate)])
 
 
-@router.get("/dashboard", summary="Published figures for the filters (row: board aggregates)")
+@router.get(
+    "/dashboard",
+    response_model=responses.Dashboard,
+    summary="Published figures for the filters (row: board aggregates)",
+)
 def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     filters = Filters.parse(dict(request.query_params))
     board = (  # board and admin: the latest release; a school admin: their school's live view
@@ -63,7 +68,9 @@ def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) ->
     }  # fmt: skip
 
 
-@router.post("/refresh", summary="Rebuild the aggregates (board, admin)")
+@router.post(
+    "/refresh", response_model=responses.RefreshCounts, summary="Rebuild the aggregates (board, admin)"
+)
 def refresh(request: Request, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     if principal.user.role not in ("board", "admin"):
         raise Forbidden("集計の更新は、教育委員会とシステム管理者が行います。")

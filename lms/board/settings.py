@@ -1,45 +1,12 @@
-"""``GIGA_BOARD_*`` settings of the board's reports (suppression threshold, rounding, plausible values)."""
+"""The board's section of the settings (``GIGA_BOARD_*``; the class lives in lms/core/settings.py)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from lms.core.settings import BoardSettings, get_settings
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class BoardSettings(BaseSettings):
-    """Every field is ``GIGA_BOARD_<FIELD>``; the city may raise ``min_cell_size`` (never below 5)."""
-
-    model_config = SettingsConfigDict(env_prefix="GIGA_BOARD_", env_file=None, extra="ignore")
-
-    min_cell_size: int = Field(
-        default=10, ge=5, le=100, description="no figure describing fewer students is shown or exported"
-    )
-    count_rounding: int = Field(
-        default=5, ge=1, le=10, description="published counts are rounded to a multiple of this"
-    )
-    plausible_values: int = Field(default=5, ge=2, le=20, description="plausible values drawn per student")
-    city_name: str = Field(default="みどり市", description="the city's name in reports and open data")
-    city_code: str = Field(
-        default="",
-        pattern=r"^(\d{6})?$",
-        description="全国地方公共団体コード (6 digits with check digit) for open data; empty until set",
-    )
-    licence: str = Field(default="CC BY 4.0", description="open-data licence")
-    release_poll_seconds: float = Field(
-        default=30, ge=0, description="how often the server's release worker looks for work (0: never)"
-    )
-    term_close_grace_days: int = Field(
-        default=30,
-        ge=0,
-        le=365,
-        description="a term still holding an open test is released this long "
-        "after its end anyway (a forgotten open test must not block the term's release)",
-    )
+__all__ = ["BoardSettings", "get_board_settings"]
 
 
-@lru_cache(maxsize=1)
 def get_board_settings() -> BoardSettings:
-    """The process's board settings (cached; tests may call ``get_board_settings.cache_clear()``)."""
-    return BoardSettings()
+    """The process's board settings: the ``board`` section of `get_settings()` (tests clear that cache)."""
+    return get_settings().board

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
-from lms.board import research, support
+from lms.board import research, responses, support
 from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
 from lms.core.jst import JST
@@ -61,7 +61,10 @@ def _aware(value: datetime) -> datetime:
 
 
 @api.post(
-    "/support/grants", status_code=201, summary="Grant a board user the support view of a school (admin)"
+    "/support/grants",
+    status_code=201,
+    response_model=responses.SupportGrant,
+    summary="Grant a board user the support view of a school (admin)",
 )
 def api_create_grant(
     body: GrantCreate, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
@@ -75,14 +78,20 @@ def api_create_grant(
     return support.grant_json(grant, clock.now(), support.display_names(session, [grant]))
 
 
-@api.get("/support/grants", summary="List support-view grants (admin)")
+@api.get(
+    "/support/grants", response_model=responses.SupportGrants, summary="List support-view grants (admin)"
+)
 def api_list_grants(session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     grants = support.list_grants(session=session)
     names = support.display_names(session, grants)
     return {"grants": [support.grant_json(g, clock.now(), names) for g in grants]}
 
 
-@api.post("/support/grants/{grant_id}/revoke", summary="Revoke a support-view grant now (admin)")
+@api.post(
+    "/support/grants/{grant_id}/revoke",
+    response_model=responses.SupportGrant,
+    summary="Revoke a support-view grant now (admin)",
+)
 def api_revoke_grant(
     grant_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
@@ -92,7 +101,11 @@ def api_revoke_grant(
     return support.grant_json(grant, clock.now())
 
 
-@api.get("/support/schools/{school_id}/classes", summary="Classes of a school under a support grant")
+@api.get(
+    "/support/schools/{school_id}/classes",
+    response_model=responses.SupportSchoolClasses,
+    summary="Classes of a school under a support grant",
+)
 def api_school_classes(
     school_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
@@ -110,7 +123,11 @@ def api_school_classes(
     }
 
 
-@api.get("/support/classes/{class_id}/report", summary="A class report under a support grant (audited)")
+@api.get(
+    "/support/classes/{class_id}/report",
+    response_model=responses.SupportClassReport,
+    summary="A class report under a support grant (audited)",
+)
 def api_class_report(
     class_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:

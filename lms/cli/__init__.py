@@ -14,6 +14,7 @@ import typer
 from lms.auth.cli import admin_app, sessions_app
 from lms.board.cli import board_app
 from lms.board.research import research_export_command
+from lms.cli.config import config_app
 from lms.cli.db import db_app
 from lms.cli.demo import demo_app
 from lms.cli.roster import roster_app
@@ -38,6 +39,7 @@ app.command("restore")(restore)
 app.add_typer(admin_app, name="admin")
 app.add_typer(sessions_app, name="sessions")
 app.command("serve")(serve)
+app.add_typer(config_app, name="config")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,8 +1,15 @@
-"""Settings of the LMS: one pydantic-settings class, environment variables with the prefix ``GIGA_``."""
+"""Settings of the LMS: one object, `Settings`, with a section per concern.
+
+Every knob is an environment variable. The general ones are ``GIGA_<FIELD>`` on `Settings` itself; the
+sections (`Settings.board`, `.xapi`, `.oauth`, `.oidc`) read their own prefix (``GIGA_BOARD_*``,
+``GIGA_XAPI_*``, ``GIGA_OAUTH_*``, ``GIGA_OIDC_*``) when first used, so an invalid section (say an OAuth
+secret too short for production) fails where it is used, as when each lived in its own module.
+docs/configuration.md lists them all.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "giga-development-secret-do-not-use-in-production"
 DEFAULT_DEMO_PASSWORD = "giga-demo-2026"
+DEFAULT_HUB_CLIENT_SECRET = "giga-hub-development-client-secret"
 
 
 class ConfigError(Exception):
@@ -29,6 +37,129 @@ def default_database_url() -> str:
     return f"sqlite:///{project_root() / 'var' / 'giga.db'}"
 
 
+# ------------------------------------------------------------------------------------ sections
+
+
+class BoardSettings(BaseSettings):
+    """Every field is ``GIGA_BOARD_<FIELD>``; the city may raise ``min_cell_size`` (never below 5)."""
+
+    model_config = SettingsConfigDict(env_prefix="GIGA_BOARD_", env_file=None, extra="ignore")
+
+    min_cell_size: int = Field(
+        default=10, ge=5, le=100, description="no figure describing fewer students is shown or exported"
+    )
+    count_rounding: int = Field(
+        default=5, ge=1, le=10, description="published counts are rounded to a multiple of this"
+    )
+    plausible_values: int = Field(default=5, ge=2, le=20, description="plausible values drawn per student")
+    city_name: str = Field(default="みどり市", description="the city's name in reports and open data")
+    city_code: str = Field(
+        default="",
+        pattern=r"^(\d{6})?$",
+        description="全国地方公共団体コード (6 digits with check digit) for open data; empty until set",
+    )
+    licence: str = Field(default="CC BY 4.0", description="open-data licence")
+    release_poll_seconds: float = Field(
+        default=30, ge=0, description="how often the server's release worker looks for work (0: never)"
+    )
+    term_close_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="a term still holding an open test is released this long "
+        "after its end anyway (a forgotten open test must not block the term's release)",
+    )
+
+
+class XapiSettings(BaseSettings):
+    """Where and how statements are sent; every field is ``GIGA_XAPI_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GIGA_XAPI_", env_file=None, extra="ignore")
+
+    lrs_url: str = Field(
+        default="",
+        description="the LRS endpoint, e.g. https://lrs.example.jp/xAPI/ (statements are POSTed "
+        "to <lrs_url>/statements)",
+    )
+    lrs_username: str = Field(default="", description="HTTP basic auth user (empty: no auth header)")
+    lrs_password: str = Field(default="", description="HTTP basic auth password")
+    batch_size: int = Field(default=50, ge=1, le=500, description="statements per POST")
+    lease_seconds: int = Field(default=120, ge=5, description="how long a claimed row stays with one worker")
+    timeout_seconds: float = Field(default=10.0, gt=0, description="HTTP timeout of one POST")
+    backoff_base_seconds: float = Field(default=30.0, gt=0, description="first retry delay; doubles per try")
+    backoff_max_seconds: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    max_tries: int = Field(default=20, ge=1, description="after this many failures a row is parked")
+    poll_seconds: float = Field(default=5.0, gt=0, description="idle wait of `giga xapi send` between rounds")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.lrs_url)
+
+    @property
+    def statements_url(self) -> str:
+        return self.lrs_url.rstrip("/") + "/statements"
+
+
+class OAuthProviderSettings(BaseSettings):
+    """The JupyterHub client; every field can be set with ``GIGA_OAUTH_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GIGA_OAUTH_", env_file=None, extra="ignore")
+
+    hub_client_id: str = Field(default="jupyterhub", description="the hub's OAuth client id")
+    hub_client_secret: str = Field(
+        default=DEFAULT_HUB_CLIENT_SECRET,
+        description="the hub's client secret (the same value in the hub's settings)",
+    )
+    hub_redirect_uri: str = Field(
+        default="http://127.0.0.1:8001/hub/oauth_callback", description="the one redirect URI the hub may use"
+    )
+    hub_url: str = Field(default="http://127.0.0.1:8001", description="the hub as browsers reach it")
+    code_lifetime_seconds: int = Field(
+        default=60, ge=5, le=600, description="authorization codes expire after"
+    )
+    token_lifetime_seconds: int = Field(
+        default=3600, ge=60, le=86400, description="access tokens expire after"
+    )
+    environment: str = Field(default="development", validation_alias="GIGA_ENVIRONMENT")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> OAuthProviderSettings:
+        if self.environment == "production" and (
+            self.hub_client_secret == DEFAULT_HUB_CLIENT_SECRET or len(self.hub_client_secret) < 32
+        ):
+            raise ValueError("GIGA_OAUTH_HUB_CLIENT_SECRET must be a random value of at least 32 characters")
+        return self
+
+
+class OidcSettings(BaseSettings):
+    """``GIGA_OIDC_*`` variables; off while issuer or client id is empty."""
+
+    model_config = SettingsConfigDict(env_prefix="GIGA_OIDC_", env_file=None, extra="ignore")
+
+    issuer: str = Field(
+        default="", description="the provider's issuer URL (with client_id: turns the sign-in on)"
+    )
+    client_id: str = Field(default="", description="the LMS's client id at the provider")
+    client_secret: str = Field(default="", description="the LMS's client secret at the provider")
+    scope: str = Field(default="openid email profile", description="scopes asked for")
+    user_claim: Literal["email", "userMasterIdentifier"] = Field(
+        default="email", description="the id_token claim matched to a roster account"
+    )
+    label: str = Field(
+        default="学校のアカウント（Google / Microsoft）", description="the button's text on the sign-in page"
+    )
+    redirect_uri: str = Field(
+        default="", description="the callback URL registered at the provider (empty: derived)"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+
+# ---------------------------------------------------------------------------------------- root
+
+
 class Settings(BaseSettings):
     """All configuration; every field can be set with ``GIGA_<FIELD>`` (e.g. ``GIGA_DATABASE_URL``)."""
 
@@ -38,15 +169,21 @@ class Settings(BaseSettings):
         default_factory=default_database_url,
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db",
     )
-    environment: Literal["development", "production", "test"] = "development"
+    environment: Literal["development", "production", "test"] = Field(
+        default="development", description="production: refuses default secrets, Secure cookies, no API docs"
+    )
     secret_key: str = Field(default=DEFAULT_SECRET_KEY, description="signs cookies and CSRF tokens")
     https: bool = Field(default=False, description="served over https: cookies get the Secure flag")
-    require_mfa_for_staff_roles: list[str] = Field(default_factory=lambda: ["board", "admin"])
-    session_idle_timeout_minutes: int = 30
-    session_absolute_timeout_minutes: int = 12 * 60
+    require_mfa_for_staff_roles: list[str] = Field(
+        default_factory=lambda: ["board", "admin"], description="roles that must sign in with a second factor"
+    )
+    session_idle_timeout_minutes: int = Field(default=30, description="a session unused this long ends")
+    session_absolute_timeout_minutes: int = Field(
+        default=12 * 60, description="a session ends this long after sign-in"
+    )
     login_max_failures: int = Field(default=5, description="failed sign-ins before a temporary lock-out")
-    login_lockout_minutes: int = 15
-    login_throttle_window_minutes: int = 15
+    login_lockout_minutes: int = Field(default=15, description="how long an account stays locked out")
+    login_throttle_window_minutes: int = Field(default=15, description="window of the per-IP failure count")
     login_throttle_max_per_ip: int = Field(default=50, description="failed sign-ins per IP within the window")
     trusted_proxies: str = Field(
         default="",
@@ -88,7 +225,10 @@ class Settings(BaseSettings):
         default=None,
         description="serve /docs, /redoc and /openapi.json (default: everywhere but in production)",
     )
-    demo_password: str = DEFAULT_DEMO_PASSWORD
+    demo_password: str = Field(
+        default=DEFAULT_DEMO_PASSWORD,
+        description="password of the demo city's accounts (`giga demo`); never in production",
+    )
     check_schema_on_startup: bool = Field(
         default=True, description="refuse to serve a database whose schema is behind the newest migration"
     )
@@ -135,6 +275,26 @@ class Settings(BaseSettings):
                 # The demo password is never used in production; keep it from leaking into one anyway.
                 self.demo_password = ""
         return self
+
+    @cached_property
+    def board(self) -> BoardSettings:
+        """``GIGA_BOARD_*``: the board's published figures (suppression, rounding, plausible values)."""
+        return BoardSettings()
+
+    @cached_property
+    def xapi(self) -> XapiSettings:
+        """``GIGA_XAPI_*``: the learning record store the outbox sends to."""
+        return XapiSettings()
+
+    @cached_property
+    def oauth(self) -> OAuthProviderSettings:
+        """``GIGA_OAUTH_*``: the JupyterHub client of the LMS's OAuth provider."""
+        return OAuthProviderSettings()
+
+    @cached_property
+    def oidc(self) -> OidcSettings:
+        """``GIGA_OIDC_*``: the optional school-account sign-in (Google Workspace / Microsoft 365)."""
+        return OidcSettings()
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,6 @@ secret, the access token).
 from __future__ import annotations
 
 import base64
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -17,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from lms.auth.deps import ClockDep, SessionStateDep, remember_page_user
 from lms.core.db import SessionDep
+from lms.core.settings import get_settings
 from lms.notebooks.service import hub_groups
 from lms.oauth_provider import service
 from lms.oauth_provider.settings import OAuthProviderSettings
@@ -25,10 +25,9 @@ from lms.permissions import page_gate
 router = APIRouter(dependencies=[Depends(page_gate)], include_in_schema=False)
 
 
-@lru_cache(maxsize=1)
 def get_oauth_settings() -> OAuthProviderSettings:
-    """The registered clients (cached; tests override the dependency or clear the cache)."""
-    return OAuthProviderSettings()
+    """The process's ``oauth`` settings section (tests override the dependency)."""
+    return get_settings().oauth
 
 
 OAuthSettingsDep = Annotated[OAuthProviderSettings, Depends(get_oauth_settings)]

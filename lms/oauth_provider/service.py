@@ -18,7 +18,7 @@ from lms.audit.service import record_event
 from lms.auth.tokens import sha256_hex
 from lms.core.errors import Forbidden, InvalidInput
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
-from lms.oauth_provider.settings import OAuthClient, OAuthProviderSettings
+from lms.oauth_provider.settings import OAuthClient, OAuthProviderSettings, registered_clients
 from lms.roster.models import User
 
 PKCE_CHALLENGE_LENGTH = 43  # base64url(SHA-256) without padding
@@ -59,7 +59,7 @@ def validate_authorize(
     code_challenge_method: str | None,
 ) -> AuthorizeRequest:
     """Check an authorization request; errors are shown to the person, never sent to the redirect URI."""
-    client = settings.clients().get(client_id or "")
+    client = registered_clients(settings).get(client_id or "")
     if client is None:
         raise InvalidInput(
             "連携先のアプリが登録されていません（client_id がちがいます）。管理者に連絡してください。"
@@ -108,7 +108,7 @@ def authenticate_client(
     *, settings: OAuthProviderSettings, client_id: str | None, client_secret: str | None
 ) -> OAuthClient:
     """The client named by ``client_id`` if its secret matches (constant-time compare)."""
-    client = settings.clients().get(client_id or "")
+    client = registered_clients(settings).get(client_id or "")
     if client is None or client_secret is None or not client.check_secret(client_secret):
         raise OAuthError("invalid_client", "client authentication failed", status_code=401)
     return client

@@ -24,7 +24,7 @@ from lms.core.clock import Clock, get_clock
 from lms.core.db import SessionDep
 from lms.core.settings import Settings
 from lms.permissions import api_gate
-from lms.reading import attempts, authoring
+from lms.reading import attempts, authoring, responses
 from lms.reading.answer_route import answer_in_one_call
 from lms.reading.results import results as attempt_results
 from lms.reading.xapi import XapiContext
@@ -75,7 +75,10 @@ class AnswerBody(BaseModel):
 
 
 @router.post(
-    "/assignments/{assignment_id}/start", summary="Start or resume a test (row: own data)", dependencies=GATED
+    "/assignments/{assignment_id}/start",
+    response_model=responses.RunnerView,
+    summary="Start or resume a test (row: own data)",
+    dependencies=GATED,
 )
 def start(
     assignment_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
@@ -87,6 +90,7 @@ def start(
 
 @router.get(
     "/attempts/{attempt_id}",
+    response_model=responses.RunnerView,
     summary="The runner state of one's own attempt (row: own data)",
     dependencies=GATED,
 )
@@ -102,6 +106,7 @@ def get_attempt(
     "/attempts/{attempt_id}/answers",
     summary="Store one answer idempotently; acknowledged after commit (row: own data)",
     response_model=None,
+    responses={200: {"model": responses.AnswerAck, "description": "stored (or a retry of a stored answer)"}},
 )
 async def answer(attempt_id: int, body: AnswerBody, request: Request) -> Response:
     # Settings, clock and xAPI context are taken here rather than as dependencies: each dependency costs
@@ -130,7 +135,10 @@ async def _clock(request: Request) -> Clock:
 
 
 @router.post(
-    "/attempts/{attempt_id}/finish", summary="End the test and score it (row: own data)", dependencies=GATED
+    "/attempts/{attempt_id}/finish",
+    response_model=responses.AttemptFinished,
+    summary="End the test and score it (row: own data)",
+    dependencies=GATED,
 )
 def finish(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep, ctx: XapiDep
@@ -142,6 +150,8 @@ def finish(
 
 @router.get(
     "/attempts/{attempt_id}/results",
+    response_model=responses.AttemptResults,
+    response_model_exclude_unset=True,
     summary="Scores, growth and practice (row: individual)",
     dependencies=GATED,
 )

@@ -16,7 +16,7 @@ from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
 from lms.core.db import SessionDep
 from lms.permissions import api_gate
 from lms.reading.xapi import XapiContext
-from lms.teaching import service
+from lms.teaching import responses, service
 from lms.teaching.pages import parse_assignment_id
 from lms.teaching.schemas import AssignmentCreate
 
@@ -34,6 +34,7 @@ router = APIRouter(prefix="/api/v1", tags=["teaching"], dependencies=[Depends(ap
 @router.post(
     "/classes/{class_id}/assignments",
     status_code=201,
+    response_model=responses.AssignmentCreated,
     summary="Assign a reading test or practice set to a class, a group or students (row: class roster)",
 )
 def create_assignment(
@@ -60,7 +61,11 @@ def create_assignment(
     }
 
 
-@router.get("/assignments/{assignment_id}/live", summary="Live state of every student (row: class roster)")
+@router.get(
+    "/assignments/{assignment_id}/live",
+    response_model=responses.LiveView,
+    summary="Live state of every student (row: class roster)",
+)
 def live(assignment_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep) -> dict[str, Any]:
     assignment, _class = authz.load_assignment(
         session=session, viewer=principal.user, assignment_id=assignment_id
@@ -69,7 +74,11 @@ def live(assignment_id: int, session: SessionDep, principal: ApiPrincipal, clock
     return service.live_view(session=session, assignment=assignment, now=now).as_json(now)
 
 
-@router.post("/assignments/{assignment_id}/close", summary="Close a test for everyone (row: class roster)")
+@router.post(
+    "/assignments/{assignment_id}/close",
+    response_model=responses.AssignmentClosed,
+    summary="Close a test for everyone (row: class roster)",
+)
 def close(
     assignment_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
@@ -87,7 +96,11 @@ def close(
     return {"assignment_id": assignment.id, "status": assignment.status, "attempts_closed": closed}
 
 
-@router.post("/attempts/{attempt_id}/reset", summary="Let a student start again (row: class roster)")
+@router.post(
+    "/attempts/{attempt_id}/reset",
+    response_model=responses.AttemptReset,
+    summary="Let a student start again (row: class roster)",
+)
 def reset(
     attempt_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, Any]:
@@ -101,7 +114,9 @@ def reset(
 
 
 @router.post(
-    "/attempts/{attempt_id}/resume", summary="Let a student continue a stopped attempt (row: class roster)"
+    "/attempts/{attempt_id}/resume",
+    response_model=responses.AttemptResumed,
+    summary="Let a student continue a stopped attempt (row: class roster)",
 )
 def resume(
     attempt_id: int, request: Request, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
@@ -116,7 +131,9 @@ def resume(
 
 
 @router.get(
-    "/classes/{class_id}/report", summary="Class report: heatmap, distributions, items (row: class roster)"
+    "/classes/{class_id}/report",
+    response_model=responses.ClassReport,
+    summary="Class report: heatmap, distributions, items (row: class roster)",
 )
 def class_report(
     class_id: int,

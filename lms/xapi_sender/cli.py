@@ -10,19 +10,18 @@ import typer
 
 from lms.core.cli import fail, require_current_schema, settings_or_exit
 from lms.core.db import engine_for
+from lms.core.settings import Settings, XapiSettings
 
 xapi_app = typer.Typer(
     help="xAPI statements: send the outbox to the learning record store.", no_args_is_help=True
 )
 
 
-def _xapi_settings_or_exit() -> object:
+def _xapi_settings_or_exit(settings: Settings) -> XapiSettings:
     from pydantic import ValidationError
 
-    from lms.xapi_sender.settings import XapiSettings
-
     try:
-        return XapiSettings()
+        return settings.xapi
     except ValidationError as error:
         first = error.errors()[0]
         fail(f"invalid GIGA_XAPI_{str(first['loc'][0]).upper()}: {first['msg']}")
@@ -34,11 +33,9 @@ def send(
 ) -> None:
     """Send waiting statements to GIGA_XAPI_LRS_URL (a worker loop; --once for cron or tests)."""
     from lms.xapi_sender.sender import drain, make_client, run_forever
-    from lms.xapi_sender.settings import XapiSettings
 
     settings = settings_or_exit()
-    xapi = _xapi_settings_or_exit()
-    assert isinstance(xapi, XapiSettings)
+    xapi = _xapi_settings_or_exit(settings)
     if not xapi.enabled:
         fail("GIGA_XAPI_LRS_URL is not set; set it to the LRS endpoint, e.g. https://lrs.example.jp/xAPI/")
     if not xapi.lrs_url.startswith(("http://", "https://")):
@@ -68,11 +65,9 @@ def status() -> None:
     """Count sent, ready, waiting (lease or backoff) and parked statements."""
     from lms.core.db import session_scope, utc_now
     from lms.xapi_sender.outbox import outbox_counts
-    from lms.xapi_sender.settings import XapiSettings
 
     settings = settings_or_exit()
-    xapi = _xapi_settings_or_exit()
-    assert isinstance(xapi, XapiSettings)
+    xapi = _xapi_settings_or_exit(settings)
     require_current_schema(settings)
     with session_scope(engine_for(settings)) as session:
         counts = outbox_counts(session=session, now=utc_now(), max_tries=xapi.max_tries)

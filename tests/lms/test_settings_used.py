@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
-from lms.auth.oidc import OidcSettings
-from lms.board.settings import BoardSettings
+from lms.core.settings import OidcSettings
+from lms.core.settings import BoardSettings
 from lms.core.settings import Settings
-from lms.oauth_provider.settings import OAuthProviderSettings
-from lms.xapi_sender.settings import XapiSettings
+from lms.core.settings import OAuthProviderSettings
+from lms.core.settings import XapiSettings
 
 LMS = Path(__file__).resolve().parents[2] / "lms"
 CLASSES: tuple[type[BaseSettings], ...] = (

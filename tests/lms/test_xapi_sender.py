@@ -307,8 +307,10 @@ def test_deliver_without_anything_valid_posts_nothing(xapi: XapiSettings) -> Non
 def run_cli(args: list[str], env: dict[str, str] | None = None) -> Any:
     from typer.testing import CliRunner
 
+    from lms.core.settings import get_settings
     from lms.xapi_sender.cli import xapi_app
 
+    get_settings.cache_clear()  # each command is a new process, reading the environment afresh
     return CliRunner().invoke(xapi_app, args, env=env)
 
 

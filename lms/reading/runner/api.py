@@ -9,13 +9,17 @@ from fastapi import APIRouter, Depends
 from lms.auth.deps import ApiPrincipal, ClockDep
 from lms.core.db import SessionDep
 from lms.permissions import api_gate
-from lms.reading import heartbeat
+from lms.reading import heartbeat, responses
 from lms.reading.practice.feedback import item_feedback
 
 router = APIRouter(prefix="/api/v1", tags=["reading tests"], dependencies=[Depends(api_gate)])
 
 
-@router.post("/attempts/{attempt_id}/heartbeat", summary="The runner is still open (row: own data)")
+@router.post(
+    "/attempts/{attempt_id}/heartbeat",
+    response_model=responses.Heartbeat,
+    summary="The runner is still open (row: own data)",
+)
 def post_heartbeat(
     attempt_id: int, session: SessionDep, principal: ApiPrincipal, clock: ClockDep
 ) -> dict[str, object]:
@@ -24,6 +28,7 @@ def post_heartbeat(
 
 @router.get(
     "/attempts/{attempt_id}/feedback/{item_id}",
+    response_model=responses.PracticeFeedback,
     summary="Right or wrong and the explanation of an answered practice item (row: own data)",
 )
 def get_feedback(
