@@ -62,6 +62,7 @@ def seed(url: str) -> tuple[str, int]:
             actor=teacher,
             class_=klass,
             student_ids=[child.id],
+            listed_at=datetime.now(UTC),
             now=datetime.now(UTC),
             ip=None,
         )

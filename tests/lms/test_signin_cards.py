@@ -16,6 +16,13 @@ from lms.auth.sessions import SESSION_COOKIE
 from tests.lms.conftest import csrf_of
 
 CODE_RE = re.compile(r'data-code="([0-9A-Z]{12})"')
+LISTED_RE = re.compile(r'name="listed_at" value="([^"]+)"')
+
+
+def _listed_at(html: str) -> str:
+    match = LISTED_RE.search(html)
+    assert match, "no listed_at in the cards page"
+    return match.group(1)
 
 
 def _issue(client: Any, class_id: int, student_ids: list[int]) -> Any:
@@ -23,7 +30,11 @@ def _issue(client: Any, class_id: int, student_ids: list[int]) -> Any:
     assert page.status_code == 200, page.text
     return client.post(
         f"/classes/{class_id}/cards/issue",
-        data={"csrf_token": csrf_of(page.text), "student_id": [str(s) for s in student_ids]},
+        data={
+            "csrf_token": csrf_of(page.text),
+            "listed_at": _listed_at(page.text),
+            "student_id": [str(s) for s in student_ids],
+        },
         follow_redirects=False,
     )
 
@@ -131,10 +142,12 @@ def test_who_may_issue(
     # the teacher of the class cannot give a card to a child of another class, nor to a staff account
     teacher = TestClient(app)
     _sign_in_on(teacher, "t-a1", world, clock)
-    csrf = csrf_of(teacher.get(f"/classes/{a1.id}/cards").text)
+    listing = teacher.get(f"/classes/{a1.id}/cards").text
+    csrf, listed = csrf_of(listing), _listed_at(listing)
     for outsider in (world.users["s-a2"], world.users["t-a1"]):
         response = teacher.post(
-            f"/classes/{a1.id}/cards/issue", data={"csrf_token": csrf, "student_id": str(outsider.id)}
+            f"/classes/{a1.id}/cards/issue",
+            data={"csrf_token": csrf, "listed_at": listed, "student_id": str(outsider.id)},
         )
         assert response.status_code == 404 and "このクラスにいない" in response.text
     assert teacher.post(f"/classes/{a1.id}/cards/issue", data={"csrf_token": csrf}).status_code == 400
@@ -271,7 +284,12 @@ def test_a_past_years_class_offers_no_issue_button_and_refuses_issuing(
     page = client.get(f"/classes/{a1.id}/cards")
     assert page.status_code == 200 and 'id="issue-cards"' not in page.text and "過去の年度" in page.text
     refused = client.post(
-        f"/classes/{a1.id}/cards/issue", data={"csrf_token": csrf_of(page.text), "student_id": str(s1.id)}
+        f"/classes/{a1.id}/cards/issue",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "listed_at": "2026-01-01T00:00:00+00:00",
+            "student_id": str(s1.id),
+        },
     )
     assert refused.status_code == 400 and "今年度のクラスから発行" in refused.text
 
@@ -295,3 +313,22 @@ def test_revoking_takes_every_active_card_of_the_child(
     )
     assert _card_login(TestClient(app), first).status_code == 401
     assert _card_login(TestClient(app), "ZZZZ2222ZZZZ").status_code == 401
+
+
+def test_sending_the_issue_form_again_does_not_revoke_the_cards_just_printed(
+    client: Any, app: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    """A reload of the print page sends the form again: refused (409), the printed card keeps working."""
+    from fastapi.testclient import TestClient
+
+    a1, s1 = world.classes["A1"], world.users["s-a1"]
+    sign_in("t-a1")
+    page = client.get(f"/classes/{a1.id}/cards")
+    form = {"csrf_token": csrf_of(page.text), "listed_at": _listed_at(page.text), "student_id": str(s1.id)}
+    clock.advance(seconds=5)  # the teacher chooses, then presses the button
+    printed = CODE_RE.findall(client.post(f"/classes/{a1.id}/cards/issue", data=form).text)[0]
+    again = client.post(f"/classes/{a1.id}/cards/issue", data=form)
+    assert again.status_code == 409 and "印刷したカードはそのまま使えます" in again.text
+    assert _card_login(TestClient(app), printed).status_code == 303
+    no_time = client.post(f"/classes/{a1.id}/cards/issue", data={**form, "listed_at": "yesterday"})
+    assert no_time.status_code == 400 and "開き直して" in no_time.text

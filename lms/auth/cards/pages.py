@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import segno
@@ -25,6 +26,7 @@ from lms.auth.cards import service
 from lms.auth.cards.names import name_ruby_html
 from lms.auth.deps import ClockDep, PageUser, SessionStateDep, SettingsDep, client_ip
 from lms.core.db import SessionDep
+from lms.core.errors import InvalidInput
 from lms.ops.security_headers import PERMISSIONS_POLICY
 from lms.pages.auth_routes import _start_session
 from lms.pages.class_list import grade_label
@@ -41,7 +43,9 @@ SCANNER_PERMISSIONS_POLICY = PERMISSIONS_POLICY.replace("camera=()", "camera=(se
 
 
 @router.get("/classes/{class_id}/cards")
-def cards_page(request: Request, class_: CardClass, session: SessionDep, user: PageUser) -> Response:
+def cards_page(
+    request: Request, class_: CardClass, session: SessionDep, user: PageUser, clock: ClockDep
+) -> Response:
     service.check_may_manage(session, user, class_)
     lines = service.class_cards(session=session, class_=class_)
     done = request.query_params.get("done", "")
@@ -53,6 +57,7 @@ def cards_page(request: Request, class_: CardClass, session: SessionDep, user: P
             "lines": lines,
             "notice": msg.DONE_NOTICES.get(done),
             "with_card": sum(1 for line in lines if line.card is not None),
+            "listed_at": clock.now().isoformat(),
         },
     )
 
@@ -60,6 +65,15 @@ def cards_page(request: Request, class_: CardClass, session: SessionDep, user: P
 def _qr_svg(payload: str) -> Markup:
     svg: str = segno.make(payload, error="m").svg_inline(scale=4, border=2, title="ログイン用QRコード")
     return Markup(svg)
+
+
+def _listed_at(value: str) -> datetime:
+    """When the teacher's list was shown (the form carries it): cards issued after that are not replaced."""
+    try:
+        listed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(msg.LIST_TOO_OLD) from None
+    return listed if listed.tzinfo is not None else listed.replace(tzinfo=UTC)
 
 
 @router.post("/classes/{class_id}/cards/issue")
@@ -70,12 +84,14 @@ def issue_cards(
     user: PageUser,
     clock: ClockDep,
     student_id: Annotated[list[int] | None, Form()] = None,
+    listed_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     issued = service.issue_cards(
         session=session,
         actor=user,
         class_=class_,
         student_ids=student_id or [],
+        listed_at=_listed_at(listed_at),
         now=clock.now(),
         ip=client_ip(request),
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
@@ -28,7 +28,7 @@ from lms.auth import throttle
 from lms.auth.cards import messages as msg
 from lms.auth.cards.models import SignInCard
 from lms.auth.tokens import sha256_hex
-from lms.core.errors import Forbidden, InvalidInput, NotFound
+from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.core.settings import Settings
 from lms.permissions import school_ids, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -162,17 +162,26 @@ def _revoke(
     )
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def issue_cards(
     *,
     session: Session,
     actor: User,
     class_: SchoolClass,
     student_ids: list[int],
+    listed_at: datetime,
     now: datetime,
     ip: str | None,
 ) -> list[IssuedCard]:
     """New cards for the chosen students of the class (their earlier cards stop working); the codes in clear,
-    to be printed now — they are not stored."""
+    to be printed now — they are not stored.
+
+    ``listed_at`` is when the teacher saw the list they chose from: a card issued after it is not replaced
+    (409). So a reload of the print page, which sends the form again, cannot silently revoke the cards just
+    printed."""
     check_may_manage(session, actor, class_)
     if class_.read_only:
         raise InvalidInput(msg.READ_ONLY_CLASS)
@@ -183,7 +192,10 @@ def issue_cards(
     unknown = [sid for sid in wanted if sid not in students]
     if unknown:
         raise NotFound(msg.NOT_IN_CLASS)
-    for old in _active_rows(session, wanted):
+    earlier = _active_rows(session, wanted)
+    if any(_aware(card.created_at) > listed_at for card in earlier):
+        raise Conflict(msg.ALREADY_ISSUED)
+    for old in earlier:
         _revoke(session, old, actor=actor, now=now, ip=ip, why="reissue")
     issued: list[IssuedCard] = []
     for student_id in wanted:
