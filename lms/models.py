@@ -14,6 +14,7 @@ from lms.board.support_models import ResearchExport, SupportGrant
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.ops.models import OpsLock
+from lms.reading.bank_review.models import ItemReviewDecision, ItemReviewer
 from lms.reading.calibration.models import ItemCalibration
 from lms.reading.models import (
     Accommodation,
@@ -50,6 +51,8 @@ __all__ = [
     "Course",
     "Enrollment",
     "ItemCalibration",
+    "ItemReviewDecision",
+    "ItemReviewer",
     "LoginThrottle",
     "NotebookCourse",
     "NotebookGrade",

@@ -59,6 +59,10 @@ class Row(StrEnum):
     )
     STUDENT_TEST = "student test: the student an assignment is given to (another student 404; staff 403)"
     ITEM_BANK = "item bank: teachers, school admins, admins (promotions audited); student 404; board 403"
+    ITEM_REVIEW = (
+        "item review: holders of the item-reviewer capability of their district (teacher, school admin, "
+        "board staff; checked in lms.reading.bank_review); student 404; others 403"
+    )
     BOARD_AGGREGATES = (
         "board aggregates: suppressed figures only; board and admin all schools, school admin own school "
         "(another 404); teachers and students 403"
@@ -131,6 +135,10 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     # JSON API: online calibration (lms/assessments_calibration)
     ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
     ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
+    # pages: the reviewer's checklist of draft items (issue 17; lms/reading/bank_review)
+    ("GET", "/bank/review"): P(Row.ITEM_REVIEW),
+    ("GET", "/bank/review/{item_id}"): P(Row.ITEM_REVIEW),
+    ("POST", "/bank/review/{item_id}"): P(Row.ITEM_REVIEW),
     # JSON API: practice (lms/reading/practice)
     ("GET", "/api/v1/practice/me"): P(Row.OWN),
     ("GET", "/api/v1/students/{user_id}/practice"): P(Row.INDIVIDUAL, scope="results:read"),
@@ -271,6 +279,10 @@ def check_role(row: Row, role: str) -> None:
         if role == "board":
             raise Forbidden("教育委員会のアカウントでは問題バンクを変更できません。")
         if role not in ("teacher", "school_admin", "admin"):
+            raise NotFound()
+        return
+    if row is Row.ITEM_REVIEW:  # the capability itself: lms.reading.bank_review.service.require_reviewer
+        if role == "student":
             raise NotFound()
         return
     if row is Row.STUDENT_TEST:

@@ -27,6 +27,7 @@ from lms.pages.errors import (
     server_error_handler,
     validation_error_handler,
 )
+from lms.reading.bank_review import pages as bank_review_pages
 from lms.reading.calibration.routes import router as calibration_router
 from lms.reading.practice import routes as practice_routes
 from lms.reading.routes import router as assessments_router
@@ -62,6 +63,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(practice_routes.router)
     app.include_router(practice_routes.pages)
     app.include_router(calibration_router)
+    app.include_router(bank_review_pages.router)  # issue 17: the reviewer's checklist
     app.include_router(board_routes.router)
     app.include_router(release_routes.router)  # issue 14: the board reads immutable releases
     app.include_router(board_pages.router)

@@ -54,7 +54,8 @@ DELIVERABLE_STATUSES: tuple[str, ...] = ("reviewed", "pilot", "operational")
 #: Where an item is used: tests (scores) or practice (feedback after each answer); never both.
 POOLS: tuple[str, ...] = ("test", "practice")
 #: What a reviewer confirms before an item may leave draft (see bank/README.md, "Reviewing an item").
-REVIEW_CHECKS: tuple[str, ...] = ("key", "distractors", "readings", "grade_level", "bias")
+#: ``text_only``: the item cannot be answered without reading the stimulus, nor by world knowledge alone.
+REVIEW_CHECKS: tuple[str, ...] = ("key", "distractors", "readings", "grade_level", "bias", "text_only")
 IRT_MODELS: tuple[str, ...] = ("1pl", "2pl", "3pl")
 SAME_DIFFERENT_OPTIONS: tuple[tuple[str, str], ...] = (("same", "同じ"), ("different", "ちがう"))
 #: Option ids of the true / false / cannot-tell format (RST's 正しい／誤り／判断できない), in this order;

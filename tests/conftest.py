@@ -55,7 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     and leave out the tests written for the other database engine (``sqlite_only`` / ``postgresql_only``):
     they are not skipped, they do not belong to this run."""
     other_engine = "sqlite_only" if _postgres_admin_url() else "postgresql_only"
-    kept, left_out = [], []
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
     for item in items:
         if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)

@@ -6,14 +6,15 @@ scripts import this module after putting the repository root on ``sys.path``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from lms.auth.models import ApiToken
 from lms.auth.sessions import create_session
@@ -45,6 +46,9 @@ def fresh_postgres_database(admin_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
 def enrol(
     session: Session,
     *,
@@ -57,8 +61,8 @@ def enrol(
     """An active enrolment of ``user`` in ``klass`` (``number`` is the 出席番号)."""
     enrollment = Enrollment(
         sourced_id=sourced_id or f"e-{user.username}-{klass.sourced_id}",
-        class_id=klass.id,
-        user_id=user.id,
+        class_id=pk(klass),
+        user_id=pk(user),
         school_id=klass.school_id,
         role=role,
         shusseki_no=number,
@@ -96,7 +100,9 @@ def bearer_secret(session: Session, user: User, scopes: str, name: str = "test")
     """A stored API token of ``user`` (any role, unlike the token page) with space-separated ``scopes``."""
     secret = new_api_secret()
     session.add(
-        ApiToken(user_id=user.id, name=name, token_hash=sha256_hex(secret), prefix=secret[:12], scopes=scopes)
+        ApiToken(
+            user_id=pk(user), name=name, token_hash=sha256_hex(secret), prefix=secret[:12], scopes=scopes
+        )
     )
     return secret
 
@@ -116,7 +122,7 @@ def skill_estimate(
     theta = fields.pop("theta", (score - 500) / 100)
     return SkillEstimate(
         student_id=attempt.student_id,
-        attempt_id=attempt.id,
+        attempt_id=pk(attempt),
         skill=skill,
         theta=theta,
         se=se,
@@ -126,3 +132,24 @@ def skill_estimate(
         n_items=n_items,
         **fields,
     )
+
+
+def pk(row: SQLModel) -> int:
+    """The primary key of a stored row (``id`` is ``int | None`` until the row is flushed)."""
+    value = getattr(row, "id", None)
+    assert isinstance(value, int), f"{type(row).__name__} has no id yet: add and flush it first"
+    return value
+
+
+def get_row(session: Session, model: type[_Row], row_id: object) -> _Row:
+    """The row with that primary key, which the test expects to exist."""
+    row = session.get(model, row_id)
+    assert row is not None, f"no {model.__name__} {row_id!r}"
+    return row
+
+
+def found(pattern: str, text: str, group: int = 1) -> str:
+    """A group of the first match of ``pattern`` in a page, which the test expects to be there."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not in the page: {text[:300]!r}"
+    return match.group(group)

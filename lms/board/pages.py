@@ -49,7 +49,7 @@ from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.reading.delivery import DELIVERED_STATUSES, item_bank
+from lms.reading.provisional import bank_is_provisional
 from lms.roster.models import User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
@@ -210,15 +210,6 @@ def context_for(board: Dashboard, user: User) -> dict[str, Any]:
         "csv_query": f.query(),
         "print_query": f.query(),
     }
-
-
-def bank_is_provisional() -> bool:
-    """True while any deliverable item's parameters are provisional (not yet from a real calibration)."""
-    return any(
-        item.irt is not None and item.irt.provisional
-        for item in item_bank()
-        if item.status in DELIVERED_STATUSES
-    )
 
 
 @router.get("/board")

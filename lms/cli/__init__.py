@@ -20,6 +20,7 @@ from lms.cli.demo import demo_app
 from lms.cli.roster import roster_app
 from lms.cli.serve import serve
 from lms.ops.cli import backup_app, restore
+from lms.reading.bank_review.cli import apply_reviews_command, reviewers_app
 from lms.reading.calibration.cli import recalibrate_command
 from lms.xapi_sender.cli import xapi_app
 from reading_tests.cli import irt_app, items_app
@@ -31,6 +32,8 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(irt_app, name="irt")
 irt_app.command("recalibrate")(recalibrate_command)
 app.add_typer(items_app, name="items")
+items_app.command("apply-reviews")(apply_reviews_command)
+items_app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(xapi_app, name="xapi")
 app.add_typer(board_app, name="board")
 board_app.command("research-export")(research_export_command)

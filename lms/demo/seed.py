@@ -11,8 +11,11 @@ from sqlmodel import Session, col, func, select
 from lms.auth.passwords import hash_password
 from lms.core.settings import Settings
 from lms.demo.generate import DemoAccount, generate_demo_bundle
+from lms.reading.bank_review.service import grant_reviewer
 from lms.roster.models import Org, User
 from lms.roster.service import ImportReport, import_bundle
+
+DEMO_REVIEWER = "teacher"  # holds the item-reviewer capability (lms/reading/bank_review)
 
 
 class DemoRefused(Exception):
@@ -42,6 +45,7 @@ class DemoResult:
         for account in self.accounts:
             lines.append(f"  {account.username:<14} {account.role:<13} {account.name:<12} {account.where}")
         lines.append(f"password: {self.password}")
+        lines.append(f"{DEMO_REVIEWER} may also review draft items (問題のレビュー, /bank/review)")
         return "\n".join(lines)
 
 
@@ -89,6 +93,8 @@ def seed_demo(
     for user in users:
         user.password_hash = password_hash
     session.flush()
+    # the demo teacher sits on the city's reading-test committee: the reviewer's checklist (/bank/review)
+    grant_reviewer(session, username=DEMO_REVIEWER, by=admin)
     accounts = [
         DemoAccount("admin", "admin", "システム 管理者", "ローカル（運用・取り込み）"),
         *bundle.accounts,

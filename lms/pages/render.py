@@ -18,6 +18,7 @@ from lms.auth.deps import UserView
 from lms.core.jst import jst_text
 from lms.core.settings import Settings
 from lms.pages.roster_problems import problem_text
+from lms.reading.provisional import PROVISIONAL_NOTE, bank_is_provisional
 from lms.reading.skill_words import child_skill_html
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -41,6 +42,9 @@ templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 templates.env.filters["jst"] = jst_text
 # a child's words for a skill, ruby by grade (lms/reading/skill_words.py); teachers keep the technical name
 templates.env.globals["child_skill_html"] = child_skill_html
+# while item parameters are provisional, staff screens say so (provisional_note.html)
+templates.env.globals["bank_provisional"] = bank_is_provisional
+templates.env.globals["PROVISIONAL_NOTE"] = PROVISIONAL_NOTE
 templates.env.globals["problem_text"] = (
     problem_text  # roster problems in words (lms/pages/roster_problems.py)
 )

@@ -8,7 +8,14 @@ CAT's prior.  Per test length L:
 * ``never_used`` = items no simulee was given; ``max_exposure`` = max_i (simulees given item i) / N with
   Sympson–Hetter calibrated to ``r_max`` (raised to L/n + 0.05 when the pool is too small for it);
 * ``overlap`` = mean over simulees of |A ∩ B| / L for two tests of the same student a term apart (the
-  second with θ + ``growth`` and fresh random draws): the share of the second test already seen.
+  second with θ + ``growth`` and fresh random draws): the share of the second test already seen;
+* ``retest_rmse`` = RMSE of that second test, and ``norepeat_rmse`` of the same second test when the items
+  of the first are excluded, as the LMS does (no repeats within ``GIGA_NO_REPEAT_TERMS``): what the
+  no-repeat rule costs in precision on this pool; ``norepeat_short`` = the share of such second tests the
+  pool could not fill to L items.
+
+Every figure carries its uncertainty: bootstrap SEs over simulees for the RMSEs, the binomial SE of the
+maximum exposure, the SE of the mean overlap.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import numpy as np
 from reading_tests.cat.bank import CatPool
 from reading_tests.cat.selection import ExposureControl
 from reading_tests.cat.session import CatDesign
-from reading_tests.cat.simulation import calibrate_sympson_hetter, simulate
+from reading_tests.cat.simulation import SimulationResult, calibrate_sympson_hetter, simulate
 from reading_tests.errors import InvalidInput
 from reading_tests.io import ItemParams
 
@@ -39,15 +46,28 @@ class BandResult:
     max_exposure: float
     r_max: float
     overlap: float
+    max_exposure_se: float = 0.0
+    overlap_se: float = 0.0
+    retest_rmse: float = 0.0
+    retest_rmse_se: float = 0.0
+    norepeat_rmse: float = 0.0
+    norepeat_rmse_se: float = 0.0
+    norepeat_short: float = 0.0
 
     def row(self) -> str:
         return (
             f"{self.band}\t{self.length}\t{self.pool}\t{self.rmse:.3f} ± {self.rmse_se:.3f}\t"
-            f"{self.never_used}\t{self.max_exposure:.2f} (r_max {self.r_max:.2f})\t{self.overlap:.2f}"
+            f"{self.never_used}\t{self.max_exposure:.2f} ± {self.max_exposure_se:.2f} "
+            f"(r_max {self.r_max:.2f})\t{self.overlap:.2f} ± {self.overlap_se:.2f}\t"
+            f"{self.retest_rmse:.3f} ± {self.retest_rmse_se:.3f}\t"
+            f"{self.norepeat_rmse:.3f} ± {self.norepeat_rmse_se:.3f}\t{self.norepeat_short:.2f}"
         )
 
 
-HEADER = "band\tL\tpool\tRMSE ± SE\tnever used\tmax exposure (SH)\tretest overlap"
+HEADER = (
+    "band\tL\tpool\tRMSE ± SE\tnever used\tmax exposure (SH) ± SE\tretest overlap ± SE\t"
+    "retest RMSE (repeats allowed)\tretest RMSE (no repeats, LMS)\tshort retests (no repeats)"
+)
 
 
 def band_pool(params: ItemParams, item_ids: Sequence[str]) -> CatPool:
@@ -93,18 +113,34 @@ def study_band(
     theta = mean + sd * rng.standard_normal(simulees)
     first = simulate(design, theta, seed=seed + 1)
     second = simulate(design, theta + growth, seed=seed + 2)
-    err2 = (first.theta_hat - first.theta) ** 2
+    # the same second test as the LMS gives it: nothing the student saw in the first
+    fresh = simulate(design, theta + growth, seed=seed + 2, exclude=first.items)
     boot = rng.integers(0, simulees, size=(200, simulees))
-    rmse_boot = np.sqrt(err2[boot].mean(axis=1))
-    overlap = np.mean([len(set(a) & set(b)) / length for a, b in zip(first.items, second.items, strict=True)])
+
+    def rmse_and_se(result: SimulationResult) -> tuple[float, float]:
+        err2 = (result.theta_hat - result.theta) ** 2
+        return float(np.sqrt(err2.mean())), float(np.sqrt(err2[boot].mean(axis=1)).std(ddof=1))
+
+    rmse, rmse_se = rmse_and_se(first)
+    retest, retest_se = rmse_and_se(second)
+    norepeat, norepeat_se = rmse_and_se(fresh)
+    shares = np.array([len(set(a) & set(b)) / length for a, b in zip(first.items, second.items, strict=True)])
+    top = float(first.exposure_rates.max())
     return BandResult(
         band=band,
         length=length,
         pool=bank.size,
-        rmse=float(np.sqrt(err2.mean())),
-        rmse_se=float(rmse_boot.std(ddof=1)),
+        rmse=rmse,
+        rmse_se=rmse_se,
         never_used=int(np.sum(first.administered == 0)),
-        max_exposure=float(first.exposure_rates.max()),
+        max_exposure=top,
         r_max=float(min(r_used, 1.0)),
-        overlap=float(overlap),
+        overlap=float(shares.mean()),
+        max_exposure_se=float(np.sqrt(top * (1 - top) / simulees)),
+        overlap_se=float(shares.std(ddof=1) / np.sqrt(simulees)),
+        retest_rmse=retest,
+        retest_rmse_se=retest_se,
+        norepeat_rmse=norepeat,
+        norepeat_rmse_se=norepeat_se,
+        norepeat_short=float(np.mean([len(items) < length for items in fresh.items])),
     )

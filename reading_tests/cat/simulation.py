@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,9 @@ class SimulationResult:
         return {"simulees": simulees, "summary": self.summary()}
 
 
-def simulate(design: CatDesign, thetas: ArrayLike, *, seed: int) -> SimulationResult:
+def simulate(
+    design: CatDesign, thetas: ArrayLike, *, seed: int, exclude: Sequence[Iterable[str]] | None = None
+) -> SimulationResult:
     """Run one CAT session per simulee and collect θ̂, SE, items, usage and step times.
 
     Simulee j answers item i correctly when ``u_{j,t} < P_i(θ_j) = c_i + (1 − c_i)/(1 + e^{−a_i(θ_j − b_i)})``
@@ -98,6 +101,8 @@ def simulate(design: CatDesign, thetas: ArrayLike, *, seed: int) -> SimulationRe
         True abilities.
     seed : int
         Seed of the simulation (responses and session seeds).
+    exclude : sequence of iterables of str, optional
+        Per simulee, items it must not get ("no repeat": what the student saw in earlier tests).
 
     Returns
     -------
@@ -106,6 +111,8 @@ def simulate(design: CatDesign, thetas: ArrayLike, *, seed: int) -> SimulationRe
     theta = np.asarray(thetas, dtype=float).ravel()
     if theta.size == 0 or not np.all(np.isfinite(theta)):
         raise InvalidInput("a simulation needs at least one simulee with a finite θ")
+    if exclude is not None and len(exclude) != theta.size:
+        raise InvalidInput(f"exclude has {len(exclude)} entries for {theta.size} simulees")
     bank = design.bank
     rng = np.random.default_rng(seed)
     session_seeds = rng.integers(0, 2**_SEED_BITS, size=theta.size).tolist()
@@ -120,7 +127,7 @@ def simulate(design: CatDesign, thetas: ArrayLike, *, seed: int) -> SimulationRe
     steps: list[int] = []
     clock = time.perf_counter_ns
     for j, th in enumerate(theta.tolist()):
-        session = CatSession.start(design, seed=session_seeds[j])
+        session = CatSession.start(design, seed=session_seeds[j], exclude=exclude[j] if exclude else ())
         u = uniforms[j]
         item = session.next_item()
         t = 0

@@ -214,7 +214,10 @@ def review(
     item_id: Annotated[str, typer.Argument(help="Item id, e.g. ANA-007.")],
     reviewer: Annotated[str, typer.Option("--reviewer", help="Who checked the item (not its author).")],
     checks: Annotated[
-        str, typer.Option("--checks", help="Comma-separated: key,distractors,readings,grade_level,bias.")
+        str,
+        typer.Option(
+            "--checks", help="Comma-separated: key,distractors,readings,grade_level,bias,text_only."
+        ),
     ],
     author: Annotated[
         str | None, typer.Option("--author", help="The author, when the item has no review block yet.")

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from tests.browser.test_runner_a11y import axe_violations
 from tests.browser.test_runner_take_test import shown_item, sign_in
+from tests.factories import pk
 from tests.lms.test_practice_api import give_results
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def _results_with_accommodations(db: Session, world: Any) -> None:
     assert test is not None
     db.add(
         Accommodation(
-            assignment_id=test.id, user_id=world.users["s-a1"].id, ruby_level="all", large_text=True
+            assignment_id=pk(test), user_id=world.users["s-a1"].id, ruby_level="all", large_text=True
         )
     )
     db.commit()

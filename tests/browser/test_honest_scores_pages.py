@@ -15,6 +15,7 @@ from lms.reading.delivery import item_bank
 from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
 from tests.browser.test_runner_a11y import axe_violations
 from tests.browser.test_runner_take_test import sign_in
+from tests.factories import pk
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +31,13 @@ def _finished_test(db: Session, world: Any, username: str, when: datetime, right
     db.add(assessment)
     db.flush()
     assignment = Assignment(
-        assessment_id=assessment.id, class_id=klass.id, title=f"{when:%-m}月の読解力テスト", opens_at=when
+        assessment_id=pk(assessment), class_id=klass.id, title=f"{when:%-m}月の読解力テスト", opens_at=when
     )
     db.add(assignment)
     db.flush()
     student = world.users[username]
     attempt = Attempt(
-        assignment_id=assignment.id,
+        assignment_id=pk(assignment),
         student_id=student.id,
         status="submitted",
         started_at=when,
@@ -49,7 +50,7 @@ def _finished_test(db: Session, world: Any, username: str, when: datetime, right
     for position, (item_id, correct) in enumerate(answers):
         db.add(
             Response(
-                attempt_id=attempt.id,
+                attempt_id=pk(attempt),
                 item_id=item_id,
                 position=position,
                 answer=["A"],
@@ -60,7 +61,7 @@ def _finished_test(db: Session, world: Any, username: str, when: datetime, right
             )
         )
     for est in score_responses({i.id: i for i in chosen}, answers):
-        db.add(SkillEstimate(student_id=student.id, attempt_id=attempt.id, created_at=when, **est))
+        db.add(SkillEstimate(student_id=student.id, attempt_id=pk(attempt), created_at=when, **est))
     db.commit()
     assert attempt.id is not None
     return attempt.id

@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -36,7 +37,7 @@ PROGRAMMING = ["変数と計算", "条件分岐", "繰り返し", "関数", "ア
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
-def _nbgrader_meta(cell: dict) -> dict:
+def _nbgrader_meta(cell: dict[str, Any]) -> dict[str, Any]:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
@@ -46,6 +47,9 @@ def _autograder_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def _errors(cell: nbformat.NotebookNode) -> list[str]:
     return [o.get("ename", "") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+Executed = dict[tuple[str, str], nbformat.NotebookNode]  # (lesson, "source" | "release") → executed
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +97,7 @@ async def _execute_all(jobs: dict[tuple[str, str], Path]) -> dict[tuple[str, str
 
 
 @pytest.fixture(scope="module")
-def executed(course: Path) -> dict[tuple[str, str], nbformat.NotebookNode]:
+def executed(course: Path) -> Executed:
     """Every source notebook (with solutions) and every release notebook (without), executed."""
     jobs = {}
     for name in NAMES:
@@ -160,7 +164,7 @@ def test_generate_assignment_strips_solutions_and_hidden_tests(course: Path, nam
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_solution_passes_its_own_tests(executed: dict, name: str) -> None:
+def test_solution_passes_its_own_tests(executed: Executed, name: str) -> None:
     nb = executed[(name, "source")]
     failures = {cell.id: _errors(cell) for cell in nb.cells if _errors(cell)}
     assert failures == {}
@@ -180,7 +184,7 @@ def test_manifest_lists_every_lesson_with_its_points() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_student_version_fails_the_autograder_tests(executed: dict, name: str) -> None:
+def test_student_version_fails_the_autograder_tests(executed: Executed, name: str) -> None:
     nb = executed[(name, "release")]
     tests = _autograder_cells(nb)
     passed = [cell.id for cell in tests if not _errors(cell)]

@@ -26,10 +26,11 @@ from hub_config.configurer import NOTEBOOK_STUDENTS_GROUP
 from hub_config.formgrader_kernels import REFUSAL
 from tests.e2e.stack import COURSE, ROOT, Stack, running_stack
 from tests.e2e.test_lesson_cycle import browser_signed_in, xsrf
+from tests.factories import found
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(sys.platform != "linux", reason="local spawner on Linux")]
 READY_S = 120
-MAKE_RUN_MODE = re.search(r"GIGA_HUB_MODE:-(\w+)", (ROOT / "hub_config" / "run_hub.sh").read_text()).group(1)
+MAKE_RUN_MODE = found(r"GIGA_HUB_MODE:-(\w+)", (ROOT / "hub_config" / "run_hub.sh").read_text())
 
 PROBE = r"""
 import json, os, pwd

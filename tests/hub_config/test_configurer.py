@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from traitlets.config import Config
@@ -29,7 +30,7 @@ def configured(hub_version: str = "6.1.1", **changes: object) -> Config:
     return apply(Config(), settings(**changes), hub_version)
 
 
-def roles_by_name(c: Config) -> dict[str, dict[str, object]]:
+def roles_by_name(c: Config) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in c.JupyterHub.load_roles}
 
 

@@ -56,7 +56,12 @@ def test_every_loops_and_bad_arguments_exit_2(monkeypatch: pytest.MonkeyPatch, c
     assert prov.main({}, argv=[]) == 2  # no tokens: one sentence, no traceback
     assert "GIGA_LMS_API_TOKEN" in capsys.readouterr().err
     runs: list[bool] = []
-    monkeypatch.setattr(prov, "_run_once", lambda env, keep_going: runs.append(keep_going) or 1)
+
+    def run_once(env: object, keep_going: bool) -> int:
+        runs.append(keep_going)
+        return 1
+
+    monkeypatch.setattr(prov, "_run_once", run_once)
     slept: list[float] = []
     assert prov.main({}, argv=["--every", "60"], sleep=slept.append, rounds=3) == 1
     assert runs == [True, True, True] and slept == [60.0, 60.0]  # an unreachable hub does not stop the loop

@@ -15,8 +15,9 @@ import shutil
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -109,7 +110,7 @@ def _submit(root: Path, student: str, nb: nbformat.NotebookNode) -> Path:
     return path
 
 
-def _student_copy(release: Path, answers: dict[str, str], extra: list[str] = ()) -> nbformat.NotebookNode:
+def _student_copy(release: Path, answers: dict[str, str], extra: Sequence[str] = ()) -> nbformat.NotebookNode:
     nb = nbformat.read(release, as_version=4)
     for cell in nb.cells:
         if cell.id in answers:
@@ -121,7 +122,7 @@ def _student_copy(release: Path, answers: dict[str, str], extra: list[str] = ())
     return nb
 
 
-def _api(root: Path, *, sandboxed: bool):
+def _api(root: Path, *, sandboxed: bool) -> Any:
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,7 +170,7 @@ def city() -> Iterator[City]:
         subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=False)
 
 
-def _submit(city: City, student: str, answers: dict[str, str], extra_cells: list[str] = ()) -> Path:
+def _submit(city: City, student: str, answers: dict[str, str], extra_cells: Sequence[str] = ()) -> Path:
     release = city.course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nb = nbformat.read(release, as_version=4)
     for cell in nb.cells:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.reading.models import Attempt, AttemptItem, Response, SkillEstimate, XapiOutbox
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
@@ -22,7 +22,7 @@ def _snapshot(db_session: Session) -> tuple[Any, ...]:
     )
     attempts = tuple(
         (a.id, a.status, a.position, a.cat_state, a.finished_at)
-        for a in db_session.exec(select(Attempt).order_by(Attempt.id))
+        for a in db_session.exec(select(Attempt).order_by(col(Attempt.id)))
     )
     return counts, attempts
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.reading.models import Attempt, AttemptItem, Response, SkillEstimate, XapiOutbox
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
@@ -57,7 +57,7 @@ def test_a_student_takes_a_cat_to_the_end(
     assert len(seen) == 5 and view["status"] == "submitted" and view["items"] == []
 
     rows = db_session.exec(
-        select(Response).where(Response.attempt_id == attempt_id).order_by(Response.position)
+        select(Response).where(Response.attempt_id == attempt_id).order_by(col(Response.position))
     ).all()
     assert [r.item_id for r in rows] == seen
     assert [r.position for r in rows] == list(range(5))

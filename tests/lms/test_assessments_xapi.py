@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.reading.models import Response, XapiOutbox
 from lms.reading.xapi import VERB_ANSWERED, VERB_ATTEMPTED, VERB_COMPLETED, validate_statement
@@ -28,7 +28,7 @@ def test_statements_follow_the_japan_assessment_profile(
             f"/api/v1/attempts/{view['attempt_id']}/answers", json=body, headers=headers
         ).json()
     statements = [
-        json.loads(row.statement) for row in db_session.exec(select(XapiOutbox).order_by(XapiOutbox.id))
+        json.loads(row.statement) for row in db_session.exec(select(XapiOutbox).order_by(col(XapiOutbox.id)))
     ]
     assert [s["verb"]["id"] for s in statements] == [VERB_ATTEMPTED] + [VERB_ANSWERED] * 3 + [VERB_COMPLETED]
     for statement in statements:
@@ -40,7 +40,7 @@ def test_statements_follow_the_japan_assessment_profile(
     assert len(actors) == 1  # one stable pseudonym
     registrations = {s["context"]["registration"] for s in statements}
     assert len(registrations) == 1
-    responses = db_session.exec(select(Response).order_by(Response.position)).all()
+    responses = db_session.exec(select(Response).order_by(col(Response.position))).all()
     answered = [s for s in statements if s["verb"]["id"] == VERB_ANSWERED]
     for statement, response in zip(answered, responses, strict=True):
         assert statement["object"]["id"].endswith("/items/" + response.item_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pyotp
@@ -11,6 +10,7 @@ from sqlmodel import Session, select
 from lms.audit.models import AuditEvent
 from lms.auth import totp
 from lms.roster.models import User
+from tests.factories import found, get_row
 from tests.lms.conftest import csrf_of, new_staff_user, post_login, totp_code
 
 
@@ -25,9 +25,9 @@ def test_board_without_totp_must_enrol_first(
     assert client.get("/api/v1/me").status_code == 401
     page = client.get("/mfa/enroll")
     assert page.status_code == 200
-    uri = re.search(r'id="totp-uri">([^<]+)<', page.text).group(1).replace("&amp;", "&")
+    uri = found(r'id="totp-uri">([^<]+)<', page.text).replace("&amp;", "&")
     assert uri.startswith("otpauth://totp/") and "issuer=GIGA" in uri
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
+    secret = found(r'id="totp-secret">([A-Z2-7]+)<', page.text)
     # reloading keeps the same pending secret (an app that already scanned it keeps working)
     assert secret in client.get("/mfa/enroll").text
     bad = client.post("/mfa/enroll", data={"code": "000000", "csrf_token": csrf_of(page.text)})
@@ -40,7 +40,8 @@ def test_board_without_totp_must_enrol_first(
     assert good.status_code == 303 and good.headers["location"] == "/home"
     assert client.get("/home").status_code == 200
     db_session.expire_all()
-    stored = db_session.get(User, user.id)
+    stored = get_row(db_session, User, user.id)
+    assert stored.totp_secret is not None
     assert stored.totp_enabled and stored.totp_secret != secret  # encrypted at rest
     assert totp.reveal_secret(stored.totp_secret, secret_key=settings.secret_key) == secret
     actions = [e.action for e in db_session.exec(select(AuditEvent).where(AuditEvent.actor_id == user.id))]
@@ -60,7 +61,7 @@ def test_mfa_requirement_can_be_switched_off(settings: Any, world: Any, db_sessi
 def test_teacher_is_not_forced_but_may_enrol(client: Any, sign_in: Any, clock: Any, world: Any) -> None:
     assert sign_in("t-a1").headers["location"] == "/home"
     page = client.get("/mfa/enroll")
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
+    secret = found(r'id="totp-secret">([A-Z2-7]+)<', page.text)
     client.post(
         "/mfa/enroll", data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_of(page.text)}
     )

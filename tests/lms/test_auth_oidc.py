@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from lms.audit.models import AuditEvent
-from lms.auth.oidc import OidcClient, OidcSettings
+from lms.auth.oidc import OidcClient
+from lms.core.settings import OidcSettings
 
 ISSUER = "https://idp.example.test"
 CLIENT_ID = "giga-lms"

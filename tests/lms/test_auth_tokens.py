@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import ApiToken
+from tests.factories import get_row
 from tests.lms.conftest import csrf_of
 
 
@@ -27,7 +28,7 @@ def test_create_use_and_revoke_a_token_through_the_api(
     body = created.json()
     secret = body["secret"]
     assert secret.startswith("giga_") and body["scopes"] == ["hub", "roster:read"]
-    stored = db_session.get(ApiToken, body["id"])
+    stored = get_row(db_session, ApiToken, body["id"])
     assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     listed = client.get("/api/v1/tokens").json()
     assert "secret" not in listed[0] and "token_hash" not in listed[0] and secret not in str(listed)
@@ -37,7 +38,7 @@ def test_create_use_and_revoke_a_token_through_the_api(
     assert client.get("/api/v1/me", headers=bearer).json()["username"] == "admin"
     assert client.get("/api/v1/classes", headers=bearer).status_code == 200
     db_session.expire_all()
-    assert db_session.get(ApiToken, body["id"]).last_used_at is not None
+    assert get_row(db_session, ApiToken, body["id"]).last_used_at is not None
     # scope: this token has no audit:read, so the admin-only audit API is refused
     denied = client.get("/api/v1/audit", headers=bearer)
     assert denied.status_code == 403 and "audit:read" in denied.json()["detail"]

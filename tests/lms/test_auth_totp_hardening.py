@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from sqlmodel import Session, select
 from lms.audit.models import AuditEvent
 from lms.auth import service, totp
 from lms.roster.models import User
+from tests.factories import found
 from tests.lms.conftest import csrf_of, new_staff_user, post_login, totp_code
 
 REFUSED = "確認コードがちがいます"
@@ -69,7 +69,7 @@ def _enrol(client: Any, clock: Any, username: str) -> str:
     """Sign in a staff member without TOTP and confirm enrolment with the current code; the secret."""
     post_login(client, username)
     page = client.get("/mfa/enroll")
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text).group(1)
+    secret = found(r'id="totp-secret">([A-Z2-7]+)<', page.text)
     done = client.post(
         "/mfa/enroll",
         data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_of(page.text)},
@@ -192,10 +192,10 @@ def test_pending_secret_survives_reloads_encrypted(
     client: Any, clock: Any, db_session: Session, settings: Any, new_board_user: User
 ) -> None:
     post_login(client, "board-new")
-    first = re.search(r'id="totp-secret">([A-Z2-7]+)<', client.get("/mfa/enroll").text).group(1)
+    first = found(r'id="totp-secret">([A-Z2-7]+)<', client.get("/mfa/enroll").text)
     stored = _stored(db_session, "board-new").totp_secret
     assert stored is not None and first not in stored and stored.startswith("gAAAAA")
-    again = re.search(r'id="totp-secret">([A-Z2-7]+)<', client.get("/mfa/enroll").text).group(1)
+    again = found(r'id="totp-secret">([A-Z2-7]+)<', client.get("/mfa/enroll").text)
     assert again == first
 
 

@@ -35,6 +35,7 @@ from lms.board.releases import make_release, microdata_from_db
 from lms.board.settings import get_board_settings
 from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import Enrollment, Org, SchoolClass, User
+from tests.factories import pk
 from tests.lms.test_board_service import build_history
 
 SKILLS = ("ALL", "DEP", "INF")
@@ -241,12 +242,12 @@ def _late_pupil(session: Session, school_id: int) -> None:
                 primary_org_id=school_id, grades="P3")  # fmt: skip
     session.add(late)
     session.flush()
-    attempt = Attempt(assignment_id=assignment.id, student_id=late.id, status="submitted",
+    attempt = Attempt(assignment_id=pk(assignment), student_id=pk(late), status="submitted",
                       finished_at=datetime(2025, 6, 20, 3, tzinfo=UTC))  # fmt: skip
     session.add(attempt)
     session.flush()
     for skill in SKILLS:
-        session.add(SkillEstimate(student_id=late.id, attempt_id=attempt.id, skill=skill, theta=2.5, se=0.3,
+        session.add(SkillEstimate(student_id=pk(late), attempt_id=pk(attempt), skill=skill, theta=2.5, se=0.3,
                                   scale_score=750, band=5, guessing=False, n_items=12))  # fmt: skip
     session.commit()
 
@@ -284,8 +285,8 @@ def test_board_roster_api_gives_no_exact_or_small_class_sizes(
             select(User).where(User.primary_org_id == klass.school_id, User.grades == klass.grades)
         ).all()
         for pupil in pupils:
-            enrolment = Enrollment(sourced_id=f"e-{klass.id}-{pupil.id}", class_id=klass.id,
-                                   user_id=pupil.id, school_id=klass.school_id, role="student")  # fmt: skip
+            enrolment = Enrollment(sourced_id=f"e-{klass.id}-{pupil.id}", class_id=pk(klass),
+                                   user_id=pk(pupil), school_id=klass.school_id, role="student")  # fmt: skip
             db_session.add(enrolment)
     db_session.commit()
     sign_in("admin")

@@ -145,8 +145,8 @@ def _check_opendata(csv_bytes: bytes, meta_bytes: bytes, history: Any, english: 
         assert lines[1] == keys
     rows = [dict(zip(keys, line, strict=True)) for line in lines[2 if english else 1 :]]
     assert rows and all(r["city_name"] == "みどり市" and len(r["release_date"]) == 10 for r in rows)
-    keys = [(r["school_year"], r["term"], r["skill"], r["school_code"], r["grade"]) for r in rows]
-    assert len(keys) == len(set(keys))  # one row per published cell
+    cells = [(r["school_year"], r["term"], r["skill"], r["school_code"], r["grade"]) for r in rows]
+    assert len(cells) == len(set(cells))  # one row per published cell
     for r in rows:
         if r["suppressed"] == "1":
             assert all(r[c] == "" for c in ("n_tested", "mean_scale_score", "se_mean", "sd", "band1_pct"))

@@ -15,6 +15,7 @@ from lms.board.releases import get_release, make_release
 from lms.core.errors import InvalidInput
 from lms.reading.models import Assignment, Attempt, SkillEstimate
 from lms.roster.models import SchoolClass, User
+from tests.factories import pk
 from tests.lms.conftest import csrf_of
 from tests.lms.test_board_service import build_history
 
@@ -63,8 +64,8 @@ def test_one_late_pupil_is_withheld(db_session: Session, world: Any, history: An
     db_session.add(late)
     db_session.flush()
     attempt = Attempt(
-        assignment_id=june[0].id,
-        student_id=late.id,
+        assignment_id=pk(june[0]),
+        student_id=pk(late),
         status="submitted",
         finished_at=datetime(2025, 6, 20, 3, tzinfo=UTC),
     )
@@ -73,8 +74,8 @@ def test_one_late_pupil_is_withheld(db_session: Session, world: Any, history: An
     for skill in ("ALL", "DEP", "INF"):
         db_session.add(
             SkillEstimate(
-                student_id=late.id,
-                attempt_id=attempt.id,
+                student_id=pk(late),
+                attempt_id=pk(attempt),
                 skill=skill,
                 theta=2.5,
                 se=0.3,

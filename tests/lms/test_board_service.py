@@ -22,6 +22,7 @@ from lms.board.service import Filters, dashboard_data, refresh_aggregates
 from lms.core.errors import InvalidInput, NotFound
 from lms.reading.models import Assessment, Assignment, Attempt, SkillEstimate
 from lms.roster.models import Org, SchoolClass, User
+from tests.factories import pk
 
 TERM_MONTH = {1: (6, 0), 2: (11, 0), 3: (2, 1)}  # month and year offset of a test in each term
 STUDENT_FAMILY = "鬼瓦"  # every simulated student's family name: no page or export may contain it
@@ -76,27 +77,27 @@ def build_history(session: Session, world: Any, seed: int = 1) -> History:
             classes.append((next_grade, [(2026, 1)]))
         for class_grade, class_periods in classes:
             klass = SchoolClass(sourced_id=f"hist-class-{number}-{class_grade}", title=f"{class_grade} 組",
-                                grades=class_grade, school_id=school.id)  # fmt: skip
+                                grades=class_grade, school_id=pk(school))  # fmt: skip
             session.add(klass)
             session.flush()
             for year, term in class_periods:
                 month, offset = TERM_MONTH[term]
                 finished = datetime(year + offset, month, 10, 3, 0, tzinfo=UTC)
                 growth = 0.15 * ((year - 2025) * 3 + term - 1)
-                assignment = Assignment(assessment_id=assessment.id, class_id=klass.id, title="調査",
+                assignment = Assignment(assessment_id=pk(assessment), class_id=pk(klass), title="調査",
                                         opens_at=finished, status="closed")  # fmt: skip
                 session.add(assignment)
                 session.flush()
                 for student, theta in zip(students, ability + growth, strict=True):
-                    attempt = Attempt(assignment_id=assignment.id, student_id=student.id, status="submitted",
-                                      finished_at=finished)  # fmt: skip
+                    attempt = Attempt(assignment_id=pk(assignment), student_id=pk(student),
+                                      status="submitted", finished_at=finished)  # fmt: skip
                     session.add(attempt)
                     session.flush()
                     for skill in ("ALL", "DEP", "INF"):
                         se = 0.35 if skill == "ALL" else 0.5
                         eap = (theta + rng.normal(0, se)) / (1 + se**2)  # shrunk like an EAP
                         score = round(500 + 100 * eap)
-                        session.add(SkillEstimate(student_id=student.id, attempt_id=attempt.id, skill=skill,
+                        session.add(SkillEstimate(student_id=pk(student), attempt_id=pk(attempt), skill=skill,
                                                   theta=eap, se=se / np.sqrt(1 + se**2), scale_score=score,
                                                   band=3, guessing=bool(eap < -1.2), n_items=12))  # fmt: skip
                         h.n_estimates += 1

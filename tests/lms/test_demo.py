@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from lms.core.jst import school_year_of
 from lms.core.settings import load_settings
@@ -46,7 +46,10 @@ def test_generated_bundle_passes_the_importers_validation(tmp_path: Path) -> Non
 def test_seed_loads_the_city(db_session: Session, settings: Any) -> None:
     result = seed_demo(session=db_session, settings=settings)
     db_session.commit()
-    count = lambda model, *where: db_session.exec(select(func.count()).select_from(model).where(*where)).one()  # noqa: E731
+
+    def count(model: type[SQLModel], *where: Any) -> int:
+        return db_session.exec(select(func.count()).select_from(model).where(*where)).one()
+
     assert count(Org, Org.type == "school") == 3
     assert count(Org, Org.type == "district") == 1
     assert count(User, User.role == "student") >= 600
@@ -55,9 +58,11 @@ def test_seed_loads_the_city(db_session: Session, settings: Any) -> None:
     by_name = {
         u.username: u
         for u in db_session.exec(
-            select(User).where(User.username.in_(["admin", "board", "school-admin", "teacher", "student"]))
+            select(User).where(
+                col(User.username).in_(["admin", "board", "school-admin", "teacher", "student"])
+            )
         )
-    }  # type: ignore[attr-defined]
+    }
     assert {name: u.role for name, u in by_name.items()} == {
         "admin": "admin",
         "board": "board",
@@ -75,6 +80,14 @@ def test_seed_loads_the_city(db_session: Session, settings: Any) -> None:
     assert verify_password(generated.password_hash, settings.demo_password)[0]
     assert result.students == count(User, User.role == "student")
     assert "giga-demo-2026" in result.render() and "school-admin" in result.render()
+    # the demo teacher reviews draft items (/bank/review from the home page); nobody else does
+    from lms.reading.bank_review.service import reviewer_grant
+
+    assert reviewer_grant(db_session, by_name["teacher"]) is not None
+    assert all(
+        reviewer_grant(db_session, by_name[n]) is None for n in ("admin", "board", "school-admin", "student")
+    )
+    assert "/bank/review" in result.render()
 
 
 @pytest.mark.db

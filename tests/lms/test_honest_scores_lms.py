@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from lms.reading.attempts import score_responses
 from lms.reading.delivery import item_bank
 from lms.reading.models import Attempt, AttemptReport, Response, SkillEstimate
+from reading_tests.cat import CatSession
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 
@@ -84,7 +85,10 @@ def test_a_weak_but_careful_reader_is_not_flagged(
     rows = db_session.exec(select(SkillEstimate).where(SkillEstimate.attempt_id == attempt_id)).all()
     assert rows and not any(r.guessing for r in rows)
     # the old "accuracy not above chance" rule flagged exactly this child
-    old = score_responses(item_bank(), [(r.item_id, False) for r in _answered(db_session, attempt_id)])
+    old = score_responses(
+        {item.id: item for item in item_bank().items},
+        [(r.item_id, False) for r in _answered(db_session, attempt_id)],
+    )
     assert all(e["guessing"] for e in old)
 
 
@@ -103,7 +107,9 @@ def test_practice_never_changes_test_scores_growth_or_history(
 
     practice_items = tuple(i.id for i in item_bank() if i.skill == "ANA" and i.irt is not None)[:6]
     # the old scoring of this practice set would have produced a different overall score
-    old_way = score_responses(item_bank(), [(i, True) for i in practice_items])
+    old_way = score_responses(
+        {item.id: item for item in item_bank().items}, [(i, True) for i in practice_items]
+    )
     assert next(e for e in old_way if e["skill"] == "ALL")["scale_score"] > before["overall"]["upper"]
     practice = make_assignment(
         db_session, world, clock, kind="practice", skills=("ANA",), item_ids=practice_items
@@ -142,7 +148,7 @@ def test_adaptive_tests_use_sympson_hetter_and_old_states_still_load() -> None:
     assert dl.load_state(delivery, state.dumps()).session.design is design
     legacy = delivery.design  # what reading pages build: no calibration
     assert legacy.exposure.method == "randomesque"
-    old = dl.AttemptState(session=dl.CatSession.start(legacy, 7))
+    old = dl.AttemptState(session=CatSession.start(legacy, 7))
     dl.replan(delivery, old)  # a state prepared before the change
     loaded = dl.load_state(delivery, old.dumps())
     assert loaded.session.design is legacy and loaded.queue == old.queue

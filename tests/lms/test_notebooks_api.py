@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from tests.lms.conftest import csrf_of
 
-GRADES = {
+GRADES: dict[str, Any] = {
     "assignment": "ps1-hensu",
     "grades": [
         {

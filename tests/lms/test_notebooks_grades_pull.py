@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from tests.lms.conftest import csrf_of
 from tests.lms.test_notebooks_prestart import TOKEN, FakeHub, audit
@@ -73,7 +73,9 @@ def _grades(db_session: Any) -> dict[tuple[str, str], tuple[float, float, str | 
     from lms.roster.models import User
 
     db_session.expire_all()
-    rows = db_session.exec(select(NotebookGrade, User).join(User, User.id == NotebookGrade.student_id)).all()
+    rows = db_session.exec(
+        select(NotebookGrade, User).join(User, col(User.id) == NotebookGrade.student_id)
+    ).all()
     return {(u.username, g.assignment_name): (g.score, g.max_score, g.feedback_html) for g, u in rows}
 
 

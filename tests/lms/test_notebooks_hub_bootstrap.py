@@ -12,14 +12,15 @@ from sqlmodel import Session, select
 from lms.notebooks.hub_bootstrap import main
 from lms.notebooks.models import NotebookCourse
 from lms.roster.models import Enrollment, Org, SchoolClass, User
+from tests.factories import pk
 
 
 def _demo_teacher(session: Session) -> tuple[int, int]:
     school = Org(sourced_id="hb-school", name="みどり小学校", type="school", identifier="B100000000009")
     session.add(school)
     session.flush()
-    last_year = SchoolClass(sourced_id="hb-c0", title="5年1組", grades="P5", school_id=school.id)
-    this_year = SchoolClass(sourced_id="hb-c1", title="6年1組", grades="P6", school_id=school.id)
+    last_year = SchoolClass(sourced_id="hb-c0", title="5年1組", grades="P5", school_id=pk(school))
+    this_year = SchoolClass(sourced_id="hb-c1", title="6年1組", grades="P6", school_id=pk(school))
     session.add_all([last_year, this_year])
     session.flush()
     teacher = User(username="teacher", role="teacher", given_name="花子", family_name="山田")
@@ -29,9 +30,9 @@ def _demo_teacher(session: Session) -> tuple[int, int]:
         session.add(
             Enrollment(
                 sourced_id=f"hb-en-{klass.sourced_id}",
-                class_id=klass.id,
-                user_id=teacher.id,
-                school_id=school.id,
+                class_id=pk(klass),
+                user_id=pk(teacher),
+                school_id=pk(school),
                 role="teacher",
             )
         )

@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 from lms.audit.models import AuditEvent
 from lms.reading.models import Assessment, Assignment, AssignmentTarget, Attempt, Response, SkillEstimate
 from lms.reading.practice import service
+from lms.reading.practice.models import PracticeOverride
 from reading_tests.items import load_bank
+from tests.factories import pk
 from tests.lms.conftest import csrf_of
 
 BANK = load_bank()
@@ -24,11 +26,13 @@ def _attempt(session: Session, world: Any, student: str, *, at: datetime) -> Att
     assessment = Assessment(title="読解力テスト", kind="cat", created_at=at)
     session.add(assessment)
     session.flush()
-    assignment = Assignment(assessment_id=assessment.id, class_id=klass.id, title="読解力テスト", opens_at=at)
+    assignment = Assignment(
+        assessment_id=pk(assessment), class_id=klass.id, title="読解力テスト", opens_at=at
+    )
     session.add(assignment)
     session.flush()
     attempt = Attempt(
-        assignment_id=assignment.id, student_id=world.users[student].id, status="submitted", finished_at=at
+        assignment_id=pk(assignment), student_id=world.users[student].id, status="submitted", finished_at=at
     )
     session.add(attempt)
     session.flush()
@@ -51,7 +55,7 @@ def give_results(session: Session, world: Any, student: str = "s-a1") -> dict[st
         session.add(
             SkillEstimate(
                 student_id=world.users[student].id,
-                attempt_id=attempt.id,
+                attempt_id=pk(attempt),
                 skill=skill,
                 theta=theta,
                 se=0.4,
@@ -65,7 +69,7 @@ def give_results(session: Session, world: Any, student: str = "s-a1") -> dict[st
     for position, (item, correct) in enumerate([(rep, False), (ana, True)], start=1):
         session.add(
             Response(
-                attempt_id=attempt.id,
+                attempt_id=pk(attempt),
                 item_id=item.id,
                 position=position,
                 answer=["A"],
@@ -273,6 +277,6 @@ def test_teacher_page_override_form(client: Any, db_session: Session, world: Any
     assert outsider.status_code == 404
     db_session.expire_all()
     rows = db_session.exec(
-        select(service.PracticeOverride).where(col(service.PracticeOverride.student_id) == student_id)
+        select(PracticeOverride).where(col(PracticeOverride.student_id) == student_id)
     ).all()
     assert [r.skills for r in rows] == [["INF", "REP"]]

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from lms.reading.models import Accommodation, Assignment
 from lms.reading.practice import service
+from tests.factories import pk
 from tests.lms.conftest import csrf_of
 from tests.lms.test_practice_api import NOW, give_results
 
@@ -29,7 +30,7 @@ def test_practice_keeps_the_childs_accommodations(db_session: Session, world: An
     assert test is not None
     db_session.add(
         Accommodation(
-            assignment_id=test.id, user_id=s_a1.id, ruby_level="all", read_aloud=True, large_text=True
+            assignment_id=pk(test), user_id=s_a1.id, ruby_level="all", read_aloud=True, large_text=True
         )
     )
     db_session.commit()

@@ -25,6 +25,7 @@ from lms.reading import delivery as dl
 from lms.reading.calibration.models import ItemCalibration
 from lms.reading.models import Assessment, Assignment, Attempt, Response
 from reading_tests.items import IrtParams, ItemBank, load_bank
+from tests.factories import pk
 from tests.lms.conftest import csrf_of
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -62,7 +63,9 @@ def simulate_into_db(session: Session, world: Any, bank: dict[str, Any], seed: i
     assessment = Assessment(title="読解力テスト", kind="cat", created_at=T0)
     session.add(assessment)
     session.flush()
-    assignment = Assignment(assessment_id=assessment.id, class_id=klass.id, title="読解力テスト", opens_at=T0)
+    assignment = Assignment(
+        assessment_id=pk(assessment), class_id=klass.id, title="読解力テスト", opens_at=T0
+    )
     session.add(assignment)
     session.flush()
     attempt_rows = [
@@ -218,9 +221,7 @@ def test_a_miskeyed_pilot_item_is_named_in_the_report_and_cannot_be_promoted(
     simulate_into_db(db_session, world, small_bank)
     miskeyed = sorted(small_bank["truth"])[0]
     # the stored key is wrong: the children who read well are the ones scored wrong
-    db_session.execute(
-        update(Response).where(Response.item_id == miskeyed).values(correct=~Response.correct)  # type: ignore[arg-type]
-    )
+    db_session.execute(update(Response).where(Response.item_id == miskeyed).values(correct=~Response.correct))
     db_session.commit()
     report_path = tmp_path / "report.json"
     result = run_recalibrate("--min-responses", "400", "--promote", "--report", str(report_path))

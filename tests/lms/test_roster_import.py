@@ -28,7 +28,7 @@ pytestmark = pytest.mark.db
 
 def counts(session: Session) -> dict[str, int]:
     return {
-        model.__tablename__: session.exec(select(func.count()).select_from(model)).one()  # type: ignore[arg-type]
+        model.__tablename__: session.exec(select(func.count()).select_from(model)).one()
         for model in (Org, AcademicSession, SchoolClass, User, Enrollment, OrgRole)
     }
 

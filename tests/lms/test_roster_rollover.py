@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.core.errors import Conflict, InvalidInput
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
@@ -57,7 +57,7 @@ def test_p6_moves_on_when_the_city_has_no_junior_high(db_session: Session, tmp_p
     import_bundle(session=db_session, path=bundle)
     for org in db_session.exec(select(Org).where(Org.sourced_id == "org-js")):
         org.status = "tobedeleted"  # the city's 中学校 closed
-    for klass in db_session.exec(select(SchoolClass).where(SchoolClass.grades.in_(["J1", "J3"]))):  # type: ignore[attr-defined]
+    for klass in db_session.exec(select(SchoolClass).where(col(SchoolClass.grades).in_(["J1", "J3"]))):
         klass.status = "tobedeleted"
     db_session.flush()
     report = rollover(session=db_session, to_year=2027)
@@ -167,7 +167,7 @@ def test_next_bulk_import_is_accepted_for_the_new_year(db_session: Session, tmp_
     db_session.commit()
     report = import_bundle(session=db_session, path=_next_year_bundle(tmp_path))
     db_session.commit()
-    years = db_session.exec(select(AcademicSession).order_by(AcademicSession.school_year)).all()
+    years = db_session.exec(select(AcademicSession).order_by(col(AcademicSession.school_year))).all()
     assert [(y.sourced_id, y.is_current) for y in years] == [("as-2026", False), ("as-2027", True)]
     assert report.counts["classes"].created == 3 and report.counts["classes"].deactivated == 0
     student = user(db_session, "stu-es-1")

@@ -18,7 +18,7 @@ from lms.reading.models import (
     AssignmentTarget,
     Attempt,
 )
-from tests.factories import skill_estimate
+from tests.factories import pk, skill_estimate
 from tests.support import missing
 
 
@@ -31,7 +31,7 @@ def _assignment(db: Session, world: Any, klass: str = "A1", **kwargs: Any) -> As
         "opens_at": datetime.now(UTC) - timedelta(hours=1),
     }
     fields.update(kwargs)
-    assignment = Assignment(assessment_id=assessment.id, class_id=world.classes[klass].id, **fields)
+    assignment = Assignment(assessment_id=pk(assessment), class_id=world.classes[klass].id, **fields)
     db.add(assignment)
     db.commit()
     return assignment
@@ -42,7 +42,7 @@ def _finished_attempt(
 ) -> Attempt:
     student = world.users["s-a1"]
     attempt = Attempt(
-        assignment_id=assignment.id, student_id=student.id, status="submitted", finished_at=when, position=6
+        assignment_id=pk(assignment), student_id=student.id, status="submitted", finished_at=when, position=6
     )
     db.add(attempt)
     db.flush()
@@ -57,7 +57,7 @@ def test_runner_shell_for_the_student(client: Any, sign_in: Any, world: Any, db_
     assignment = _assignment(db_session, world)
     db_session.add(
         Accommodation(
-            assignment_id=assignment.id, user_id=world.users["s-a1"].id, read_aloud=True, large_text=True
+            assignment_id=pk(assignment), user_id=world.users["s-a1"].id, read_aloud=True, large_text=True
         )
     )
     db_session.commit()
@@ -93,7 +93,7 @@ def test_runner_targets_only_chosen_students(
     client: Any, sign_in: Any, world: Any, db_session: Session
 ) -> None:
     assignment = _assignment(db_session, world)
-    db_session.add(AssignmentTarget(assignment_id=assignment.id, user_id=world.users["s-a1b"].id))
+    db_session.add(AssignmentTarget(assignment_id=pk(assignment), user_id=world.users["s-a1b"].id))
     db_session.commit()
     sign_in("s-a1")
     assert client.get(f"/test/{assignment.id}").status_code == 404
@@ -203,7 +203,7 @@ def test_results_permissions(client: Any, sign_in: Any, world: Any, db_session: 
 
 def test_results_of_an_unfinished_attempt(client: Any, sign_in: Any, world: Any, db_session: Session) -> None:
     assignment = _assignment(db_session, world)
-    attempt = Attempt(assignment_id=assignment.id, student_id=world.users["s-a1"].id, status="in_progress")
+    attempt = Attempt(assignment_id=pk(assignment), student_id=world.users["s-a1"].id, status="in_progress")
     db_session.add(attempt)
     db_session.commit()
     sign_in("s-a1")
@@ -268,7 +268,7 @@ def test_web_font_is_a_small_subset_covering_the_shown_text(tmp_path: Any) -> No
     font = TTFont(subset)
     glyphs = len(font.getGlyphOrder())
     cmap = set(font.getBestCmap())
-    shown = set()
+    shown: set[str] = set()
     for item in load_bank():
         for text in (item.stimulus, item.instruction, item.compare or "", *(o.text for o in item.options)):
             shown.update(c for c in text if not c.isspace())

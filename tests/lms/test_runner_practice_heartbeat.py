@@ -11,6 +11,7 @@ from sqlmodel import Session
 from lms.reading.authoring import AccommodationIn
 from lms.reading.delivery import item_bank
 from lms.reading.models import Attempt
+from tests.factories import get_row
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
 
 FORM = ("DEP-001", "DEP-002", "ANA-001")
@@ -93,7 +94,7 @@ def test_a_silent_reader_with_the_page_open_is_not_offline(
     mine = next(s for s in live["students"] if s["student_id"] == world.users["s-a1"].id)
     assert mine["state"] == "offline"
     db_session.expire_all()
-    assert db_session.get(Attempt, attempt_id).last_seen_at is not None
+    assert get_row(db_session, Attempt, attempt_id).last_seen_at is not None
 
 
 def test_live_page_offers_actions_only_where_they_apply(

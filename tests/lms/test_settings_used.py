@@ -13,11 +13,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
-from lms.core.settings import OidcSettings
-from lms.core.settings import BoardSettings
-from lms.core.settings import Settings
-from lms.core.settings import OAuthProviderSettings
-from lms.core.settings import XapiSettings
+from lms.core.settings import BoardSettings, OAuthProviderSettings, OidcSettings, Settings, XapiSettings
 
 LMS = Path(__file__).resolve().parents[2] / "lms"
 CLASSES: tuple[type[BaseSettings], ...] = (

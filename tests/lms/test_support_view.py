@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
 from lms.reading.models import Assessment, Assignment, Attempt, SkillEstimate
+from tests.factories import pk
 from tests.lms.assessments_helpers import csrf_headers
 from tests.lms.conftest import csrf_of
 
@@ -27,13 +28,13 @@ def _finished_test(
     db_session.add(assessment)
     db_session.flush()
     assignment = Assignment(
-        assessment_id=assessment.id, class_id=world.classes[class_key].id, title="読解力テスト 1学期"
+        assessment_id=pk(assessment), class_id=world.classes[class_key].id, title="読解力テスト 1学期"
     )
     db_session.add(assignment)
     db_session.flush()
     for username, score in scores.items():
         attempt = Attempt(
-            assignment_id=assignment.id,
+            assignment_id=pk(assignment),
             student_id=world.users[username].id,
             status="submitted",
             finished_at=clock.now() - timedelta(days=1),
@@ -43,7 +44,7 @@ def _finished_test(
         db_session.add(
             SkillEstimate(
                 student_id=attempt.student_id,
-                attempt_id=attempt.id,
+                attempt_id=pk(attempt),
                 skill="ALL",
                 theta=(score - 500) / 100,
                 se=0.3,

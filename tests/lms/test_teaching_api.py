@@ -20,7 +20,7 @@ from lms.reading.models import (
     Attempt,
     Response,
 )
-from tests.factories import skill_estimate
+from tests.factories import pk, skill_estimate
 from tests.lms.conftest import csrf_of
 
 FORM_ITEMS = ["DEP-001", "DEP-002", "ANA-001"]
@@ -208,7 +208,7 @@ def seed_results(db_session: Session, world: Any, client: Any, token: str) -> in
         for position, (item_id, answer, correct) in enumerate(rows):
             db_session.add(
                 Response(
-                    attempt_id=attempt.id,
+                    attempt_id=pk(attempt),
                     item_id=item_id,
                     position=position,
                     answer=answer,
@@ -216,7 +216,9 @@ def seed_results(db_session: Session, world: Any, client: Any, token: str) -> in
                     client_event_id=f"{username}-{item_id}",
                 )
             )
-        for est in score_responses(item_bank(), [(item_id, ok) for item_id, _, ok in rows]):
+        for est in score_responses(
+            {item.id: item for item in item_bank().items}, [(item_id, ok) for item_id, _, ok in rows]
+        ):
             db_session.add(
                 skill_estimate(
                     attempt,

@@ -121,7 +121,7 @@ def _statements() -> list[dict[str, Any]]:
     from lms.reading import xapi
 
     ctx = xapi.XapiContext(home_page="https://giga.example.jp", secret_key="k" * 32)
-    common = {"student_id": 7, "attempt_id": 31, "assessment_id": 4, "grade": "P5"}
+    common: dict[str, Any] = {"student_id": 7, "attempt_id": 31, "assessment_id": 4, "grade": "P5"}
     out = [xapi.attempted(ctx, title="読解力テスト", at=T0, **common)]
     for position, (item, answer, correct) in enumerate(
         [("ANA-001", ["B"], True), ("INF-002", ["A"], False), ("DEP-003", ["C"], True)], start=1

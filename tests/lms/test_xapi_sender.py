@@ -336,7 +336,7 @@ def test_cli_status_counts(settings: Any, engine: Engine) -> None:
 def test_validator_accepts_a_profile_statement_and_names_each_problem() -> None:
     assert statement_problems(answered_statement(1)) == []
     ext = "https://w3id.org/japan-xapi/extensions/"
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "actor.mbox is not allowed": {"actor": {"mbox": "mailto:taro@example.jp"}},
         "verb http://example.jp/liked is not one of the profile's verbs": {
             "verb": {"id": "http://example.jp/liked"}

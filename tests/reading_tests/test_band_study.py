@@ -58,3 +58,22 @@ def test_simulate_cat_band_option(tmp_path: Path) -> None:
         ],
     )
     assert no_column.exit_code == 2 and "no band column" in no_column.output
+
+
+def test_a_retest_without_repeats_never_shows_a_seen_item_and_reports_its_cost() -> None:
+    from reading_tests.cat.band_study import band_pool
+    from reading_tests.cat.session import CatDesign
+    from reading_tests.cat.simulation import simulate
+
+    bank = load_bank()
+    ids = [i.id for i in bank.filter(band="P5-6", pool="test")]
+    params = read_params(PARAMS_PATH)
+    design = CatDesign.build(band_pool(params, ids), max_items=15, min_items=15)
+    first = simulate(design, [0.0, 0.5, -0.5], seed=1)
+    second = simulate(design, [0.1, 0.6, -0.4], seed=2, exclude=first.items)
+    for seen, again in zip(first.items, second.items, strict=True):
+        assert not set(seen) & set(again) and len(again) == 15
+    row = study_band(params, ids, band="P5-6", length=15, simulees=120, seed=5)
+    assert row.pool >= 30 and row.norepeat_short == 0.0  # room for two disjoint 15-item tests
+    assert 0.1 < row.norepeat_rmse < 1.2 and row.norepeat_rmse_se > 0 and row.retest_rmse_se > 0
+    assert 0 < row.max_exposure_se < 0.1 and 0 < row.overlap_se < 0.1

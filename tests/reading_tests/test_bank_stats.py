@@ -131,3 +131,9 @@ _report = validate_path()
 def test_the_complete_bank_passes_every_rule() -> None:
     failed = {c.name: c.details[:5] for c in bank_checks(_report.items) if not c.ok}
     assert failed == {}
+
+
+def test_every_shipped_distractor_says_why_a_child_would_pick_it() -> None:
+    assert rationale_check(_report.items).ok
+    # the validator's own warning covers every format, same/different included
+    assert not [str(issue) for issue in _report.warnings if "has no rationale" in issue.message]

@@ -7,6 +7,7 @@ is compared with an EAP integrated numerically over catsim's own log-likelihood.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import catsim.irt as catsim_irt
 import catsim.item_bank as catsim_bank
@@ -30,8 +31,8 @@ def peer(pool: CatPool) -> object:
     return catsim_bank.ItemBank(np.column_stack([pool.a, pool.b, pool.c, np.ones(pool.size)]))
 
 
-def _catsim_eap(peer: object, administered: list[int], responses: list[int]) -> tuple[float, float]:
-    params = peer.items[administered, :4]  # type: ignore[attr-defined]
+def _catsim_eap(peer: Any, administered: list[int], responses: list[int]) -> tuple[float, float]:
+    params = peer.items[administered, :4]
     answers = [bool(x) for x in responses]
 
     def weight(theta: float) -> float:
@@ -44,7 +45,7 @@ def _catsim_eap(peer: object, administered: list[int], responses: list[int]) -> 
     return m1, math.sqrt(m2 - m1 * m1)
 
 
-def test_max_information_choice_matches_catsim(pool: CatPool, peer: object) -> None:
+def test_max_information_choice_matches_catsim(pool: CatPool, peer: Any) -> None:
     selector = catsim_selection.MaxInfoSelector()
     control = ExposureControl.build("none", bank=pool)
     rng = np.random.default_rng(4)
@@ -53,10 +54,10 @@ def test_max_information_choice_matches_catsim(pool: CatPool, peer: object) -> N
         used = [int(i) for i in rng.choice(pool.size, int(rng.integers(0, 30)), replace=False)]
         ours = select_item(pool, theta, used, exposure=control, seed=0, step=len(used)).item
         theirs = selector.select(item_bank=peer, administered_items=used, est_theta=theta)
-        assert ours == int(theirs)
+        assert theirs is not None and ours == int(theirs)
 
 
-def test_whole_sessions_match_catsim_selector_and_integrated_eap(pool: CatPool, peer: object) -> None:
+def test_whole_sessions_match_catsim_selector_and_integrated_eap(pool: CatPool, peer: Any) -> None:
     selector = catsim_selection.MaxInfoSelector()
     design = CatDesign.build(pool, max_items=15)
     rng = np.random.default_rng(5)
@@ -67,7 +68,7 @@ def test_whole_sessions_match_catsim_selector_and_integrated_eap(pool: CatPool, 
             expected = selector.select(
                 item_bank=peer, administered_items=session.items, est_theta=session.theta_hat
             )
-            assert pool.index[item] == int(expected)
+            assert expected is not None and pool.index[item] == int(expected)
             i = pool.index[item]
             p = pool.c[i] + (1 - pool.c[i]) / (1 + math.exp(-pool.a[i] * (theta - pool.b[i])))
             session.record(item, int(rng.random() < p))

@@ -95,7 +95,7 @@ def test_estimates_are_vectorised_and_consistent_across_methods() -> None:
     params = ItemParams.create([f"q{j}" for j in range(k)], a, b)
     data = ResponseData.from_dense(x, item_ids=params.item_ids)
     for method in ("eap", "map", "mle"):
-        est = estimate(data, params, method)  # type: ignore[arg-type]
+        est = estimate(data, params, method)
         ok = ~est.at_bound
         assert np.corrcoef(est.theta[ok], theta[ok])[0, 1] > 0.9
         # the SE describes the error

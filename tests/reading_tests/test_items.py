@@ -278,7 +278,7 @@ REVIEW_OK = textwrap.dedent("""\
       written_by: author-a
       reviewed_by: reviewer-b
       reviewed_on: 2026-12-07
-      checks: [key, distractors, readings, grade_level, bias]
+      checks: [key, distractors, readings, grade_level, bias, text_only]
     """)
 
 
@@ -302,9 +302,9 @@ def test_an_item_past_draft_needs_a_second_persons_complete_review(tmp_path: Pat
     assert any(
         "needs a complete review: the reviewer must be a second person" in e for e in errors_of(tmp_path)
     )
-    write(tmp_path, reviewed.replace("grade_level, bias", "grade_level"))
+    write(tmp_path, reviewed.replace("grade_level, bias, text_only", "grade_level"))
     assert any("checks missing: bias" in e for e in errors_of(tmp_path))
-    write(tmp_path, reviewed.replace("bias]", "spelling]"))
+    write(tmp_path, reviewed.replace("text_only]", "spelling]"))
     assert any("unknown review check 'spelling'" in e for e in errors_of(tmp_path))
     write(tmp_path, reviewed.replace("2026-12-07", "7 Dec"))
     assert any("must be a date YYYY-MM-DD" in e for e in errors_of(tmp_path))

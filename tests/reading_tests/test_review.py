@@ -16,7 +16,7 @@ from tests.reading_tests.test_items import GOOD, write
 
 runner = CliRunner()
 TODAY = dt.date(2026, 12, 7)
-ALL = ["key", "distractors", "readings", "grade_level", "bias"]
+ALL = ["key", "distractors", "readings", "grade_level", "bias", "text_only"]
 AUTHORED = GOOD + "review:\n  written_by: author-a\n  reviewed_by: null\n  reviewed_on: null\n  checks: []\n"
 
 
@@ -86,7 +86,7 @@ def test_validator_refuses_operational_without_the_psychometrics_step(tmp_path: 
     done = AUTHORED.replace("reviewed_by: null", "reviewed_by: b").replace(
         "reviewed_on: null", "reviewed_on: 2026-12-07"
     )
-    done = done.replace("checks: []", "checks: [key, distractors, readings, grade_level, bias]")
+    done = done.replace("checks: []", "checks: [key, distractors, readings, grade_level, bias, text_only]")
     write(tmp_path, done.replace("status: draft", "status: operational"))
     assert any("only the psychometrics step" in str(e) for e in validate_path(tmp_path).errors)
 

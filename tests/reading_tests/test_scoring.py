@@ -56,8 +56,8 @@ def test_poisson_binomial_tail_matches_enumeration_and_binomial() -> None:
             if sum(outcome) >= x
         )
         assert poisson_binomial_sf([x], [[pk] for pk in p])[0] == pytest.approx(brute, abs=1e-12)
-    x = np.arange(0, 11)
-    np.testing.assert_allclose(poisson_binomial_sf(x, [np.full(11, 0.25)] * 10), binom.sf(x - 1, 10, 0.25))
+    xs = np.arange(0, 11)
+    np.testing.assert_allclose(poisson_binomial_sf(xs, [np.full(11, 0.25)] * 10), binom.sf(xs - 1, 10, 0.25))
 
 
 def test_guessing_flag_per_skill() -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from tests.factories import pk
+
 
 def seed(session: Session, world: Any) -> dict[str, int]:
     """Demo-ish rows beyond the roster: a test, attempts with responses, estimates, outbox, audit events."""
@@ -20,7 +22,7 @@ def seed(session: Session, world: Any) -> dict[str, int]:
     session.add(assessment)
     session.flush()
     assignment = Assignment(
-        assessment_id=assessment.id, class_id=world.classes["A1"].id, title="5月のテスト", opens_at=now
+        assessment_id=pk(assessment), class_id=world.classes["A1"].id, title="5月のテスト", opens_at=now
     )
     session.add(assignment)
     session.flush()
@@ -28,7 +30,7 @@ def seed(session: Session, world: Any) -> dict[str, int]:
     for n, username in enumerate(("s-a1", "s-a1b")):
         student = world.users[username]
         attempt = Attempt(
-            assignment_id=assignment.id, student_id=student.id, status="submitted", cat_state='{"cat": {}}',
+            assignment_id=pk(assignment), student_id=student.id, status="submitted", cat_state='{"cat": {}}',
             started_at=now, finished_at=now + timedelta(minutes=12), position=3, theta=0.3 * n, se=0.41,
         )  # fmt: skip
         session.add(attempt)
@@ -37,7 +39,7 @@ def seed(session: Session, world: Any) -> dict[str, int]:
         for k, item in enumerate(("DEP-001", "ANA-002", "DEP-003")):
             session.add(
                 Response(
-                    attempt_id=attempt.id,
+                    attempt_id=pk(attempt),
                     item_id=item,
                     position=k,
                     answer=["b"],
@@ -51,7 +53,7 @@ def seed(session: Session, world: Any) -> dict[str, int]:
         session.add(
             SkillEstimate(
                 student_id=student.id,
-                attempt_id=attempt.id,
+                attempt_id=pk(attempt),
                 skill="ALL",
                 theta=0.3 * n,
                 se=0.41,

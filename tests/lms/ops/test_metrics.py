@@ -41,7 +41,7 @@ def scrape(app: Any) -> str:
         response = local.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    return response.text
+    return str(response.text)
 
 
 def test_requests_are_counted_by_route_template_never_by_raw_path(app: Any) -> None:
@@ -133,12 +133,16 @@ def json_log(settings: Any) -> Iterator[tuple[Any, io.StringIO]]:
     saved = (list(root.handlers), root.level, logging.getLogger("uvicorn.access").disabled)
     buffer = io.StringIO()
     original = ops_logging.configure_logging
-    ops_logging.configure_logging = lambda fmt, stream=None: original(fmt, stream=buffer)  # type: ignore[assignment]
+
+    def to_buffer(fmt: str, stream: Any = None) -> None:
+        original(fmt, stream=buffer)
+
+    ops_logging.configure_logging = to_buffer  # type: ignore[assignment]
     try:
         app = create_app(settings.model_copy(update={"log_format": "json"}))
         yield app, buffer
     finally:
-        ops_logging.configure_logging = original  # type: ignore[assignment]
+        ops_logging.configure_logging = original
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         logging.getLogger("uvicorn.access").disabled = saved[2]

@@ -33,7 +33,7 @@ def _login(client: TestClient, username: str, password: str) -> int:
         data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
         follow_redirects=False,
     )
-    return response.status_code
+    return int(response.status_code)
 
 
 def test_login_throttling_counts_failures_across_two_workers(settings: Any, world: Any) -> None:
