@@ -32,7 +32,8 @@ def _sign_in(page: Any, base: str, username: str) -> None:
 def _crawl(page: Any, base: str) -> dict[str, list[str]]:
     """Visit every same-origin page reachable from /home; the axe violations of each (empty lists: clean)."""
     host = urlparse(base).netloc
-    queue, seen, found = ["/home"], {"/home"}, {}
+    queue, seen = ["/home"], {"/home"}
+    found: dict[str, list[str]] = {}
     while queue and len(found) < MAX_PAGES:
         path = queue.pop(0)
         response = page.goto(base + path)

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.cards.models import SignInCard
@@ -50,7 +50,7 @@ def _card_login(client: Any, code: str) -> Any:
 
 def _actions(db: Session) -> list[str]:
     db.expire_all()
-    return [e.action for e in db.exec(select(AuditEvent).order_by(AuditEvent.id))]
+    return [e.action for e in db.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
 
 
 def test_teacher_issues_prints_and_the_child_signs_in_with_the_card(
@@ -83,7 +83,7 @@ def test_teacher_issues_prints_and_the_child_signs_in_with_the_card(
     home = child.get("/home")
     assert home.status_code == 200 and "一郎" in home.text
     login = db_session.exec(select(AuditEvent).where(AuditEvent.action == "auth.login")).all()[-1]
-    assert login.actor_id == s1.id and json.loads(login.detail) == {"method": "qr_card"}
+    assert login.actor_id == s1.id and json.loads(login.detail or "") == {"method": "qr_card"}
     # the QR payload as scanned works too (for the other child)
     other = TestClient(app)
     assert _card_login(other, "GIGA-CARD:" + codes[1]).status_code == 303
