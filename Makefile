@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint pytest pytest-postgres bench fonts node ralph clean help
+.PHONY: run test lint pytest pytest-postgres bench fonts node vendor ralph clean help
 
 help:
 	@sed -n '1,6p' Makefile
@@ -32,6 +32,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 node: node_modules/.installed
+
+# The QR decoder of the sign-in card scanner: npm's jsqr, copied into lms/static/vendor and served from there
+# (no CDN; the wheel and the images carry it without node). tests/lms/test_vendor_assets.py checks the copy.
+vendor: node_modules/.installed
+	cp node_modules/jsqr/dist/jsQR.js lms/static/vendor/jsQR.js
+	cp node_modules/jsqr/LICENSE lms/static/vendor/LICENSE-jsQR.txt
 
 # A real learning record store for the xAPI tests; ralph pins an older FastAPI, so it gets its own venv.
 RALPH_VENV := var/ralph-venv

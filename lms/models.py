@@ -6,6 +6,7 @@ Add one import line per domain package that defines tables.
 from sqlmodel import SQLModel
 
 from lms.audit.models import AuditEvent
+from lms.auth.cards.models import SignInCard
 from lms.auth.models import ApiToken, AuthSession, LoginThrottle
 from lms.board.models import BoardCell, BoardFigure, ReferenceValue
 from lms.board.release_models import BoardRelease
@@ -65,6 +66,7 @@ __all__ = [
     "ResearchExport",
     "Response",
     "SchoolClass",
+    "SignInCard",
     "SkillEstimate",
     "SupportGrant",
     "User",

@@ -97,6 +97,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/login"): P(Row.PUBLIC),
     ("GET", "/login/oidc"): P(Row.PUBLIC),
     ("GET", "/login/oidc/callback"): P(Row.PUBLIC),
+    ("GET", "/login/card"): P(Row.PUBLIC),
+    ("POST", "/login/card"): P(Row.PUBLIC),
     ("GET", "/login/mfa"): P(Row.SIGN_IN_STEP),
     ("POST", "/login/mfa"): P(Row.SIGN_IN_STEP),
     ("GET", "/mfa/enroll"): P(Row.SIGN_IN_STEP),
@@ -105,6 +107,10 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     # pages: signed in
     ("GET", "/home"): P(Row.OWN),
     ("GET", "/classes/{class_id}"): P(Row.CLASS_ROSTER),
+    # QR sign-in cards: narrowed to the class's teachers and school admins (lms/auth/cards/service.py)
+    ("GET", "/classes/{class_id}/cards"): P(Row.CLASS_ROSTER),
+    ("POST", "/classes/{class_id}/cards/issue"): P(Row.CLASS_ROSTER),
+    ("POST", "/classes/{class_id}/cards/revoke"): P(Row.CLASS_ROSTER),
     ("GET", "/tokens"): P(Row.OWN),
     ("POST", "/tokens"): P(Row.OWN),
     ("POST", "/tokens/{token_id}/revoke"): P(Row.OWN),

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lms.api.routes import router as api_router
+from lms.auth.cards import pages as card_pages
 from lms.auth.oidc import OidcClient
 from lms.board import pages as board_pages
 from lms.board import release_routes, support_routes
@@ -54,6 +55,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(api_router)
     for module in (auth_routes, home_routes, admin_routes):
         app.include_router(module.router)
+    app.include_router(card_pages.router)  # QR sign-in cards (issue 19)
     app.include_router(runner_pages.router)
     app.include_router(runner_api.router)
     app.include_router(teaching_routes.router)
