@@ -115,6 +115,17 @@ def hub_groups(session: Session, user: User) -> list[str]:
     return sorted(groups)
 
 
+def student_name(user: User) -> dict[str, str | None]:
+    """The roster's name of one student, for the formgrader's gradebook (family/given, kana when known)."""
+    return {
+        "username": user.username,
+        "family_name": user.family_name,
+        "given_name": user.given_name,
+        "kana_family_name": user.kana_family_name,
+        "kana_given_name": user.kana_given_name,
+    }
+
+
 def all_courses(session: Session) -> list[dict[str, object]]:
     """Every notebook course with its members, for provisioning the hub."""
     out: list[dict[str, object]] = []
@@ -126,6 +137,7 @@ def all_courses(session: Session) -> list[dict[str, object]]:
                 "students": [u.username for u in course_students(session, course)],
                 "teachers": [u.username for u in course_teachers(session, course)],
                 "grader": GRADER_ACCOUNT.format(course=course.course_id),
+                "student_names": [student_name(u) for u in course_students(session, course)],
             }
         )
     return out
