@@ -189,6 +189,26 @@ class HubClient:
             named.append(person["username"])
         return named
 
+    def _deadlines_url(self, course_id: str, assignment: str) -> str:
+        return (
+            f"{self._root}/services/{quote(course_id, safe='')}/giga/deadlines/{quote(assignment, safe='')}"
+        )
+
+    def formgrader_set_deadline(self, course_id: str, assignment: str, payload: dict[str, Any]) -> None:
+        """Due date and extensions into nbgrader's gradebook (``hub_config.formgrader_deadlines``)."""
+        response = self._request("PUT", self._deadlines_url(course_id, assignment), json=payload)
+        if response.status_code == 404:
+            raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+        self._check(response, "提出期限の登録")
+
+    def formgrader_lateness(self, course_id: str, assignment: str) -> dict[str, dict[str, Any]]:
+        """nbgrader's lateness per student who submitted (empty when nbgrader has no such assignment)."""
+        response = self._request("GET", self._deadlines_url(course_id, assignment))
+        if response.status_code == 404:
+            return {}
+        result: dict[str, dict[str, Any]] = self._check(response, "提出時刻の読み取り").json()
+        return result
+
     # --- servers ----------------------------------------------------------------------------------------
 
     def start_server(self, name: str) -> Literal["ready", "pending", "busy"]:

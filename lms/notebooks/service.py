@@ -36,6 +36,9 @@ class GradeIn:
     max_score: float
     feedback_html: str | None = None
     feedback_url: str | None = None
+    submitted_at: datetime | None = None
+    seconds_late: float | None = None  # nbgrader's, against due date + extension; None: no due date known
+    extension_minutes: int | None = None
 
 
 @dataclass
@@ -227,6 +230,9 @@ def upsert_grades(
         row.max_score = grade.max_score
         row.feedback_html = sanitise_html(grade.feedback_html) if grade.feedback_html else None
         row.feedback_url = grade.feedback_url
+        row.submitted_at = grade.submitted_at
+        row.seconds_late = grade.seconds_late
+        row.extension_minutes = grade.extension_minutes
         row.graded_at = now
         session.add(row)
     session.flush()
