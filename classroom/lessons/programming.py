@@ -194,7 +194,7 @@ CONDITIONS = Lesson(
 # 第2回 条件分岐
 
 `if`（もし〜なら）、`elif`（そうでなくて、もし〜なら）、`else`（どれでもなければ）を使うと、
-条件によってちがう動きをさせられます。ここでは答えを `return` で返す「関数」の中身を書きます。
+条件によってちがう動きをさせられます。ここでは、条件によって変数に入れる値を変えます。
 """
             + HOW_TO
         ),
@@ -211,21 +211,23 @@ else:
         md(
             """
 ## 問1 気温の判定（3点）
-気温 `t` が 25 度以上なら `"暑い"`、10 度未満なら `"寒い"`、それ以外は `"ふつう"` を返す関数を完成させましょう。
+気温 `t` が 25 度以上なら `"暑い"`、10 度未満なら `"寒い"`、それ以外は `"ふつう"` を、変数 `weather` に入れましょう。
+すぐ下のセルの `t` の数を変えて実行し、いろいろな気温で確かめてみよう（チェックでは、ほかの気温でもためします）。
 """
         ),
+        code("t = 30"),
         solution(
             "ans_judge_temperature",
             """
-def judge_temperature(t):
-    ### BEGIN SOLUTION
-    if t >= 25:
-        return "暑い"
-    elif t < 10:
-        return "寒い"
-    else:
-        return "ふつう"
-    ### END SOLUTION
+### BEGIN SOLUTION
+if t >= 25:
+    weather = "暑い"
+elif t < 10:
+    weather = "寒い"
+else:
+    weather = "ふつう"
+### END SOLUTION
+print(weather)
 """,
         ),
         tests(
@@ -233,31 +235,33 @@ def judge_temperature(t):
             3,
             """
 # チェック: 気温の判定
-assert judge_temperature(30) == "暑い"
-assert judge_temperature(5) == "寒い"
-assert judge_temperature(15) == "ふつう"
+assert weather in ("暑い", "寒い", "ふつう"), "weather には「暑い」「寒い」「ふつう」のどれかを入れよう"
+if t == 30:
+    assert weather == "暑い", "30度は「暑い」です"
 ### BEGIN HIDDEN TESTS
-# さかい目（ちょうど 25 度、ちょうど 10 度）
-assert judge_temperature(25) == "暑い"
-assert judge_temperature(10) == "ふつう"
-assert judge_temperature(24.9) == "ふつう"
-assert judge_temperature(-3) == "寒い"
+# the answer cell again with other temperatures, boundaries included: `weather = "暑い"` does not count
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(("weather =", "weather=")) for x in c.splitlines())][-1]
+for _t, _expected in [(30, "暑い"), (25, "暑い"), (5, "寒い"), (10, "ふつう"), (24.9, "ふつう"), (-3, "寒い")]:
+    _scope = {"t": _t, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["weather"] == _expected, f"t = {_t} のときは {_expected}"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問2 偶数かな？（2点）
-整数 `n` が偶数なら `True`、奇数なら `False` を返す関数 `is_even` を完成させましょう。ヒント: `n % 2`
+整数 `n` が偶数なら `True`、奇数なら `False` を変数 `even` に入れましょう。ヒント: `n % 2`（2でわったあまり）
 """
         ),
+        code("n = 4"),
         solution(
             "ans_is_even",
             """
-def is_even(n):
-    ### BEGIN SOLUTION
-    return n % 2 == 0
-    ### END SOLUTION
+### BEGIN SOLUTION
+even = n % 2 == 0
+### END SOLUTION
+print(even)
 """,
         ),
         tests(
@@ -265,12 +269,15 @@ def is_even(n):
             2,
             """
 # チェック: 偶数の判定
-assert is_even(4) is True
-assert is_even(7) is False
+assert even is True or even is False, "even には True か False を入れよう"
+if n == 4:
+    assert even is True, "4 は偶数です"
 ### BEGIN HIDDEN TESTS
-assert is_even(0) is True
-assert is_even(-2) is True
-assert is_even(101) is False
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(("even =", "even=")) for x in c.splitlines())][-1]
+for _n, _expected in [(4, True), (7, False), (0, True), (-2, True), (101, False)]:
+    _scope = {"n": _n, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["even"] is _expected, f"n = {_n} のときは {_expected}"
 ### END HIDDEN TESTS
 """,
         ),
@@ -278,23 +285,24 @@ assert is_even(101) is False
             """
 ## 問3 入館料（3点）
 博物館の入館料は、6歳未満は 0 円、6歳以上12歳以下は 300 円、13歳以上は 500 円です。
-ただし 65 歳以上は 250 円です。年齢 `age` から入館料を返す関数 `ticket_price` を完成させましょう。
+ただし 65 歳以上は 250 円です。年齢 `age` から入館料を変数 `price` に入れましょう。
 """
         ),
+        code("age = 10"),
         solution(
             "ans_ticket_price",
             """
-def ticket_price(age):
-    ### BEGIN SOLUTION
-    if age < 6:
-        return 0
-    elif age <= 12:
-        return 300
-    elif age >= 65:
-        return 250
-    else:
-        return 500
-    ### END SOLUTION
+### BEGIN SOLUTION
+if age < 6:
+    price = 0
+elif age <= 12:
+    price = 300
+elif age >= 65:
+    price = 250
+else:
+    price = 500
+### END SOLUTION
+print(price)
 """,
         ),
         tests(
@@ -302,17 +310,15 @@ def ticket_price(age):
             3,
             """
 # チェック: 入館料
-assert ticket_price(3) == 0
-assert ticket_price(10) == 300
-assert ticket_price(40) == 500
-assert ticket_price(70) == 250
+assert price in (0, 250, 300, 500), "price には入館料（円）を入れよう"
+if age == 10:
+    assert price == 300, "10歳の入館料がちがいます"
 ### BEGIN HIDDEN TESTS
-assert ticket_price(5) == 0
-assert ticket_price(6) == 300
-assert ticket_price(12) == 300
-assert ticket_price(13) == 500
-assert ticket_price(64) == 500
-assert ticket_price(65) == 250
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(("price =", "price=")) for x in c.splitlines())][-1]
+for _age, _expected in [(3, 0), (5, 0), (6, 300), (12, 300), (13, 500), (40, 500), (64, 500), (65, 250), (70, 250)]:
+    _scope = {"age": _age, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["price"] == _expected, f"{_age}歳の入館料は {_expected} 円"
 ### END HIDDEN TESTS
 """,
         ),
@@ -336,7 +342,7 @@ assert ticket_price(65) == 250
             """
 ### BEGIN SOLUTION
 （解答例）500円になります。`if` と `elif` は上から順に調べられ、最初に当てはまった条件の処理だけが実行されます。
-70歳は先に「13歳以上」に当てはまるので 500 円が返され、後ろの「65歳以上」の条件は調べられません。
+70歳は先に「13歳以上」に当てはまるので price に 500 が入り、後ろの「65歳以上」の条件は調べられません。
 だから、せまい条件（65歳以上）を先に書く必要があります。
 ### END SOLUTION
 """,

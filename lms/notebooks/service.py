@@ -230,9 +230,10 @@ def upsert_grades(
         row.max_score = grade.max_score
         row.feedback_html = sanitise_html(grade.feedback_html) if grade.feedback_html else None
         row.feedback_url = grade.feedback_url
-        row.submitted_at = grade.submitted_at
-        row.seconds_late = grade.seconds_late
-        row.extension_minutes = grade.extension_minutes
+        if grade.submitted_at is not None:  # nbgrader's export plugin knows no lateness: keep the pulled one
+            row.submitted_at = grade.submitted_at
+            row.seconds_late = grade.seconds_late
+            row.extension_minutes = grade.extension_minutes
         row.graded_at = now
         session.add(row)
     session.flush()

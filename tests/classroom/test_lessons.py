@@ -235,3 +235,29 @@ def test_bubble_sort_with_sorted_earns_nothing(course: Path, tmp_path: Path) -> 
     by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
     assert _errors(by_id["check_bubble_sort"]) == ["AssertionError"]
     assert _errors(by_id["check_linear_search"]) == []
+
+
+def test_lesson_02_uses_no_function_before_lesson_04_and_hard_coding_earns_nothing(
+    course: Path, tmp_path: Path
+) -> None:
+    """02 used def/return before 04 introduces functions; its answers are now plain if/elif/else into a
+    variable, and the hidden tests re-run the answer cell with other inputs, so the value the visible check
+    expects (`weather = "暑い"`) earns nothing."""
+    source = nbformat.read(course / "source" / "02_conditions" / "02_conditions.ipynb", as_version=4)
+    code_text = "\n".join(c.source for c in source.cells if c.cell_type == "code")
+    assert not re.search(r"^\s*(def|return)\b", code_text, flags=re.MULTILINE)
+    hard_coded = {
+        "ans_judge_temperature": 'weather = "暑い"\nprint(weather)',
+        "ans_is_even": "even = True\nprint(even)",
+        "ans_ticket_price": "price = 300\nprint(price)",
+    }
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") in hard_coded:
+            cell.source = hard_coded[_nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "02").mkdir()
+    path = tmp_path / "02" / "02_conditions.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("02", "hard-coded"): path}))[("02", "hard-coded")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    for check in ("check_judge_temperature", "check_is_even", "check_ticket_price"):
+        assert _errors(by_id[check]) == ["AssertionError"], check
