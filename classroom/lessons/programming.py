@@ -239,9 +239,12 @@ assert weather in ("暑い", "寒い", "ふつう"), "weather には「暑い」
 if t == 30:
     assert weather == "暑い", "30度は「暑い」です"
 ### BEGIN HIDDEN TESTS
-# the answer cell again with other temperatures, boundaries included: `weather = "暑い"` does not count
-_answer = [c for c in globals()["In"] if any(x.strip().startswith(("weather =", "weather=")) for x in c.splitlines())][-1]
-for _t, _expected in [(30, "暑い"), (25, "暑い"), (5, "寒い"), (10, "ふつう"), (24.9, "ふつう"), (-3, "寒い")]:
+# the answer cell again with other temperatures (boundaries too): `weather = "暑い"` does not count
+_answer = [
+    c for c in globals()["In"] if any(x.strip().startswith(("weather =", "weather=")) for x in c.splitlines())
+][-1]
+_cases = [(30, "暑い"), (25, "暑い"), (5, "寒い"), (10, "ふつう"), (24.9, "ふつう"), (-3, "寒い")]
+for _t, _expected in _cases:
     _scope = {"t": _t, "print": lambda *args, **kwargs: None}
     exec(_answer, _scope)
     assert _scope["weather"] == _expected, f"t = {_t} のときは {_expected}"
@@ -273,7 +276,9 @@ assert even is True or even is False, "even には True か False を入れよ�
 if n == 4:
     assert even is True, "4 は偶数です"
 ### BEGIN HIDDEN TESTS
-_answer = [c for c in globals()["In"] if any(x.strip().startswith(("even =", "even=")) for x in c.splitlines())][-1]
+_answer = [
+    c for c in globals()["In"] if any(x.strip().startswith(("even =", "even=")) for x in c.splitlines())
+][-1]
 for _n, _expected in [(4, True), (7, False), (0, True), (-2, True), (101, False)]:
     _scope = {"n": _n, "print": lambda *args, **kwargs: None}
     exec(_answer, _scope)
@@ -314,8 +319,11 @@ assert price in (0, 250, 300, 500), "price には入館料（円）を入れよ�
 if age == 10:
     assert price == 300, "10歳の入館料がちがいます"
 ### BEGIN HIDDEN TESTS
-_answer = [c for c in globals()["In"] if any(x.strip().startswith(("price =", "price=")) for x in c.splitlines())][-1]
-for _age, _expected in [(3, 0), (5, 0), (6, 300), (12, 300), (13, 500), (40, 500), (64, 500), (65, 250), (70, 250)]:
+_answer = [
+    c for c in globals()["In"] if any(x.strip().startswith(("price =", "price=")) for x in c.splitlines())
+][-1]
+_cases = [(3, 0), (5, 0), (6, 300), (12, 300), (13, 500), (40, 500), (64, 500), (65, 250), (70, 250)]
+for _age, _expected in _cases:
     _scope = {"age": _age, "print": lambda *args, **kwargs: None}
     exec(_answer, _scope)
     assert _scope["price"] == _expected, f"{_age}歳の入館料は {_expected} 円"
