@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -261,3 +262,35 @@ def test_lesson_02_uses_no_function_before_lesson_04_and_hard_coding_earns_nothi
     by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
     for check in ("check_judge_temperature", "check_is_even", "check_ticket_price"):
         assert _errors(by_id[check]) == ["AssertionError"], check
+
+
+def test_prose_has_readings_for_kanji_a_4th_grader_has_not_learnt() -> None:
+    """Every kanji taught after 小4 (or outside the 教育漢字) in an instruction or marking guide is inside a
+    <ruby> with a kana reading at or before its use in that cell; code is never touched."""
+    from reading_tests.text import kanji_grade
+
+    ruby_re = re.compile(r"<ruby>([^<]+)<rp>（</rp><rt>([ぁ-ゖー]+)</rt><rp>）</rp></ruby>")
+    code_re = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+    missing: list[str] = []
+    for path in sorted((CLASSROOM / "source").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert "<ruby>" not in cell.source, path.name
+                continue
+            if _nbgrader_meta(cell).get("solution"):  # the student's answer area (a model answer)
+                continue
+            text = code_re.sub("", cell.source)
+            read: set[str] = set()
+            position = 0
+            for match in ruby_re.finditer(text):
+                before = text[position : match.start()]
+                missing += [f"{path.name}: {ch}" for ch in before if _late(ch, read, kanji_grade)]
+                read.update(match.group(1))
+                position = match.end()
+            missing += [f"{path.name}: {ch}" for ch in text[position:] if _late(ch, read, kanji_grade)]
+    assert missing == []
+
+
+def _late(ch: str, read: set[str], kanji_grade: Callable[[str], int]) -> bool:
+    """A kanji above 小4 that has not had its reading yet in this cell."""
+    return "\u4e00" <= ch <= "\u9fff" and kanji_grade(ch) > 4 and ch not in read
