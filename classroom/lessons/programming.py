@@ -99,16 +99,15 @@ assert _other["change"] == 270, "おつりは total を使って計算しよう"
         md(
             """
 ## 問3 長方形（2点）
-たて 7 cm、よこ 12 cm の長方形があります。変数 `height` と `width` に長さを入れ、
-面積を `area`、まわりの長さを `perimeter` に入れましょう。
+たて 7 cm、よこ 12 cm の長方形があります。すぐ下のセルで、長さが変数 `height`（たて）と `width`（よこ）に
+入っています。この2つを使って、面積を `area`、まわりの長さを `perimeter` に入れましょう。
 """
         ),
+        code("height = 7\nwidth = 12"),
         solution(
             "ans_rectangle",
             """
 ### BEGIN SOLUTION
-height = 7
-width = 12
 area = height * width
 perimeter = (height + width) * 2
 ### END SOLUTION
@@ -123,23 +122,30 @@ print(area, perimeter)
 assert area == 84, "面積は たて × よこ です"
 assert perimeter == 38, "まわりの長さは (たて + よこ) × 2 です"
 ### BEGIN HIDDEN TESTS
-assert height * width == area and isinstance(area, int)
+# the answer cell again with another rectangle: `area = 84` (copied from the check) does not count
+_starts = ("area =", "area=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_other = {"height": 5, "width": 9, "print": lambda *args, **kwargs: None}
+exec(_answer, _other)
+assert (_other["area"], _other["perimeter"]) == (45, 28), "height と width を使って計算しよう"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問4 グループ分け（2点）
-25人を4人ずつのグループに分けます。できるグループの数を `groups`、あまる人数を `rest` に入れましょう。
+25人を4人ずつのグループに分けます。すぐ下のセルで、人数が `people`、1グループの人数が `size` に入っています。
+できるグループの数を `groups`、あまる人数を `rest` に入れましょう。
 ヒント: `//` は「わり算の商」、`%` は「わり算のあまり」を計算します。
 """
         ),
+        code("people = 25\nsize = 4"),
         solution(
             "ans_groups",
             """
 ### BEGIN SOLUTION
-groups = 25 // 4
-rest = 25 % 4
+groups = people // size
+rest = people % size
 ### END SOLUTION
 print(groups, rest)
 """,
@@ -152,7 +158,12 @@ print(groups, rest)
 assert groups == 6, "グループの数がちがいます"
 assert rest == 1, "あまりの人数がちがいます"
 ### BEGIN HIDDEN TESTS
-assert groups * 4 + rest == 25
+# the answer cell again with another class: `groups = 6` does not count
+_starts = ("groups =", "groups=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_other = {"people": 30, "size": 7, "print": lambda *args, **kwargs: None}
+exec(_answer, _other)
+assert (_other["groups"], _other["rest"]) == (4, 2), "people と size を使って計算しよう"
 ### END HIDDEN TESTS
 """,
         ),
@@ -240,9 +251,8 @@ if t == 30:
     assert weather == "暑い", "30度は「暑い」です"
 ### BEGIN HIDDEN TESTS
 # the answer cell again with other temperatures (boundaries too): `weather = "暑い"` does not count
-_answer = [
-    c for c in globals()["In"] if any(x.strip().startswith(("weather =", "weather=")) for x in c.splitlines())
-][-1]
+_starts = ("weather =", "weather=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
 _cases = [(30, "暑い"), (25, "暑い"), (5, "寒い"), (10, "ふつう"), (24.9, "ふつう"), (-3, "寒い")]
 for _t, _expected in _cases:
     _scope = {"t": _t, "print": lambda *args, **kwargs: None}
@@ -276,9 +286,8 @@ assert even is True or even is False, "even には True か False を入れよ�
 if n == 4:
     assert even is True, "4 は偶数です"
 ### BEGIN HIDDEN TESTS
-_answer = [
-    c for c in globals()["In"] if any(x.strip().startswith(("even =", "even=")) for x in c.splitlines())
-][-1]
+_starts = ("even =", "even=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
 for _n, _expected in [(4, True), (7, False), (0, True), (-2, True), (101, False)]:
     _scope = {"n": _n, "print": lambda *args, **kwargs: None}
     exec(_answer, _scope)
@@ -319,9 +328,8 @@ assert price in (0, 250, 300, 500), "price には入館料（円）を入れよ�
 if age == 10:
     assert price == 300, "10歳の入館料がちがいます"
 ### BEGIN HIDDEN TESTS
-_answer = [
-    c for c in globals()["In"] if any(x.strip().startswith(("price =", "price=")) for x in c.splitlines())
-][-1]
+_starts = ("price =", "price=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
 _cases = [(3, 0), (5, 0), (6, 300), (12, 300), (13, 500), (40, 500), (64, 500), (65, 250), (70, 250)]
 for _age, _expected in _cases:
     _scope = {"age": _age, "print": lambda *args, **kwargs: None}
@@ -402,25 +410,31 @@ print(total_1_to_100)
             """
 # チェック: 合計
 assert total_1_to_100 == 5050, "1 から 100 までの合計になっていません（range(1, 101) で 100 まで）"
+### BEGIN HIDDEN TESTS
+# the sum must come from the loop, not from the number in this check
+_starts = ("total_1_to_100 =", "total_1_to_100=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+assert "for" in _answer and "5050" not in _answer, "for と range を使って足そう"
+### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問2 九九の段（2点）
-`n` の段の九九（n×1 から n×9）を順番に入れたリストを返す関数 `multiplication_row` を完成させましょう。
+`n` の段の九九（n×1 から n×9）を順番に入れたリストを、変数 `row` に作りましょう。`n` はすぐ下のセルに入っています。
 ヒント: 空のリスト `row = []` に `row.append(...)` で付け足していきます。
 """
         ),
+        code("n = 3"),
         solution(
             "ans_multiplication_row",
             """
-def multiplication_row(n):
-    ### BEGIN SOLUTION
-    row = []
-    for i in range(1, 10):
-        row.append(n * i)
-    return row
-    ### END SOLUTION
+### BEGIN SOLUTION
+row = []
+for i in range(1, 10):
+    row.append(n * i)
+### END SOLUTION
+print(row)
 """,
         ),
         tests(
@@ -428,30 +442,38 @@ def multiplication_row(n):
             2,
             """
 # チェック: 九九の段
-assert multiplication_row(3) == [3, 6, 9, 12, 15, 18, 21, 24, 27]
+assert isinstance(row, list) and len(row) == 9, "row は9個の数のリストにしよう"
+if n == 3:
+    assert row[0] == 3 and row[-1] == 27, "3の段は 3 から 27 まで"
 ### BEGIN HIDDEN TESTS
-assert multiplication_row(1) == list(range(1, 10))
-assert multiplication_row(9)[-1] == 81 and len(multiplication_row(9)) == 9
+# the answer cell again with other n: a typed-in list does not count
+_starts = ("row =", "row=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+for _n, _expected in [(k, [k * i for i in range(1, 10)]) for k in (1, 3, 9)]:
+    _scope = {"n": _n, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["row"] == _expected, f"{_n}の段がちがいます"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問3 文字を数える（2点）
-文字列 `text` の中に、文字 `char` がいくつあるかを、`for` で1文字ずつ調べて数える関数 `count_char` を完成させましょう。
+文字列 `text` の中に、文字 `char` がいくつあるかを、`for` で1文字ずつ調べて数え、変数 `count` に入れましょう。
+`text` と `char` はすぐ下のセルに入っています。
 """
         ),
+        code('text = "さくらさくら"\nchar = "さ"'),
         solution(
             "ans_count_char",
             """
-def count_char(text, char):
-    ### BEGIN SOLUTION
-    count = 0
-    for letter in text:
-        if letter == char:
-            count = count + 1
-    return count
-    ### END SOLUTION
+### BEGIN SOLUTION
+count = 0
+for letter in text:
+    if letter == char:
+        count = count + 1
+### END SOLUTION
+print(count)
 """,
         ),
         tests(
@@ -459,31 +481,37 @@ def count_char(text, char):
             2,
             """
 # チェック: 文字を数える
-assert count_char("さくらさくら", "さ") == 2
-assert count_char("ぱぴぷぺぽ", "あ") == 0
+assert isinstance(count, int) and count >= 0, "count には数を入れよう"
+if (text, char) == ("さくらさくら", "さ"):
+    assert count == 2, "「さくらさくら」に「さ」は2つあります"
 ### BEGIN HIDDEN TESTS
-assert count_char("", "あ") == 0
-assert count_char("ああああ", "あ") == 4
+_starts = ("count =", "count=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_cases = [(("", "あ"), 0), (("ああああ", "あ"), 4), (("ぱぴぷぺぽ", "あ"), 0), (("さくらさくら", "く"), 2)]
+for (_text, _char), _expected in _cases:
+    _scope = {"text": _text, "char": _char, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["count"] == _expected, f"{_text!r} の {_char!r} の数がちがいます"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問4 2乗が limit をこえる最初の数（2点）
-`while` を使って、`n × n` が `limit` より大きくなる、いちばん小さい正の整数 `n` を返す関数を完成させましょう。
-例: limit が 50 なら、7×7=49 はこえず、8×8=64 がこえるので 8。
+`while` を使って、`smallest × smallest` が `limit` より大きくなる、いちばん小さい正の整数を変数 `smallest` に入れましょう。
+例: limit が 50 なら、7×7=49 はこえず、8×8=64 がこえるので 8。`limit` はすぐ下のセルに入っています。
 """
         ),
+        code("limit = 50"),
         solution(
             "ans_first_square_over",
             """
-def first_square_over(limit):
-    ### BEGIN SOLUTION
-    n = 1
-    while n * n <= limit:
-        n = n + 1
-    return n
-    ### END SOLUTION
+### BEGIN SOLUTION
+smallest = 1
+while smallest * smallest <= limit:
+    smallest = smallest + 1
+### END SOLUTION
+print(smallest)
 """,
         ),
         tests(
@@ -491,11 +519,15 @@ def first_square_over(limit):
             2,
             """
 # チェック: while の繰り返し
-assert first_square_over(50) == 8
+assert smallest * smallest > limit, "smallest × smallest が limit より大きくなっていません"
+assert (smallest - 1) * (smallest - 1) <= limit, "もっと小さい数でも limit をこえます"
 ### BEGIN HIDDEN TESTS
-assert first_square_over(100) == 11
-assert first_square_over(0) == 1
-assert first_square_over(99) == 10
+_starts = ("smallest =", "smallest=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+for _limit, _expected in [(50, 8), (100, 11), (0, 1), (99, 10)]:
+    _scope = {"limit": _limit, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["smallest"] == _expected, f"limit = {_limit} のときは {_expected}"
 ### END HIDDEN TESTS
 """,
         ),

@@ -244,9 +244,11 @@ def test_lesson_02_uses_no_function_before_lesson_04_and_hard_coding_earns_nothi
     """02 used def/return before 04 introduces functions; its answers are now plain if/elif/else into a
     variable, and the hidden tests re-run the answer cell with other inputs, so the value the visible check
     expects (`weather = "暑い"`) earns nothing."""
+    for name in ("01_variables", "02_conditions", "03_loops"):  # functions are introduced in 04
+        early = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
+        code_text = "\n".join(c.source for c in early.cells if c.cell_type == "code")
+        assert not re.search(r"^\s*(def|return)\b", code_text, flags=re.MULTILINE), name
     source = nbformat.read(course / "source" / "02_conditions" / "02_conditions.ipynb", as_version=4)
-    code_text = "\n".join(c.source for c in source.cells if c.cell_type == "code")
-    assert not re.search(r"^\s*(def|return)\b", code_text, flags=re.MULTILINE)
     hard_coded = {
         "ans_judge_temperature": 'weather = "暑い"\nprint(weather)',
         "ans_is_even": "even = True\nprint(even)",
@@ -294,3 +296,50 @@ def test_prose_has_readings_for_kanji_a_4th_grader_has_not_learnt() -> None:
 def _late(ch: str, read: set[str], kanji_grade: Callable[[str], int]) -> bool:
     """A kanji above 小4 that has not had its reading yet in this cell."""
     return "\u4e00" <= ch <= "\u9fff" and kanji_grade(ch) > 4 and ch not in read
+
+
+def test_lesson_01_rectangle_and_groups_copied_from_the_checks_earn_nothing(
+    course: Path, tmp_path: Path
+) -> None:
+    """01's `area = 84` / `groups = 6` (the numbers in the visible checks) passed its old hidden tests
+    (`height * width == area` holds for the copied numbers too); the answer cells now run again with other
+    inputs."""
+    source = nbformat.read(course / "source" / "01_variables" / "01_variables.ipynb", as_version=4)
+    copied = {
+        "ans_rectangle": "area = 84\nperimeter = 38\nprint(area, perimeter)",
+        "ans_groups": "groups = 6\nrest = 1\nprint(groups, rest)",
+    }
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") in copied:
+            cell.source = copied[_nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "01c").mkdir()
+    path = tmp_path / "01c" / "01_variables.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("01", "copied-numbers"): path}))[("01", "copied-numbers")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    assert _errors(by_id["check_rectangle"]) == ["AssertionError"]
+    assert _errors(by_id["check_groups"]) == ["AssertionError"]
+    assert _errors(by_id["check_total"]) == []
+
+
+def test_lesson_03_answers_typed_in_instead_of_looped_earn_nothing(course: Path, tmp_path: Path) -> None:
+    """03's loops (now without functions, which come in 04): the values the checks accept, typed in, fail the
+    hidden tests, which run the answer cell again with other inputs (or look for the loop)."""
+    source = nbformat.read(course / "source" / "03_loops" / "03_loops.ipynb", as_version=4)
+    typed = {
+        "ans_total_1_to_100": "total_1_to_100 = 5050\nprint(total_1_to_100)",
+        "ans_multiplication_row": "row = [3, 6, 9, 12, 15, 18, 21, 24, 27]\nprint(row)",
+        "ans_count_char": "count = 2\nprint(count)",
+        "ans_first_square_over": "smallest = 8\nprint(smallest)",
+    }
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") in typed:
+            cell.source = typed[_nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "03").mkdir()
+    path = tmp_path / "03" / "03_loops.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("03", "typed"): path}))[("03", "typed")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    for answer in typed:
+        check = answer.replace("ans_", "check_", 1)
+        assert _errors(by_id[check]) == ["AssertionError"], check

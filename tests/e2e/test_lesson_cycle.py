@@ -49,8 +49,8 @@ SERVER_READY_S = 120
 HUB_CONFIG = ROOT / "hub_config"
 # The mistakes of the second student: the first two answers right, the last two wrong.
 WRONG = {
-    "ans_rectangle": "height = 7\nwidth = 12\narea = height + width\nperimeter = height * width\n",
-    "ans_groups": "groups = 25 / 4\nrest = 0\n",
+    "ans_rectangle": "area = height + width\nperimeter = height * width\n",
+    "ans_groups": "groups = people / size\nrest = 0\n",
 }
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 PROBE = "import os, pwd\nprint('whoami:', pwd.getpwuid(os.getuid()).pw_name)"
