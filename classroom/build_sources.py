@@ -18,6 +18,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from furigana import add_furigana  # noqa: E402
 from lessons import LESSONS, Lesson  # noqa: E402
 
 SOURCE = HERE / "source"
@@ -48,7 +49,9 @@ def build_notebook(lesson: Lesson) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     for index, cell_def in enumerate(lesson.cells):
         kind, text = cell_def.kind, cell_def.text.strip("\n")
-        if kind in ("md", "rubric", "answer"):
+        if kind in ("md", "rubric"):  # prose a 小4 child reads: readings for kanji taught later
+            cell = nbformat.v4.new_markdown_cell(add_furigana(text))
+        elif kind == "answer":
             cell = nbformat.v4.new_markdown_cell(text)
         else:
             cell = nbformat.v4.new_code_cell(text)

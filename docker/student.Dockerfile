@@ -30,8 +30,10 @@ RUN mkdir -p /opt/venv/etc/jupyter \
  && printf '%s\n' 'from hub_config.nbgrader_config import configure_nbgrader, settings_from_env' \
       'configure_nbgrader(get_config(), **settings_from_env())  # noqa: F821' \
       > /opt/venv/etc/jupyter/nbgrader_config.py
+# JUPYTER_PATH: the python3 kernel spec that loads the 全角/半角 hint (hub_config/zenkaku.py) in students' kernels
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/opt/giga \
+    JUPYTER_PATH=/opt/giga/hub_config/jupyter_data \
     PYTHONUNBUFFERED=1 \
     MATPLOTLIBRC=/etc/matplotlibrc \
     SHELL=/bin/bash

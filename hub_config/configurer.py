@@ -211,7 +211,12 @@ def course_services(s: HubSettings) -> tuple[Services, Roles]:
         service: dict[str, Any] = {
             "name": course,
             "url": f"http://127.0.0.1:{port}",
-            "command": [str(s.bin_dir / "jupyterhub-singleuser"), f"--port={port}"],
+            "command": [
+                str(s.bin_dir / "jupyterhub-singleuser"),
+                f"--port={port}",
+                # due dates and extensions from the LMS (nbgrader's API has no extension endpoint)
+                "--ServerApp.jpserver_extensions=hub_config.formgrader_deadlines=True",
+            ],
             "cwd": str(Path(s.state_dir) / "courses" / course),
             "environment": {**nbgrader_environment(s), "JUPYTERHUB_DEFAULT_URL": "/formgrader"},
             "oauth_no_confirm": True,

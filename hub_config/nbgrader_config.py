@@ -72,6 +72,8 @@ def configure_nbgrader(
     # the formgrader shows times in JST (the gradebook and the exchange keep recording UTC)
     c.NbGraderAPI.timezone = "Asia/Tokyo"
     c.NbGraderAPI.timestamp_format = "%Y-%m-%d %H:%M"
+    # late work is flagged, not penalised: the score stays, the LMS says 「期限後の提出」
+    c.LateSubmissionPlugin.penalty_method = "none"
     # student versions speak Japanese
     c.ClearSolutions.code_stub = {"python": JAPANESE_CODE_STUB}
     c.ClearSolutions.text_stub = JAPANESE_TEXT_STUB

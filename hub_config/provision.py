@@ -1,6 +1,7 @@
 """Provision the hub from the LMS, idempotently: hub users, ``nbgrader-``/``formgrade-`` groups (exact
-membership: roster changes flow to the hub), the per-course grader account, course folders and the course list
-that ``jupyterhub_config.py`` reads for the formgrader services.
+membership: roster changes flow to the hub), the per-course grader account, course folders, the students'
+names in each course's gradebook (what the formgrader lists) and the course list that ``jupyterhub_config.py``
+reads for the formgrader services.
 
 Talks HTTP only: the LMS API with an API token (scope ``hub``, an admin's) and the hub REST API with the
 service token of ``giga-lms``. Run: ``python -m hub_config.provision`` (environment: GIGA_HUB_LMS_URL,
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 
 from hub_config.configurer import GRADER_ACCOUNT, NOTEBOOK_STUDENTS_GROUP, STUDENT_GROUP, TEACHER_GROUP
+from hub_config.gradebook_names import record_student_names
 
 TIMEOUT = httpx.Timeout(30.0)
 
@@ -45,6 +47,7 @@ class Report:
     members_added: dict[str, list[str]] = field(default_factory=dict)
     members_removed: dict[str, list[str]] = field(default_factory=dict)
     courses: list[str] = field(default_factory=list)
+    names_written: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -159,7 +162,13 @@ def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_
         _ensure_users(hub, students | teachers, report)
         _sync_group(hub, STUDENT_GROUP.format(course=course_id), students, report)
         _sync_group(hub, TEACHER_GROUP.format(course=course_id), teachers, report)
-        ensure_course(state_dir, course_id, grader)
+        folder = ensure_course(state_dir, course_id, grader)
+        names = course.get("student_names") or []
+        if names:  # the formgrader lists students by these names (nbgrader's own gradebook)
+            written = record_student_names(folder, course_id, names)
+            _give_to(folder / "gradebook.db", grader)
+            if written:
+                report.names_written[course_id] = written
         report.courses.append(course_id)
     # every notebook student, exactly: the group whose servers the LMS may start (「授業をはじめる」)
     _sync_group(hub, NOTEBOOK_STUDENTS_GROUP, all_students, report)

@@ -216,6 +216,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     # whole-class start and live hub provisioning (start/progress: the class's teacher only, in the service)
     ("POST", "/classes/{class_id}/notebooks/hub-sync"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/notebooks/grades-pull"): P(Row.CLASS_RESULTS),
+    ("POST", "/classes/{class_id}/notebooks/deadline"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/notebooks/prestart/status"): P(Row.CLASS_RESULTS),

@@ -67,6 +67,9 @@ POPULATION = Lesson(
 データはこのフォルダの `population_by_age.csv` と `population_trend.csv` です（作り方と利用条件は `classroom/data/LICENCE.md`）。
 
 **すすめかた**: `# ここにコードを書こう` のセルにコードを書き、`raise NotImplementedError()` の行は消してください。
+
+**提出のしかた**: 上のメニューの **Nbgrader** → **Assignment List**（課題の一覧）を開き、この課題の行の
+**Submit**（提出）ボタンを押します。提出は何回でもやり直せます（先生は最後に提出したものを採点します）。
 """
         ),
         code(SETUP),
@@ -304,6 +307,9 @@ SURVEY = Lesson(
 **平均** と **中央値** のちがいに注意しながら分析します。データはこのフォルダの `survey.csv` です。
 
 **すすめかた**: `# ここにコードを書こう` のセルにコードを書き、`raise NotImplementedError()` の行は消してください。
+
+**提出のしかた**: 上のメニューの **Nbgrader** → **Assignment List**（課題の一覧）を開き、この課題の行の
+**Submit**（提出）ボタンを押します。提出は何回でもやり直せます（先生は最後に提出したものを採点します）。
 """
         ),
         code(SETUP),

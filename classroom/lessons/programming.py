@@ -12,6 +12,9 @@ HOW_TO = """
 **すすめかた**: `# ここにコードを書こう` と書かれたセルにコードを書き、`raise NotImplementedError()` の行は消してください。
 セルを実行（Shift + Enter）したら、すぐ下の「チェック」のセルも実行して、エラーが出ないか確かめましょう。
 最後に上のメニューの **Validate**（検証）で全体を確かめてから提出します。
+
+**提出のしかた**: 上のメニューの **Nbgrader** → **Assignment List**（課題の一覧）を開き、この課題の行の
+**Submit**（提出）ボタンを押します。提出は何回でもやり直せます（先生は最後に提出したものを採点します）。
 """
 
 VARIABLES = Lesson(
@@ -99,16 +102,15 @@ assert _other["change"] == 270, "おつりは total を使って計算しよう"
         md(
             """
 ## 問3 長方形（2点）
-たて 7 cm、よこ 12 cm の長方形があります。変数 `height` と `width` に長さを入れ、
-面積を `area`、まわりの長さを `perimeter` に入れましょう。
+たて 7 cm、よこ 12 cm の長方形があります。すぐ下のセルで、長さが変数 `height`（たて）と `width`（よこ）に
+入っています。この2つを使って、面積を `area`、まわりの長さを `perimeter` に入れましょう。
 """
         ),
+        code("height = 7\nwidth = 12"),
         solution(
             "ans_rectangle",
             """
 ### BEGIN SOLUTION
-height = 7
-width = 12
 area = height * width
 perimeter = (height + width) * 2
 ### END SOLUTION
@@ -123,23 +125,30 @@ print(area, perimeter)
 assert area == 84, "面積は たて × よこ です"
 assert perimeter == 38, "まわりの長さは (たて + よこ) × 2 です"
 ### BEGIN HIDDEN TESTS
-assert height * width == area and isinstance(area, int)
+# the answer cell again with another rectangle: `area = 84` (copied from the check) does not count
+_starts = ("area =", "area=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_other = {"height": 5, "width": 9, "print": lambda *args, **kwargs: None}
+exec(_answer, _other)
+assert (_other["area"], _other["perimeter"]) == (45, 28), "height と width を使って計算しよう"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問4 グループ分け（2点）
-25人を4人ずつのグループに分けます。できるグループの数を `groups`、あまる人数を `rest` に入れましょう。
+25人を4人ずつのグループに分けます。すぐ下のセルで、人数が `people`、1グループの人数が `size` に入っています。
+できるグループの数を `groups`、あまる人数を `rest` に入れましょう。
 ヒント: `//` は「わり算の商」、`%` は「わり算のあまり」を計算します。
 """
         ),
+        code("people = 25\nsize = 4"),
         solution(
             "ans_groups",
             """
 ### BEGIN SOLUTION
-groups = 25 // 4
-rest = 25 % 4
+groups = people // size
+rest = people % size
 ### END SOLUTION
 print(groups, rest)
 """,
@@ -152,7 +161,12 @@ print(groups, rest)
 assert groups == 6, "グループの数がちがいます"
 assert rest == 1, "あまりの人数がちがいます"
 ### BEGIN HIDDEN TESTS
-assert groups * 4 + rest == 25
+# the answer cell again with another class: `groups = 6` does not count
+_starts = ("groups =", "groups=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_other = {"people": 30, "size": 7, "print": lambda *args, **kwargs: None}
+exec(_answer, _other)
+assert (_other["groups"], _other["rest"]) == (4, 2), "people と size を使って計算しよう"
 ### END HIDDEN TESTS
 """,
         ),
@@ -194,7 +208,7 @@ CONDITIONS = Lesson(
 # 第2回 条件分岐
 
 `if`（もし〜なら）、`elif`（そうでなくて、もし〜なら）、`else`（どれでもなければ）を使うと、
-条件によってちがう動きをさせられます。ここでは答えを `return` で返す「関数」の中身を書きます。
+条件によってちがう動きをさせられます。ここでは、条件によって変数に入れる値を変えます。
 """
             + HOW_TO
         ),
@@ -211,21 +225,23 @@ else:
         md(
             """
 ## 問1 気温の判定（3点）
-気温 `t` が 25 度以上なら `"暑い"`、10 度未満なら `"寒い"`、それ以外は `"ふつう"` を返す関数を完成させましょう。
+気温 `t` が 25 度以上なら `"暑い"`、10 度未満なら `"寒い"`、それ以外は `"ふつう"` を、変数 `weather` に入れましょう。
+すぐ下のセルの `t` の数を変えて実行し、いろいろな気温で確かめてみよう（チェックでは、ほかの気温でもためします）。
 """
         ),
+        code("t = 30"),
         solution(
             "ans_judge_temperature",
             """
-def judge_temperature(t):
-    ### BEGIN SOLUTION
-    if t >= 25:
-        return "暑い"
-    elif t < 10:
-        return "寒い"
-    else:
-        return "ふつう"
-    ### END SOLUTION
+### BEGIN SOLUTION
+if t >= 25:
+    weather = "暑い"
+elif t < 10:
+    weather = "寒い"
+else:
+    weather = "ふつう"
+### END SOLUTION
+print(weather)
 """,
         ),
         tests(
@@ -233,31 +249,35 @@ def judge_temperature(t):
             3,
             """
 # チェック: 気温の判定
-assert judge_temperature(30) == "暑い"
-assert judge_temperature(5) == "寒い"
-assert judge_temperature(15) == "ふつう"
+assert weather in ("暑い", "寒い", "ふつう"), "weather には「暑い」「寒い」「ふつう」のどれかを入れよう"
+if t == 30:
+    assert weather == "暑い", "30度は「暑い」です"
 ### BEGIN HIDDEN TESTS
-# さかい目（ちょうど 25 度、ちょうど 10 度）
-assert judge_temperature(25) == "暑い"
-assert judge_temperature(10) == "ふつう"
-assert judge_temperature(24.9) == "ふつう"
-assert judge_temperature(-3) == "寒い"
+# the answer cell again with other temperatures (boundaries too): `weather = "暑い"` does not count
+_starts = ("weather =", "weather=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_cases = [(30, "暑い"), (25, "暑い"), (5, "寒い"), (10, "ふつう"), (24.9, "ふつう"), (-3, "寒い")]
+for _t, _expected in _cases:
+    _scope = {"t": _t, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["weather"] == _expected, f"t = {_t} のときは {_expected}"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問2 偶数かな？（2点）
-整数 `n` が偶数なら `True`、奇数なら `False` を返す関数 `is_even` を完成させましょう。ヒント: `n % 2`
+整数 `n` が偶数なら `True`、奇数なら `False` を変数 `even` に入れましょう。ヒント: `n % 2`（2でわったあまり）
 """
         ),
+        code("n = 4"),
         solution(
             "ans_is_even",
             """
-def is_even(n):
-    ### BEGIN SOLUTION
-    return n % 2 == 0
-    ### END SOLUTION
+### BEGIN SOLUTION
+even = n % 2 == 0
+### END SOLUTION
+print(even)
 """,
         ),
         tests(
@@ -265,12 +285,16 @@ def is_even(n):
             2,
             """
 # チェック: 偶数の判定
-assert is_even(4) is True
-assert is_even(7) is False
+assert even is True or even is False, "even には True か False を入れよう"
+if n == 4:
+    assert even is True, "4 は偶数です"
 ### BEGIN HIDDEN TESTS
-assert is_even(0) is True
-assert is_even(-2) is True
-assert is_even(101) is False
+_starts = ("even =", "even=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+for _n, _expected in [(4, True), (7, False), (0, True), (-2, True), (101, False)]:
+    _scope = {"n": _n, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["even"] is _expected, f"n = {_n} のときは {_expected}"
 ### END HIDDEN TESTS
 """,
         ),
@@ -278,23 +302,24 @@ assert is_even(101) is False
             """
 ## 問3 入館料（3点）
 博物館の入館料は、6歳未満は 0 円、6歳以上12歳以下は 300 円、13歳以上は 500 円です。
-ただし 65 歳以上は 250 円です。年齢 `age` から入館料を返す関数 `ticket_price` を完成させましょう。
+ただし 65 歳以上は 250 円です。年齢 `age` から入館料を変数 `price` に入れましょう。
 """
         ),
+        code("age = 10"),
         solution(
             "ans_ticket_price",
             """
-def ticket_price(age):
-    ### BEGIN SOLUTION
-    if age < 6:
-        return 0
-    elif age <= 12:
-        return 300
-    elif age >= 65:
-        return 250
-    else:
-        return 500
-    ### END SOLUTION
+### BEGIN SOLUTION
+if age < 6:
+    price = 0
+elif age <= 12:
+    price = 300
+elif age >= 65:
+    price = 250
+else:
+    price = 500
+### END SOLUTION
+print(price)
 """,
         ),
         tests(
@@ -302,17 +327,17 @@ def ticket_price(age):
             3,
             """
 # チェック: 入館料
-assert ticket_price(3) == 0
-assert ticket_price(10) == 300
-assert ticket_price(40) == 500
-assert ticket_price(70) == 250
+assert price in (0, 250, 300, 500), "price には入館料（円）を入れよう"
+if age == 10:
+    assert price == 300, "10歳の入館料がちがいます"
 ### BEGIN HIDDEN TESTS
-assert ticket_price(5) == 0
-assert ticket_price(6) == 300
-assert ticket_price(12) == 300
-assert ticket_price(13) == 500
-assert ticket_price(64) == 500
-assert ticket_price(65) == 250
+_starts = ("price =", "price=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_cases = [(3, 0), (5, 0), (6, 300), (12, 300), (13, 500), (40, 500), (64, 500), (65, 250), (70, 250)]
+for _age, _expected in _cases:
+    _scope = {"age": _age, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["price"] == _expected, f"{_age}歳の入館料は {_expected} 円"
 ### END HIDDEN TESTS
 """,
         ),
@@ -336,7 +361,7 @@ assert ticket_price(65) == 250
             """
 ### BEGIN SOLUTION
 （解答例）500円になります。`if` と `elif` は上から順に調べられ、最初に当てはまった条件の処理だけが実行されます。
-70歳は先に「13歳以上」に当てはまるので 500 円が返され、後ろの「65歳以上」の条件は調べられません。
+70歳は先に「13歳以上」に当てはまるので price に 500 が入り、後ろの「65歳以上」の条件は調べられません。
 だから、せまい条件（65歳以上）を先に書く必要があります。
 ### END SOLUTION
 """,
@@ -388,25 +413,31 @@ print(total_1_to_100)
             """
 # チェック: 合計
 assert total_1_to_100 == 5050, "1 から 100 までの合計になっていません（range(1, 101) で 100 まで）"
+### BEGIN HIDDEN TESTS
+# the sum must come from the loop, not from the number in this check
+_starts = ("total_1_to_100 =", "total_1_to_100=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+assert "for" in _answer and "5050" not in _answer, "for と range を使って足そう"
+### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問2 九九の段（2点）
-`n` の段の九九（n×1 から n×9）を順番に入れたリストを返す関数 `multiplication_row` を完成させましょう。
+`n` の段の九九（n×1 から n×9）を順番に入れたリストを、変数 `row` に作りましょう。`n` はすぐ下のセルに入っています。
 ヒント: 空のリスト `row = []` に `row.append(...)` で付け足していきます。
 """
         ),
+        code("n = 3"),
         solution(
             "ans_multiplication_row",
             """
-def multiplication_row(n):
-    ### BEGIN SOLUTION
-    row = []
-    for i in range(1, 10):
-        row.append(n * i)
-    return row
-    ### END SOLUTION
+### BEGIN SOLUTION
+row = []
+for i in range(1, 10):
+    row.append(n * i)
+### END SOLUTION
+print(row)
 """,
         ),
         tests(
@@ -414,30 +445,38 @@ def multiplication_row(n):
             2,
             """
 # チェック: 九九の段
-assert multiplication_row(3) == [3, 6, 9, 12, 15, 18, 21, 24, 27]
+assert isinstance(row, list) and len(row) == 9, "row は9個の数のリストにしよう"
+if n == 3:
+    assert row[0] == 3 and row[-1] == 27, "3の段は 3 から 27 まで"
 ### BEGIN HIDDEN TESTS
-assert multiplication_row(1) == list(range(1, 10))
-assert multiplication_row(9)[-1] == 81 and len(multiplication_row(9)) == 9
+# the answer cell again with other n: a typed-in list does not count
+_starts = ("row =", "row=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+for _n, _expected in [(k, [k * i for i in range(1, 10)]) for k in (1, 3, 9)]:
+    _scope = {"n": _n, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["row"] == _expected, f"{_n}の段がちがいます"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問3 文字を数える（2点）
-文字列 `text` の中に、文字 `char` がいくつあるかを、`for` で1文字ずつ調べて数える関数 `count_char` を完成させましょう。
+文字列 `text` の中に、文字 `char` がいくつあるかを、`for` で1文字ずつ調べて数え、変数 `count` に入れましょう。
+`text` と `char` はすぐ下のセルに入っています。
 """
         ),
+        code('text = "さくらさくら"\nchar = "さ"'),
         solution(
             "ans_count_char",
             """
-def count_char(text, char):
-    ### BEGIN SOLUTION
-    count = 0
-    for letter in text:
-        if letter == char:
-            count = count + 1
-    return count
-    ### END SOLUTION
+### BEGIN SOLUTION
+count = 0
+for letter in text:
+    if letter == char:
+        count = count + 1
+### END SOLUTION
+print(count)
 """,
         ),
         tests(
@@ -445,31 +484,37 @@ def count_char(text, char):
             2,
             """
 # チェック: 文字を数える
-assert count_char("さくらさくら", "さ") == 2
-assert count_char("ぱぴぷぺぽ", "あ") == 0
+assert isinstance(count, int) and count >= 0, "count には数を入れよう"
+if (text, char) == ("さくらさくら", "さ"):
+    assert count == 2, "「さくらさくら」に「さ」は2つあります"
 ### BEGIN HIDDEN TESTS
-assert count_char("", "あ") == 0
-assert count_char("ああああ", "あ") == 4
+_starts = ("count =", "count=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+_cases = [(("", "あ"), 0), (("ああああ", "あ"), 4), (("ぱぴぷぺぽ", "あ"), 0), (("さくらさくら", "く"), 2)]
+for (_text, _char), _expected in _cases:
+    _scope = {"text": _text, "char": _char, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["count"] == _expected, f"{_text!r} の {_char!r} の数がちがいます"
 ### END HIDDEN TESTS
 """,
         ),
         md(
             """
 ## 問4 2乗が limit をこえる最初の数（2点）
-`while` を使って、`n × n` が `limit` より大きくなる、いちばん小さい正の整数 `n` を返す関数を完成させましょう。
-例: limit が 50 なら、7×7=49 はこえず、8×8=64 がこえるので 8。
+`while` を使って、`smallest × smallest` が `limit` より大きくなる、いちばん小さい正の整数を変数 `smallest` に入れましょう。
+例: limit が 50 なら、7×7=49 はこえず、8×8=64 がこえるので 8。`limit` はすぐ下のセルに入っています。
 """
         ),
+        code("limit = 50"),
         solution(
             "ans_first_square_over",
             """
-def first_square_over(limit):
-    ### BEGIN SOLUTION
-    n = 1
-    while n * n <= limit:
-        n = n + 1
-    return n
-    ### END SOLUTION
+### BEGIN SOLUTION
+smallest = 1
+while smallest * smallest <= limit:
+    smallest = smallest + 1
+### END SOLUTION
+print(smallest)
 """,
         ),
         tests(
@@ -477,11 +522,15 @@ def first_square_over(limit):
             2,
             """
 # チェック: while の繰り返し
-assert first_square_over(50) == 8
+assert smallest * smallest > limit, "smallest × smallest が limit より大きくなっていません"
+assert (smallest - 1) * (smallest - 1) <= limit, "もっと小さい数でも limit をこえます"
 ### BEGIN HIDDEN TESTS
-assert first_square_over(100) == 11
-assert first_square_over(0) == 1
-assert first_square_over(99) == 10
+_starts = ("smallest =", "smallest=")
+_answer = [c for c in globals()["In"] if any(x.strip().startswith(_starts) for x in c.splitlines())][-1]
+for _limit, _expected in [(50, 8), (100, 11), (0, 1), (99, 10)]:
+    _scope = {"limit": _limit, "print": lambda *args, **kwargs: None}
+    exec(_answer, _scope)
+    assert _scope["smallest"] == _expected, f"limit = {_limit} のときは {_expected}"
 ### END HIDDEN TESTS
 """,
         ),

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from lms.notebooks import service
+from lms.notebooks.deadlines import lateness_label
 from lms.oauth_provider.routes import get_oauth_settings
 from lms.roster.models import User
 
@@ -18,4 +19,5 @@ def home_context(session: Session, user: User) -> dict[str, Any]:
     return {
         "notebook_url": hub_url if has_course else None,
         "grades": service.student_grades(session=session, student=user),
+        "lateness_label": lateness_label,
     }

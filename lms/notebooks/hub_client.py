@@ -168,6 +168,47 @@ class HubClient:
             ]
         return out
 
+    def formgrader_name_students(self, course_id: str, people: Iterable[dict[str, Any]]) -> list[str]:
+        """Give the course's formgrader the roster's names (nbgrader's ``PUT /api/student/<id>``: last = 姓,
+        first = 名, kana when no kanji is recorded); returns the students named. Needs the same
+        ``access:services!service=<course>`` as the grade pull; a course whose formgrader does not run yet
+        (new course before a hub restart) raises HubUnavailable like the grade pull."""
+        base = f"{self._root}/services/{quote(course_id, safe='')}/formgrader/api/student"
+        named: list[str] = []
+        for person in people:
+            last = person.get("family_name") or person.get("kana_family_name") or None
+            first = person.get("given_name") or person.get("kana_given_name") or None
+            response = self._request(
+                "PUT",
+                f"{base}/{quote(person['username'], safe='')}",
+                json={"last_name": last, "first_name": first, "email": None},
+            )
+            if response.status_code == 404:
+                raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+            self._check(response, "採点サービスへの名前の登録")
+            named.append(person["username"])
+        return named
+
+    def _deadlines_url(self, course_id: str, assignment: str) -> str:
+        return (
+            f"{self._root}/services/{quote(course_id, safe='')}/giga/deadlines/{quote(assignment, safe='')}"
+        )
+
+    def formgrader_set_deadline(self, course_id: str, assignment: str, payload: dict[str, Any]) -> None:
+        """Due date and extensions into nbgrader's gradebook (``hub_config.formgrader_deadlines``)."""
+        response = self._request("PUT", self._deadlines_url(course_id, assignment), json=payload)
+        if response.status_code == 404:
+            raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+        self._check(response, "提出期限の登録")
+
+    def formgrader_lateness(self, course_id: str, assignment: str) -> dict[str, dict[str, Any]]:
+        """nbgrader's lateness per student who submitted (empty when nbgrader has no such assignment)."""
+        response = self._request("GET", self._deadlines_url(course_id, assignment))
+        if response.status_code == 404:
+            return {}
+        result: dict[str, dict[str, Any]] = self._check(response, "提出時刻の読み取り").json()
+        return result
+
     # --- servers ----------------------------------------------------------------------------------------
 
     def start_server(self, name: str) -> Literal["ready", "pending", "busy"]:

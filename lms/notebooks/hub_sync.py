@@ -4,7 +4,8 @@ whole-class start of a lesson.
 - ``sync_course``: hub users for the course's students, teachers and grader account; ``nbgrader-<course>`` =
   exactly the active students, ``formgrade-<course>`` = exactly the teachers + grader, and the umbrella group
   ``giga-notebook-students`` = exactly the students of every notebook course (whose servers the LMS may
-  start). Run when a class becomes a notebook course, from 「名簿をハブに反映」, and before every
+  start), and the students' names in the course's formgrader.
+  Run when a class becomes a notebook course, from 「名簿をハブに反映」, and before every
   「授業をはじめる」, so roster changes reach the hub by the next lesson at the latest (``hub_config.provision
   --every`` covers the time in between). What still needs a hub restart: the formgrader *service* of a
   brand-new course (services and roles are hub configuration in JupyterHub 5/6).
@@ -22,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from lms.core.settings import Settings
 from lms.notebooks import service
-from lms.notebooks.hub_client import STUDENTS_GROUP, HubClient, PrestartJob, PrestartRegistry
+from lms.notebooks.hub_client import STUDENTS_GROUP, HubClient, HubUnavailable, PrestartJob, PrestartRegistry
 from lms.notebooks.models import NotebookCourse
 from lms.permissions import taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -82,7 +83,17 @@ def sync_course(client: HubClient, session: Session, course: NotebookCourse) -> 
         "course_id": course.course_id,
         "users_created": created,
         "groups": [g for g in groups if g["created"] or g["added"] or g["removed"]],
+        "formgrader_names": _name_students(client, session, course),
     }
+
+
+def _name_students(client: HubClient, session: Session, course: NotebookCourse) -> dict[str, Any]:
+    """The roster's names in the formgrader (best effort: its service may still be starting)."""
+    people = [service.student_name(u) for u in service.course_students(session, course)]
+    try:
+        return {"named": client.formgrader_name_students(course.course_id, people)}
+    except HubUnavailable as error:
+        return {"named": [], "error": error.message}
 
 
 def new_job(session: Session, course: NotebookCourse, settings: Settings) -> PrestartJob:

@@ -1,4 +1,4 @@
-"""A class flagged for notebooks, and the grades nbgrader sends back."""
+"""A class flagged for notebooks, the grades nbgrader sends back, due dates and per-child extensions."""
 
 from __future__ import annotations
 
@@ -37,3 +37,36 @@ class NotebookGrade(SQLModel, table=True):
     feedback_html: str | None = Field(default=None, sa_type=Text, description="sanitised HTML")
     feedback_url: str | None = Field(default=None, max_length=1024)
     graded_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+    submitted_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="nbgrader's timestamp"
+    )
+    seconds_late: float | None = Field(
+        default=None, description="nbgrader's total_seconds_late (due date + extension); None: no due date"
+    )
+    extension_minutes: int | None = Field(default=None, description="the child's extension when graded")
+
+
+class NotebookDeadline(SQLModel, table=True):
+    """An assignment's due date, set by the teacher in the LMS and sent to nbgrader's gradebook."""
+
+    __tablename__ = "notebook_deadline"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="notebook_course.id", index=True)
+    assignment_name: str = Field(max_length=100)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+
+
+class NotebookExtension(SQLModel, table=True):
+    """One child's extension of one assignment's due date (minutes added to it)."""
+
+    __tablename__ = "notebook_extension"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_name", "student_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="notebook_course.id", index=True)
+    assignment_name: str = Field(max_length=100)
+    student_id: int = Field(foreign_key="user.id", index=True)
+    minutes: int

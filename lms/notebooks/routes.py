@@ -16,7 +16,8 @@ from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, SettingsDep, client_
 from lms.authz import VisibleClassRoster
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput, NotFound
-from lms.notebooks import grade_pull, hub_sync, schemas, service
+from lms.core.jst import jst_text
+from lms.notebooks import deadlines, grade_pull, hub_sync, schemas, service
 from lms.notebooks import messages as msg
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry, formgrader_url
 from lms.notebooks.schemas import CourseFlag, GradesUpload
@@ -185,6 +186,10 @@ def _gradebook_page(
         "can_manage": service.can_manage(session=session, user=user, class_=class_),
         "can_prestart": is_teacher,
         "hub_note": request.query_params.get("hub"),
+        "deadlines": deadlines.deadlines(session, course) if course is not None else [],
+        "students": service.course_students(session, course) if course is not None else [],
+        "lateness_label": deadlines.lateness_label,
+        "jst_text": jst_text,
         "error": error,
     }
     return render(request, "notebooks_gradebook.html", context, status_code=status_code)
@@ -273,7 +278,11 @@ def grades_pull_form(
     course = _course_of(session, class_)
     try:
         with hub() as client:
+            due = deadlines.deadlines(session, course)
+            for deadline in due:  # nbgrader measures lateness against the LMS's current settings
+                client.formgrader_set_deadline(course.course_id, deadline.assignment, deadline.payload())
             fetched = client.formgrader_grades(course.course_id)
+            lateness = {name: client.formgrader_lateness(course.course_id, name) for name in fetched}
     except HubUnavailable as error:
         return _gradebook_page(request, session, user, class_, error=error.message, status_code=503)
     summary = grade_pull.store_pulled_grades(
@@ -284,9 +293,62 @@ def grades_pull_form(
         fetched=fetched,
         ip=client_ip(request),
         now=clock.now(),
+        lateness=lateness,
     )
     query = f"pulled={summary.grades}&manual={summary.needs_manual_grade}&others={len(summary.not_enrolled)}"
     return RedirectResponse(f"/classes/{class_.id}/notebooks?{query}", status_code=303)
+
+
+@pages.post("/classes/{class_id}/notebooks/deadline")
+def deadline_form(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    class_: VisibleClassRoster,
+    clock: ClockDep,
+    hub: HubFactoryDep,
+    assignment: str = Form(default="", max_length=100),
+    due: str = Form(default="", max_length=40),
+    student: list[str] = Form(default=[]),
+    extension_hours: list[str] = Form(default=[]),
+) -> Response:
+    """提出期限（JST）と児童生徒ごとの延長: stored, then sent to the formgrader (nbgrader's gradebook)."""
+    course = _course_of(session, class_)
+    try:
+        extensions = {
+            name: round(float(hours or 0) * 60) for name, hours in zip(student, extension_hours, strict=True)
+        }
+    except (ValueError, OverflowError):
+        return _gradebook_page(
+            request,
+            session,
+            user,
+            class_,
+            error="延長は時間の数（例: 24）で入れてください。",
+            status_code=400,
+        )
+    try:
+        deadline = deadlines.set_deadline(
+            session=session,
+            actor=user,
+            course=course,
+            class_=class_,
+            assignment=assignment.strip(),
+            due_at=deadlines.parse_due_jst(due),
+            extensions=extensions,
+            ip=client_ip(request),
+            now=clock.now(),
+        )
+    except InvalidInput as error:
+        return _gradebook_page(request, session, user, class_, error=error.message, status_code=400)
+    session.commit()  # kept in the LMS whatever the hub answers; sent again before each grade pull
+    try:
+        with hub() as client:
+            client.formgrader_set_deadline(course.course_id, deadline.assignment, deadline.payload())
+        note = "deadline-sent"
+    except HubUnavailable:
+        note = "deadline-saved"
+    return RedirectResponse(f"/classes/{class_.id}/notebooks?hub={note}", status_code=303)
 
 
 @pages.post("/classes/{class_id}/notebooks/prestart")
@@ -380,5 +442,6 @@ def my_notebooks(request: Request, session: SessionDep, user: PageUser, oauth: O
         "hub_url": oauth.hub_url.rstrip("/") + "/hub/user-redirect/tree",
         "groups": groups,
         "grades": service.student_grades(session=session, student=user) if user.role == "student" else [],
+        "lateness_label": deadlines.lateness_label,
     }
     return render(request, "notebooks_student.html", context)

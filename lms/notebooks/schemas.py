@@ -38,12 +38,23 @@ class CourseFlagged(BaseModel):
     )
 
 
+class StudentName(BaseModel):
+    username: str
+    family_name: str = Field(description="姓 as in the roster (may be empty)")
+    given_name: str = Field(description="名 as in the roster (may be empty)")
+    kana_family_name: str | None = Field(default=None, description="せい in kana, when the roster has it")
+    kana_given_name: str | None = Field(default=None, description="めい in kana, when the roster has it")
+
+
 class CourseMembers(BaseModel):
     course_id: str
     class_id: int
     students: list[str] = Field(description="usernames (= hub user names)")
     teachers: list[str]
     grader: str = Field(description="the course's grader account on the hub")
+    student_names: list[StudentName] = Field(
+        default_factory=list, description="the students' names for nbgrader's gradebook (formgrader)"
+    )
 
 
 class CourseList(BaseModel):

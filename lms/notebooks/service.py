@@ -36,6 +36,9 @@ class GradeIn:
     max_score: float
     feedback_html: str | None = None
     feedback_url: str | None = None
+    submitted_at: datetime | None = None
+    seconds_late: float | None = None  # nbgrader's, against due date + extension; None: no due date known
+    extension_minutes: int | None = None
 
 
 @dataclass
@@ -115,6 +118,17 @@ def hub_groups(session: Session, user: User) -> list[str]:
     return sorted(groups)
 
 
+def student_name(user: User) -> dict[str, str | None]:
+    """The roster's name of one student, for the formgrader's gradebook (family/given, kana when known)."""
+    return {
+        "username": user.username,
+        "family_name": user.family_name,
+        "given_name": user.given_name,
+        "kana_family_name": user.kana_family_name,
+        "kana_given_name": user.kana_given_name,
+    }
+
+
 def all_courses(session: Session) -> list[dict[str, object]]:
     """Every notebook course with its members, for provisioning the hub."""
     out: list[dict[str, object]] = []
@@ -126,6 +140,7 @@ def all_courses(session: Session) -> list[dict[str, object]]:
                 "students": [u.username for u in course_students(session, course)],
                 "teachers": [u.username for u in course_teachers(session, course)],
                 "grader": GRADER_ACCOUNT.format(course=course.course_id),
+                "student_names": [student_name(u) for u in course_students(session, course)],
             }
         )
     return out
@@ -215,6 +230,10 @@ def upsert_grades(
         row.max_score = grade.max_score
         row.feedback_html = sanitise_html(grade.feedback_html) if grade.feedback_html else None
         row.feedback_url = grade.feedback_url
+        if grade.submitted_at is not None:  # nbgrader's export plugin knows no lateness: keep the pulled one
+            row.submitted_at = grade.submitted_at
+            row.seconds_late = grade.seconds_late
+            row.extension_minutes = grade.extension_minutes
         row.graded_at = now
         session.add(row)
     session.flush()

@@ -27,10 +27,29 @@ SUBMISSIONS = {
 }
 
 
+DEADLINES: dict[str, Any] = {}  # what the LMS sent to the formgrader's deadline endpoint
+LATENESS = {  # as hub_config.deadlines.lateness answers (nbgrader's total_seconds_late)
+    "s-a1": {"timestamp": "2026-12-10T08:15:00", "duedate": "2026-12-10T08:00:00", "extension_minutes": 0,
+             "seconds_late": 900.0},
+    "s-a1b": {"timestamp": "2026-12-10T09:00:00", "duedate": "2026-12-10T09:30:00", "extension_minutes": 90,
+              "seconds_late": 0.0},
+}  # fmt: skip
+
+
 class FakeFormgrader(BaseHTTPRequestHandler):
+    def do_PUT(self) -> None:
+        if self.path.startswith("/services/a1-prog/giga/deadlines/"):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            DEADLINES[self.path.rsplit("/", 1)[1]] = body
+            self._json(200, body)
+        else:
+            self._json(404, {"message": "not here"})
+
     def do_GET(self) -> None:
         if self.headers.get("Authorization") != f"token {TOKEN}":
             self._json(403, {"message": "bad token"})
+        elif self.path.startswith("/services/a1-prog/giga/deadlines/"):
+            self._json(200, LATENESS if self.path.endswith("/01-otsuri") else {})
         elif self.path == "/services/a1-prog/formgrader/api/assignments":
             self._json(200, [{"name": name} for name in SUBMISSIONS])
         elif self.path.startswith("/services/a1-prog/formgrader/api/submissions/"):
@@ -96,8 +115,18 @@ def test_teacher_reaches_the_lesson_and_sends_grades(
     page.get_by_role("link", name="ノートブック（授業をはじめる・成績）").click()
     page.wait_for_url(f"{live_server}/classes/{klass}/notebooks")
     assert "GIGA_" not in page.content() and "nbgrader-" not in page.content()
+    # 提出期限（JST）と 花子 の延長 through the form, sent to the formgrader
+    page.get_by_label("課題名（formgrader の課題名）").fill("01-otsuri")
+    page.get_by_label("提出期限（日本時間）").fill("2026-12-10T17:00")
+    page.get_by_label("山田 花子（s-a1b）").fill("1.5")
+    page.get_by_role("button", name="提出期限を保存して送る").click()
+    page.get_by_text("提出期限と延長を保存し、採点サービス（formgrader）に送りました。").wait_for()
+    assert DEADLINES["01-otsuri"] == {"duedate": "2026-12-10T08:00:00+00:00", "extensions": {"s-a1b": 90}}
+    assert "2026-12-10 17:00" in page.locator("#deadline-list").inner_text()
+    assert axe_violations(page) == []
     page.get_by_role("button", name="成績をLMSへ送る").click()
     page.get_by_text("採点サービスから 2 件の得点を受け取り").wait_for()
     table = page.locator("#notebook-gradebook")
     assert "7 / 10" in table.inner_text() and "10 / 10" in table.inner_text()
+    assert "期限後の提出（15分おくれ）" in table.inner_text() and "延長して期限内" in table.inner_text()
     assert axe_violations(page) == []

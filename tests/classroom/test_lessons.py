@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,110 @@ def test_bubble_sort_with_sorted_earns_nothing(course: Path, tmp_path: Path) -> 
     by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
     assert _errors(by_id["check_bubble_sort"]) == ["AssertionError"]
     assert _errors(by_id["check_linear_search"]) == []
+
+
+def test_lesson_02_uses_no_function_before_lesson_04_and_hard_coding_earns_nothing(
+    course: Path, tmp_path: Path
+) -> None:
+    """02 used def/return before 04 introduces functions; its answers are now plain if/elif/else into a
+    variable, and the hidden tests re-run the answer cell with other inputs, so the value the visible check
+    expects (`weather = "暑い"`) earns nothing."""
+    for name in ("01_variables", "02_conditions", "03_loops"):  # functions are introduced in 04
+        early = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
+        code_text = "\n".join(c.source for c in early.cells if c.cell_type == "code")
+        assert not re.search(r"^\s*(def|return)\b", code_text, flags=re.MULTILINE), name
+    source = nbformat.read(course / "source" / "02_conditions" / "02_conditions.ipynb", as_version=4)
+    hard_coded = {
+        "ans_judge_temperature": 'weather = "暑い"\nprint(weather)',
+        "ans_is_even": "even = True\nprint(even)",
+        "ans_ticket_price": "price = 300\nprint(price)",
+    }
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") in hard_coded:
+            cell.source = hard_coded[_nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "02").mkdir()
+    path = tmp_path / "02" / "02_conditions.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("02", "hard-coded"): path}))[("02", "hard-coded")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    for check in ("check_judge_temperature", "check_is_even", "check_ticket_price"):
+        assert _errors(by_id[check]) == ["AssertionError"], check
+
+
+def test_prose_has_readings_for_kanji_a_4th_grader_has_not_learnt() -> None:
+    """Every kanji taught after 小4 (or outside the 教育漢字) in an instruction or marking guide is inside a
+    <ruby> with a kana reading at or before its use in that cell; code is never touched."""
+    from reading_tests.text import kanji_grade
+
+    ruby_re = re.compile(r"<ruby>([^<]+)<rp>（</rp><rt>([ぁ-ゖー]+)</rt><rp>）</rp></ruby>")
+    code_re = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+    missing: list[str] = []
+    for path in sorted((CLASSROOM / "source").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert "<ruby>" not in cell.source, path.name
+                continue
+            if _nbgrader_meta(cell).get("solution"):  # the student's answer area (a model answer)
+                continue
+            text = code_re.sub("", cell.source)
+            read: set[str] = set()
+            position = 0
+            for match in ruby_re.finditer(text):
+                before = text[position : match.start()]
+                missing += [f"{path.name}: {ch}" for ch in before if _late(ch, read, kanji_grade)]
+                read.update(match.group(1))
+                position = match.end()
+            missing += [f"{path.name}: {ch}" for ch in text[position:] if _late(ch, read, kanji_grade)]
+    assert missing == []
+
+
+def _late(ch: str, read: set[str], kanji_grade: Callable[[str], int]) -> bool:
+    """A kanji above 小4 that has not had its reading yet in this cell."""
+    return "\u4e00" <= ch <= "\u9fff" and kanji_grade(ch) > 4 and ch not in read
+
+
+def test_lesson_01_rectangle_and_groups_copied_from_the_checks_earn_nothing(
+    course: Path, tmp_path: Path
+) -> None:
+    """01's `area = 84` / `groups = 6` (the numbers in the visible checks) passed its old hidden tests
+    (`height * width == area` holds for the copied numbers too); the answer cells now run again with other
+    inputs."""
+    source = nbformat.read(course / "source" / "01_variables" / "01_variables.ipynb", as_version=4)
+    copied = {
+        "ans_rectangle": "area = 84\nperimeter = 38\nprint(area, perimeter)",
+        "ans_groups": "groups = 6\nrest = 1\nprint(groups, rest)",
+    }
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") in copied:
+            cell.source = copied[_nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "01c").mkdir()
+    path = tmp_path / "01c" / "01_variables.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("01", "copied-numbers"): path}))[("01", "copied-numbers")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    assert _errors(by_id["check_rectangle"]) == ["AssertionError"]
+    assert _errors(by_id["check_groups"]) == ["AssertionError"]
+    assert _errors(by_id["check_total"]) == []
+
+
+def test_lesson_03_answers_typed_in_instead_of_looped_earn_nothing(course: Path, tmp_path: Path) -> None:
+    """03's loops (now without functions, which come in 04): the values the checks accept, typed in, fail the
+    hidden tests, which run the answer cell again with other inputs (or look for the loop)."""
+    source = nbformat.read(course / "source" / "03_loops" / "03_loops.ipynb", as_version=4)
+    typed = {
+        "ans_total_1_to_100": "total_1_to_100 = 5050\nprint(total_1_to_100)",
+        "ans_multiplication_row": "row = [3, 6, 9, 12, 15, 18, 21, 24, 27]\nprint(row)",
+        "ans_count_char": "count = 2\nprint(count)",
+        "ans_first_square_over": "smallest = 8\nprint(smallest)",
+    }
+    for cell in source.cells:
+        if _nbgrader_meta(cell).get("grade_id") in typed:
+            cell.source = typed[_nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "03").mkdir()
+    path = tmp_path / "03" / "03_loops.ipynb"
+    nbformat.write(source, path)
+    nb = asyncio.run(_execute_all({("03", "typed"): path}))[("03", "typed")]
+    by_id = {_nbgrader_meta(cell).get("grade_id"): cell for cell in nb.cells}
+    for answer in typed:
+        check = answer.replace("ans_", "check_", 1)
+        assert _errors(by_id[check]) == ["AssertionError"], check

@@ -136,3 +136,27 @@ def test_the_lms_command_serves_all_workers_on_the_exposed_port() -> None:
     )
     student = dict(instructions(IMAGES["student"]))
     assert json.loads(student["CMD"]) == ["jupyterhub-singleuser"] and student["EXPOSE"] == "8888"
+
+
+def test_the_student_image_gives_kernels_the_zenkaku_hint() -> None:
+    """The 全角/半角 hint is a kernel extension named in hub_config's python3 kernel spec; the image must put
+    that spec on JUPYTER_PATH (make run's hub does it through the spawner's environment)."""
+    steps = instructions(IMAGES["student"])
+    copied = {
+        rest.split()[-1]: rest.split()[0] for word, rest in steps if word == "COPY" and "--from" not in rest
+    }
+    env = " ".join(rest for word, rest in steps if word == "ENV")
+    match = re.search(r"JUPYTER_PATH=(\S+)", env)
+    assert match, "the student image sets no JUPYTER_PATH: students' kernels get no 全角/半角 hint"
+    inside = match.group(1)
+    assert copied["/opt/giga/hub_config"] == "hub_config" and inside.startswith("/opt/giga/hub_config/")
+    spec = (
+        ROOT
+        / "hub_config"
+        / inside.removeprefix("/opt/giga/hub_config/")
+        / "kernels"
+        / "python3"
+        / "kernel.json"
+    )
+    argv = json.loads(spec.read_text(encoding="utf-8"))["argv"]
+    assert "--InteractiveShellApp.extensions=hub_config.zenkaku" in argv and argv[0] == "python"

@@ -19,11 +19,13 @@ the course's formgrader service, one single-user server per student.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -36,6 +38,7 @@ from hub_config.nbgrader_config import JAPANESE_CODE_STUB
 from hub_config.secure_exchange import is_private
 from tests.e2e.stack import COURSE, PYTHON, ROOT, Stack, running_stack
 from tests.e2e.test_hub_sso import lms_sign_in
+from tests.lms.conftest import csrf_of
 from tests.support import missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(sys.platform != "linux", reason="local spawner on Linux")]
@@ -46,11 +49,46 @@ SERVER_READY_S = 120
 HUB_CONFIG = ROOT / "hub_config"
 # The mistakes of the second student: the first two answers right, the last two wrong.
 WRONG = {
-    "ans_rectangle": "height = 7\nwidth = 12\narea = height + width\nperimeter = height * width\n",
-    "ans_groups": "groups = 25 / 4\nrest = 0\n",
+    "ans_rectangle": "area = height + width\nperimeter = height * width\n",
+    "ans_groups": "groups = people / size\nrest = 0\n",
 }
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 PROBE = "import os, pwd\nprint('whoami:', pwd.getpwuid(os.getuid()).pw_name)"
+
+
+JST = timezone(timedelta(hours=9))
+
+
+def _lms_db(stack: Stack) -> Any:
+    from lms.core.db import make_engine
+
+    return make_engine(f"sqlite:///{stack.tmp / 'lms.core.db'}")
+
+
+def notebook_class_id(stack: Stack) -> int:
+    from sqlmodel import Session, select
+
+    from lms.notebooks.models import NotebookCourse
+
+    with Session(_lms_db(stack)) as session:
+        return session.exec(select(NotebookCourse.class_id).where(NotebookCourse.course_id == COURSE)).one()
+
+
+def hub_sync_detail(stack: Stack) -> dict[str, Any]:
+    """What the LMS's last 「名簿をハブに反映」 did (its audit record)."""
+    from sqlmodel import Session, col, select
+
+    from lms.audit.models import AuditEvent
+
+    with Session(_lms_db(stack)) as session:
+        event = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "notebook.hub_sync")
+            .order_by(col(AuditEvent.id).desc())
+        ).first()
+    assert event is not None
+    detail: dict[str, Any] = json.loads(event.detail) if isinstance(event.detail, str) else event.detail
+    return detail
 
 
 # --- the lesson -----------------------------------------------------------------------------------------
@@ -268,6 +306,26 @@ def test_release_fetch_submit_sandboxed_autograde_and_grades_in_the_lms(tmp_path
             assert page.status_code == 200 and "/formgrader" in str(page.url), (page.url, page.text[:500])
             formgrader(teacher, stack, f"assignment/{LESSON}/assign")
             formgrader(teacher, stack, f"assignment/{LESSON}/release")
+            # the LMS names the students in the formgrader (「名簿をハブに反映」, make run's path)
+            # and sends a due date an hour ago with a 3-hour extension for one child (to nbgrader's gradebook)
+            class_page = f"{stack.lms_url}/classes/{notebook_class_id(stack)}/notebooks"
+            synced = teacher.post(
+                f"{class_page}/hub-sync", data={"csrf_token": csrf_of(teacher.get(class_page).text)}
+            )
+            assert synced.status_code == 200 and "名簿を JupyterHub に反映しました" in synced.text
+            assert sorted(hub_sync_detail(stack)["formgrader_names"]["named"]) == [right, wrong]
+            an_hour_ago = (datetime.now(JST) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+            deadline = teacher.post(
+                f"{class_page}/deadline",
+                data={
+                    "csrf_token": csrf_of(teacher.get(class_page).text),
+                    "assignment": LESSON,
+                    "due": an_hour_ago,
+                    "student": [right, wrong],
+                    "extension_hours": ["3", ""],
+                },
+            )
+            assert "採点サービス（formgrader）に送りました" in deadline.text, deadline.text[-1500:]
             outbound = tmp_path / "hub" / "exchange" / COURSE / "outbound" / LESSON / f"{LESSON}.ipynb"
             released = nbformat.read(outbound, as_version=4)
             assert "BEGIN SOLUTION" not in "".join(c.source for c in released.cells)
@@ -299,6 +357,15 @@ def test_release_fetch_submit_sandboxed_autograde_and_grades_in_the_lms(tmp_path
             )
             scores = {row["student"]: row["score"] for row in listing}
             assert scores == expected, listing
+            names = {row["student"]: (row["last_name"], row["first_name"]) for row in listing}
+            assert names == {s: ("山田", s) for s in (right, wrong)}  # the roster's names, not "None, None"
+
+            # 「成績をLMSへ送る」: scores with nbgrader's lateness (late flagged, the extension honoured)
+            pulled = teacher.post(
+                f"{class_page}/grades-pull", data={"csrf_token": csrf_of(teacher.get(class_page).text)}
+            )
+            assert pulled.status_code == 200 and "2 件の得点" in pulled.text, pulled.text[-1500:]
+            assert pulled.text.count("期限後の提出（") == 1 and pulled.text.count("延長して期限内") == 1
 
             clock.step("collected and autograded")
             # 4. the grader exports to the LMS (same global nbgrader config as the formgrader)
@@ -330,6 +397,7 @@ def test_release_fetch_submit_sandboxed_autograde_and_grades_in_the_lms(tmp_path
                     (LESSON, expected[student])
                 ]
                 page = browser.get(f"{stack.lms_url}/notebooks")  # the student's 「ノートブック」 page
+                assert ("期限後の提出（" in page.text) == (student == wrong)  # kept after the export
                 shown = {s: f"{expected[s]:g} / {max_points():g}" for s in (right, wrong)}
                 assert shown[student] in page.text and all(
                     text not in page.text for s, text in shown.items() if s != student

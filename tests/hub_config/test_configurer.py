@@ -209,3 +209,18 @@ def test_settings_from_env_and_clear_errors(tmp_path: Path) -> None:
         HubSettings.from_env({"GIGA_ENVIRONMENT": "production"})
     with pytest.raises(HubSettingsError, match="GIGA_HUB_HUB_PORT"):
         HubSettings.from_env({"GIGA_HUB_HUB_PORT": "80a"})
+
+
+@pytest.mark.parametrize("is_root", [False, True])
+def test_every_formgrader_loads_the_deadline_extension(is_root: bool) -> None:
+    """Due dates and extensions from the LMS go through hub_config.formgrader_deadlines; the formgrader's
+    command line must enable it without undoing the root formgrader's other extension switches."""
+    from jupyter_server.serverapp import ServerApp
+
+    c = configured(is_root=is_root)
+    command = {s["name"]: s for s in c.JupyterHub.services}["a1-prog"]["command"]
+    app = ServerApp()
+    app.parse_command_line(command[1:])
+    extensions = app.config.ServerApp.jpserver_extensions
+    assert extensions["hub_config.formgrader_deadlines"] is True
+    assert extensions.get("jupyter_server_terminals", not is_root) is (not is_root)

@@ -32,6 +32,16 @@ def test_course_list_for_the_hub(client: Any, world: Any, course: Any, api_token
         "students": ["s-a1", "s-a1b"],
         "teachers": ["t-a1"],
         "grader": "grader-a1-prog",
+        "student_names": [
+            {
+                "username": name,
+                "family_name": "山田",
+                "given_name": given,
+                "kana_family_name": "ヤマダ",
+                "kana_given_name": "テスト",
+            }
+            for name, given in (("s-a1", "一郎"), ("s-a1b", "花子"))
+        ],
     }
 
 

@@ -1,0 +1,70 @@
+"""Due dates and per-student extensions reach nbgrader's own gradebook, and nbgrader's autograde measures
+lateness against them: a real course (generate, three timed submissions, autograde), no mock.
+
+Late work is flagged, not penalised (``LateSubmissionPlugin.penalty_method = "none"``): the late child's score
+is the full score and nbgrader records how late it was."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+
+from hub_config.deadlines import apply_deadline, lateness
+from tests.hub_config.test_feedback import ASSIGNMENT, _api, _course
+
+JST = timezone(timedelta(hours=9))
+
+
+def _submit(root: Path, student: str, at_utc: str) -> None:
+    nb = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.id == "answer":
+            cell.source = "def double(x):\n    return 2 * x"
+        elif cell.id == "answer2":
+            cell.source = "y = 1"
+    folder = root / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    (folder / "timestamp.txt").write_text(f"{at_utc} UTC")
+
+
+def test_nbgrader_measures_lateness_against_the_due_date_and_each_extension(tmp_path: Path) -> None:
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # nbgrader: alembic
+    _course(tmp_path)
+    api = _api(tmp_path, ours=True)
+    assert api.generate_assignment(ASSIGNMENT, force=True)["success"]
+    due_jst = datetime(2026, 12, 7, 18, 30, tzinfo=JST)  # 09:30 UTC
+    with api.gradebook as gb:
+        for student in ("hana", "taro", "jiro", "mika"):
+            gb.update_or_create_student(student)
+        set_ = apply_deadline(gb, ASSIGNMENT, due_jst, {"taro": 60, "jiro": 30, "mika": 10})
+        assert set_["extensions"] == {"taro": 60, "jiro": 30, "mika": 10}
+        apply_deadline(gb, ASSIGNMENT, due_jst, {"taro": 60, "jiro": 30})  # mika's extension withdrawn
+        assert gb.find_assignment(ASSIGNMENT).duedate == datetime(2026, 12, 7, 9, 30)  # naive UTC
+    _submit(tmp_path, "hana", "2026-12-07 09:45:00.000000")  # 15 min late, no extension
+    _submit(tmp_path, "taro", "2026-12-07 10:00:00.000000")  # 30 min after, inside his 60-min extension
+    _submit(tmp_path, "mika", "2026-12-07 09:35:00.000000")  # 5 min late: her extension was withdrawn
+    for student in ("hana", "taro", "mika"):
+        result = api.autograde(ASSIGNMENT, student)
+        assert result["success"], result["log"]
+    hana_log = api.autograde(ASSIGNMENT, "hana", force=True)["log"]
+    assert "900.0 seconds late" in hana_log  # nbgrader's own autograde says so
+
+    with api.gradebook as gb:
+        seen = lateness(gb, ASSIGNMENT)
+        scores = {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(ASSIGNMENT)}
+    assert seen["hana"]["seconds_late"] == 900.0 and seen["hana"]["extension_minutes"] == 0
+    assert seen["taro"] == {
+        "timestamp": "2026-12-07T10:00:00",
+        "duedate": "2026-12-07T10:30:00",
+        "extension_minutes": 60,
+        "seconds_late": 0.0,
+    }
+    assert seen["mika"]["seconds_late"] == 300.0 and seen["mika"]["extension_minutes"] == 0
+    assert "jiro" not in seen  # an extension but no submission: nothing to report
+    assert scores["hana"] == (3.0, 3.0) == scores["mika"]  # flagged, not penalised
+    assert datetime.fromisoformat(seen["hana"]["duedate"]).replace(tzinfo=UTC) == due_jst
