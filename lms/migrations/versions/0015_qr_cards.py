@@ -1,7 +1,7 @@
 """signin_card: printable QR sign-in cards for children (issue 19)
 
 Revision ID: 0015_qr_cards
-Revises: 0013_attempt_report
+Revises: 0014_roster_fields
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from lms.core.db import UTCDateTime
 
 revision: str = "0015_qr_cards"
-down_revision: str | None = "0013_attempt_report"
+down_revision: str | None = "0014_roster_fields"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

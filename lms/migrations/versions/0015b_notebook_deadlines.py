@@ -1,7 +1,7 @@
 """notebook_deadlines: due dates and per-child extensions of notebook assignments, lateness on grades (issue 19)
 
 Revision ID: 0015b_notebook_deadlines
-Revises: 0013_attempt_report
+Revises: 0015_qr_cards
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from lms.core.db import UTCDateTime
 
 revision: str = "0015b_notebook_deadlines"
-down_revision: str | None = "0013_attempt_report"
+down_revision: str | None = "0015_qr_cards"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
