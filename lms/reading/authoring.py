@@ -242,8 +242,8 @@ def prepare_attempts(
     seen: Mapping[int, Sequence[str]],
 ) -> list[int]:
     """`prepare_attempt` for a whole class in three statements whatever its size: one INSERT of the attempts,
-    one SELECT of their ids, one INSERT of their planned items (issue 22: two flushes per pupil were most of
-    the teacher's wait).  Returns the
+    one SELECT of their ids (none for a single pupil), one INSERT of their planned items (issue 22: two
+    flushes per pupil were most of the teacher's wait).  Returns the
     new attempts' ids in the order of ``student_ids``.  ``seen``: each student's items not to meet again."""
     assert assignment.id is not None
     plans = [
@@ -251,29 +251,30 @@ def prepare_attempts(
     ]
     if not plans:
         return []
-    session.execute(
-        insert(Attempt),
-        [
-            {
-                "assignment_id": assignment.id,
-                "student_id": student_id,
-                "attempt_no": 1,
-                "status": "created",
-                "cat_state": state.dumps(),
-                "prepared_at": now,
-                "position": 0,
-            }
-            for student_id, state, _planned in plans
-        ],
-    )
-    # The assignment is new: its attempts are exactly these (one SELECT is portable; RETURNING in
-    # parameter order is not one statement on SQLite).
-    id_of = dict(
-        session.execute(
-            select(Attempt.student_id, Attempt.id).where(Attempt.assignment_id == assignment.id)
-        ).all()
-    )
-    ids = [int(id_of[student_id]) for student_id, _state, _planned in plans]
+    rows = [
+        {
+            "assignment_id": assignment.id,
+            "student_id": student_id,
+            "attempt_no": 1,
+            "status": "created",
+            "cat_state": state.dumps(),
+            "prepared_at": now,
+            "position": 0,
+        }
+        for student_id, state, _planned in plans
+    ]
+    if len(rows) == 1:  # one pupil (a practice set): RETURNING saves the SELECT
+        ids = [int(session.execute(insert(Attempt).values(rows[0]).returning(col(Attempt.id))).scalar_one())]
+    else:
+        session.execute(insert(Attempt), rows)
+        # The assignment is new: its attempts are exactly these (one SELECT is portable; RETURNING in
+        # parameter order is not one statement on SQLite).
+        id_of = dict(
+            session.execute(
+                select(Attempt.student_id, Attempt.id).where(Attempt.assignment_id == assignment.id)
+            ).all()
+        )
+        ids = [int(id_of[student_id]) for student_id, _state, _planned in plans]
     items = [
         {"attempt_id": attempt_id, "item_id": item_id, "position": state.answered + offset, "offered_at": now}
         for attempt_id, (_student, state, planned) in zip(ids, plans, strict=True)

@@ -72,6 +72,16 @@ def test_every_pupil_gets_a_ready_attempt_in_one_insert_per_table(
     assert len(seeds) == len(attempts)  # each attempt has its own CAT session
 
 
+def test_a_single_pupil_gets_the_same_attempt(db_session: Session, world: Any, clock: Any) -> None:
+    pupil = world.users["s-a1b"]
+    with inserts_into(db_session) as tables:
+        assignment = make_assignment(db_session, world, clock, student_ids=[pupil.id])
+    assert tables.count("attempt") == 1
+    (attempt,) = _attempts(db_session, assignment.id)
+    assert (attempt.student_id, attempt.status, attempt.attempt_no) == (pupil.id, "created", 1)
+    assert _planned(db_session, attempt.id)
+
+
 def test_a_fixed_form_plans_its_items_in_order(db_session: Session, world: Any, clock: Any) -> None:
     from lms.teaching.service import item_bank_ids
 
