@@ -4,7 +4,7 @@
   gets a 503 at once, a Japanese page or JSON, with ``Retry-After`` — instead of waiting for a connection
   or a thread that the requests before it hold.  /healthz and /metrics are never limited, so that health
   checks and monitoring see the worker as it is.
-- Sign-ins (POST /login and /login/mfa; each may compute an argon2 hash, 64 MiB and ~50 ms of CPU): per
+- Sign-ins (POST /login and /login/mfa; each may compute an argon2 hash, 19 MiB and ~25 ms of CPU): per
   client address, ``max_concurrent_sign_ins_per_client`` at once and ``max_queued_sign_ins_per_client``
   waiting for their turn (a class behind one school NAT signs in together); beyond that 429 at once.  A flood
   from one address therefore leaves the other addresses' sign-ins untouched.  The address is the one

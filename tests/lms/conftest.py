@@ -27,7 +27,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
-    """argon2 with small parameters: the real ones cost ~64 MiB and tens of ms per hash."""
+    """argon2 with small parameters: the real ones cost 19 MiB and tens of ms per hash."""
     from lms.auth import passwords
 
     previous = passwords.set_hasher_for_tests(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
