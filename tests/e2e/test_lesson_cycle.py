@@ -87,7 +87,9 @@ def hub_sync_detail(stack: Stack) -> dict[str, Any]:
             .order_by(col(AuditEvent.id).desc())
         ).first()
     assert event is not None
-    detail: dict[str, Any] = json.loads(event.detail) if isinstance(event.detail, str) else event.detail
+    detail: dict[str, Any] = (
+        json.loads(event.detail) if isinstance(event.detail, str) else dict(event.detail or {})
+    )
     return detail
 
 

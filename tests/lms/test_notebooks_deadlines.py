@@ -31,6 +31,8 @@ SUBMITTED_UTC = {"s-a1": datetime(2026, 12, 10, 8, 15), "s-a1b": datetime(2026, 
 class NbgraderHub(FormgraderHub):
     """The fake hub whose course formgrader keeps a real nbgrader gradebook for due dates and lateness."""
 
+    sent: list[dict[str, Any]]
+
     gradebook_url: str
 
     def handle(self, request: httpx.Request) -> httpx.Response:
