@@ -70,6 +70,7 @@ ACTION_LABELS: dict[str, str] = {
     "support.revoke": "サポート閲覧の許可を取り消し",
     "support.view": "サポートとして閲覧",
     "notebook.course_create": "ノートブックのコースを作成",
+    "notebook.deadline_set": "ノートブック課題の期限・延長を設定",
     "notebook.gradebook_view": "ノートブックの成績を閲覧",
     "notebook.grades_write": "ノートブックの成績を記録",
     "notebook.hub_sync": "名簿をハブに反映",
