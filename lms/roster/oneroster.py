@@ -288,7 +288,8 @@ class _Problems:
     def add(self, file: str, line: int, column: str, message: str) -> None:
         order = ["manifest", *FILES].index(file) if file in ("manifest", *FILES) else len(FILES) + 1
         self._keys.append((order, line, len(self.lines)))
-        self.lines.append(f"{file}.csv:{line}: {column}: {message}")
+        name = file if "." in file else f"{file}.csv"  # a stem, or the bundle's own name (notzip.zip)
+        self.lines.append(f"{name}:{line}: {column}: {message}")
 
     def sorted(self) -> list[str]:
         """By file (manifest, then the OneRoster load order), then line."""

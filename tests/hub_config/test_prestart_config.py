@@ -54,7 +54,11 @@ def test_servers_start_lean_in_every_mode() -> None:
         first = c.Spawner.environment["PYTHONPATH"].split(os.pathsep)[0]
         assert Path(first) == LAZY_IMPORTS_DIR
     service = {s["name"]: s for s in configured().JupyterHub.services}["a1-prog"]
-    assert not any("jpserver_extensions" in part for part in service["command"])  # the formgrader keeps it
+    # the formgrader keeps its own extension; it only adds the due-date one (hub_config/formgrader_deadlines)
+    assert not any("formgrader=False" in part for part in service["command"])
+    assert [p for p in service["command"] if "jpserver_extensions" in p] == [
+        "--ServerApp.jpserver_extensions=hub_config.formgrader_deadlines=True"
+    ]
 
 
 def test_lean_extension_setting_parses_to_booleans() -> None:

@@ -166,9 +166,11 @@ def _enqueue(engine: Engine, statements: list[dict[str, Any]]) -> None:
 def _send(ralph: Ralph, password: str = PASSWORD, user: str = USER) -> Any:
     from typer.testing import CliRunner
 
+    from lms.core.settings import get_settings
     from lms.xapi_sender.cli import xapi_app
 
     env = {"GIGA_XAPI_LRS_URL": ralph.url, "GIGA_XAPI_LRS_USERNAME": user, "GIGA_XAPI_LRS_PASSWORD": password}
+    get_settings.cache_clear()  # each command is a new process, reading the environment afresh
     return CliRunner().invoke(xapi_app, ["send", "--once"], env=env)
 
 
