@@ -332,3 +332,31 @@ def test_sending_the_issue_form_again_does_not_revoke_the_cards_just_printed(
     assert _card_login(TestClient(app), printed).status_code == 303
     no_time = client.post(f"/classes/{a1.id}/cards/issue", data={**form, "listed_at": "yesterday"})
     assert no_time.status_code == 400 and "開き直して" in no_time.text
+
+
+def test_a_card_of_a_past_years_class_stops_working_after_the_roll_over(
+    client: Any, app: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    """The roll-over archives last year's classes (read only) and ends their enrollments on 31 March but
+    leaves them ``active``: a card printed for last year's class must not keep opening the child's account."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from lms.core.jst import today_in_japan
+    from lms.roster.models import Enrollment, SchoolClass
+
+    a1, s1 = world.classes["A1"], world.users["s-a1"]
+    sign_in("t-a1")
+    (code,) = CODE_RE.findall(_issue(client, a1.id, [s1.id]).text)
+    klass = db_session.get(SchoolClass, a1.id)
+    enrollment = db_session.exec(
+        select(Enrollment).where(Enrollment.user_id == s1.id, Enrollment.class_id == a1.id)
+    ).one()
+    assert klass is not None
+    klass.read_only = True  # what `lms.roster.rollover` does to last year's classes
+    enrollment.end_date = today_in_japan(clock.now()) - timedelta(days=1)
+    db_session.add_all([klass, enrollment])
+    db_session.commit()
+    assert enrollment.status == "active"
+    assert _card_login(TestClient(app), code).status_code == 401

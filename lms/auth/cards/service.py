@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from lms.audit.service import record_event
 from lms.auth import throttle
@@ -29,6 +29,7 @@ from lms.auth.cards import messages as msg
 from lms.auth.cards.models import SignInCard
 from lms.auth.tokens import sha256_hex
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.core.jst import today_in_japan
 from lms.core.settings import Settings
 from lms.permissions import school_ids, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -263,8 +264,10 @@ def _card_limits(settings: Settings) -> Settings:
     return settings.model_copy(update={"login_max_failures": settings.login_throttle_max_per_ip})
 
 
-def _card_holder(session: Session, code: str) -> tuple[SignInCard, User] | None:
-    """The active card of ``code`` and its holder, when the holder is still an active student of its class."""
+def _card_holder(session: Session, code: str, now: datetime) -> tuple[SignInCard, User] | None:
+    """The active card of ``code`` and its holder, when the holder is still an active student of its class:
+    an enrollment that has ended (the roll-over ends last year's on 31 March and leaves them ``active``) or a
+    past year's (read-only) class opens nothing."""
     row = session.exec(
         select(SignInCard, User)
         .join(User, col(User.id) == col(SignInCard.user_id))
@@ -276,11 +279,15 @@ def _card_holder(session: Session, code: str) -> tuple[SignInCard, User] | None:
     if user.role != "student" or not user.enabled or user.status != "active":
         return None
     enrolled = session.exec(
-        select(Enrollment.id).where(
+        select(Enrollment.id)
+        .join(SchoolClass, col(SchoolClass.id) == col(Enrollment.class_id))
+        .where(
             Enrollment.user_id == user.id,
             Enrollment.class_id == card.class_id,
             Enrollment.role == "student",
             Enrollment.status == "active",
+            or_(col(Enrollment.end_date).is_(None), col(Enrollment.end_date) >= today_in_japan(now)),
+            col(SchoolClass.read_only).is_(False),
         )
     ).first()
     return (card, user) if enrolled is not None else None
@@ -305,7 +312,7 @@ def card_sign_in(
         )
         return CardSignIn("locked", retry_after_minutes=slot.retry_after_minutes)
     code = normalise_code(raw_code)
-    found = _card_holder(session, code) if code is not None else None
+    found = _card_holder(session, code, now) if code is not None else None
     if found is None:
         locked_now = throttle.lock_if_full(session=session, settings=settings, slot=slot, now=now)
         record_event(
