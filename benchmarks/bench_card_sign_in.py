@@ -34,6 +34,7 @@ def seed(url: str) -> tuple[str, int]:
     from lms.auth.cards import service as cards
     from lms.auth.passwords import hash_password
     from lms.core.db import make_engine
+    from lms.core.settings import load_settings
     from lms.roster.models import Org, SchoolClass, User
     from tests.factories import enrol
 
@@ -65,6 +66,7 @@ def seed(url: str) -> tuple[str, int]:
             listed_at=datetime.now(UTC),
             now=datetime.now(UTC),
             ip=None,
+            settings=load_settings(database_url=url, environment="test"),  # the app's secret key
         )
         session.commit()
         return issued[0].code, child.id

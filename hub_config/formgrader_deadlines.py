@@ -21,7 +21,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.server_extensions.formgrader.base import BaseApiHandler
 from tornado import web
 
-from hub_config.deadlines import apply_deadline, lateness
+from hub_config.deadlines import apply_deadline, lateness, naive_utc
 
 
 def _parse(body: Any) -> tuple[datetime | None, dict[str, int]]:
@@ -30,8 +30,10 @@ def _parse(body: Any) -> tuple[datetime | None, dict[str, int]]:
     raw_due, raw_ext = body.get("duedate"), body.get("extensions") or {}
     try:
         due = datetime.fromisoformat(raw_due) if raw_due else None
+        if due is not None:
+            naive_utc(due)  # nbgrader's form; year 1 at +09:00 has none (OverflowError)
         extensions = {str(k): int(v) for k, v in dict(raw_ext).items()}
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise web.HTTPError(400, f"bad duedate or extensions: {error}") from None
     if any(minutes < 0 or minutes > 60 * 24 * 365 for minutes in extensions.values()):
         raise web.HTTPError(400, "extensions are minutes between 0 and one year")

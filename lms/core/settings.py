@@ -172,7 +172,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = Field(
         default="development", description="production: refuses default secrets, Secure cookies, no API docs"
     )
-    secret_key: str = Field(default=DEFAULT_SECRET_KEY, description="signs cookies and CSRF tokens")
+    secret_key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        description="signs cookies and CSRF tokens, keys stored QR card codes (a new key ends every card)",
+    )
     https: bool = Field(default=False, description="served over https: cookies get the Secure flag")
     require_mfa_for_staff_roles: list[str] = Field(
         default_factory=lambda: ["board", "admin"], description="roles that must sign in with a second factor"

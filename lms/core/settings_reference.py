@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic_settings import BaseSettings
 
@@ -64,6 +65,19 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     return sorted(name for name in environ if name.startswith(prefixes) and name not in known)
 
 
+def _without_password(text: str) -> str:
+    """A URL's password as ``***`` (GIGA_DATABASE_URL usually carries one); any other text unchanged."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    if not parts.scheme or parts.password is None:
+        return text
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
+
+
 def effective_values(settings: Settings) -> list[tuple[Variable, str]]:
     """Each variable with the value in force (secrets shown only as set/unset)."""
     rows = []
@@ -73,7 +87,7 @@ def effective_values(settings: Settings) -> list[tuple[Variable, str]]:
         if variable.secret:
             shown = "(set)" if value else "(empty)"
         else:
-            shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            shown = ",".join(map(str, value)) if isinstance(value, list) else _without_password(str(value))
         rows.append((variable, shown))
     return rows
 

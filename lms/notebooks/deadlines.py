@@ -43,11 +43,11 @@ def parse_due_jst(text: str) -> datetime:
     """``2026-12-10T17:00`` (a datetime-local field, read as JST) → aware UTC."""
     try:
         local = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=JST)
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted past the calendar's ends
         raise InvalidInput("提出期限は「2026-12-10 17:00」の形で入れてください。") from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=JST)
-    return local.astimezone(UTC)
 
 
 def set_deadline(

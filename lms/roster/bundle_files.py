@@ -7,8 +7,10 @@ any size costs nothing (the zip's central directory lists it; its bytes are neve
 
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +68,15 @@ def read_files(path: Path, wanted: frozenset[str]) -> tuple[dict[str, bytes], li
     try:
         with zipfile.ZipFile(path) as archive:
             return _read_zip(archive, wanted)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
+    except (  # a damaged entry's bytes raise the decompressor's own error, not BadZipFile
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as error:
         raise FilesRefused(
             [Problem(path.name, 0, "-", f"zip ファイルを読めません（{type(error).__name__}）")]
         ) from None

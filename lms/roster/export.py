@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -202,9 +203,16 @@ def _rows(session: Session, ids: _Ids) -> Iterator[tuple[str, Iterable[dict[str,
     )
 
 
+def _owner_only(path: Path) -> Path:
+    """``path`` created (or truncated) with mode 0600 whatever the umask: the bundle names children."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    path.chmod(0o600)
+    return path
+
+
 def _write(path: Path, header: list[str], rows: Iterable[dict[str, str]]) -> int:
     count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
+    with _owner_only(path).open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n", restval="")
         writer.writeheader()
         for row in rows:
@@ -217,7 +225,7 @@ def export_roster(
     session: Session, directory: Path, *, system_name: str = "GIGA Learning Platform"
 ) -> dict[str, int]:
     """Write the bundle into ``directory`` (created if missing); return the row count per file."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ids = _Ids(session)
     counts = {
         name: _write(directory / f"{name}.csv", HEADERS[name], rows) for name, rows in _rows(session, ids)
@@ -235,5 +243,5 @@ def export_roster(
             ["source.systemCode", "giga-lms"],
         ]
     )
-    (directory / "manifest.csv").write_bytes(manifest.getvalue().encode("utf-8-sig"))
+    _owner_only(directory / "manifest.csv").write_bytes(manifest.getvalue().encode("utf-8-sig"))
     return counts

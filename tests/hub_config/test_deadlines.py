@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
+import pytest
+from tornado import web
 
 from hub_config.deadlines import apply_deadline, lateness
+from hub_config.formgrader_deadlines import _parse
 from tests.hub_config.test_feedback import ASSIGNMENT, _api, _course
 
 JST = timezone(timedelta(hours=9))
@@ -68,3 +71,12 @@ def test_nbgrader_measures_lateness_against_the_due_date_and_each_extension(tmp_
     assert "jiro" not in seen  # an extension but no submission: nothing to report
     assert scores["hana"] == (3.0, 3.0) == scores["mika"]  # flagged, not penalised
     assert datetime.fromisoformat(seen["hana"]["duedate"]).replace(tzinfo=UTC) == due_jst
+
+
+def test_the_extension_refuses_a_due_date_past_the_calendar_with_a_400() -> None:
+    """A due date that cannot be shifted to UTC (year 1 at +09:00) is the caller's mistake, not a 500."""
+    for due in ("0001-01-01T00:00+09:00", "9999-12-31T23:59-12:00"):
+        with pytest.raises(web.HTTPError) as refused:
+            _parse({"duedate": due, "extensions": {}})
+        assert refused.value.status_code == 400
+    assert _parse({"duedate": "2026-12-10T08:00+00:00"})[0] == datetime(2026, 12, 10, 8, 0, tzinfo=UTC)

@@ -233,6 +233,22 @@ def test_delivery_ignores_a_decision_until_apply_reviews_writes_it_into_the_bank
     assert again.written == [] and again.sent_back == []
 
 
+def test_an_approval_by_a_reviewer_whose_capability_was_revoked_is_not_written(
+    client: Any, sign_in: Callable[..., Any], reviewer: User, bank_dir: Path, db_session: Session, clock: Any
+) -> None:
+    """Revoking a reviewer (a rubber stamp, a stolen account) must also stop the approvals not yet applied."""
+    from lms.reading.bank_review.service import revoke_reviewer
+
+    sign_in("t-a1")
+    assert approve(client, "ANA-021").status_code == 303
+    assert revoke_reviewer(db_session, username="t-a1", by=None)
+    db_session.commit()
+    result = apply_reviews(db_session, bank=bank_dir, now=clock.now())
+    db_session.commit()
+    assert result.written == [] and result.superseded == ["ANA-021"]
+    assert "status: draft" in (bank_dir / "ANA" / "ANA-021.yaml").read_text(encoding="utf-8")
+
+
 def test_an_approval_of_an_item_edited_afterwards_is_not_written(
     client: Any, sign_in: Callable[..., Any], reviewer: User, bank_dir: Path, db_session: Session, clock: Any
 ) -> None:

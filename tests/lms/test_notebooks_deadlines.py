@@ -119,6 +119,8 @@ def test_bad_deadline_input_is_a_japanese_400(
     base = {"csrf_token": token, "assignment": "01_variables", "due": "2026-12-10T17:00"}
     cases = [
         ({**base, "due": "来週"}, "提出期限は"),
+        ({**base, "due": "0001-01-01T00:00"}, "提出期限は"),  # before year 1 in UTC: OverflowError
+        ({**base, "due": "9999-12-31T23:59-12:00"}, "提出期限は"),  # after 9999 in UTC
         ({**base, "student": ["s-a1"], "extension_hours": ["abc"]}, "延長は時間の数"),
         ({**base, "student": ["s-b1"], "extension_hours": ["2"]}, "在籍していない"),
         ({**base, "student": ["s-a1"], "extension_hours": ["-1"]}, "0〜60日"),

@@ -181,6 +181,21 @@ def test_the_unpacked_size_cap(db_session: Session, tmp_path: Path, monkeypatch:
     assert len(problems) == 1 and "展開後の大きさが上限" in problems[0]
 
 
+def test_a_corrupt_deflate_stream_is_a_refusal_not_a_traceback(db_session: Session, tmp_path: Path) -> None:
+    """zlib's own error (not a BadZipFile) when an entry's compressed bytes are damaged."""
+    archive = _zip(copy_bundle(tmp_path / "b"), tmp_path / "corrupt.zip")
+    with zipfile.ZipFile(archive) as opened:
+        info = opened.getinfo("users.csv")
+    data = bytearray(archive.read_bytes())
+    name_and_extra = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+    name_and_extra += int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_and_extra
+    data[start] = 0xFF  # a deflate block of the reserved type 3
+    archive.write_bytes(bytes(data))
+    problems = refused(db_session, archive)
+    assert len(problems) == 1 and "zip ファイルを読めません" in problems[0]
+
+
 # --- no traceback, ever ------------------------------------------------------------------------------------
 
 

@@ -160,6 +160,19 @@ def test_export_round_trip_gives_identical_files(
     assert (mismatch, errors) == ([], [])
 
 
+def test_the_export_is_readable_by_its_owner_only(db_session: Session, tmp_path: Path) -> None:
+    """Children's names, kana and special needs: not for every account of the server (umask 022 gave 0644)."""
+    import_bundle(session=db_session, path=copy_bundle(tmp_path / "src"))
+    db_session.commit()
+    out = tmp_path / "export"
+    export_roster(db_session, out)
+    assert out.stat().st_mode & 0o077 == 0
+    files = sorted(out.iterdir())
+    assert files and all(path.stat().st_mode & 0o077 == 0 for path in files), [
+        (path.name, oct(path.stat().st_mode)) for path in files
+    ]
+
+
 # --- the command line -----------------------------------------------------------------------------
 
 

@@ -73,3 +73,16 @@ def test_config_show_hides_secrets(settings: object) -> None:
     assert code == 0
     assert "GIGA_OIDC_CLIENT_SECRET=(set)" in out and "very-secret-value" not in out
     assert "GIGA_BOARD_MIN_CELL_SIZE=10" in out
+
+
+def test_config_show_hides_passwords_inside_urls(settings: object) -> None:
+    """GIGA_DATABASE_URL usually carries the database password: shown with it masked, host and name kept."""
+    env = {
+        "GIGA_DATABASE_URL": "postgresql+psycopg://lms:Db-pass-123@db.example:5432/giga",
+        "GIGA_XAPI_LRS_URL": "https://lrs-user:Lrs-pass-456@lrs.example/xapi",
+    }
+    code, out = _giga(["config", "show"], env)
+    assert code == 0
+    assert "Db-pass-123" not in out and "Lrs-pass-456" not in out
+    assert "GIGA_DATABASE_URL=postgresql+psycopg://lms:***@db.example:5432/giga" in out
+    assert "GIGA_XAPI_LRS_URL=https://lrs-user:***@lrs.example/xapi" in out

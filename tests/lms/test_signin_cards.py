@@ -300,12 +300,13 @@ def test_revoking_takes_every_active_card_of_the_child(
     """Two teachers issuing at the same moment can leave a child two active cards: revocation ends both."""
     from fastapi.testclient import TestClient
 
-    from lms.auth.tokens import sha256_hex
+    from lms.auth.cards.service import card_hash
 
     a1, s1 = world.classes["A1"], world.users["s-a1"]
     sign_in("t-a1")
     first = CODE_RE.findall(_issue(client, a1.id, [s1.id]).text)[0]
-    db_session.add(SignInCard(user_id=s1.id, class_id=a1.id, secret_hash=sha256_hex("ZZZZ2222ZZZZ")))
+    second = card_hash("ZZZZ2222ZZZZ", app.state.settings)
+    db_session.add(SignInCard(user_id=s1.id, class_id=a1.id, secret_hash=second))
     db_session.commit()
     page = client.get(f"/classes/{a1.id}/cards")
     client.post(
@@ -332,3 +333,56 @@ def test_sending_the_issue_form_again_does_not_revoke_the_cards_just_printed(
     assert _card_login(TestClient(app), printed).status_code == 303
     no_time = client.post(f"/classes/{a1.id}/cards/issue", data={**form, "listed_at": "yesterday"})
     assert no_time.status_code == 400 and "開き直して" in no_time.text
+
+
+def test_a_card_of_a_past_years_class_stops_working_after_the_roll_over(
+    client: Any, app: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    """The roll-over archives last year's classes (read only) and ends their enrollments on 31 March but
+    leaves them ``active``: a card printed for last year's class must not keep opening the child's account."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from lms.core.jst import today_in_japan
+    from lms.roster.models import Enrollment, SchoolClass
+
+    a1, s1 = world.classes["A1"], world.users["s-a1"]
+    sign_in("t-a1")
+    (code,) = CODE_RE.findall(_issue(client, a1.id, [s1.id]).text)
+    klass = db_session.get(SchoolClass, a1.id)
+    enrollment = db_session.exec(
+        select(Enrollment).where(Enrollment.user_id == s1.id, Enrollment.class_id == a1.id)
+    ).one()
+    assert klass is not None
+    klass.read_only = True  # what `lms.roster.rollover` does to last year's classes
+    enrollment.end_date = today_in_japan(clock.now()) - timedelta(days=1)
+    db_session.add_all([klass, enrollment])
+    db_session.commit()
+    assert enrollment.status == "active"
+    assert _card_login(TestClient(app), code).status_code == 401
+
+
+def test_the_stored_form_of_a_card_needs_the_servers_key(
+    client: Any, app: Any, world: Any, sign_in: Any, db_session: Session, clock: Any
+) -> None:
+    """60 bits are few for an unkeyed SHA-256 once a backup leaves the server: the stored form is an HMAC
+    under GIGA_SECRET_KEY, so a copied database alone lets nobody test codes offline; another key opens
+    nothing."""
+    import hashlib
+    import hmac
+
+    from fastapi.testclient import TestClient
+
+    from lms.auth.tokens import sha256_hex
+
+    a1, s1 = world.classes["A1"], world.users["s-a1"]
+    sign_in("t-a1")
+    (code,) = CODE_RE.findall(_issue(client, a1.id, [s1.id]).text)
+    (card,) = db_session.exec(select(SignInCard)).all()
+    key = app.state.settings.secret_key.encode()
+    assert card.secret_hash != sha256_hex(code)
+    assert card.secret_hash == hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+    assert _card_login(TestClient(app), code).status_code == 303
+    app.state.settings = app.state.settings.model_copy(update={"secret_key": "another-key-" * 4})
+    assert _card_login(TestClient(app), code).status_code == 401

@@ -1,4 +1,5 @@
-"""The sign-in card table: one row per card issued; only the SHA-256 of the card's secret is stored."""
+"""The sign-in card table: one row per card issued; only the HMAC-SHA-256 of the card's code under the
+server's key (``GIGA_SECRET_KEY``) is stored."""
 
 from datetime import datetime
 

@@ -83,6 +83,7 @@ def issue_cards(
     session: SessionDep,
     user: PageUser,
     clock: ClockDep,
+    settings: SettingsDep,
     student_id: Annotated[list[int] | None, Form()] = None,
     listed_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
@@ -94,6 +95,7 @@ def issue_cards(
         listed_at=_listed_at(listed_at),
         now=clock.now(),
         ip=client_ip(request),
+        settings=settings,
     )
     school = session.get(Org, class_.school_id)
     cards = [

@@ -1,8 +1,11 @@
 """QR sign-in cards: issue, revoke, and sign in with one. Services flush, never commit.
 
 A card carries a random 60-bit code (12 characters of an alphabet without look-alikes: no 0/O, 1/I).
-Only its SHA-256 is stored: a plain hash is enough for a random secret of that size (as for API tokens),
-so a printed card cannot be printed again — a lost card is reissued, which revokes the old one.
+Only its HMAC-SHA-256 under the server's secret key (``GIGA_SECRET_KEY``) is stored, so a printed card
+cannot be printed again — a lost card is reissued, which revokes the old one. Not a plain SHA-256: 60 bits
+are few for an unkeyed fast hash once a copy of the database (a backup) leaves the server — against a city's
+ten thousand cards at once, one GPU (~2·10^10 SHA-256/s) finds a first code in about an hour and a half. With
+the key, a copied database alone lets nobody try codes offline. Changing the key ends every card (reissue).
 
 Who: only students may hold a card (a QR is never a staff account's only factor); only the class's teachers
 and the school administrators of its school issue or revoke (`check_may_manage`). Every issue, revocation
@@ -16,19 +19,21 @@ guesses per 15 minutes against 2^60 codes find nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from lms.audit.service import record_event
 from lms.auth import throttle
 from lms.auth.cards import messages as msg
 from lms.auth.cards.models import SignInCard
-from lms.auth.tokens import sha256_hex
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.core.jst import today_in_japan
 from lms.core.settings import Settings
 from lms.permissions import school_ids, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -70,6 +75,11 @@ class CardSignIn:
     outcome: str  # "ok" | "invalid" | "locked"
     user: User | None = None
     retry_after_minutes: int = 0
+
+
+def card_hash(code: str, settings: Settings) -> str:
+    """The stored form of a card's code (see the module docstring)."""
+    return hmac.new(settings.secret_key.encode("utf-8"), code.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def new_code() -> str:
@@ -175,6 +185,7 @@ def issue_cards(
     listed_at: datetime,
     now: datetime,
     ip: str | None,
+    settings: Settings,
 ) -> list[IssuedCard]:
     """New cards for the chosen students of the class (their earlier cards stop working); the codes in clear,
     to be printed now — they are not stored.
@@ -204,7 +215,7 @@ def issue_cards(
         card = SignInCard(
             user_id=student_id,
             class_id=class_.id or 0,
-            secret_hash=sha256_hex(code),
+            secret_hash=card_hash(code, settings),
             created_at=now,
             created_by_id=actor.id,
         )
@@ -263,12 +274,16 @@ def _card_limits(settings: Settings) -> Settings:
     return settings.model_copy(update={"login_max_failures": settings.login_throttle_max_per_ip})
 
 
-def _card_holder(session: Session, code: str) -> tuple[SignInCard, User] | None:
-    """The active card of ``code`` and its holder, when the holder is still an active student of its class."""
+def _card_holder(
+    session: Session, code: str, now: datetime, settings: Settings
+) -> tuple[SignInCard, User] | None:
+    """The active card of ``code`` and its holder, when the holder is still an active student of its class:
+    an enrollment that has ended (the roll-over ends last year's on 31 March and leaves them ``active``) or a
+    past year's (read-only) class opens nothing."""
     row = session.exec(
         select(SignInCard, User)
         .join(User, col(User.id) == col(SignInCard.user_id))
-        .where(SignInCard.secret_hash == sha256_hex(code), col(SignInCard.revoked_at).is_(None))
+        .where(SignInCard.secret_hash == card_hash(code, settings), col(SignInCard.revoked_at).is_(None))
     ).first()
     if row is None:
         return None
@@ -276,11 +291,15 @@ def _card_holder(session: Session, code: str) -> tuple[SignInCard, User] | None:
     if user.role != "student" or not user.enabled or user.status != "active":
         return None
     enrolled = session.exec(
-        select(Enrollment.id).where(
+        select(Enrollment.id)
+        .join(SchoolClass, col(SchoolClass.id) == col(Enrollment.class_id))
+        .where(
             Enrollment.user_id == user.id,
             Enrollment.class_id == card.class_id,
             Enrollment.role == "student",
             Enrollment.status == "active",
+            or_(col(Enrollment.end_date).is_(None), col(Enrollment.end_date) >= today_in_japan(now)),
+            col(SchoolClass.read_only).is_(False),
         )
     ).first()
     return (card, user) if enrolled is not None else None
@@ -305,7 +324,7 @@ def card_sign_in(
         )
         return CardSignIn("locked", retry_after_minutes=slot.retry_after_minutes)
     code = normalise_code(raw_code)
-    found = _card_holder(session, code) if code is not None else None
+    found = _card_holder(session, code, now, settings) if code is not None else None
     if found is None:
         locked_now = throttle.lock_if_full(session=session, settings=settings, slot=slot, now=now)
         record_event(

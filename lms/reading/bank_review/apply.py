@@ -7,7 +7,8 @@ then committed and shipped like any other change of the bank; until then deliver
 
 Per item only the newest unapplied decision counts.  An approval of an item whose file changed since the
 review (another digest) is not written: it stays unapplied and the item goes back to the queue.  An
-approval of an item that is no longer a draft is marked applied with a note (superseded).  Send-backs are
+approval of an item that is no longer a draft, or by a reviewer whose capability has since been revoked, is
+marked applied with a note (superseded).  Send-backs are
 listed for the authors and marked applied (nothing to write: the item stays a draft).
 """
 
@@ -22,7 +23,8 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.jst import JST
 from lms.reading.bank_review.models import ItemReviewDecision
-from lms.reading.bank_review.service import item_digest
+from lms.reading.bank_review.service import item_digest, reviewer_grant
+from lms.roster.models import User
 from reading_tests.errors import InvalidInput
 from reading_tests.items import Report, default_bank_path, item_files, validate_file
 from reading_tests.review import record_review
@@ -64,6 +66,11 @@ def apply_reviews(
         if row.decision == "send_back":
             result.sent_back.append(f"{item_id}: {row.comment}")
             _mark(row, now, "sent back to the author", dry_run)
+            continue
+        holder = session.get(User, row.reviewer_id)
+        if holder is None or reviewer_grant(session, holder) is None:  # revoked since: their approval too
+            result.superseded.append(item_id)
+            _mark(row, now, "not applied: the reviewer no longer holds the capability", dry_run)
             continue
         report = Report()
         item = validate_file(path, report)
