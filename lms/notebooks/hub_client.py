@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from lms.core.errors import DomainError
+from lms.notebooks import messages as msg
 
 STUDENTS_GROUP = "giga-notebook-students"  # every notebook student: the LMS may start only their servers
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -88,19 +89,14 @@ class HubClient:
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            raise HubUnavailable(
-                f"JupyterHub に接続できません（{type(error).__name__}）。ハブが動いているか確認してください。"
-            ) from None
+            raise HubUnavailable(msg.HUB_UNREACHABLE.format(error_type=type(error).__name__)) from None
 
     @staticmethod
     def _check(response: httpx.Response, what: str) -> httpx.Response:
         if response.status_code in (401, 403):
-            raise HubUnavailable(
-                f"JupyterHub が{what}を許可しませんでした（HTTP {response.status_code}）。"
-                "管理者の方は、LMS とハブの連携用トークンとその権限を確認してください。"
-            )
+            raise HubUnavailable(msg.HUB_FORBIDDEN.format(what=what, status_code=response.status_code))
         if response.status_code >= 400:
-            raise HubUnavailable(f"JupyterHub で{what}に失敗しました（HTTP {response.status_code}）。")
+            raise HubUnavailable(msg.HUB_FAILED.format(what=what, status_code=response.status_code))
         return response
 
     # --- provisioning -----------------------------------------------------------------------------------
@@ -148,10 +144,7 @@ class HubClient:
         what = "採点結果の読み取り"
         response = self._request("GET", f"{base}/assignments")
         if response.status_code == 404:
-            raise HubUnavailable(
-                "このコースの採点サービス（formgrader）が見つかりません。"
-                "新しいコースは、ハブの再起動のあとで使えるようになります。管理者に連絡してください。"
-            )
+            raise HubUnavailable(msg.FORMGRADER_NOT_FOUND)
         assignments = [a["name"] for a in self._check(response, what).json() if a.get("name")]
         out: dict[str, list[dict[str, Any]]] = {}
         for name in assignments:
@@ -184,7 +177,7 @@ class HubClient:
                 json={"last_name": last, "first_name": first, "email": None},
             )
             if response.status_code == 404:
-                raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+                raise HubUnavailable(msg.FORMGRADER_NOT_RUNNING)
             self._check(response, "採点サービスへの名前の登録")
             named.append(person["username"])
         return named
@@ -198,7 +191,7 @@ class HubClient:
         """Due date and extensions into nbgrader's gradebook (``hub_config.formgrader_deadlines``)."""
         response = self._request("PUT", self._deadlines_url(course_id, assignment), json=payload)
         if response.status_code == 404:
-            raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+            raise HubUnavailable(msg.FORMGRADER_NOT_RUNNING)
         self._check(response, "提出期限の登録")
 
     def formgrader_lateness(self, course_id: str, assignment: str) -> dict[str, dict[str, Any]]:

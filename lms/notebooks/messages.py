@@ -16,3 +16,24 @@ ONLY_MANAGERS_SYNC = "名簿をハブに反映できるのは、クラスの担�
 ONLY_TEACHER_PRESTART = "全員のノートブックを起動できるのは、このクラスの担当の先生だけです。"
 ONLY_TEACHER_PROGRESS = "起動の状況を見られるのは、このクラスの担当の先生だけです。"
 NO_NOTEBOOK_CLASS = "ノートブックを使うクラスがありません。"
+
+# deadlines and extensions
+BAD_DEADLINE = "提出期限は「2026-12-10 17:00」の形で入れてください。"
+ONLY_TEACHERS_DEADLINE = "提出期限を決められるのは、クラスの担当の先生と管理者です。"
+BAD_ASSIGNMENT_NAME = "課題名は formgrader の課題名（半角英数字・「_」「-」「.」）で入れてください。"
+STUDENTS_NOT_IN_CLASS = "このクラスに在籍していない児童生徒がいます: {names}"
+BAD_EXTENSION_DAYS = "延長は 0〜60日 の範囲で入れてください。"
+ONLY_TEACHERS_SEND_GRADES = "成績をLMSへ送れるのは、クラスの担当の先生と管理者です。"
+
+# talking to JupyterHub and the course's formgrader
+HUB_UNREACHABLE = "JupyterHub に接続できません（{error_type}）。ハブが動いているか確認してください。"
+HUB_FORBIDDEN = (
+    "JupyterHub が{what}を許可しませんでした（HTTP {status_code}）。"
+    "管理者の方は、LMS とハブの連携用トークンとその権限を確認してください。"
+)
+HUB_FAILED = "JupyterHub で{what}に失敗しました（HTTP {status_code}）。"
+FORMGRADER_NOT_FOUND = (
+    "このコースの採点サービス（formgrader）が見つかりません。"
+    "新しいコースは、ハブの再起動のあとで使えるようになります。管理者に連絡してください。"
+)
+FORMGRADER_NOT_RUNNING = "このコースの採点サービス（formgrader）がまだ動いていません。"
