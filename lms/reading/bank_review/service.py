@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.reading import delivery as dl
+from lms.reading.bank_review import messages as msg
 from lms.reading.bank_review.models import DECISIONS, ItemReviewDecision, ItemReviewer
 from lms.roster.models import Org, User
 from reading_tests.items import (
@@ -96,16 +97,12 @@ def grant_reviewer(
     """Give ``username`` the capability for their own district (audited); refuses students and admins."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.id is None:
-        raise InvalidInput(f"利用者「{username}」は見つかりません。ユーザー名を確かめてください。")
+        raise InvalidInput(msg.REVIEWER_NOT_FOUND.format(username=username))
     if user.role not in REVIEWER_ROLES:
-        raise InvalidInput(
-            f"「{username}」の役割（{user.role}）ではレビュー担当になれません（教員・学校管理者・教育委員会のみ）。"
-        )
+        raise InvalidInput(msg.ROLE_CANNOT_REVIEW.format(username=username, role=user.role))
     district = district_of(session, user)
     if district is None:
-        raise InvalidInput(
-            f"「{username}」の所属する教育委員会が名簿にありません。名簿を取り込んでください。"
-        )
+        raise InvalidInput(msg.REVIEWER_BOARD_MISSING.format(username=username))
     grant = session.exec(select(ItemReviewer).where(ItemReviewer.user_id == user.id)).first()
     if grant is None:
         grant = ItemReviewer(user_id=user.id, district_id=district, granted_by_id=by.id if by else None)
@@ -312,19 +309,19 @@ def decide(
     if author_of(item) == reviewer.username:
         raise Forbidden(OWN_ITEM)
     if decision not in DECISIONS:
-        raise InvalidInput("「承認」か「差し戻し」を選んでください。")
+        raise InvalidInput(msg.CHOOSE_VERDICT)
     unknown = [c for c in checks if c not in REVIEW_CHECKS]
     if unknown:
-        raise InvalidInput("チェック項目が正しくありません。画面を開き直してください。")
+        raise InvalidInput(msg.BAD_CHECKLIST)
     comment = comment.strip()
     if len(comment) > 2000:
-        raise InvalidInput("コメントは2000字以内にしてください。")
+        raise InvalidInput(msg.COMMENT_TOO_LONG)
     done = [c for c in REVIEW_CHECKS if c in checks]
     if decision == "approve" and len(done) != len(REVIEW_CHECKS):
         missing = "、".join(CHECK_LABELS[c].split("：")[0] for c in REVIEW_CHECKS if c not in done)
-        raise InvalidInput(f"承認するには、すべての項目を確認してチェックしてください（未確認：{missing}）。")
+        raise InvalidInput(msg.UNCHECKED_ITEMS.format(missing=missing))
     if decision == "send_back" and not comment:
-        raise InvalidInput("差し戻すときは、直してほしい点をコメントに書いてください。")
+        raise InvalidInput(msg.RETURN_NEEDS_COMMENT)
     if digest != item_digest(item.path):
         raise Conflict(CHANGED)
     row = ItemReviewDecision(
