@@ -17,6 +17,7 @@ from lms.auth.sessions import SESSION_COOKIE, LoadedSession, create_session, end
 from lms.core.db import SessionDep
 from lms.core.errors import NotFound
 from lms.core.settings import Settings
+from lms.pages import messages as msg
 from lms.pages.deps import PAGE_DEPENDENCIES, safe_next
 from lms.pages.render import render
 from lms.roster.models import User
@@ -330,7 +331,7 @@ def logout(request: Request, session: SessionDep, loaded: SessionStateDep) -> Re
 def _oidc(request: Request) -> oidc.OidcClient:
     client: oidc.OidcClient | None = getattr(request.app.state, "oidc", None)
     if client is None:
-        raise NotFound("学校のアカウントでのサインインは設定されていません。")
+        raise NotFound(msg.OIDC_NOT_CONFIGURED)
     return client
 
 
