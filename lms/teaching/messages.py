@@ -13,3 +13,8 @@ ASSIGNMENT_ENDED_REASSIGN = "このテストは終了しています。続きを
 BAD_DATETIME = "日時「{value}」を読み取れません（例: 2026-05-01T09:00）。"
 NOT_A_NUMBER = "「{label}」には数字を入れてください。"
 BAD_ASSIGNMENT_ID = "assignment_id には割り当ての番号（数字）を指定してください。"
+
+# who may assign and operate a class's tests
+ONLY_CLASS_TEACHER_CHANGES = (
+    "テストの割り当てや操作は、クラスの担当の先生が行います（学校管理者は結果の閲覧のみ）。"
+)

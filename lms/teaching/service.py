@@ -364,8 +364,6 @@ def class_report(*, session: Session, class_: SchoolClass, assignment_id: int | 
 
 # --- changes: assign, close, reset, resume ---------------------------------------------------------------
 
-CHANGE_FORBIDDEN = "テストの割り当てや操作は、クラスの担当の先生が行います（学校管理者は結果の閲覧のみ）。"
-
 
 def can_change(*, session: Session, user: User, class_: SchoolClass) -> bool:
     """Assigning, closing, resetting: the class's teacher or the system admin."""
@@ -375,7 +373,7 @@ def can_change(*, session: Session, user: User, class_: SchoolClass) -> bool:
 def check_can_change(*, session: Session, user: User, class_: SchoolClass) -> None:
     """Raise Forbidden unless `can_change` (a school admin reads, does not operate the test)."""
     if not can_change(session=session, user=user, class_=class_):
-        raise Forbidden(CHANGE_FORBIDDEN)
+        raise Forbidden(msg.ONLY_CLASS_TEACHER_CHANGES)
 
 
 def create_assignment(
