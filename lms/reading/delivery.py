@@ -133,8 +133,7 @@ def delivery_for(spec: DesignSpec) -> Delivery:
     try:
         return _design_cached(spec, id(item_bank()))
     except EngineInvalidInput as error:
-        message = f"このテストの設定では出題できません（{error}）。問題の選び方を変えてください。"
-        raise InvalidInput(message) from None
+        raise InvalidInput(messages.DESIGN_IMPOSSIBLE.format(error=error)) from None
 
 
 @lru_cache(maxsize=256)

@@ -66,3 +66,7 @@ ITEM_NOT_REVIEWED = "問題「{item_id}」はまだ点検が済んでいませ�
 ITEM_PRACTICE_ONLY = "問題「{item_id}」は練習用の問題で、テストには使えません"
 ITEM_NOT_CALIBRATED = "問題「{item_id}」は、まだ難しさなどの値が決まっていません"
 NO_CALIBRATED_ITEMS_FOR_SKILLS = "選んだ読解スキルには、値の決まった問題がありません"
+DESIGN_IMPOSSIBLE = "このテストの設定では出題できません（{error}）。問題の選び方を変えてください。"
+
+# the student's test pages
+TEST_NOT_GIVEN = "そのテストは見つかりません。先生に確かめてください。"

@@ -263,14 +263,11 @@ def _supersede(session: Session, item_id: str, *, statuses: Sequence[str]) -> No
 def promotable(row: ItemCalibration) -> str | None:
     """None when the row may be promoted, else why not (Japanese, for the teacher's screen)."""
     if not row.converged:
-        return "この較正は収束しなかったので、本番には使えません。データを増やして較正し直してください。"
+        return msg.NOT_CONVERGED
     blocking = [w for w in row.warnings if w.get("code") in BLOCKING_WARNINGS]
     if blocking:
         reasons = "／".join(str(w.get("message") or w.get("code")) for w in blocking)
-        return (
-            f"{row.item_id} は点検が必要なので、本番にできません（{reasons}）。"
-            "正答や選択肢を見直してください。"
-        )
+        return msg.NEEDS_CHECKING.format(item_id=row.item_id, reasons=reasons)
     return None
 
 
