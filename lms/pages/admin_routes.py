@@ -176,7 +176,7 @@ async def tokens_create(
             return render(
                 request,
                 "tokens.html",
-                _tokens_context(session, user, error="そのユーザー名のトークンは作れません。"),
+                _tokens_context(session, user, error=msg.NO_TOKEN_FOR_USERNAME),
                 status_code=400,
             )
         owner_user = found
