@@ -33,19 +33,11 @@ ServerState = Literal["ready", "pending", "stopped"]
 StartState = Literal["queued", "starting", "ready", "failed"]
 
 
-# No setting names here: teachers read this. The operations manual says which settings the admin supplies.
-NOT_CONFIGURED = (
-    "ノートブック（JupyterHub）との連携が、まだ設定されていません。学校のICT担当の方（管理者）に連絡してください。"
-    "管理者の方へ: LMS とハブで共有する連携用トークンを設定してから、LMS を再起動してください"
-    "（`make run` では自動で設定されます）。"
-)
-
-
 class HubUnavailable(DomainError):
     """The hub is not configured, unreachable, or refused the LMS's request."""
 
     status_code = 503
-    default_message = "JupyterHub に接続できません。しばらくしてからもう一度お試しください。"
+    default_message = msg.HUB_UNAVAILABLE
 
 
 def formgrader_url(hub_url: str, course_id: str) -> str:
@@ -65,7 +57,7 @@ class HubClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         if not api_url or not token:
-            raise HubUnavailable(NOT_CONFIGURED)
+            raise HubUnavailable(msg.HUB_NOT_CONFIGURED)
         # The hub's public routes (a course's formgrader at /services/<course>/) sit beside its REST API.
         self._root = api_url.rstrip("/").removesuffix("/hub/api")
         self._http = httpx.Client(
@@ -334,17 +326,17 @@ def start_one(
             sleep(timing.poll_interval_s)
             answer = client.start_server(name)
         if answer == "busy":
-            job.set(name, "failed", error="ハブが混み合っていて起動できませんでした。")
+            job.set(name, "failed", error=msg.START_HUB_BUSY)
             return
         seen_pending = answer == "pending"
         while answer != "ready":
             if clock() - t0 > timing.ready_timeout_s:
-                job.set(name, "failed", error="時間内に起動しませんでした。")
+                job.set(name, "failed", error=msg.START_TIMED_OUT)
                 return
             sleep(timing.poll_interval_s)
             answer = client.server_state(name)
             if answer == "stopped" and seen_pending:
-                job.set(name, "failed", error="サーバーの起動に失敗しました。")
+                job.set(name, "failed", error=msg.START_FAILED)
                 return
             seen_pending = seen_pending or answer == "pending"
         job.set(name, "ready", seconds=clock() - t0)
@@ -370,7 +362,7 @@ def run_prestart(
     except HubUnavailable as error:
         job.failure = error.message
     except Exception as error:  # a background thread: record it, never lose it silently
-        job.failure = f"起動中に予期しないエラーが起きました（{type(error).__name__}）。"
+        job.failure = msg.START_UNEXPECTED_ERROR.format(error_type=type(error).__name__)
     finally:
         job.done.set()
 

@@ -324,7 +324,7 @@ def deadline_form(
             session,
             user,
             class_,
-            error="延長は時間の数（例: 24）で入れてください。",
+            error=msg.BAD_EXTENSION_HOURS,
             status_code=400,
         )
     try:
