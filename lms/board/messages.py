@@ -65,6 +65,16 @@ ONLY_ADMIN_REVOKES = "支援ビューの許可を取り消せるのはシステ�
 GRANT_NOT_FOUND = "その支援ビューの許可は見つかりません。"
 BAD_DATETIME = "{label}は「2026-05-01T09:00」の形で入力してください。"
 
+# the support view: refusals of a board account without a grant
+NO_SUPPORT_GRANT = (
+    "この学校の個別の情報を見る許可（支援ビュー）がありません。"
+    "必要な場合は、理由と期間を添えてシステム管理者に申請してください。"
+)
+SUPPORT_GRANT_EXPIRED = (
+    "支援ビューの許可の期間が終わっているか、取り消されています。必要ならもう一度申請してください。"
+)
+SUPPORT_VIEW_BOARD_ONLY = "支援ビューは教育委員会のアカウント（と管理者）だけが使えます。"
+
 # research export
 PURPOSE_TOO_SHORT = "利用目的を{min_chars}文字以上で書いてください（データ利用の注意書きに載ります）。"
 BAD_EXPORT_KIND = "出力の種類は research（仮名化した個票）か public（公表した集計のみ）です。"

@@ -25,12 +25,6 @@ from lms.teaching import service as teaching
 
 MAX_GRANT_DAYS = 90
 MIN_REASON_CHARS = 5
-NO_GRANT = (
-    "この学校の個別の情報を見る許可（支援ビュー）がありません。"
-    "必要な場合は、理由と期間を添えてシステム管理者に申請してください。"
-)
-EXPIRED = "支援ビューの許可の期間が終わっているか、取り消されています。必要ならもう一度申請してください。"
-ONLY_BOARD = "支援ビューは教育委員会のアカウント（と管理者）だけが使えます。"
 
 
 @dataclass(frozen=True)
@@ -176,12 +170,12 @@ def require_active_grant(
     if user.role == "admin":
         return None
     if user.role != "board":
-        raise Forbidden(ONLY_BOARD)
+        raise Forbidden(msg.SUPPORT_VIEW_BOARD_ONLY)
     grants = [g for g in list_grants(session=session, board_user_id=user.id) if g.school_id == school_id]
     active = next((g for g in grants if g.is_active(now)), None)
     if active is not None:
         return active
-    raise Forbidden(EXPIRED if grants else NO_GRANT)
+    raise Forbidden(msg.SUPPORT_GRANT_EXPIRED if grants else msg.NO_SUPPORT_GRANT)
 
 
 def _audit_use(
@@ -212,7 +206,7 @@ def school_classes(
     if school is None or school.type != "school":
         if user.role == "admin":
             raise NotFound(msg.SCHOOL_NOT_FOUND)
-        raise Forbidden(NO_GRANT if user.role == "board" else ONLY_BOARD)
+        raise Forbidden(msg.NO_SUPPORT_GRANT if user.role == "board" else msg.SUPPORT_VIEW_BOARD_ONLY)
     grant = require_active_grant(session=session, user=user, school_id=school_id, now=now)
     classes = list(
         session.exec(
@@ -233,7 +227,7 @@ def class_report(
     if class_ is None:
         if user.role == "admin":
             raise NotFound(msg.CLASS_NOT_FOUND)
-        raise Forbidden(NO_GRANT if user.role == "board" else ONLY_BOARD)
+        raise Forbidden(msg.NO_SUPPORT_GRANT if user.role == "board" else msg.SUPPORT_VIEW_BOARD_ONLY)
     grant = require_active_grant(session=session, user=user, school_id=class_.school_id, now=now)
     report = teaching.class_report(session=session, class_=class_)
     school = session.get(Org, class_.school_id)
