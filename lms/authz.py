@@ -30,25 +30,16 @@ from typing import Annotated, Any, NoReturn
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
+from lms import permission_messages as msg
 from lms.audit.service import record_event
 from lms.auth.deps import LoginRequired, Principal, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import DomainError, Forbidden, NotFound
 from lms.notebooks.models import NotebookCourse
-from lms.permissions import BOARD_INDIVIDUAL_MESSAGE, check_class_roster, check_view_user
+from lms.permissions import check_class_roster, check_view_user
 from lms.reading import messages as reading_msg
 from lms.reading.models import Assignment, Attempt
 from lms.roster.models import PLATFORM_ROLES, SchoolClass, User
-
-CLASS_NOT_FOUND = "そのクラスは見つかりません。"
-USER_NOT_FOUND = "その利用者は見つかりません。"
-STUDENT_NOT_FOUND = "その児童生徒は見つかりません。"
-ASSIGNMENT_NOT_FOUND = "そのテストの割り当ては見つかりません。"
-TEACHER_ATTEMPT_NOT_FOUND = "その解答は見つかりません。"
-COURSE_NOT_FOUND = "そのノートブックのコースは見つかりません。"
-BOARD_GRADES_MESSAGE = "教育委員会のアカウントでは、児童生徒一人ひとりの成績は見られません。"
-BOARD_RESULTS_MESSAGE = "教育委員会のアカウントでは、児童生徒一人ひとりの結果は見られません。"
-UNKNOWN_KIND_MESSAGE = "この種類のデータの権限が設定されていません。管理者に連絡してください。"
 
 
 class Kind(StrEnum):
@@ -76,7 +67,7 @@ class Found:
 Rule = Callable[[Session, User, Any], Found]
 
 
-def _missing(viewer: User, message: str, board_message: str = BOARD_INDIVIDUAL_MESSAGE) -> NoReturn:
+def _missing(viewer: User, message: str, board_message: str = msg.BOARD_INDIVIDUAL_MESSAGE) -> NoReturn:
     """A row that does not exist: board 403 (it asks for individuals either way), everyone else 404."""
     if viewer.role == "board":
         raise Forbidden(board_message)
@@ -86,7 +77,7 @@ def _missing(viewer: User, message: str, board_message: str = BOARD_INDIVIDUAL_M
 def _class(session: Session, viewer: User, class_id: int) -> Found:
     class_ = session.get(SchoolClass, class_id)
     if class_ is None:
-        _missing(viewer, CLASS_NOT_FOUND)
+        _missing(viewer, msg.CLASS_NOT_FOUND)
     check_class_roster(session, viewer, class_)
     return Found(class_, "class", class_.id)
 
@@ -95,8 +86,8 @@ def _user(session: Session, viewer: User, user_id: int) -> Found:
     target = session.get(User, user_id)
     if target is None:
         if viewer.role == "board" and viewer.id != user_id:
-            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
-        raise NotFound(USER_NOT_FOUND)
+            raise Forbidden(msg.BOARD_INDIVIDUAL_MESSAGE)
+        raise NotFound(msg.USER_NOT_FOUND)
     check_view_user(session, viewer, target)
     return Found(target, "user", target.id, owner_id=target.id)
 
@@ -104,7 +95,7 @@ def _user(session: Session, viewer: User, user_id: int) -> Found:
 def _student(session: Session, viewer: User, user_id: int) -> Found:
     target = session.get(User, user_id)
     if target is None or target.role != "student":
-        _missing(viewer, STUDENT_NOT_FOUND)
+        _missing(viewer, msg.STUDENT_NOT_FOUND)
     check_view_user(session, viewer, target)
     return Found(target, "user", target.id, owner_id=target.id)
 
@@ -120,23 +111,23 @@ def _within(message: str, rule: Rule, session: Session, viewer: User, object_id:
 def _assignment(session: Session, viewer: User, assignment_id: int) -> Found:
     assignment = session.get(Assignment, assignment_id)
     if assignment is None:
-        _missing(viewer, ASSIGNMENT_NOT_FOUND)
-    class_ = _within(ASSIGNMENT_NOT_FOUND, _class, session, viewer, assignment.class_id).value
+        _missing(viewer, msg.ASSIGNMENT_NOT_FOUND)
+    class_ = _within(msg.ASSIGNMENT_NOT_FOUND, _class, session, viewer, assignment.class_id).value
     return Found((assignment, class_), "assignment", assignment.id)
 
 
 def _attempt(session: Session, viewer: User, attempt_id: int) -> Found:
     attempt = session.get(Attempt, attempt_id)
     if attempt is None:
-        _missing(viewer, TEACHER_ATTEMPT_NOT_FOUND)
-    found = _within(TEACHER_ATTEMPT_NOT_FOUND, _assignment, session, viewer, attempt.assignment_id)
+        _missing(viewer, msg.TEACHER_ATTEMPT_NOT_FOUND)
+    found = _within(msg.TEACHER_ATTEMPT_NOT_FOUND, _assignment, session, viewer, attempt.assignment_id)
     assignment, class_ = found.value
     return Found((attempt, assignment, class_), "attempt", attempt.id, owner_id=attempt.student_id)
 
 
 def _attempt_results(session: Session, viewer: User, attempt_id: int) -> Found:
     if viewer.role == "board":  # before the lookup: no hint whether the attempt exists
-        raise Forbidden(BOARD_RESULTS_MESSAGE)
+        raise Forbidden(msg.BOARD_RESULTS_MESSAGE)
     attempt = session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(reading_msg.ATTEMPT_NOT_FOUND)
@@ -148,7 +139,7 @@ def _notebook_course(session: Session, viewer: User, course_id: str) -> Found:
     course = session.exec(select(NotebookCourse).where(NotebookCourse.course_id == course_id)).first()
     class_ = session.get(SchoolClass, course.class_id) if course is not None else None
     if course is None or class_ is None:
-        _missing(viewer, COURSE_NOT_FOUND, board_message=BOARD_GRADES_MESSAGE)
+        _missing(viewer, msg.COURSE_NOT_FOUND, board_message=msg.BOARD_GRADES_MESSAGE)
     check_class_roster(session, viewer, class_)
     return Found((course, class_), "notebook_course", course.course_id)
 
@@ -201,7 +192,7 @@ def load(
     rule = RULES.get(kind)
     if rule is None:
         _refuse(
-            Forbidden(UNKNOWN_KIND_MESSAGE),
+            Forbidden(msg.UNKNOWN_KIND_MESSAGE),
             viewer=viewer,
             kind=kind,
             object_id=object_id,

@@ -27,6 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from lms import permission_messages as msg
 from lms.auth.deps import (
     ClockDep,
     LoginRequired,
@@ -244,15 +245,11 @@ def policy_for(request: Request) -> RoutePolicy:
     if policy is None and request.method == "HEAD":
         policy = ROUTE_POLICIES.get(("GET", path or ""))
     if policy is None:  # fail closed: a route nobody classified serves nobody
-        raise Forbidden("この画面の権限が設定されていません。管理者に連絡してください。")
+        raise Forbidden(msg.ROUTE_NOT_CLASSIFIED)
     return policy
 
 
 # --- role-level rules ----------------------------------------------------------------------------------
-
-BOARD_INDIVIDUAL_MESSAGE = (
-    "教育委員会のアカウントでは、児童生徒一人ひとりの情報は見られません。学校ごとの集計をご覧ください。"
-)
 
 
 def check_row(row: Row, user: User) -> None:
@@ -266,7 +263,7 @@ def check_role(row: Row, role: str) -> None:
         return
     if row in (Row.CLASS_ROSTER, Row.CLASS_RESULTS):
         if role == "board":
-            raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+            raise Forbidden(msg.BOARD_INDIVIDUAL_MESSAGE)
         if role not in ("teacher", "school_admin", "admin"):
             raise NotFound()
         return
@@ -274,11 +271,11 @@ def check_role(row: Row, role: str) -> None:
         if role == "student":
             raise NotFound()
         if role not in ("board", "school_admin", "admin"):
-            raise Forbidden("学校ごとの集計は、学校管理者・教育委員会・管理者が見られます。")
+            raise Forbidden(msg.SCHOOL_AGGREGATES_ROLES)
         return
     if row is Row.ITEM_BANK:
         if role == "board":
-            raise Forbidden("教育委員会のアカウントでは問題バンクを変更できません。")
+            raise Forbidden(msg.BOARD_CANNOT_EDIT_BANK)
         if role not in ("teacher", "school_admin", "admin"):
             raise NotFound()
         return
@@ -288,21 +285,21 @@ def check_role(row: Row, role: str) -> None:
         return
     if row is Row.STUDENT_TEST:
         if role != "student":
-            raise Forbidden("テストを受けられるのは児童生徒のアカウントだけです。")
+            raise Forbidden(msg.STUDENTS_ONLY_TEST)
         return
     if row is Row.SUPPORT:  # the per-school grant is checked in lms.board.support
         if role == "student":
             raise NotFound()
         if role not in ("board", "admin"):
-            raise Forbidden("支援ビューは、許可を受けた教育委員会のアカウントだけが使えます。")
+            raise Forbidden(msg.SUPPORT_VIEW_GRANTED_BOARD_ONLY)
         return
     if row is Row.BOARD_AGGREGATES:  # which school: lms.board.service.dashboard_data
         if role not in ("board", "school_admin", "admin"):
-            raise Forbidden("教育委員会の集計は、教育委員会・学校管理者・システム管理者が見られます。")
+            raise Forbidden(msg.BOARD_AGGREGATES_ROLES)
         return
     if row is Row.ADMIN:
         if role != "admin":
-            raise Forbidden("この画面はシステム管理者だけが使えます。")
+            raise Forbidden(msg.ADMIN_ONLY)
         return
     raise Forbidden()  # pragma: no cover - every row is handled above
 
@@ -328,9 +325,9 @@ def api_gate(
     principal = api_principal(request, session, settings, clock, loaded)
     if principal.token is not None:
         if policy.session_only:
-            raise Forbidden("この操作はAPIトークンではなく、サインインしたブラウザから行ってください。")
+            raise Forbidden(msg.BROWSER_ONLY)
         if policy.scope is not None and not principal.has_scope(policy.scope):
-            raise Forbidden(f"このAPIトークンには「{policy.scope}」のスコープがありません。")
+            raise Forbidden(msg.TOKEN_LACKS_SCOPE.format(scope=policy.scope))
     check_row(policy.row, principal.user)
 
 
@@ -394,12 +391,12 @@ def check_class_roster(session: Session, user: User, class_: SchoolClass) -> Non
     if user.role == "admin":
         return
     if user.role == "board":
-        raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+        raise Forbidden(msg.BOARD_INDIVIDUAL_MESSAGE)
     if user.role == "school_admin" and class_.school_id in school_ids(session, user):
         return
     if user.role == "teacher" and class_.id in taught_class_ids(session, user):
         return
-    raise NotFound("そのクラスは見つかりません。")
+    raise NotFound(msg.CLASS_NOT_FOUND)
 
 
 def check_view_user(session: Session, viewer: User, target: User) -> None:
@@ -407,7 +404,7 @@ def check_view_user(session: Session, viewer: User, target: User) -> None:
     if viewer.id == target.id or viewer.role == "admin":
         return
     if viewer.role == "board":
-        raise Forbidden(BOARD_INDIVIDUAL_MESSAGE)
+        raise Forbidden(msg.BOARD_INDIVIDUAL_MESSAGE)
     if viewer.role == "school_admin":
         schools = school_ids(session, viewer)
         if target.primary_org_id in schools:
@@ -431,7 +428,7 @@ def check_view_user(session: Session, viewer: User, target: User) -> None:
         ).first()
         if student_there is not None:
             return
-    raise NotFound("その利用者は見つかりません。")
+    raise NotFound(msg.USER_NOT_FOUND)
 
 
 def check_view_school(session: Session, user: User, school: Org) -> None:
@@ -440,7 +437,7 @@ def check_view_school(session: Session, user: User, school: Org) -> None:
         return
     if user.role == "school_admin" and school.id in school_ids(session, user):
         return
-    raise NotFound("その学校は見つかりません。")
+    raise NotFound(msg.SCHOOL_NOT_FOUND)
 
 
 def school_summaries(session: Session, user: User) -> list[dict[str, Any]]:

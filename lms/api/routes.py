@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from lms import permission_messages as permission_msg
 from lms.api.queries import AuditFilter, class_roster, school_names, search_audit, student_counts
 from lms.api.schemas import (
     AuditEventPublic,
@@ -25,6 +26,7 @@ from lms.api.schemas import (
     TokenPublic,
     UserPublic,
 )
+from lms.auth import messages as auth_msg
 from lms.auth import service
 from lms.auth.deps import ApiPrincipal, ClockDep, client_ip
 from lms.auth.models import ApiToken
@@ -205,10 +207,10 @@ def create_token(
     owner = principal.user
     if body.user_id is not None and body.user_id != owner.id:
         if principal.user.role != "admin":
-            raise Forbidden("ほかの人のAPIトークンは管理者だけが作れます。")
+            raise Forbidden(auth_msg.TOKEN_FOR_OTHERS_ADMIN_ONLY)
         found = session.get(User, body.user_id)
         if found is None:
-            raise NotFound("その利用者は見つかりません。")
+            raise NotFound(permission_msg.USER_NOT_FOUND)
         owner = found
     token, secret = service.create_api_token(
         session=session,

@@ -14,6 +14,7 @@ import secrets
 
 from fastapi import Request, Response
 
+from lms.auth import messages as msg
 from lms.auth.sessions import SESSION_COOKIE
 from lms.core.errors import Forbidden
 from lms.core.settings import Settings
@@ -53,9 +54,7 @@ def check_token(request: Request, supplied: str | None, settings: Settings) -> N
     """Raise Forbidden unless ``supplied`` is the token of this browser's session."""
     binding = _binding(request)
     if not supplied or binding is None or not hmac.compare_digest(supplied, token_for(binding, settings)):
-        raise Forbidden(
-            "フォームの有効期限が切れました。ページを読み込み直してから、もう一度送信してください。"
-        )
+        raise Forbidden(msg.FORM_EXPIRED)
 
 
 async def verify_csrf(request: Request) -> None:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from lms.auth import csrf
+from lms.auth import messages as msg
 from lms.auth.models import ApiToken
 from lms.auth.service import authenticate_api_token
 from lms.auth.sessions import SESSION_COOKIE, LoadedSession, load_session
@@ -152,7 +153,7 @@ def _resolve_principal(
     if secret is not None:
         found = authenticate_api_token(session=session, secret=secret, now=clock.now())
         if found is None:
-            raise Unauthorized("APIトークンが無効です（失効・取り消し済みか、まちがっています）。")
+            raise Unauthorized(msg.BAD_API_TOKEN)
         user, token = found
         return Principal(user=user, token=token, scopes=frozenset(token.scope_list))
     check_browser_session(request, None if loaded is None else loaded.row.stage, settings)
@@ -164,7 +165,7 @@ def check_browser_session(request: Request, stage: str | None, settings: Setting
     """The API's rule for a browser session (``stage`` None: no live session): fully signed in, and an
     unsafe method carries the session's CSRF token in its header."""
     if stage != "full":
-        raise Unauthorized("サインインするか、Authorization: Bearer でAPIトークンを送ってください。")
+        raise Unauthorized(msg.SIGN_IN_OR_TOKEN)
     if request.method in csrf.UNSAFE_METHODS:
         csrf.check_token(request, request.headers.get(csrf.HEADER), settings)
 
@@ -188,7 +189,7 @@ ApiPrincipal = Annotated[Principal, Depends(api_principal_dep)]
 async def require_session_principal(principal: ApiPrincipal) -> Principal:
     """Routes that an API token may not use (e.g. minting more tokens)."""
     if principal.token is not None:
-        raise Forbidden("この操作はAPIトークンではなく、サインインした画面から行ってください。")
+        raise Forbidden(msg.BROWSER_ONLY)
     return principal
 
 

@@ -23,6 +23,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from lms.auth import messages as msg
 from lms.core.errors import InvalidInput, Unauthorized
 from lms.core.settings import OidcSettings
 from lms.roster.models import User
@@ -95,12 +96,12 @@ class OidcClient:
                 },
             )
             if response.status_code != 200:
-                raise Unauthorized("学校のアカウントでのサインインに失敗しました。もう一度お試しください。")
+                raise Unauthorized(msg.OIDC_FAILED)
             id_token = response.json().get("id_token")
             keys_response = await http.get(meta["jwks_uri"])
             keys_response.raise_for_status()
         if not id_token:
-            raise Unauthorized("学校のアカウントでのサインインに失敗しました（IDトークンがありません）。")
+            raise Unauthorized(msg.OIDC_NO_ID_TOKEN)
         keys = KeySet.import_key_set(keys_response.json())
         try:
             token = jwt.decode(id_token, keys, algorithms=["RS256", "ES256"])
@@ -114,7 +115,7 @@ class OidcClient:
                 nonce={"essential": True, "value": pending.nonce},
             ).validate(token.claims)
         except (JoseError, ValueError) as error:
-            raise Unauthorized("学校のアカウントの確認に失敗しました。もう一度お試しください。") from error
+            raise Unauthorized(msg.OIDC_CHECK_FAILED) from error
         return dict(token.claims)
 
 
@@ -124,11 +125,11 @@ def pack_state(pending: PendingLogin, secret_key: str) -> str:
 
 def unpack_state(value: str | None, secret_key: str) -> PendingLogin:
     if not value:
-        raise InvalidInput("サインインの手続きが見つかりません。最初からやりなおしてください。")
+        raise InvalidInput(msg.OIDC_FLOW_NOT_FOUND)
     try:
         data = URLSafeTimedSerializer(secret_key, salt="oidc").loads(value, max_age=STATE_MAX_AGE_SECONDS)
     except BadSignature as error:
-        raise InvalidInput("サインインの手続きの期限が切れました。最初からやりなおしてください。") from error
+        raise InvalidInput(msg.OIDC_FLOW_EXPIRED) from error
     return PendingLogin(**data)
 
 

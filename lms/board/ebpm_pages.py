@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from lms.auth.deps import PageUser
 from lms.board import charts, ebpm
+from lms.board import messages as msg
 from lms.board.aggregates import GRADES, TERM_LABELS
 from lms.board.present import CITY_LABEL, grade_label, skill_label
 from lms.board.release_view import latest_per_term
@@ -31,7 +32,7 @@ def _int(value: str | None, label: str) -> int | None:
     if value is None or value.strip() == "":
         return None
     if not value.strip().isdigit():
-        raise InvalidInput(f"{label}は数字で指定してください。")
+        raise InvalidInput(msg.EBPM_NOT_A_NUMBER.format(label=label))
     return int(value)
 
 
@@ -46,17 +47,17 @@ def ebpm_page(request: Request, session: SessionDep, user: PageUser) -> Response
     from lms.board.pages import _render
 
     if user.role not in ("board", "admin"):
-        raise Forbidden("この画面は教育委員会とシステム管理者のためのものです（市全体の公表値を使います）。")
+        raise Forbidden(msg.EBPM_BOARD_ONLY)
     q = request.query_params
     skill = q.get("skill") or "ALL"
     if skill not in SKILL_CODES:
-        raise InvalidInput("読解スキルは一覧から選んでください。")
+        raise InvalidInput(msg.EBPM_CHOOSE_SKILL)
     by_term = latest_per_term(session)
     latest = max(by_term, key=lambda yt: by_term[yt].number) if by_term else None
     year = _int(q.get("year"), "年度") or (latest[0] if latest else None)
     term = _int(q.get("term"), "学期") or (latest[1] if latest else 1)
     if term not in (1, 2, 3):
-        raise InvalidInput("学期は 1、2、3 のどれかを指定してください。")
+        raise InvalidInput(msg.EBPM_BAD_TERM)
     grade = q.get("grade") or ""
     if grade not in ("ALL", *GRADES):
         grade = ebpm.default_grade(session, skill=skill, term=term)

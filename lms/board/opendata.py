@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from lms.board import messages as msg
 from lms.board.present import COLUMNS, figure_row
 from lms.board.release_view import ReleaseFigure, latest_per_term, release_figures
 from lms.board.service import SKILL_CODES
@@ -122,10 +123,7 @@ def write_opendata(
     """
     cfg = settings or get_board_settings()
     if cfg.city_code and not valid_city_code(cfg.city_code):
-        raise InvalidInput(
-            f"全国地方公共団体コード {cfg.city_code} の検査数字が合いません。"
-            "GIGA_BOARD_CITY_CODE に総務省のコード（6桁）を設定してください。"
-        )
+        raise InvalidInput(msg.BAD_CITY_CODE.format(city_code=cfg.city_code))
     out_dir.mkdir(parents=True, exist_ok=True)
     schools = {o.id: o for o in session.exec(select(Org).where(Org.type == "school")) if o.id is not None}
     figures = released_figures(session)

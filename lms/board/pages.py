@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from lms.audit.service import record_event
 from lms.auth.deps import PageUser, client_ip
 from lms.board import charts
+from lms.board import messages as msg
 from lms.board.aggregates import GRADE_LABELS, GRADES, HIST_EDGES, TERM_LABELS
 from lms.board.ebpm_pages import router as ebpm_router
 from lms.board.models import BoardFigure
@@ -278,7 +279,7 @@ def dashboard_csv(request: Request, session: SessionDep, user: PageUser) -> Resp
 
 def _require_publisher(user: User) -> None:
     if user.role not in ("board", "admin"):
-        raise Forbidden("オープンデータの公開と集計の更新は、教育委員会とシステム管理者が行います。")
+        raise Forbidden(msg.ONLY_BOARD_PUBLISHES)
 
 
 @router.post("/board/opendata")
@@ -311,7 +312,7 @@ def _float_or_none(value: str, label: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise InvalidInput(f"{label}には数値を入力してください（例：512.3）。") from None
+        raise InvalidInput(msg.REFERENCE_NOT_A_NUMBER.format(label=label)) from None
 
 
 @router.post("/board/reference-values")
@@ -321,10 +322,10 @@ async def add_reference(request: Request, session: SessionDep, user: PageUser) -
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     year = (form.get("school_year") or "").strip()
     if not year.isdigit():
-        raise InvalidInput("年度を数字で入力してください（例：2025）。")
+        raise InvalidInput(msg.REFERENCE_YEAR_NOT_A_NUMBER)
     rate = _float_or_none(form.get("correct_rate_pct", ""), "平均正答率")
     if rate is None:
-        raise InvalidInput("公表された平均正答率（%）を入力してください。")
+        raise InvalidInput(msg.REFERENCE_NO_PERCENT)
     value = add_reference_value(
         session=session,
         actor=user,
@@ -362,11 +363,11 @@ async def release_page(request: Request, session: SessionDep, user: PageUser) ->
     """An admin queues the next release of a term (audited); a background job makes it (the page shows
     its status), so that a large city does not hold this request (lms.board.release_jobs)."""
     if user.role != "admin":
-        raise Forbidden("公表回の作成は、システム管理者が行います。")
+        raise Forbidden(msg.ONLY_ADMIN_CREATES_RELEASE)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     year, term = (form.get("school_year") or "").strip(), (form.get("term") or "").strip()
     if not year.isdigit() or not term.isdigit():
-        raise InvalidInput("年度（例：2025）と学期（1〜3）を数字で指定してください。")
+        raise InvalidInput(msg.BAD_YEAR_AND_TERM)
     job = queue_release(session=session, actor=user, school_year=int(year), term=int(term), reason="admin",
                         ip=client_ip(request))  # fmt: skip
     return RedirectResponse(f"/board?job={job.id}#release-jobs", status_code=303)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
+from lms.board import messages as msg
 from lms.board.release_models import BoardRelease, BoardReleaseJob
 from lms.board.releases import make_release
 from lms.board.settings import get_board_settings
@@ -56,7 +57,7 @@ def queue_release(
     """Queue the next release of a term (an admin's request, audited); a job of that term already
     waiting or running is returned instead of a second one."""
     if term not in (1, 2, 3):
-        raise InvalidInput("学期（term）は 1、2、3 のどれかを指定してください。")
+        raise InvalidInput(msg.BAD_TERM_FILTER)
     xact_lock(session, "board_release_jobs")
     waiting = session.exec(
         select(BoardReleaseJob).where(

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from lms.auth.deps import ApiPrincipal, client_ip
+from lms.board import messages as msg
 from lms.board import responses
 from lms.board.release_jobs import job_view, queue_release
 from lms.board.release_models import BoardReleaseJob
@@ -82,10 +83,10 @@ def create(
 )
 def job(job_id: int, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     if principal.user.role not in ("board", "admin"):
-        raise Forbidden("公表回の作成状況は、教育委員会とシステム管理者が見られます。")
+        raise Forbidden(msg.ONLY_BOARD_SEES_RELEASE_JOBS)
     row = session.get(BoardReleaseJob, job_id)
     if row is None:
-        raise NotFound("その作成依頼はありません。")
+        raise NotFound(msg.RELEASE_JOB_NOT_FOUND)
     return job_view(row)
 
 

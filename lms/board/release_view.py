@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from lms.board import messages as msg
 from lms.board.aggregates import GRADES, entry_year
 from lms.board.disclosure import Share
 from lms.board.models import ReferenceValue
@@ -93,7 +94,7 @@ def release_dashboard(*, session: Session, filters: Filters, viewer: User | None
         else visible_schools(session=session, viewer=viewer)
     )
     if filters.school_id is not None and filters.school_id not in {s.id for s in schools}:
-        raise NotFound("その学校は見つかりません。")
+        raise NotFound(msg.SCHOOL_NOT_FOUND)
     school = next((s for s in schools if s.id == filters.school_id), None)
     by_term = latest_per_term(session)
     years = sorted({y for y, _t in by_term})

@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
+from lms.board import messages as msg
 from lms.board.aggregates import condition_on_group, plausible_values, standard_normal_draws
 from lms.board.disclosure import (
     ALL,
@@ -145,16 +146,14 @@ def make_release(
 ) -> BoardRelease:  # fmt: skip
     """Build, audit and store the next release of ``school_year``/``term`` (module docstring)."""
     if reason not in RELEASE_REASONS:
-        raise InvalidInput("公表の理由は term_closed（学期の締め）か admin（管理者による作成）です。")
+        raise InvalidInput(msg.BAD_RELEASE_REASON)
     if term not in (1, 2, 3):
-        raise InvalidInput("学期（term）は 1、2、3 のどれかを指定してください。")
+        raise InvalidInput(msg.BAD_TERM_FILTER)
     cfg = settings or get_board_settings()
     xact_lock(session, "board_release")
     frame = microdata_from_db(session, school_year, term, cfg.plausible_values)
     if frame.size == 0:
-        raise InvalidInput(
-            f"{school_year}年度 {term}学期 の結果がまだありません。テストの提出後に作成してください。"
-        )
+        raise InvalidInput(msg.NO_RESULTS_FOR_TERM.format(school_year=school_year, term=term))
     protection = Protection(min_cell=cfg.min_cell_size, rounding=cfg.count_rounding)
     last_same_term = session.exec(
         select(BoardRelease)
@@ -164,9 +163,7 @@ def make_release(
     previous = _as_release(last_same_term) if last_same_term is not None else None
     release, report = protect_and_audit(frame, protection, previous)
     if report.leaks:  # pragma: no cover - shares are withheld before this can happen
-        raise InvalidInput(
-            f"公表前の検査で {len(report.leaks)} 件の問題が見つかったため、公表しませんでした。"
-        )
+        raise InvalidInput(msg.RELEASE_CHECK_FAILED.format(count=len(report.leaks)))
     number = int(session.exec(select(func.coalesce(func.max(BoardRelease.number), 0))).one()) + 1
     row = BoardRelease(
         number=number, school_year=school_year, term=term, reason=reason,
@@ -201,9 +198,7 @@ def get_release(session: Session, number: int | None = None) -> BoardRelease:
     )
     row = session.exec(query).first()
     if row is None:
-        raise NotFound(
-            "公表された集計（リリース）はまだありません。" if number is None else "そのリリースはありません。"
-        )
+        raise NotFound(msg.NO_RELEASE_YET if number is None else msg.RELEASE_NOT_FOUND)
     return row
 
 

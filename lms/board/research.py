@@ -40,6 +40,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from lms.audit.service import record_event
+from lms.board import messages as msg
 from lms.board.support_models import ResearchExport
 from lms.core.cli import fail, require_current_schema, settings_or_exit
 from lms.core.db import engine_for
@@ -422,11 +423,9 @@ def export_research(
     """Write the export to ``out_dir`` and log it (``research.export``; the key is not kept)."""
     purpose = purpose.strip()
     if len(purpose) < MIN_PURPOSE_CHARS:
-        raise InvalidInput(
-            f"利用目的を{MIN_PURPOSE_CHARS}文字以上で書いてください（データ利用の注意書きに載ります）。"
-        )
+        raise InvalidInput(msg.PURPOSE_TOO_SHORT.format(min_chars=MIN_PURPOSE_CHARS))
     if mode not in MODES:
-        raise InvalidInput("出力の種類は research（仮名化した個票）か public（公表した集計のみ）です。")
+        raise InvalidInput(msg.BAD_EXPORT_KIND)
     k = min_cell_size()
     pseudonym = Pseudonymizer(key)
     out_dir.mkdir(parents=True, exist_ok=True)

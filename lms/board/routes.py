@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 
 from lms.audit.service import record_event
 from lms.auth.deps import ApiPrincipal, client_ip
+from lms.board import messages as msg
 from lms.board import responses
 from lms.board.present import figure_row
 from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
@@ -73,7 +74,7 @@ def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) ->
 )
 def refresh(request: Request, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     if principal.user.role not in ("board", "admin"):
-        raise Forbidden("集計の更新は、教育委員会とシステム管理者が行います。")
+        raise Forbidden(msg.ONLY_BOARD_REFRESHES)
     report = refresh_aggregates(session=session)
     record_event(
         session=session,

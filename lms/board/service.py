@@ -25,6 +25,7 @@ from sqlalchemy import delete, insert, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from lms.board import messages as msg
 from lms.board.aggregates import (
     GRADES,
     CellSums,
@@ -270,18 +271,18 @@ class Filters:
             if value == "":
                 return None
             if not value.isdigit():
-                raise InvalidInput(f"{label}（{name}）には数字を指定してください。")
+                raise InvalidInput(msg.FILTER_NOT_A_NUMBER.format(label=label, name=name))
             return int(value)
 
         skill = (params.get("skill") or ALL).strip()
         if skill not in SKILL_CODES:
-            raise InvalidInput(f"読解スキル（skill）は {', '.join(SKILL_CODES)} のどれかを指定してください。")
+            raise InvalidInput(msg.BAD_SKILL_FILTER.format(skills=", ".join(SKILL_CODES)))
         grade = (params.get("grade") or ALL).strip()
         if grade != ALL and grade not in GRADES:
-            raise InvalidInput("学年（grade）は P1〜P6、J1〜J3 か ALL を指定してください。")
+            raise InvalidInput(msg.BAD_GRADE_FILTER)
         term = number("term", "学期")
         if term is not None and term not in (1, 2, 3):
-            raise InvalidInput("学期（term）は 1、2、3 のどれかを指定してください。")
+            raise InvalidInput(msg.BAD_TERM_FILTER)
         return cls(
             school_year=number("year", "年度"),
             term=term,
@@ -349,10 +350,10 @@ def dashboard_data(*, session: Session, filters: Filters, viewer: User | None = 
     visible_ids = {s.id for s in schools}
     city_allowed = viewer is None or viewer.role in ("board", "admin")
     if filters.school_id is not None and filters.school_id not in visible_ids:
-        raise NotFound("その学校は見つかりません。")
+        raise NotFound(msg.SCHOOL_NOT_FOUND)
     if filters.school_id is None and not city_allowed:
         if not schools:
-            raise NotFound("あなたの学校が見つかりません。")
+            raise NotFound(msg.OWN_SCHOOL_NOT_FOUND)
         filters.school_id = schools[0].id
     school = next((s for s in schools if s.id == filters.school_id), None)
     periods = sorted(set(session.exec(select(BoardFigure.school_year, BoardFigure.term).distinct()).all()))
@@ -437,23 +438,21 @@ def add_reference_value(
     The published 平均正答率 is stored as published; a scale score only with the linking study in ``note``.
     """
     if source not in REFERENCE_SOURCES:
-        raise InvalidInput("出典は national（全国）、prefecture（都道府県）、other のどれかです。")
+        raise InvalidInput(msg.REFERENCE_BAD_SOURCE)
     if grade not in GRADES or skill not in SKILL_CODES:
-        raise InvalidInput("学年（P1〜J3）と読解スキルを正しく指定してください。")
+        raise InvalidInput(msg.REFERENCE_BAD_GRADE_OR_SKILL)
     if correct_rate_pct is None and mean_scale_score is None:
-        raise InvalidInput("公表された平均正答率（%）を入力してください。")
+        raise InvalidInput(msg.REFERENCE_NO_PERCENT)
     if correct_rate_pct is not None and not 0 <= correct_rate_pct <= 100:
-        raise InvalidInput("平均正答率は 0〜100 の百分率で入力してください（例：64.2）。")
+        raise InvalidInput(msg.REFERENCE_BAD_PERCENT)
     if mean_scale_score is not None and not (note or "").strip():
-        raise InvalidInput(
-            "尺度得点への換算値は、換算の根拠となるリンキング研究をメモに書いた場合だけ登録できます。"
-        )
+        raise InvalidInput(msg.REFERENCE_SCALE_NEEDS_LINKING_NOTE)
     if (mean_scale_score is not None and not 0 <= mean_scale_score <= 1000) or (
         sd is not None and not 0 < sd <= 500
     ):
-        raise InvalidInput("平均は 0〜1000、標準偏差は 0〜500 の尺度得点（500 + 100θ）で入力してください。")
+        raise InvalidInput(msg.REFERENCE_BAD_SCALE)
     if not label.strip():
-        raise InvalidInput("名称（例：令和8年度 全国学力・学習状況調査）を入力してください。")
+        raise InvalidInput(msg.REFERENCE_NO_NAME)
     value = ReferenceValue(
         source=source, label=label.strip(), school_year=school_year, grade=grade, skill=skill,
         mean_scale_score=mean_scale_score, correct_rate_pct=correct_rate_pct, sd=sd,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
+from lms.board import messages as msg
 from lms.board.support_models import SupportGrant
 from lms.core.errors import Forbidden, InvalidInput, NotFound
 from lms.roster.models import Org, SchoolClass, User
@@ -24,12 +25,6 @@ from lms.teaching import service as teaching
 
 MAX_GRANT_DAYS = 90
 MIN_REASON_CHARS = 5
-NO_GRANT = (
-    "この学校の個別の情報を見る許可（支援ビュー）がありません。"
-    "必要な場合は、理由と期間を添えてシステム管理者に申請してください。"
-)
-EXPIRED = "支援ビューの許可の期間が終わっているか、取り消されています。必要ならもう一度申請してください。"
-ONLY_BOARD = "支援ビューは教育委員会のアカウント（と管理者）だけが使えます。"
 
 
 @dataclass(frozen=True)
@@ -76,22 +71,22 @@ def create_grant(
 ) -> SupportGrant:
     """Grant a board user the support view of one school (admin only; audited as ``support.grant``)."""
     if actor.role != "admin":
-        raise Forbidden("支援ビューの許可はシステム管理者だけが出せます。")
+        raise Forbidden(msg.ONLY_ADMIN_GRANTS)
     board_user = session.get(User, data.board_user_id)
     if board_user is None or board_user.role != "board":
-        raise InvalidInput("許可を出す相手には、教育委員会のアカウントを選んでください。")
+        raise InvalidInput(msg.GRANTEE_MUST_BE_BOARD)
     school = session.get(Org, data.school_id)
     if school is None or school.type != "school":
-        raise InvalidInput("対象の学校が見つかりません。学校を選び直してください。")
+        raise InvalidInput(msg.GRANT_SCHOOL_NOT_FOUND)
     reason = data.reason.strip()
     if len(reason) < MIN_REASON_CHARS:
-        raise InvalidInput(f"許可の理由を{MIN_REASON_CHARS}文字以上で書いてください（監査ログに残ります）。")
+        raise InvalidInput(msg.GRANT_REASON_TOO_SHORT.format(min_chars=MIN_REASON_CHARS))
     if data.ends_at <= data.starts_at:
-        raise InvalidInput("終了日時は開始日時より後にしてください。")
+        raise InvalidInput(msg.GRANT_ENDS_BEFORE_START)
     if data.ends_at <= now:
-        raise InvalidInput("終了日時が過去です。これから先の日時を指定してください。")
+        raise InvalidInput(msg.GRANT_ENDS_IN_PAST)
     if data.ends_at - data.starts_at > timedelta(days=MAX_GRANT_DAYS):
-        raise InvalidInput(f"支援ビューの許可は最長{MAX_GRANT_DAYS}日です。期間を短くしてください。")
+        raise InvalidInput(msg.GRANT_TOO_LONG.format(max_days=MAX_GRANT_DAYS))
     grant = SupportGrant(
         board_user_id=data.board_user_id,
         school_id=data.school_id,
@@ -126,10 +121,10 @@ def revoke_grant(
 ) -> SupportGrant:
     """End a grant now (admin only; idempotent; audited as ``support.revoke``)."""
     if actor.role != "admin":
-        raise Forbidden("支援ビューの許可を取り消せるのはシステム管理者だけです。")
+        raise Forbidden(msg.ONLY_ADMIN_REVOKES)
     grant = session.get(SupportGrant, grant_id)
     if grant is None:
-        raise NotFound("その支援ビューの許可は見つかりません。")
+        raise NotFound(msg.GRANT_NOT_FOUND)
     if grant.revoked_at is None:
         grant.revoked_at = now
         grant.revoked_by_id = actor.id
@@ -175,12 +170,12 @@ def require_active_grant(
     if user.role == "admin":
         return None
     if user.role != "board":
-        raise Forbidden(ONLY_BOARD)
+        raise Forbidden(msg.SUPPORT_VIEW_BOARD_ONLY)
     grants = [g for g in list_grants(session=session, board_user_id=user.id) if g.school_id == school_id]
     active = next((g for g in grants if g.is_active(now)), None)
     if active is not None:
         return active
-    raise Forbidden(EXPIRED if grants else NO_GRANT)
+    raise Forbidden(msg.SUPPORT_GRANT_EXPIRED if grants else msg.NO_SUPPORT_GRANT)
 
 
 def _audit_use(
@@ -210,8 +205,8 @@ def school_classes(
     school = session.get(Org, school_id)
     if school is None or school.type != "school":
         if user.role == "admin":
-            raise NotFound("その学校は見つかりません。")
-        raise Forbidden(NO_GRANT if user.role == "board" else ONLY_BOARD)
+            raise NotFound(msg.SCHOOL_NOT_FOUND)
+        raise Forbidden(msg.NO_SUPPORT_GRANT if user.role == "board" else msg.SUPPORT_VIEW_BOARD_ONLY)
     grant = require_active_grant(session=session, user=user, school_id=school_id, now=now)
     classes = list(
         session.exec(
@@ -231,8 +226,8 @@ def class_report(
     class_ = session.get(SchoolClass, class_id)
     if class_ is None:
         if user.role == "admin":
-            raise NotFound("そのクラスは見つかりません。")
-        raise Forbidden(NO_GRANT if user.role == "board" else ONLY_BOARD)
+            raise NotFound(msg.CLASS_NOT_FOUND)
+        raise Forbidden(msg.NO_SUPPORT_GRANT if user.role == "board" else msg.SUPPORT_VIEW_BOARD_ONLY)
     grant = require_active_grant(session=session, user=user, school_id=class_.school_id, now=now)
     report = teaching.class_report(session=session, class_=class_)
     school = session.get(Org, class_.school_id)

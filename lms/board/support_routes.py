@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from lms.auth.deps import ApiPrincipal, ClockDep, PageUser, client_ip
+from lms.board import messages as msg
 from lms.board import research, responses, support
 from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
@@ -164,7 +165,7 @@ def _parse_local(value: str, label: str) -> datetime:
     try:
         return _aware(datetime.fromisoformat(value.strip()))
     except ValueError:
-        raise InvalidInput(f"{label}は「2026-05-01T09:00」の形で入力してください。") from None
+        raise InvalidInput(msg.BAD_DATETIME.format(label=label)) from None
 
 
 @pages.post("/admin/support")

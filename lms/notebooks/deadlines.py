@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from lms.audit.service import record_event
 from lms.core.errors import Forbidden, InvalidInput
 from lms.core.jst import JST
+from lms.notebooks import messages as msg
 from lms.notebooks import service
 from lms.notebooks.models import NotebookCourse, NotebookDeadline, NotebookExtension
 from lms.roster.models import SchoolClass, User
@@ -47,7 +48,7 @@ def parse_due_jst(text: str) -> datetime:
             local = local.replace(tzinfo=JST)
         return local.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted past the calendar's ends
-        raise InvalidInput("提出期限は「2026-12-10 17:00」の形で入れてください。") from None
+        raise InvalidInput(msg.BAD_DEADLINE) from None
 
 
 def set_deadline(
@@ -64,15 +65,15 @@ def set_deadline(
 ) -> Deadline:
     """Store the due date and exactly these extensions (0 minutes = none); audited."""
     if not service.can_write_grades(session=session, user=actor, class_=class_):
-        raise Forbidden("提出期限を決められるのは、クラスの担当の先生と管理者です。")
+        raise Forbidden(msg.ONLY_TEACHERS_DEADLINE)
     if not ASSIGNMENT_RE.fullmatch(assignment):
-        raise InvalidInput("課題名は formgrader の課題名（半角英数字・「_」「-」「.」）で入れてください。")
+        raise InvalidInput(msg.BAD_ASSIGNMENT_NAME)
     students = {u.username: u for u in service.course_students(session, course)}
     unknown = sorted(set(extensions) - students.keys())
     if unknown:
-        raise InvalidInput(f"このクラスに在籍していない児童生徒がいます: {', '.join(unknown[:10])}")
+        raise InvalidInput(msg.STUDENTS_NOT_IN_CLASS.format(names=", ".join(unknown[:10])))
     if any(m < 0 or m > MAX_EXTENSION_MINUTES for m in extensions.values()):
-        raise InvalidInput("延長は 0〜60日 の範囲で入れてください。")
+        raise InvalidInput(msg.BAD_EXTENSION_DAYS)
     assert course.id is not None
     row = session.exec(
         select(NotebookDeadline).where(

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from lms.core.errors import DomainError
+from lms.notebooks import messages as msg
 
 STUDENTS_GROUP = "giga-notebook-students"  # every notebook student: the LMS may start only their servers
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -32,19 +33,11 @@ ServerState = Literal["ready", "pending", "stopped"]
 StartState = Literal["queued", "starting", "ready", "failed"]
 
 
-# No setting names here: teachers read this. The operations manual says which settings the admin supplies.
-NOT_CONFIGURED = (
-    "ノートブック（JupyterHub）との連携が、まだ設定されていません。学校のICT担当の方（管理者）に連絡してください。"
-    "管理者の方へ: LMS とハブで共有する連携用トークンを設定してから、LMS を再起動してください"
-    "（`make run` では自動で設定されます）。"
-)
-
-
 class HubUnavailable(DomainError):
     """The hub is not configured, unreachable, or refused the LMS's request."""
 
     status_code = 503
-    default_message = "JupyterHub に接続できません。しばらくしてからもう一度お試しください。"
+    default_message = msg.HUB_UNAVAILABLE
 
 
 def formgrader_url(hub_url: str, course_id: str) -> str:
@@ -64,7 +57,7 @@ class HubClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         if not api_url or not token:
-            raise HubUnavailable(NOT_CONFIGURED)
+            raise HubUnavailable(msg.HUB_NOT_CONFIGURED)
         # The hub's public routes (a course's formgrader at /services/<course>/) sit beside its REST API.
         self._root = api_url.rstrip("/").removesuffix("/hub/api")
         self._http = httpx.Client(
@@ -88,19 +81,14 @@ class HubClient:
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
-            raise HubUnavailable(
-                f"JupyterHub に接続できません（{type(error).__name__}）。ハブが動いているか確認してください。"
-            ) from None
+            raise HubUnavailable(msg.HUB_UNREACHABLE.format(error_type=type(error).__name__)) from None
 
     @staticmethod
     def _check(response: httpx.Response, what: str) -> httpx.Response:
         if response.status_code in (401, 403):
-            raise HubUnavailable(
-                f"JupyterHub が{what}を許可しませんでした（HTTP {response.status_code}）。"
-                "管理者の方は、LMS とハブの連携用トークンとその権限を確認してください。"
-            )
+            raise HubUnavailable(msg.HUB_FORBIDDEN.format(what=what, status_code=response.status_code))
         if response.status_code >= 400:
-            raise HubUnavailable(f"JupyterHub で{what}に失敗しました（HTTP {response.status_code}）。")
+            raise HubUnavailable(msg.HUB_FAILED.format(what=what, status_code=response.status_code))
         return response
 
     # --- provisioning -----------------------------------------------------------------------------------
@@ -148,10 +136,7 @@ class HubClient:
         what = "採点結果の読み取り"
         response = self._request("GET", f"{base}/assignments")
         if response.status_code == 404:
-            raise HubUnavailable(
-                "このコースの採点サービス（formgrader）が見つかりません。"
-                "新しいコースは、ハブの再起動のあとで使えるようになります。管理者に連絡してください。"
-            )
+            raise HubUnavailable(msg.FORMGRADER_NOT_FOUND)
         assignments = [a["name"] for a in self._check(response, what).json() if a.get("name")]
         out: dict[str, list[dict[str, Any]]] = {}
         for name in assignments:
@@ -184,7 +169,7 @@ class HubClient:
                 json={"last_name": last, "first_name": first, "email": None},
             )
             if response.status_code == 404:
-                raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+                raise HubUnavailable(msg.FORMGRADER_NOT_RUNNING)
             self._check(response, "採点サービスへの名前の登録")
             named.append(person["username"])
         return named
@@ -198,7 +183,7 @@ class HubClient:
         """Due date and extensions into nbgrader's gradebook (``hub_config.formgrader_deadlines``)."""
         response = self._request("PUT", self._deadlines_url(course_id, assignment), json=payload)
         if response.status_code == 404:
-            raise HubUnavailable("このコースの採点サービス（formgrader）がまだ動いていません。")
+            raise HubUnavailable(msg.FORMGRADER_NOT_RUNNING)
         self._check(response, "提出期限の登録")
 
     def formgrader_lateness(self, course_id: str, assignment: str) -> dict[str, dict[str, Any]]:
@@ -341,17 +326,17 @@ def start_one(
             sleep(timing.poll_interval_s)
             answer = client.start_server(name)
         if answer == "busy":
-            job.set(name, "failed", error="ハブが混み合っていて起動できませんでした。")
+            job.set(name, "failed", error=msg.START_HUB_BUSY)
             return
         seen_pending = answer == "pending"
         while answer != "ready":
             if clock() - t0 > timing.ready_timeout_s:
-                job.set(name, "failed", error="時間内に起動しませんでした。")
+                job.set(name, "failed", error=msg.START_TIMED_OUT)
                 return
             sleep(timing.poll_interval_s)
             answer = client.server_state(name)
             if answer == "stopped" and seen_pending:
-                job.set(name, "failed", error="サーバーの起動に失敗しました。")
+                job.set(name, "failed", error=msg.START_FAILED)
                 return
             seen_pending = seen_pending or answer == "pending"
         job.set(name, "ready", seconds=clock() - t0)
@@ -377,7 +362,7 @@ def run_prestart(
     except HubUnavailable as error:
         job.failure = error.message
     except Exception as error:  # a background thread: record it, never lose it silently
-        job.failure = f"起動中に予期しないエラーが起きました（{type(error).__name__}）。"
+        job.failure = msg.START_UNEXPECTED_ERROR.format(error_type=type(error).__name__)
     finally:
         job.done.set()
 

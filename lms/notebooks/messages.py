@@ -16,3 +16,38 @@ ONLY_MANAGERS_SYNC = "名簿をハブに反映できるのは、クラスの担�
 ONLY_TEACHER_PRESTART = "全員のノートブックを起動できるのは、このクラスの担当の先生だけです。"
 ONLY_TEACHER_PROGRESS = "起動の状況を見られるのは、このクラスの担当の先生だけです。"
 NO_NOTEBOOK_CLASS = "ノートブックを使うクラスがありません。"
+
+# deadlines and extensions
+BAD_DEADLINE = "提出期限は「2026-12-10 17:00」の形で入れてください。"
+ONLY_TEACHERS_DEADLINE = "提出期限を決められるのは、クラスの担当の先生と管理者です。"
+BAD_ASSIGNMENT_NAME = "課題名は formgrader の課題名（半角英数字・「_」「-」「.」）で入れてください。"
+STUDENTS_NOT_IN_CLASS = "このクラスに在籍していない児童生徒がいます: {names}"
+BAD_EXTENSION_DAYS = "延長は 0〜60日 の範囲で入れてください。"
+BAD_EXTENSION_HOURS = "延長は時間の数（例: 24）で入れてください。"
+ONLY_TEACHERS_SEND_GRADES = "成績をLMSへ送れるのは、クラスの担当の先生と管理者です。"
+
+# talking to JupyterHub and the course's formgrader
+# No setting names here: teachers read this. The operations manual says which settings the admin supplies.
+HUB_NOT_CONFIGURED = (
+    "ノートブック（JupyterHub）との連携が、まだ設定されていません。学校のICT担当の方（管理者）に連絡してください。"
+    "管理者の方へ: LMS とハブで共有する連携用トークンを設定してから、LMS を再起動してください"
+    "（`make run` では自動で設定されます）。"
+)
+HUB_UNAVAILABLE = "JupyterHub に接続できません。しばらくしてからもう一度お試しください。"
+HUB_UNREACHABLE = "JupyterHub に接続できません（{error_type}）。ハブが動いているか確認してください。"
+HUB_FORBIDDEN = (
+    "JupyterHub が{what}を許可しませんでした（HTTP {status_code}）。"
+    "管理者の方は、LMS とハブの連携用トークンとその権限を確認してください。"
+)
+HUB_FAILED = "JupyterHub で{what}に失敗しました（HTTP {status_code}）。"
+FORMGRADER_NOT_FOUND = (
+    "このコースの採点サービス（formgrader）が見つかりません。"
+    "新しいコースは、ハブの再起動のあとで使えるようになります。管理者に連絡してください。"
+)
+FORMGRADER_NOT_RUNNING = "このコースの採点サービス（formgrader）がまだ動いていません。"
+
+# starting every student's server (whole-class start)
+START_HUB_BUSY = "ハブが混み合っていて起動できませんでした。"
+START_TIMED_OUT = "時間内に起動しませんでした。"
+START_FAILED = "サーバーの起動に失敗しました。"
+START_UNEXPECTED_ERROR = "起動中に予期しないエラーが起きました（{error_type}）。"

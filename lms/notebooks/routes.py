@@ -274,7 +274,7 @@ def grades_pull_form(
 ) -> Response:
     """「成績をLMSへ送る」: the formgrader's autograded scores into the gradebook (audited per assignment)."""
     if not service.can_write_grades(session=session, user=user, class_=class_):
-        raise Forbidden("成績をLMSへ送れるのは、クラスの担当の先生と管理者です。")
+        raise Forbidden(msg.ONLY_TEACHERS_SEND_GRADES)
     course = _course_of(session, class_)
     try:
         with hub() as client:
@@ -324,7 +324,7 @@ def deadline_form(
             session,
             user,
             class_,
-            error="延長は時間の数（例: 24）で入れてください。",
+            error=msg.BAD_EXTENSION_HOURS,
             status_code=400,
         )
     try:

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from lms.audit.service import record_event
 from lms.auth.tokens import sha256_hex
 from lms.core.errors import Forbidden, InvalidInput
+from lms.oauth_provider import messages as msg
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.oauth_provider.settings import OAuthClient, OAuthProviderSettings, registered_clients
 from lms.roster.models import User
@@ -61,17 +62,15 @@ def validate_authorize(
     """Check an authorization request; errors are shown to the person, never sent to the redirect URI."""
     client = registered_clients(settings).get(client_id or "")
     if client is None:
-        raise InvalidInput(
-            "連携先のアプリが登録されていません（client_id がちがいます）。管理者に連絡してください。"
-        )
+        raise InvalidInput(msg.UNKNOWN_CLIENT)
     if redirect_uri != client.redirect_uri:
-        raise InvalidInput("連携先の戻り先URLが登録と一致しません。管理者に連絡してください。")
+        raise InvalidInput(msg.REDIRECT_URI_MISMATCH)
     if response_type != "code":
-        raise InvalidInput("response_type は code だけに対応しています。")
+        raise InvalidInput(msg.CODE_FLOW_ONLY)
     if not state:
-        raise InvalidInput("state がありません。連携先のアプリからもう一度サインインしてください。")
+        raise InvalidInput(msg.NO_STATE)
     if code_challenge_method != "S256" or not code_challenge or len(code_challenge) != PKCE_CHALLENGE_LENGTH:
-        raise InvalidInput("PKCE（code_challenge_method=S256 と code_challenge）が必要です。")
+        raise InvalidInput(msg.PKCE_REQUIRED)
     return AuthorizeRequest(client, redirect_uri, state, code_challenge)
 
 
@@ -86,7 +85,7 @@ def issue_code(
 ) -> str:
     """A new single-use code for ``user`` (stored hashed); ``allowed``: may the user use the client."""
     if not allowed:
-        raise Forbidden("ノートブックを使うクラスに登録されていません。先生に確認してください。")
+        raise Forbidden(msg.NOT_IN_NOTEBOOK_CLASS)
     assert user.id is not None
     code = secrets.token_urlsafe(32)
     session.add(

@@ -18,6 +18,7 @@ from lms.auth.models import API_SCOPES
 from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
 from lms.core.jst import JST
+from lms.pages import messages as msg
 from lms.pages.audit_labels import ACTION_LABELS, audit_rows
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
@@ -35,14 +36,14 @@ async def save_upload(upload: UploadFile, directory: Path) -> Path:
     """Write an uploaded zip to ``directory``; refuse anything that is not a zip or too large."""
     name = Path(upload.filename or "roster.zip").name
     if not name.lower().endswith(".zip"):
-        raise InvalidInput("OneRoster の CSV をまとめた zip ファイルを選んでください。")
+        raise InvalidInput(msg.CHOOSE_ONEROSTER_ZIP)
     target = directory / name
     size = 0
     with target.open("wb") as out:
         while chunk := await upload.read(1024 * 1024):
             size += len(chunk)
             if size > MAX_UPLOAD_BYTES:
-                raise InvalidInput("ファイルが大きすぎます（50MBまで）。")
+                raise InvalidInput(msg.FILE_TOO_LARGE)
             out.write(chunk)
     return target
 
@@ -104,7 +105,7 @@ def _parse_day(value: str | None) -> datetime | None:
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError as error:
-        raise InvalidInput("日付は 2026-04-01 の形で入力してください。") from error
+        raise InvalidInput(msg.BAD_DATE) from error
     return day.replace(tzinfo=JST).astimezone(UTC)
 
 
@@ -175,7 +176,7 @@ async def tokens_create(
             return render(
                 request,
                 "tokens.html",
-                _tokens_context(session, user, error="そのユーザー名のトークンは作れません。"),
+                _tokens_context(session, user, error=msg.NO_TOKEN_FOR_USERNAME),
                 status_code=400,
             )
         owner_user = found

@@ -17,17 +17,12 @@ from lms.auth.sessions import SESSION_COOKIE, LoadedSession, create_session, end
 from lms.core.db import SessionDep
 from lms.core.errors import NotFound
 from lms.core.settings import Settings
+from lms.pages import messages as msg
 from lms.pages.deps import PAGE_DEPENDENCIES, safe_next
 from lms.pages.render import render
 from lms.roster.models import User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
-
-LOCKED_MESSAGE = (
-    "サインインの失敗が続いたため、しばらくのあいだサインインできません。"
-    "{minutes}分ほど待ってから、もう一度お試しください。"
-)
-INVALID_MESSAGE = "ユーザー名またはパスワードがちがいます。"
 
 
 def _start_session(
@@ -83,9 +78,9 @@ def login_page(
         return RedirectResponse(safe_next(next), status_code=303)
     notice = None
     if expired:
-        notice = "しばらく操作がなかったため、サインアウトしました。もう一度サインインしてください。"
+        notice = msg.SIGNED_OUT_IDLE
     if bye:
-        notice = "サインアウトしました。おつかれさまでした。"
+        notice = msg.SIGNED_OUT
     return render(request, "login.html", _login_context(request, next, notice=notice))
 
 
@@ -111,9 +106,7 @@ def login_submit(
 ) -> Response:
     now = clock.now()
     if not username.strip() or not password:
-        context = _login_context(
-            request, next, error="ユーザー名とパスワードを入力してください。", username=username
-        )
+        context = _login_context(request, next, error=msg.USERNAME_AND_PASSWORD_NEEDED, username=username)
         return render(request, "login.html", context, status_code=400)
     result = service.password_sign_in(
         session=session,
@@ -124,7 +117,7 @@ def login_submit(
         now=now,
     )
     if result.outcome == "locked":
-        message = LOCKED_MESSAGE.format(minutes=result.retry_after_minutes)
+        message = msg.SIGN_IN_LOCKED.format(minutes=result.retry_after_minutes)
         return render(
             request,
             "login.html",
@@ -135,7 +128,7 @@ def login_submit(
         return render(
             request,
             "login.html",
-            _login_context(request, next, error=INVALID_MESSAGE, username=username),
+            _login_context(request, next, error=msg.WRONG_PASSWORD, username=username),
             status_code=401,
         )
     user = result.user
@@ -167,12 +160,6 @@ def mfa_page(request: Request, loaded: SessionStateDep, next: str | None = None)
     if loaded is None or loaded.row.stage != "mfa":
         return RedirectResponse("/login", status_code=303)
     return render(request, "mfa.html", {"next": safe_next(next)})
-
-
-MFA_ERRORS = {
-    "invalid": "確認コードがちがいます。",
-    "reused": "この確認コードはもう使われました。アプリに次のコードが出てから入力してください。",
-}
 
 
 def _signed_in_meanwhile(session: Session, loaded: LoadedSession) -> bool:
@@ -222,7 +209,7 @@ def mfa_submit(
                 detail={"minutes": settings.login_lockout_minutes},
             )
             end_session(session=session, row=loaded.row)
-            message = LOCKED_MESSAGE.format(minutes=settings.login_lockout_minutes)
+            message = msg.SIGN_IN_LOCKED.format(minutes=settings.login_lockout_minutes)
             response = render(
                 request, "login.html", _login_context(request, next, error=message), status_code=429
             )
@@ -231,7 +218,7 @@ def mfa_submit(
         return render(
             request,
             "mfa.html",
-            {"next": safe_next(next), "error": MFA_ERRORS[outcome]},
+            {"next": safe_next(next), "error": msg.MFA_ERRORS[outcome]},
             status_code=401,
         )
     throttle.reset_account(session=session, username=user.username)
@@ -290,7 +277,7 @@ def enrol_submit(
         context = {
             **_enrol_context(user, secret),
             "forced": loaded.row.stage == "enroll",
-            "error": "確認コードがちがいます。アプリに表示されている6けたの数字を入力してください。",
+            "error": msg.WRONG_ENROLMENT_CODE,
         }
         return render(request, "enroll.html", context, status_code=400)
     if loaded.row.stage == "enroll":
@@ -330,7 +317,7 @@ def logout(request: Request, session: SessionDep, loaded: SessionStateDep) -> Re
 def _oidc(request: Request) -> oidc.OidcClient:
     client: oidc.OidcClient | None = getattr(request.app.state, "oidc", None)
     if client is None:
-        raise NotFound("学校のアカウントでのサインインは設定されていません。")
+        raise NotFound(msg.OIDC_NOT_CONFIGURED)
     return client
 
 
@@ -376,7 +363,7 @@ async def oidc_callback(
             _login_context(
                 request,
                 pending.next_path,
-                error="サインインの手続きが正しくありません。最初からやりなおしてください。",
+                error=msg.OIDC_BAD_CALLBACK,
             ),
             status_code=400,
         )
@@ -399,7 +386,7 @@ async def oidc_callback(
             _login_context(
                 request,
                 pending.next_path,
-                error="このアカウントは名簿に登録されていません。学校の先生か管理者に相談してください。",
+                error=msg.OIDC_NOT_ON_ROSTER,
             ),
             status_code=403,
         )

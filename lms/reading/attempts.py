@@ -157,7 +157,7 @@ def start_attempt(
 ) -> dict[str, Any]:
     """Start (or resume) the student's attempt: one UPDATE on a prepared attempt; returns the runner view."""
     if student.role == "board":
-        raise Forbidden("教育委員会のアカウントでは、テストを受けられません。")
+        raise Forbidden(msg.BOARD_CANNOT_TAKE)
     if student.role != "student":
         raise NotFound(msg.ASSIGNMENT_NOT_FOUND)
     assert student.id is not None
@@ -431,4 +431,4 @@ def score_responses(items: Mapping[str, Any], answers: Sequence[tuple[str, bool]
 def refuse_board(role: str) -> None:
     """Tests are taken by students; the board never sees one child's attempt."""
     if role == "board":
-        raise Forbidden("教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。")
+        raise Forbidden(msg.BOARD_CANNOT_SEE_ATTEMPT)

@@ -133,8 +133,7 @@ def delivery_for(spec: DesignSpec) -> Delivery:
     try:
         return _design_cached(spec, id(item_bank()))
     except EngineInvalidInput as error:
-        message = f"このテストの設定では出題できません（{error}）。問題の選び方を変えてください。"
-        raise InvalidInput(message) from None
+        raise InvalidInput(messages.DESIGN_IMPOSSIBLE.format(error=error)) from None
 
 
 @lru_cache(maxsize=256)
@@ -143,23 +142,23 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
     unknown = [s for s in spec.skills if s not in SKILLS]
     if unknown:
         choices = "、".join(SKILLS)
-        raise EngineInvalidInput(f"読解スキル「{unknown[0]}」はありません（{choices} のどれかです）")
+        raise EngineInvalidInput(messages.UNKNOWN_SKILL.format(skill=unknown[0], choices=choices))
     if spec.kind in ("fixed", "practice"):
         missing = [i for i in spec.item_ids if i not in bank]
         if missing:
-            raise EngineInvalidInput(f"問題「{missing[0]}」は問題バンクにありません")
+            raise EngineInvalidInput(messages.ITEM_NOT_IN_BANK.format(item_id=missing[0]))
         form = [bank[i] for i in spec.item_ids]
         undeliverable = [i for i in form if i.status not in DELIVERED_STATUSES]
         if undeliverable:  # drafts and retired items never reach a child (issue 17's review workflow)
             item = undeliverable[0]
-            raise EngineInvalidInput(f"問題「{item.id}」はまだ点検が済んでいません（{item.status}）")
+            raise EngineInvalidInput(messages.ITEM_NOT_REVIEWED.format(item_id=item.id, status=item.status))
         if spec.kind == "fixed":
             practice_only = [i.id for i in form if i.pool != "test"]
             if practice_only:
-                raise EngineInvalidInput(f"問題「{practice_only[0]}」は練習用の問題で、テストには使えません")
+                raise EngineInvalidInput(messages.ITEM_PRACTICE_ONLY.format(item_id=practice_only[0]))
         without = [i.id for i in form if i.irt is None]
         if without:
-            raise EngineInvalidInput(f"問題「{without[0]}」は、まだ難しさなどの値が決まっていません")
+            raise EngineInvalidInput(messages.ITEM_NOT_CALIBRATED.format(item_id=without[0]))
         pool = _pool(form)
         design = CatDesign.build(pool, fixed_form=list(spec.item_ids))
         return Delivery(design=design, items={i.id: i for i in form})
@@ -179,7 +178,7 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
     else:
         pool_items, pilots = scorable, []
     if not pool_items:
-        raise EngineInvalidInput("選んだ読解スキルには、値の決まった問題がありません")
+        raise EngineInvalidInput(messages.NO_CALIBRATED_ITEMS_FOR_SKILLS)
     pool = _pool(pool_items)
     max_items = min(spec.max_items, pool.size)
     min_items = min(spec.min_items, max_items)

@@ -54,3 +54,19 @@ ACCOMMODATION_NOT_TARGET = "配慮の設定に、このテストの対象でな�
 BAD_EXTRA_TIME = "延長時間は 0〜300 % にしてください。"
 BAD_RUBY = "ふりがなの設定は、学年（P1〜J3）か all / none にしてください。"
 CANNOT_RESUME = "続きから再開できるのは、時間切れか受験中の受験だけです。"
+
+# board accounts see aggregates only
+BOARD_CANNOT_TAKE = "教育委員会のアカウントでは、テストを受けられません。"
+BOARD_CANNOT_SEE_ATTEMPT = "教育委員会のアカウントでは、児童生徒一人ひとりの受験は見られません。"
+
+# choosing the items of a test (delivery pools)
+UNKNOWN_SKILL = "読解スキル「{skill}」はありません（{choices} のどれかです）"
+ITEM_NOT_IN_BANK = "問題「{item_id}」は問題バンクにありません"
+ITEM_NOT_REVIEWED = "問題「{item_id}」はまだ点検が済んでいません（{status}）"
+ITEM_PRACTICE_ONLY = "問題「{item_id}」は練習用の問題で、テストには使えません"
+ITEM_NOT_CALIBRATED = "問題「{item_id}」は、まだ難しさなどの値が決まっていません"
+NO_CALIBRATED_ITEMS_FOR_SKILLS = "選んだ読解スキルには、値の決まった問題がありません"
+DESIGN_IMPOSSIBLE = "このテストの設定では出題できません（{error}）。問題の選び方を変えてください。"
+
+# the student's test pages
+TEST_NOT_GIVEN = "そのテストは見つかりません。先生に確かめてください。"

@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from lms.roster import messages as msg
+
 # Caps on what a bundle may unpack to: a city of 20,000 users is about 15 MB of CSV in all.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # a CSV of names compresses ~5–10×; a zip bomb compresses 1000×
@@ -47,7 +49,7 @@ def read_files(path: Path, wanted: frozenset[str]) -> tuple[dict[str, bytes], li
 
     Raises `FilesRefused` for a missing path, a non-zip file, two entries with one name, or caps exceeded."""
     if not path.exists():
-        raise FilesRefused([Problem(path.name, 0, "-", "ファイルまたはフォルダが見つかりません")])
+        raise FilesRefused([Problem(path.name, 0, "-", msg.PATH_NOT_FOUND)])
     if path.is_dir():
         found: dict[str, bytes] = {}
         others: list[str] = []
@@ -64,7 +66,7 @@ def read_files(path: Path, wanted: frozenset[str]) -> tuple[dict[str, bytes], li
             found[child.stem] = child.read_bytes()
         return found, others
     if not zipfile.is_zipfile(path):
-        raise FilesRefused([Problem(path.name, 0, "-", "フォルダか zip ファイルを指定してください")])
+        raise FilesRefused([Problem(path.name, 0, "-", msg.NOT_FOLDER_OR_ZIP)])
     try:
         with zipfile.ZipFile(path) as archive:
             return _read_zip(archive, wanted)
@@ -78,7 +80,7 @@ def read_files(path: Path, wanted: frozenset[str]) -> tuple[dict[str, bytes], li
         RuntimeError,
     ) as error:
         raise FilesRefused(
-            [Problem(path.name, 0, "-", f"zip ファイルを読めません（{type(error).__name__}）")]
+            [Problem(path.name, 0, "-", msg.ZIP_UNREADABLE.format(error_type=type(error).__name__))]
         ) from None
 
 
@@ -118,8 +120,7 @@ def _read_zip(archive: zipfile.ZipFile, wanted: frozenset[str]) -> tuple[dict[st
                         stem,
                         0,
                         "-",
-                        f"圧縮率が高すぎます（{info.file_size:,} バイトに展開）。壊れたか細工された zip の"
-                        "可能性があるため取り込みません",
+                        msg.COMPRESSION_TOO_HIGH.format(file_size=info.file_size),
                     )
                 ]
             )

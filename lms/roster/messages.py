@@ -1,4 +1,5 @@
-"""English variants of the roster refusal lines (``giga roster import --english``).
+"""The roster's refusal sentences: Japanese ones of whole-bundle refusals and the rollover (bottom), and
+English variants of every refusal line (``giga roster import --english``).
 
 The Japanese line is the reference; each pattern maps one message shape. A message without a pattern stays in
 Japanese rather than being guessed at.
@@ -87,3 +88,19 @@ def translate_problem(line: str) -> str:
     if match is None:
         return line
     return f"{match['file']}:{match['line']}: {match['column']}: {translate_message(match['message'])}"
+
+
+# Japanese refusals of a bundle as a whole (the English patterns above translate them)
+PATH_NOT_FOUND = "ファイルまたはフォルダが見つかりません"
+NOT_FOLDER_OR_ZIP = "フォルダか zip ファイルを指定してください"
+ZIP_UNREADABLE = "zip ファイルを読めません（{error_type}）"
+COMPRESSION_TOO_HIGH = (
+    "圧縮率が高すぎます（{file_size:,} バイトに展開）。"
+    "壊れたか細工された zip の可能性があるため取り込みません"
+)
+NO_MANIFEST = "manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"
+
+# the yearly rollover
+NO_CURRENT_YEAR = "現在の年度がありません。先に名簿（OneRoster）を取り込んでください。"
+ALREADY_THAT_YEAR = "すでに {school_year} 年度です（{to_year} 年度への切り替えはできません）。"
+ONE_YEAR_AT_A_TIME = "年度の切り替えは 1 年ずつです（現在 {school_year} 年度、次は {next_year}）。"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lms.core.errors import InvalidInput
 from lms.roster import bundle_files
+from lms.roster import messages as msg
 
 GRADE_CODES = frozenset(
     [f"P{n}" for n in range(1, 7)]
@@ -330,9 +331,7 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
         raise BundleError(problems.sorted()) from None
     notices: list[str] = []
     if "manifest" not in raw:
-        raise BundleError(
-            ["manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"]
-        )
+        raise BundleError([msg.NO_MANIFEST])
     texts, decode_problems = bundle_files.decode_all(raw)
     del raw  # the text is all that is needed from here on
     for problem in decode_problems:

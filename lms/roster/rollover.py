@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, InvalidInput
 from lms.core.jst import LAST_YEAR_OF_STAGE, parse_grade
+from lms.roster import messages as msg
 from lms.roster.models import AcademicSession, Enrollment, Org, SchoolClass, User
 from lms.roster.service import ROLLOVER_PREFIX
 
@@ -75,13 +76,12 @@ def rollover(
     """Roll the roster over to school year ``to_year`` (``dry_run``: only count). Flushes only."""
     current = current_school_year(session)
     if current is None:
-        raise InvalidInput("現在の年度がありません。先に名簿（OneRoster）を取り込んでください。")
+        raise InvalidInput(msg.NO_CURRENT_YEAR)
     if to_year <= current.school_year:
-        raise Conflict(f"すでに {current.school_year} 年度です（{to_year} 年度への切り替えはできません）。")
+        raise Conflict(msg.ALREADY_THAT_YEAR.format(school_year=current.school_year, to_year=to_year))
     if to_year != current.school_year + 1:
         raise InvalidInput(
-            f"年度の切り替えは 1 年ずつです"
-            f"（現在 {current.school_year} 年度、次は {current.school_year + 1}）。"
+            msg.ONE_YEAR_AT_A_TIME.format(school_year=current.school_year, next_year=current.school_year + 1)
         )
     report = RolloverReport(from_year=current.school_year, to_year=to_year)
     has_junior_high = city_has_junior_high(session)

@@ -22,6 +22,7 @@ from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.reading.delivery import DELIVERED_STATUSES, item_bank
 from lms.roster.models import Org, SchoolClass, User
+from lms.teaching import messages as msg
 from lms.teaching import report as rpt
 from lms.teaching import schemas, service
 from lms.teaching.report_links import item_previews, result_attempts
@@ -51,7 +52,7 @@ def parse_assignment_id(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit():
-        raise InvalidInput("assignment_id には割り当ての番号（数字）を指定してください。")
+        raise InvalidInput(msg.BAD_ASSIGNMENT_ID)
     return int(value)
 
 

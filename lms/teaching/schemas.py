@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from lms.core.errors import InvalidInput
 from lms.core.jst import JST
+from lms.teaching import messages as msg
 from lms.teaching.report import SKILL_NAMES_JA, SKILL_ORDER
 
 GRADE_CODES = ("P1", "P2", "P3", "P4", "P5", "P6", "J1", "J2", "J3")
@@ -90,7 +91,7 @@ def parse_local_datetime(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"日時「{value}」を読み取れません（例: 2026-05-01T09:00）。") from None
+        raise InvalidInput(msg.BAD_DATETIME.format(value=value)) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=JST)
     return parsed.astimezone(UTC)
@@ -102,7 +103,7 @@ def _int(value: str | None, label: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InvalidInput(f"「{label}」には数字を入れてください。") from None
+        raise InvalidInput(msg.NOT_A_NUMBER.format(label=label)) from None
 
 
 def _float(value: str | None, label: str) -> float | None:
@@ -111,7 +112,7 @@ def _float(value: str | None, label: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise InvalidInput(f"「{label}」には数字を入れてください。") from None
+        raise InvalidInput(msg.NOT_A_NUMBER.format(label=label)) from None
 
 
 def from_form(form: dict[str, list[str]]) -> AssignmentCreate:

@@ -32,6 +32,7 @@ from lms.reading.models import (
 )
 from lms.reading.xapi import XapiContext
 from lms.roster.models import Enrollment, SchoolClass, User
+from lms.teaching import messages as msg
 from lms.teaching import report as rpt
 from lms.teaching.schemas import AssignmentCreate
 
@@ -331,7 +332,7 @@ def class_report(*, session: Session, class_: SchoolClass, assignment_id: int | 
     if assignment_id is not None:
         chosen = next(((a, s) for a, s in assignments if a.id == assignment_id), None)
         if chosen is None:
-            raise NotFound("このクラスには、そのテストの割り当てはありません。")
+            raise NotFound(msg.NO_ASSIGNMENT_IN_CLASS)
     students = class_students(session=session, class_id=class_.id)
     estimates = _estimates(
         session=session,
@@ -363,8 +364,6 @@ def class_report(*, session: Session, class_: SchoolClass, assignment_id: int | 
 
 # --- changes: assign, close, reset, resume ---------------------------------------------------------------
 
-CHANGE_FORBIDDEN = "テストの割り当てや操作は、クラスの担当の先生が行います（学校管理者は結果の閲覧のみ）。"
-
 
 def can_change(*, session: Session, user: User, class_: SchoolClass) -> bool:
     """Assigning, closing, resetting: the class's teacher or the system admin."""
@@ -374,7 +373,7 @@ def can_change(*, session: Session, user: User, class_: SchoolClass) -> bool:
 def check_can_change(*, session: Session, user: User, class_: SchoolClass) -> None:
     """Raise Forbidden unless `can_change` (a school admin reads, does not operate the test)."""
     if not can_change(session=session, user=user, class_=class_):
-        raise Forbidden(CHANGE_FORBIDDEN)
+        raise Forbidden(msg.ONLY_CLASS_TEACHER_CHANGES)
 
 
 def create_assignment(
@@ -389,7 +388,7 @@ def create_assignment(
     """Create the assessment and assignment (delivery service: targets, accommodations, attempts)."""
     assert class_.id is not None
     if class_.read_only:
-        raise Conflict("過去の年度のクラスには、テストを割り当てられません。")
+        raise Conflict(msg.PAST_YEAR_CLASS)
     students = class_students(session=session, class_id=class_.id)
     data.check(class_student_ids={s.user_id for s in students}, known_items=set(item_bank_ids()), now=now)
     is_cat = data.kind == "cat"
@@ -449,7 +448,7 @@ def close_assignment(
     """Close a test for everyone: the window ends now, attempts in progress end (scored with what was
     answered), attempts never started expire. Returns how many attempts were still open."""
     if assignment.status == "closed":
-        raise Conflict("このテストはもう終了しています。")
+        raise Conflict(msg.ASSIGNMENT_CLOSED)
     assignment.status = "closed"
     if assignment.closes_at is None or assignment.closes_at > now:
         assignment.closes_at = now
@@ -483,7 +482,7 @@ def reset_attempt(
 ) -> Attempt:
     """Start a student over: the attempt is kept (status reset, out of the reports), a new one prepared."""
     if attempt.status == "reset":
-        raise Conflict("この解答はもうやり直しになっています。画面を読み込み直してください。")
+        raise Conflict(msg.ANSWER_ALREADY_RESET)
     fresh = authoring.reset_attempt(session=session, attempt=attempt, now=now)
     record_event(
         session=session,
@@ -504,7 +503,7 @@ def resume_attempt(
     assignment = session.get(Assignment, attempt.assignment_id)
     assert assignment is not None
     if assignment.status == "closed" or (assignment.closes_at is not None and assignment.closes_at <= now):
-        raise Conflict("このテストは終了しています。続きを受けさせるには、新しく割り当ててください。")
+        raise Conflict(msg.ASSIGNMENT_ENDED_REASSIGN)
     authoring.reopen_attempt(session=session, attempt=attempt, now=now)
     record_event(
         session=session,

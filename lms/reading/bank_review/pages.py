@@ -13,6 +13,7 @@ from lms.core.db import SessionDep
 from lms.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
+from lms.reading.bank_review import messages as msg
 from lms.reading.bank_review import service
 from lms.reading.messages import SKILL_NAMES_JA
 from reading_tests.items import BANDS, REVIEW_CHECKS, SKILLS
@@ -26,8 +27,8 @@ COMMON = {
     "BAND_LABELS": BAND_LABELS,
     "SKILL_NAMES": SKILL_NAMES_JA,
     "CHECKS": REVIEW_CHECKS,
-    "CHECK_LABELS": service.CHECK_LABELS,
-    "DECISION_LABELS": service.DECISION_LABELS,
+    "CHECK_LABELS": msg.CHECK_LABELS,
+    "DECISION_LABELS": msg.DECISION_LABELS,
 }
 
 
@@ -56,7 +57,7 @@ def item_page(request: Request, session: SessionDep, user: PageUser, item_id: st
     service.require_reviewer(session, user)
     item = service.find_item(item_id)
     if service.author_of(item) == user.username:
-        raise Forbidden(service.OWN_ITEM)
+        raise Forbidden(msg.OWN_ITEM)
     return _item_page(request, session, item_id, None, {})
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.reading import delivery as dl
+from lms.reading.bank_review import messages as msg
 from lms.reading.bank_review.models import DECISIONS, ItemReviewDecision, ItemReviewer
 from lms.roster.models import Org, User
 from reading_tests.items import (
@@ -38,25 +39,8 @@ from reading_tests.text import load_overrides, student_grade
 
 #: Roles that may hold the capability (a city's reading-test committee: teachers, principals, board staff).
 REVIEWER_ROLES = ("teacher", "school_admin", "board")
-#: The checklist of the page, in the words a reviewer reads (keys are `reading_tests.items.REVIEW_CHECKS`).
-CHECK_LABELS: dict[str, str] = {
-    "key": "正答：本文だけから、正答がただ一つに決まる",
-    "distractors": "誤答の選択肢：それぞれ、書かれた理由（誤読）で誤りであり、正答とも言えない",
-    "readings": "読み：ふりがなと読み上げの読みがすべて正しい",
-    "grade_level": "学年：語彙・漢字・話題が対象学年に合っている",
-    "bias": "偏り・配慮：特定の子どもに有利・不利な話題、名前、習慣がない",
-    "text_only": "本文が必要：本文を読まなければ答えられない（常識だけでは解けない）",
-}
-DECISION_LABELS = {"approve": "承認", "send_back": "差し戻し"}
-NOT_REVIEWER = (
-    "問題のレビューは、レビュー担当に登録された教職員だけが行えます。"
-    "担当になるには、システム管理者に登録を依頼してください。"
-)
-ITEM_NOT_FOUND = "その問題は見つかりません。問題の一覧から選んでください。"
-OWN_ITEM = "自分で作成した問題はレビューできません。別の担当者にレビューを依頼してください。"
-NOT_DRAFT = "この問題は下書きではないため、レビューの対象ではありません。"
-CHANGED = "問題の内容が、画面を開いた後に変わりました。画面を開き直して、もう一度確認してください。"
-assert set(CHECK_LABELS) == set(REVIEW_CHECKS)
+# the catalogue labels every check of `reading_tests.items.REVIEW_CHECKS`, and no other
+assert set(msg.CHECK_LABELS) == set(REVIEW_CHECKS)
 
 
 # --- the capability ----------------------------------------------------------------------------------------
@@ -86,7 +70,7 @@ def require_reviewer(session: Session, user: User) -> ItemReviewer:
     """The capability or 403 (students never reach here: their row answers 404)."""
     grant = reviewer_grant(session, user)
     if grant is None:
-        raise Forbidden(NOT_REVIEWER)
+        raise Forbidden(msg.NOT_REVIEWER)
     return grant
 
 
@@ -96,16 +80,12 @@ def grant_reviewer(
     """Give ``username`` the capability for their own district (audited); refuses students and admins."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.id is None:
-        raise InvalidInput(f"利用者「{username}」は見つかりません。ユーザー名を確かめてください。")
+        raise InvalidInput(msg.REVIEWER_NOT_FOUND.format(username=username))
     if user.role not in REVIEWER_ROLES:
-        raise InvalidInput(
-            f"「{username}」の役割（{user.role}）ではレビュー担当になれません（教員・学校管理者・教育委員会のみ）。"
-        )
+        raise InvalidInput(msg.ROLE_CANNOT_REVIEW.format(username=username, role=user.role))
     district = district_of(session, user)
     if district is None:
-        raise InvalidInput(
-            f"「{username}」の所属する教育委員会が名簿にありません。名簿を取り込んでください。"
-        )
+        raise InvalidInput(msg.REVIEWER_BOARD_MISSING.format(username=username))
     grant = session.exec(select(ItemReviewer).where(ItemReviewer.user_id == user.id)).first()
     if grant is None:
         grant = ItemReviewer(user_id=user.id, district_id=district, granted_by_id=by.id if by else None)
@@ -231,7 +211,7 @@ def review_queue(session: Session, reviewer: User) -> Queue:
 def find_item(item_id: str) -> Item:
     item = dl.item_bank().get(item_id)
     if item is None or item.path is None:
-        raise NotFound(ITEM_NOT_FOUND)
+        raise NotFound(msg.ITEM_NOT_FOUND)
     return item
 
 
@@ -308,25 +288,25 @@ def decide(
     item = find_item(item_id)
     assert item.path is not None
     if item.status != "draft":
-        raise Conflict(NOT_DRAFT)
+        raise Conflict(msg.NOT_DRAFT)
     if author_of(item) == reviewer.username:
-        raise Forbidden(OWN_ITEM)
+        raise Forbidden(msg.OWN_ITEM)
     if decision not in DECISIONS:
-        raise InvalidInput("「承認」か「差し戻し」を選んでください。")
+        raise InvalidInput(msg.CHOOSE_VERDICT)
     unknown = [c for c in checks if c not in REVIEW_CHECKS]
     if unknown:
-        raise InvalidInput("チェック項目が正しくありません。画面を開き直してください。")
+        raise InvalidInput(msg.BAD_CHECKLIST)
     comment = comment.strip()
     if len(comment) > 2000:
-        raise InvalidInput("コメントは2000字以内にしてください。")
+        raise InvalidInput(msg.COMMENT_TOO_LONG)
     done = [c for c in REVIEW_CHECKS if c in checks]
     if decision == "approve" and len(done) != len(REVIEW_CHECKS):
-        missing = "、".join(CHECK_LABELS[c].split("：")[0] for c in REVIEW_CHECKS if c not in done)
-        raise InvalidInput(f"承認するには、すべての項目を確認してチェックしてください（未確認：{missing}）。")
+        missing = "、".join(msg.CHECK_LABELS[c].split("：")[0] for c in REVIEW_CHECKS if c not in done)
+        raise InvalidInput(msg.UNCHECKED_ITEMS.format(missing=missing))
     if decision == "send_back" and not comment:
-        raise InvalidInput("差し戻すときは、直してほしい点をコメントに書いてください。")
+        raise InvalidInput(msg.RETURN_NEEDS_COMMENT)
     if digest != item_digest(item.path):
-        raise Conflict(CHANGED)
+        raise Conflict(msg.ITEM_CHANGED)
     row = ItemReviewDecision(
         item_id=item.id,
         item_digest=digest,

@@ -40,6 +40,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.reading import delivery as dl
+from lms.reading.calibration import messages as msg
 from lms.reading.calibration.models import ItemCalibration
 from lms.reading.models import Attempt, Response
 from lms.roster.models import User
@@ -262,14 +263,11 @@ def _supersede(session: Session, item_id: str, *, statuses: Sequence[str]) -> No
 def promotable(row: ItemCalibration) -> str | None:
     """None when the row may be promoted, else why not (Japanese, for the teacher's screen)."""
     if not row.converged:
-        return "この較正は収束しなかったので、本番には使えません。データを増やして較正し直してください。"
+        return msg.NOT_CONVERGED
     blocking = [w for w in row.warnings if w.get("code") in BLOCKING_WARNINGS]
     if blocking:
         reasons = "／".join(str(w.get("message") or w.get("code")) for w in blocking)
-        return (
-            f"{row.item_id} は点検が必要なので、本番にできません（{reasons}）。"
-            "正答や選択肢を見直してください。"
-        )
+        return msg.NEEDS_CHECKING.format(item_id=row.item_id, reasons=reasons)
     return None
 
 
@@ -284,11 +282,9 @@ def promote(
 ) -> ItemCalibration:
     """Make the item operational with these parameters (audited as ``item.promote``)."""
     if actor is not None and actor.role not in PROMOTERS:
-        raise Forbidden("試行問題を本番に使うのは、先生・学校管理者・システム管理者です。")
+        raise Forbidden(msg.ONLY_STAFF_PROMOTE)
     if calibration.status != "candidate":
-        raise Conflict(
-            f"この較正結果は「{calibration.status}」なので、本番にできません。新しい較正を使ってください。"
-        )
+        raise Conflict(msg.CALIBRATION_NOT_USABLE.format(status=calibration.status))
     refusal = promotable(calibration)
     if refusal is not None:
         raise Conflict(refusal)
@@ -327,7 +323,7 @@ def promote_by_id(
 ) -> ItemCalibration:
     row = session.get(ItemCalibration, calibration_id)
     if row is None:
-        raise NotFound("その較正結果は見つかりません。")
+        raise NotFound(msg.CALIBRATION_NOT_FOUND)
     return promote(session=session, calibration=row, actor=actor, now=now, ip=ip)
 
 

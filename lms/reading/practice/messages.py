@@ -34,3 +34,6 @@ def unknown_skill(skill: str, skills: Sequence[str]) -> str:
 
 def practice_title(day: date) -> str:
     return f"れんしゅう（{day.month}月{day.day}日）"
+
+
+STUDENT_NOT_IN_CLASS = "その児童生徒はこのクラスにいません。"

@@ -28,6 +28,7 @@ from lms.core.errors import NotFound
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import api_gate
+from lms.reading.practice import messages as msg
 from lms.reading.practice import service
 from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
@@ -252,7 +253,7 @@ def _student_of_class(session: SessionDep, class_: SchoolClass, student_id: int)
         is not None
     )
     if not in_class or enrolled is None:
-        raise NotFound("その児童生徒はこのクラスにいません。")
+        raise NotFound(msg.STUDENT_NOT_IN_CLASS)
     return enrolled
 
 

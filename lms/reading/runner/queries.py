@@ -9,13 +9,12 @@ from sqlmodel import Session, col, select
 
 from lms.core.errors import NotFound
 from lms.reading import delivery as dl
+from lms.reading import messages as msg
 from lms.reading.models import Accommodation, Assessment, Assignment, AssignmentTarget, Attempt
 from lms.reading.runner.words import messages_json, page_words
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.errors import InvalidInput as EngineInvalidInput
 from reading_tests.text import student_grade
-
-NOT_GIVEN_MESSAGE = "そのテストは見つかりません。先生に確かめてください。"
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def assignment_for_student(session: Session, *, assignment_id: int, student: Use
     """The assignment if it is given to ``student``; NotFound otherwise (never a hint that it exists)."""
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or not is_given_to(session, assignment, student):
-        raise NotFound(NOT_GIVEN_MESSAGE)
+        raise NotFound(msg.TEST_NOT_GIVEN)
     return assignment
 
 
