@@ -4,6 +4,7 @@ in file order; the last one replaces the stack's volumes."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import threading
@@ -13,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from tests.deploy_stack.stack import City, csrf_from, sign_in
+from hub_config.configurer import NOTEBOOK_STUDENTS_GROUP
+from tests.deploy_stack.stack import HUB_HOST, City, csrf_from, sign_in
 
 
 def _signed_in(city: City, username: str) -> httpx.Client:
@@ -93,6 +95,46 @@ def test_a_reading_test_through_caddy(city: City) -> None:
     assert teacher.get("/metrics").status_code == 404
     city.timings["reading test (assign, 1 student to the end, report)"] = time.monotonic() - started
     city.reading_assignment = assignment_id
+
+
+def test_the_hub_starts_a_student_container(city: City) -> None:
+    """DockerSpawner through the socket filter: the LMS's service token starts a notebook student's server,
+    a container of the student image on giga_students, reached through Caddy and the proxy."""
+    student = city.seed["students"][0]
+    hub = city.browser(HUB_HOST)
+    hub.headers["Authorization"] = f"token {city.env['GIGA_HUB_SERVICE_TOKEN']}"
+    assert hub.get("/hub/health").status_code == 200
+    assert hub.post(f"/hub/api/users/{student}").status_code in (201, 409)
+    group = hub.post(f"/hub/api/groups/{NOTEBOOK_STUDENTS_GROUP}")
+    assert group.status_code in (201, 409), group.text
+    members = hub.post(f"/hub/api/groups/{NOTEBOOK_STUDENTS_GROUP}/users", json={"users": [student]})
+    assert members.status_code == 200, members.text
+    started = time.monotonic()
+    spawn = hub.post(f"/hub/api/users/{student}/server")
+    assert spawn.status_code in (201, 202), spawn.text
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        server = hub.get(f"/hub/api/users/{student}").json()["servers"].get("", {})
+        if server.get("ready"):
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(
+            f"the student's server was not ready: {city.compose('logs', '--tail=60', 'hub')}"
+        )
+    city.timings["DockerSpawner: student server ready"] = time.monotonic() - started
+    name = f"jupyter-{student}"
+    inspect = json.loads(
+        subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout
+    )[0]
+    assert inspect["Config"]["Image"] == city.env.get("GIGA_STUDENT_IMAGE", "giga/student:0.1.0")
+    assert set(inspect["NetworkSettings"]["Networks"]) == {"giga_students"}
+    assert inspect["HostConfig"]["Memory"] == 10**9  # GIGA_HUB_MEM_LIMIT=1G
+    assert inspect["Config"]["User"] in ("1000", "")  # the image's jovyan, never root
+    api = city.browser(HUB_HOST).get(f"/user/{student}/api")
+    assert api.status_code == 200 and "version" in api.json(), api.text[:300]
+    stop = hub.delete(f"/hub/api/users/{student}/server")
+    assert stop.status_code in (202, 204), stop.text
 
 
 def test_killing_the_lms_container_loses_no_acknowledged_answer(city: City) -> None:
