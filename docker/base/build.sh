@@ -66,7 +66,7 @@ build_base() {
   # the host's authorities join Debian's (update-ca-certificates keeps them when a later package reruns it)
   mkdir -p "$root/usr/local/share/ca-certificates/host"
   awk 'BEGIN{n=0} /BEGIN CERTIFICATE/{n++; f=sprintf("'"$root"'/usr/local/share/ca-certificates/host/%04d.crt", n)} f{print > f} /END CERTIFICATE/{close(f); f=""}' "$HOST_CA_BUNDLE"
-  chroot "$root" update-ca-certificates >/dev/null
+  chroot "$root" update-ca-certificates >/dev/null 2>&1  # (warns about every duplicate)
   printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
   # what the official slim images also drop: apt lists, caches, docs and man pages, and no recommends
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90giga"

@@ -9,6 +9,6 @@ RUN apt-get update \
  && mkdir -p /config/caddy /data/caddy /etc/caddy
 ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data
 VOLUME /config /data
-EXPOSE 80 443 443/udp
+EXPOSE 80 443 443/udp 2019
 WORKDIR /srv
 CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]

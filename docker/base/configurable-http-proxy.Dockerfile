@@ -1,5 +1,6 @@
 # configurable-http-proxy from npm on Debian's nodejs, a stand-in for quay.io/jupyterhub/configurable-http-proxy:
-# the same command on PATH, run as nobody.
+# run as nobody, and the same entrypoint: the arguments go to configurable-http-proxy (its API on every
+# interface unless --api-ip is given, as the published image's chp-docker-entrypoint does).
 ARG BASE_IMAGE=giga-local/debian-python:3.11-bookworm
 FROM ${BASE_IMAGE}
 ARG CHP_VERSION=5.3.0
@@ -10,7 +11,7 @@ RUN apt-get update \
  && npm cache clean --force \
  && apt-get purge -y npm && apt-get autoremove -y --purge \
  && rm -rf /var/lib/apt/lists/* /root/.npm
+COPY chp-docker-entrypoint /usr/local/bin/chp-docker-entrypoint
 USER 65534
 EXPOSE 8000 8001
-ENTRYPOINT []
-CMD ["configurable-http-proxy"]
+ENTRYPOINT ["/usr/local/bin/chp-docker-entrypoint"]
