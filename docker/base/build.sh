@@ -27,6 +27,7 @@ SUITE="${GIGA_DEBIAN_SUITE:-bookworm}"
 MIRROR="${GIGA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 HOST_CA_BUNDLE="${GIGA_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 BASE="$REGISTRY/debian-python:3.11-$SUITE"
+SECURITY_MIRROR="${GIGA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 DEBOOTSTRAP_CACHE="${GIGA_DEBOOTSTRAP_CACHE:-/var/cache/giga-debootstrap}"
 WHAT="${1:-all}"
 # BuildKit's Dockerfile frontend (the `# syntax=` line) is an image from Docker Hub: the legacy builder
@@ -63,13 +64,28 @@ build_base() {
   "${NICE[@]}" debootstrap --variant=minbase --cache-dir="$DEBOOTSTRAP_CACHE" \
     --include=python3.11,python3.11-venv,python3-distutils,python3-lib2to3,python-is-python3,ca-certificates \
     "$SUITE" "$root" "$MIRROR" >"$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
+  # the same suites as the official Debian images: point releases and security updates
+  printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' "$MIRROR" "$SUITE" "$MIRROR" "$SUITE" \
+    "$SECURITY_MIRROR" "$SUITE" >"$root/etc/apt/sources.list"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  chroot "$root" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q' >>"$root.log" 2>&1 \
+    || { tail -20 "$root.log" >&2; exit 1; }
+  : >"$root/etc/resolv.conf"  # Docker provides the containers' own
   # the host's authorities join Debian's (update-ca-certificates keeps them when a later package reruns it)
   mkdir -p "$root/usr/local/share/ca-certificates/host"
   awk 'BEGIN{n=0} /BEGIN CERTIFICATE/{n++; f=sprintf("'"$root"'/usr/local/share/ca-certificates/host/%04d.crt", n)} f{print > f} /END CERTIFICATE/{close(f); f=""}' "$HOST_CA_BUNDLE"
   chroot "$root" update-ca-certificates >/dev/null 2>&1  # (warns about every duplicate)
   printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
   # what the official slim images also drop: apt lists, caches, docs and man pages, and no recommends
+  # and apt keeps no downloaded package nor its binary caches (the official Debian images' docker-clean):
+  # without this every `apt-get install` layer carried the .deb files and ~80 MB of caches
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90giga"
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
   printf 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\n' \
     >"$root/etc/dpkg/dpkg.cfg.d/90giga"
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
