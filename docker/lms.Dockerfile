@@ -26,7 +26,8 @@ RUN /opt/venv/bin/python lms/static/fonts/fetch_fonts.py \
  && rm -f lms/static/fonts/*.ttf \
  && /opt/venv/bin/pip install --no-deps . \
  && /opt/venv/bin/pip uninstall -y pip \
- && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
+ && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="giga-lms" \

@@ -101,6 +101,7 @@ class City:
     timings: dict[str, float] = field(default_factory=dict)
     seed: dict[str, Any] = field(default_factory=dict)  # what seed_city.py made (ids, names, password)
     reading_assignment: int = 0  # the reading test the first test assigned
+    student_volumes: list[str] = field(default_factory=list)  # DockerSpawner's homes (not compose's)
 
     # --- compose
     def compose(self, *args: str, check: bool = True, input: str | None = None, timeout: float = 900) -> str:
@@ -123,7 +124,16 @@ class City:
         return time.monotonic() - start
 
     def down(self, *, volumes: bool = False) -> None:
+        # students' containers first: they hold the giga_students network
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", "ancestor=giga/student:0.1.0"], capture_output=True, text=True
+        ).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
         self.compose("down", "--remove-orphans", *(["-v"] if volumes else []), check=False, timeout=300)
+        if volumes:
+            for volume in self.student_volumes:
+                subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True)
 
     def container(self, service: str) -> str:
         ids = self.compose("ps", "-q", service).split()

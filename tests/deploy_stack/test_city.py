@@ -123,13 +123,18 @@ def test_the_hub_starts_a_student_container(city: City) -> None:
             f"the student's server was not ready: {city.compose('logs', '--tail=60', 'hub')}"
         )
     city.timings["DockerSpawner: student server ready"] = time.monotonic() - started
-    name = f"jupyter-{student}"
-    inspect = json.loads(
-        subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout
-    )[0]
-    assert inspect["Config"]["Image"] == city.env.get("GIGA_STUDENT_IMAGE", "giga/student:0.1.0")
+    image = "giga/student:0.1.0"
+    ids = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"ancestor={image}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(ids) == 1, ids
+    out = subprocess.run(["docker", "inspect", ids[0]], capture_output=True, text=True, check=True).stdout
+    inspect = json.loads(out)[0]
+    assert inspect["Config"]["Image"] == image
     assert set(inspect["NetworkSettings"]["Networks"]) == {"giga_students"}
-    assert inspect["HostConfig"]["Memory"] == 10**9  # GIGA_HUB_MEM_LIMIT=1G
+    assert inspect["HostConfig"]["Memory"] in (10**9, 2**30)  # GIGA_HUB_MEM_LIMIT=1G
+    assert inspect["HostConfig"]["CapDrop"] == ["ALL"]
+    city.student_volumes.append(f"giga-home-{student}")
     assert inspect["Config"]["User"] in ("1000", "")  # the image's jovyan, never root
     api = city.browser(HUB_HOST).get(f"/user/{student}/api")
     assert api.status_code == 200 and "version" in api.json(), api.text[:300]
