@@ -58,7 +58,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /srv/giga
 USER 10001
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+# A worker's start (imports, item bank) took 70 s on a loaded 2-core machine: failures in the first three
+# minutes do not count, or compose's `depends_on: service_healthy` gives up on a server that is still starting.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 # Workers: GIGA_WORKERS (compose sets it; on Kubernetes one or two per pod, more pods instead). The workers
 # share their /metrics counters through PROMETHEUS_MULTIPROC_DIR, emptied at every start (lms/ops/metrics.py).
