@@ -43,8 +43,11 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
  && apt-get install -y --no-install-recommends postgresql-client-15 \
  && rm -rf /var/lib/apt/lists/*
+# /backups owned by the user: a new named volume mounted there (compose's `backups`) takes this owner, or
+# `giga backup` cannot write into it (found when the city first ran)
 RUN groupadd --system --gid 10001 giga \
- && useradd --system --uid 10001 --gid giga --home-dir /srv/giga --create-home --shell /usr/sbin/nologin giga
+ && useradd --system --uid 10001 --gid giga --home-dir /srv/giga --create-home --shell /usr/sbin/nologin giga \
+ && install -d -o giga -g giga -m 0750 /backups
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -134,7 +134,11 @@ def test_the_hub_starts_a_student_container(city: City) -> None:
     assert set(inspect["NetworkSettings"]["Networks"]) == {"giga_students"}
     assert inspect["HostConfig"]["Memory"] in (10**9, 2**30)  # GIGA_HUB_MEM_LIMIT=1G
     assert inspect["HostConfig"]["CapDrop"] == ["ALL"]
-    city.student_volumes.append(f"giga-home-{student}")
+    homes = [
+        m["Name"] for m in inspect["Mounts"] if m["Type"] == "volume" and m["Name"].startswith("giga-home-")
+    ]
+    assert len(homes) == 1, inspect["Mounts"]  # the named home volume that stays when the server stops
+    city.student_volumes.extend(homes)
     assert inspect["Config"]["User"] in ("1000", "")  # the image's jovyan, never root
     api = city.browser(HUB_HOST).get(f"/user/{student}/api")
     assert api.status_code == 200 and "version" in api.json(), api.text[:300]
