@@ -127,6 +127,13 @@ build_platform() {
 total_start=$(date +%s)
 build_base
 [ "$WHAT" = debian ] && exit 0
-build_third_party
-[ "$WHAT" = base ] || build_platform
+if [ "$WHAT" = base ]; then
+  build_third_party
+else
+  # the two groups are independent and wait mostly on the network (apt, npm, PyPI): side by side
+  build_third_party &
+  third_party=$!
+  build_platform
+  wait "$third_party"
+fi
 log "done in $(($(date +%s) - total_start))s"
