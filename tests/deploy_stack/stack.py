@@ -130,7 +130,21 @@ class City:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-        self.compose("down", "--remove-orphans", *(["-v"] if volumes else []), check=False, timeout=300)
+        # the networks must be gone before the next `up` (the frontend's fixed subnet would overlap)
+        for _ in range(5):
+            out = self.compose(
+                "down", "--remove-orphans", *(["-v"] if volumes else []), check=False, timeout=300
+            )
+            left = subprocess.run(
+                ["docker", "network", "ls", "-q", "--filter", f"name={PROJECT}_"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            if not left:
+                break
+            time.sleep(3)
+        else:
+            raise RuntimeError(f"compose down left networks {left}:\n{out}")
         if volumes:
             for volume in self.student_volumes:
                 subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True)
