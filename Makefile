@@ -2,6 +2,8 @@
 #   make run    venv + install + migrate + demo city (if empty) + serve the LMS at http://127.0.0.1:8000
 #   make test   lint, type checks, architecture contracts, item bank, the whole pytest suite
 #               (SQLite always; PostgreSQL too when GIGA_TEST_DATABASE_URL is set, as .ci/run does)
+#   make test-deploy  the city for real: every image built from Debian packages, docker/compose.yaml up,
+#               the end-to-end tests of tests/deploy_stack (root, a running Docker engine; not in .ci/run yet)
 
 SHELL := /bin/bash
 # Debian's interpreter, so that JupyterHub's per-user processes (other unix users) can run the venv.
@@ -13,10 +15,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint pytest pytest-postgres bench fonts node vendor ralph clean help
+.PHONY: run test test-deploy lint pytest pytest-postgres bench fonts node vendor ralph clean help
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,8p' Makefile
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,6 +88,14 @@ pytest-postgres: $(STAMP)
 	fi
 
 test: lint pytest pytest-postgres
+
+# Build times, image sizes and the stack's timings are printed; the whole target's time too.
+test-deploy: $(STAMP)
+	@start=$$(date +%s); \
+	docker/base/build.sh && \
+	docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^giga(-local)?/' && \
+	GIGA_DEPLOY_STACK=1 $(BIN)/pytest tests/deploy_stack -n 0 -x -p no:randomly -s -q; \
+	status=$$?; echo "== test-deploy: $$(( $$(date +%s) - start )) s in all"; exit $$status
 
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -11,7 +11,8 @@ RUN python -m venv /opt/venv
 COPY docker/requirements/hub.txt /tmp/hub.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/hub.txt \
  && /opt/venv/bin/pip uninstall -y pip \
- && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
+ && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="giga-hub" \

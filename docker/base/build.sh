@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Closed-network build (閉域網): every image of docker/compose.yaml made from Debian packages only, no image
+# pulled from a registry. Run from anywhere, as root (debootstrap), with Docker Engine running:
+#
+#   docker/base/build.sh            # base + third-party equivalents + giga lms/hub/student
+#   docker/base/build.sh debian     # only the Debian base
+#   docker/base/build.sh base       # only the Debian base (debootstrap) and the third-party equivalents
+#
+# It makes:
+#   ${GIGA_LOCAL_REGISTRY}/debian-python:3.11-bookworm   debootstrap'd bookworm + python3.11 + venv (= PYTHON_IMAGE)
+#   ${GIGA_LOCAL_REGISTRY}/postgres:15                   Debian's postgresql-15, the official image's variables
+#   ${GIGA_LOCAL_REGISTRY}/caddy:2                       Debian's caddy
+#   ${GIGA_LOCAL_REGISTRY}/configurable-http-proxy:5.3.0 npm's configurable-http-proxy on Debian's nodejs
+#   ${GIGA_LOCAL_REGISTRY}/docker-socket-proxy:0.3.0     Debian's haproxy with Tecnativa's filter rules
+# and the platform's own images on top of the first one. docker/base/local-images.env holds the compose
+# variables that select them (append it to docker/.env); without them compose uses the published images.
+#
+# The base trusts the host's certificate authorities (its CA bundle is copied in and pip is pointed at it):
+# a closed network usually reaches the package mirrors through a proxy with the board's own CA.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+REGISTRY="${GIGA_LOCAL_REGISTRY:-giga-local}"
+VERSION="${GIGA_VERSION:-0.1.0}"
+PROJECT_REGISTRY="${GIGA_REGISTRY:-giga}"
+SUITE="${GIGA_DEBIAN_SUITE:-bookworm}"
+MIRROR="${GIGA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+HOST_CA_BUNDLE="${GIGA_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+BASE="$REGISTRY/debian-python:3.11-$SUITE"
+SECURITY_MIRROR="${GIGA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+DEBOOTSTRAP_CACHE="${GIGA_DEBOOTSTRAP_CACHE:-/var/cache/giga-debootstrap}"
+WHAT="${1:-all}"
+# BuildKit's Dockerfile frontend (the `# syntax=` line) is an image from Docker Hub: the legacy builder
+# needs nothing from a registry. It reads only the context root's .dockerignore (kept equal to the union of
+# the per-Dockerfile ones by tests/deploy_stack).
+export DOCKER_BUILDKIT=0
+NICE=(nice -n "${GIGA_BUILD_NICE:-10}")
+
+log() { printf '== %s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+timed_build() {  # tag, then docker build arguments
+  local tag="$1" start
+  shift
+  start=$(date +%s)
+  "${NICE[@]}" docker build -q -t "$tag" "$@" >/dev/null
+  printf '   built %-50s in %4ss, %s\n' "$tag" "$(($(date +%s) - start))" \
+    "$(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1 / 1e6}')"
+}
+
+build_base() {
+  if have_image "$BASE" && [ "${GIGA_REBUILD_BASE:-0}" != 1 ]; then
+    log "base $BASE exists (GIGA_REBUILD_BASE=1 makes it again)"
+    return
+  fi
+  command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
+  local start
+  root="$(mktemp -d /var/tmp/giga-base.XXXXXX)"
+  trap 'rm -rf "$root" "$root.log"' EXIT
+  start=$(date +%s)
+  log "debootstrap $SUITE from $MIRROR"
+  # python3-distutils and python3-lib2to3: python3.11-venv needs them through virtual names debootstrap does
+  # not resolve. The downloaded packages stay in GIGA_DEBOOTSTRAP_CACHE for the next build.
+  mkdir -p "$DEBOOTSTRAP_CACHE"
+  "${NICE[@]}" debootstrap --variant=minbase --cache-dir="$DEBOOTSTRAP_CACHE" \
+    --include=python3.11,python3.11-venv,python3-distutils,python3-lib2to3,python-is-python3,ca-certificates \
+    "$SUITE" "$root" "$MIRROR" >"$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
+  # the same suites as the official Debian images: point releases and security updates
+  printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' "$MIRROR" "$SUITE" "$MIRROR" "$SUITE" \
+    "$SECURITY_MIRROR" "$SUITE" >"$root/etc/apt/sources.list"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  chroot "$root" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q' >>"$root.log" 2>&1 \
+    || { tail -20 "$root.log" >&2; exit 1; }
+  : >"$root/etc/resolv.conf"  # Docker provides the containers' own
+  # the host's authorities join Debian's (update-ca-certificates keeps them when a later package reruns it)
+  mkdir -p "$root/usr/local/share/ca-certificates/host"
+  awk 'BEGIN{n=0} /BEGIN CERTIFICATE/{n++; f=sprintf("'"$root"'/usr/local/share/ca-certificates/host/%04d.crt", n)} f{print > f} /END CERTIFICATE/{close(f); f=""}' "$HOST_CA_BUNDLE"
+  chroot "$root" update-ca-certificates >/dev/null 2>&1  # (warns about every duplicate)
+  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
+  # what the official slim images also drop: apt lists, caches, docs and man pages, and no recommends
+  # and apt keeps no downloaded package nor its binary caches (the official Debian images' docker-clean):
+  # without this every `apt-get install` layer carried the .deb files and ~80 MB of caches
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90giga"
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  printf 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\n' \
+    >"$root/etc/dpkg/dpkg.cfg.d/90giga"
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+    "$root"/usr/share/man/* "$root"/usr/share/locale/* "$root"/var/log/*.log
+  find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+  tar -C "$root" --numeric-owner -c . | docker import \
+    --change 'ENV LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PIP_CERT=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'CMD ["bash"]' - "$BASE" >/dev/null
+  printf '   built %-50s in %4ss, %s\n' "$BASE" "$(($(date +%s) - start))" \
+    "$(docker image inspect -f '{{.Size}}' "$BASE" | awk '{printf "%.0f MB", $1 / 1e6}')"
+}
+
+build_third_party() {
+  log "third-party equivalents from Debian packages"
+  local name
+  for name in postgres caddy configurable-http-proxy docker-socket-proxy; do
+    timed_build "$(third_party_tag "$name")" --build-arg "BASE_IMAGE=$BASE" \
+      -f "docker/base/$name.Dockerfile" docker/base
+  done
+}
+
+third_party_tag() {
+  case "$1" in
+    postgres) echo "$REGISTRY/postgres:15" ;;
+    caddy) echo "$REGISTRY/caddy:2" ;;
+    configurable-http-proxy) echo "$REGISTRY/configurable-http-proxy:5.3.0" ;;
+    docker-socket-proxy) echo "$REGISTRY/docker-socket-proxy:0.3.0" ;;
+  esac
+}
+
+build_platform() {
+  log "the platform's images on $BASE"
+  local name
+  for name in lms hub student; do
+    timed_build "$PROJECT_REGISTRY/$name:$VERSION" --build-arg "PYTHON_IMAGE=$BASE" -f "docker/$name.Dockerfile" .
+  done
+}
+
+total_start=$(date +%s)
+build_base
+[ "$WHAT" = debian ] && exit 0
+if [ "$WHAT" = base ]; then
+  build_third_party
+else
+  # the two groups are independent and wait mostly on the network (apt, npm, PyPI): side by side
+  build_third_party &
+  third_party=$!
+  build_platform
+  wait "$third_party"
+fi
+log "done in $(($(date +%s) - total_start))s"
