@@ -17,6 +17,10 @@ alternate between them.  Each round starts from the profile's own stored hashes 
 inside the measurement).  Baseline in the same run: the bare hash — one ``verify`` in this process, and
 N verifies on ``workers`` threads (scaled from a sample of 8 per thread; the floor that hashing alone
 sets for N sign-ins through the gate).
+``--gates 1,2,4`` measures the per-address sign-in gate instead (``GIGA_MAX_CONCURRENT_SIGN_INS_PER_CLIENT``,
+one server of the shipped hashing per value, rounds alternating).  ``--probe N`` (default 8 in that mode)
+adds another school's teacher on a second address (127.0.0.2): N sign-ins one after another, once on an
+idle server and once while the storm runs — what one address's storm still takes from everyone else.
 Numbers only, no assertions.
 """
 
@@ -33,7 +37,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -49,6 +53,7 @@ from bench_test_start import DEFAULT_ADMIN_URL, load_average, pct
 from tests.factories import fresh_postgres_database
 
 PASSWORD = "bench-password-42"
+PROBE_ADDRESS = "127.0.0.2"  # another school's address (Linux answers all of 127.0.0.0/8 on loopback)
 CSRF_RE = re.compile(rb'name="csrf_token" value="([^"]+)"')
 PROFILES = {
     "before": PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY),
@@ -105,7 +110,9 @@ def reset(url: str, stored_hash: str) -> None:
 
 
 @contextmanager
-def server(url: str, profile: str, port: int, workers: int) -> Iterator[str]:
+def server(
+    url: str, profile: str, port: int, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
@@ -128,6 +135,7 @@ def server(url: str, profile: str, port: int, workers: int) -> Iterator[str]:
         "GIGA_DATABASE_URL": url,
         "GIGA_ENVIRONMENT": "test",
         "BENCH_SIGN_IN_PROFILE": profile,
+        **(extra_env or {}),
     }
     process = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -182,11 +190,11 @@ def _cookie(headers: dict[str, list[str]], name: str) -> str | None:
     return None
 
 
-async def sign_in(base: str, username: str) -> tuple[float, str]:
-    """One pupil's sign-in; (seconds to the home page, outcome: "ok" or the failing status)."""
+async def sign_in(base: str, username: str, source: str = "127.0.0.1") -> tuple[float, str]:
+    """One sign-in from ``source``: (seconds to the home page, outcome: "ok" or the failing status)."""
     host, _, port = base.removeprefix("http://").partition(":")
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection(host, int(port))
+    reader, writer = await asyncio.open_connection(host, int(port), local_addr=(source, 0))
     try:
         status, headers, page = await _http(reader, writer, "GET", "/login", {})
         pre = _cookie(headers, "giga_pre")
@@ -211,6 +219,33 @@ async def sign_in(base: str, username: str) -> tuple[float, str]:
         return time.perf_counter() - started, "ok"
     finally:
         writer.close()
+
+
+async def probe(base: str, names: list[str], stop: asyncio.Event | None = None) -> list[float]:
+    """Seconds of each sign-in of ``names`` one after another from a second address (until ``stop``)."""
+    seconds = []
+    for name in names:
+        if stop is not None and stop.is_set():
+            break
+        took, outcome = await sign_in(base, name, source=PROBE_ADDRESS)
+        seconds.append(took if outcome == "ok" else float("inf"))
+    return seconds
+
+
+async def storm_with_probe(
+    base: str, names: list[str], spread_s: float, probe_names: list[str]
+) -> tuple[float, list[float], list[str], list[float]]:
+    """:func:`storm` while :func:`probe` signs ``probe_names`` in from another address."""
+    stop = asyncio.Event()
+
+    async def storm_then_stop() -> tuple[float, list[float], list[str]]:
+        try:
+            return await storm(base, names, spread_s)
+        finally:
+            stop.set()
+
+    (wall, ok, failed), probed = await asyncio.gather(storm_then_stop(), probe(base, probe_names, stop))
+    return wall, ok, failed, probed
 
 
 async def storm(base: str, names: list[str], spread_s: float) -> tuple[float, list[float], list[str]]:
@@ -246,6 +281,16 @@ def bare_hash(profile: str, n: int, threads: int) -> tuple[float, float]:
     return statistics.median(singles) * 1000, (time.perf_counter() - started) * n / sample
 
 
+def _median_ms(values: list[float]) -> str:
+    finite = [v for v in values if v != float("inf")]
+    refused = len(values) - len(finite)
+    if not finite:
+        return "none signed in"
+    return f"p50 {statistics.median(finite) * 1000:6.0f} ms, max {max(finite) * 1000:6.0f} ms" + (
+        f", {refused} refused" if refused else ""
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -257,46 +302,79 @@ def main() -> None:
     parser.add_argument("--school", type=int, default=600)
     parser.add_argument("--spread", type=float, default=60.0, help="seconds over which the school arrives")
     parser.add_argument("--port", type=int, default=8500)
+    parser.add_argument(
+        "--gates", default="", help="comma-separated per-address gate values to compare (e.g. 1,2,4)"
+    )
+    parser.add_argument("--probe", type=int, default=None, help="sign-ins from a second address per round")
     args = parser.parse_args()
+    gates = [int(g) for g in args.gates.split(",") if g.strip()]
+    # (label, hashing profile, environment of the server)
+    variants: list[tuple[str, str, dict[str, str]]] = (
+        [(f"gate {g}", "after", {"GIGA_MAX_CONCURRENT_SIGN_INS_PER_CLIENT": str(g)}) for g in gates]
+        if gates
+        else [("before", "before", {}), ("after", "after", {})]
+    )
+    n_probe = args.probe if args.probe is not None else (8 if gates else 0)
     hashes = {name: hasher.hash(PASSWORD) for name, hasher in PROFILES.items()}
     with fresh_postgres_database(args.database_url, "giga_bench") as url:
-        names = seed(url, max(args.class_size, args.school))
-        with (
-            server(url, "before", args.port, args.workers) as before,
-            server(url, "after", args.port + 1, args.workers) as after,
-        ):
-            bases = {"before": before, "after": after}
-            print(f"uvicorn workers: {args.workers} per profile, PostgreSQL, loopback, one client address")
+        crowd = max(args.class_size, args.school)
+        names = seed(url, crowd + n_probe)
+        probe_names = names[crowd:]
+        with ExitStack() as stack:
+            bases = {
+                label: stack.enter_context(server(url, profile, args.port + i, args.workers, env))
+                for i, (label, profile, env) in enumerate(variants)
+            }
+            profile_of = {label: profile for label, profile, _ in variants}
+            print(
+                f"uvicorn workers: {args.workers} per variant, PostgreSQL, loopback, one client address; "
+                f"CPUs {os.cpu_count()}"
+            )
             rows: list[tuple[int, str, float, float]] = []
             for size, spread in ((args.class_size, 0.0), (args.school, args.spread)):
                 for repeat in range(args.repeats):
-                    order = ("after", "before") if repeat % 2 else ("before", "after")
-                    for profile in order:
+                    labels = [label for label, _, _ in variants]
+                    order = labels[repeat % len(labels) :] + labels[: repeat % len(labels)]
+                    if repeat % 2:
+                        order.reverse()
+                    for label in order:
+                        profile = profile_of[label]
+                        reset(url, hashes[profile])
+                        idle = asyncio.run(probe(bases[label], probe_names)) if n_probe else []
                         reset(url, hashes[profile])
                         load = load_average()
-                        wall, ok, failed = asyncio.run(storm(bases[profile], names[:size], spread))
+                        wall, ok, failed, during = asyncio.run(
+                            storm_with_probe(bases[label], names[:size], spread, probe_names)
+                        )
                         one_ms, floor = bare_hash(profile, size, args.workers)
                         when = "at once" if not spread else f"within {spread:.0f} s"
                         p50 = statistics.median(ok) if ok else float("nan")
                         p95 = pct(ok, 0.95) if ok else float("nan")
-                        rows.append((size, profile, p50, p95))
+                        rows.append((size, label, p50, p95))
                         print(
-                            f"{size:4d} {when:>14}, {profile:6}: signed in {len(ok)}/{size} "
+                            f"{size:4d} {when:>14}, {label:6}: signed in {len(ok)}/{size} "
                             f"(refused/failed {len(failed)}{': ' + failed[0] if failed else ''}), "
                             f"p50 {p50:6.2f} s, p95 {p95:6.2f} s, all done {wall:6.1f} s; "
                             f"bare hash {one_ms:5.1f} ms (p50 / that {p50 * 1000 / one_ms:5.1f}×), "
                             f"{size} hashes on {args.workers} threads {floor:5.2f} s "
                             f"(all done / that {wall / floor:4.1f}×); load {load}"
                         )
+                        if n_probe:
+                            print(
+                                f"{'':21}other address: idle {_median_ms(idle)}; "
+                                f"during the storm {len(during)} tried, {_median_ms(during)}"
+                            )
+            first = variants[0][0]
             for size in (args.class_size, args.school):
                 for quantile, index in (("p50", 2), ("p95", 3)):
-                    old = [float(r[index]) for r in rows if r[0] == size and r[1] == "before"]
-                    new = [float(r[index]) for r in rows if r[0] == size and r[1] == "after"]
-                    was, now = statistics.median(old), statistics.median(new)
-                    print(
-                        f"{size:4d} {quantile}: before {was:6.2f} s, after {now:6.2f} s, "
-                        f"before/after {was / now:5.1f}×"
-                    )
+                    old = [float(r[index]) for r in rows if r[0] == size and r[1] == first]
+                    for label, _, _ in variants[1:]:
+                        new = [float(r[index]) for r in rows if r[0] == size and r[1] == label]
+                        was, now = statistics.median(old), statistics.median(new)
+                        print(
+                            f"{size:4d} {quantile}: {first} {was:6.2f} s, {label} {now:6.2f} s, "
+                            f"{first}/{label} {was / now:5.1f}×"
+                        )
 
 
 if __name__ == "__main__":

@@ -30,12 +30,16 @@ def _session_scope() -> AbstractContextManager[Session]:
 
 
 @board_app.command("refresh")
-def refresh() -> None:
-    """Rebuild the pre-aggregated cells and the published (suppressed) figures."""
-    from lms.board.service import refresh_aggregates
+def refresh(
+    full: Annotated[
+        bool, typer.Option("--full", help="rebuild every term, not only the terms whose results changed")
+    ] = False,
+) -> None:
+    """Rebuild the pre-aggregated cells and the published (suppressed) figures of the terms that changed."""
+    from lms.board.term_cache import refresh_changed_terms
 
     with _session_scope() as session:
-        report = refresh_aggregates(session=session)
+        report = refresh_changed_terms(session=session, full=full)
     typer.echo(report.summary())
 
 
@@ -51,7 +55,7 @@ def export_opendata(
 ) -> None:
     """Write the open data of the latest release of every term (CSV, UTF-8 with BOM, plus metadata.json)."""
     from lms.board.opendata import write_opendata
-    from lms.board.service import refresh_aggregates
+    from lms.board.term_cache import refresh_changed_terms
     from lms.core.errors import InvalidInput
 
     if out.exists() and not out.is_dir():
@@ -60,7 +64,7 @@ def export_opendata(
     try:
         with _session_scope() as session:
             if refresh_first:
-                refresh_aggregates(session=session)
+                refresh_changed_terms(session=session)
             report = write_opendata(session=session, out_dir=out, english_header=english_header)
     except InvalidInput as error:
         typer.echo(f"error: {error}", err=True)

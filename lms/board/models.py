@@ -103,3 +103,16 @@ class ReferenceValue(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Text)
     entered_by_id: int | None = Field(default=None, foreign_key="user.id")
     entered_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+
+
+class BoardTermState(SQLModel, table=True):
+    """What a term's ``board_cell`` / ``board_figure`` rows were computed from (lms.board.term_cache): the
+    incremental refresh recomputes a term only when its fingerprint changed (a late answer, a class's school
+    or grade corrected, another setting)."""
+
+    __tablename__ = "board_term_state"
+
+    school_year: int = Field(primary_key=True)
+    term: int = Field(primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    refreshed_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)

@@ -43,9 +43,9 @@ from lms.board.service import (
     Filters,
     add_reference_value,
     dashboard_data,
-    refresh_aggregates,
 )
 from lms.board.settings import get_board_settings
+from lms.board.term_cache import refresh_changed_terms
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
@@ -352,7 +352,7 @@ async def add_reference(request: Request, session: SessionDep, user: PageUser) -
 @router.post("/board/refresh")
 def refresh_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     _require_publisher(user)
-    report = refresh_aggregates(session=session)
+    report = refresh_changed_terms(session=session)
     record_event(session=session, actor_id=user.id, action="board.refresh", target_type="board_figure",
                  detail={"figures": report.figures}, ip=client_ip(request))  # fmt: skip
     return RedirectResponse("/board", status_code=303)

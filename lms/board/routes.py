@@ -18,8 +18,9 @@ from lms.board import messages as msg
 from lms.board import responses
 from lms.board.present import figure_row
 from lms.board.release_view import ReleaseFigure, reads_releases, release_dashboard
-from lms.board.service import Filters, dashboard_data, refresh_aggregates
+from lms.board.service import Filters, dashboard_data
 from lms.board.settings import get_board_settings
+from lms.board.term_cache import refresh_changed_terms
 from lms.core.db import SessionDep
 from lms.core.errors import Forbidden
 from lms.permissions import api_gate
@@ -75,7 +76,7 @@ def dashboard(request: Request, session: SessionDep, principal: ApiPrincipal) ->
 def refresh(request: Request, session: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     if principal.user.role not in ("board", "admin"):
         raise Forbidden(msg.ONLY_BOARD_REFRESHES)
-    report = refresh_aggregates(session=session)
+    report = refresh_changed_terms(session=session)
     record_event(
         session=session,
         actor_id=principal.user.id,

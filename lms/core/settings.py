@@ -201,10 +201,11 @@ class Settings(BaseSettings):
         "page at once instead of queueing (0: no limit; /healthz and /metrics are never limited)",
     )
     max_concurrent_sign_ins_per_client: int = Field(
-        default=1,
+        default=2,
         ge=1,
         description="sign-in requests (POST /login, /login/mfa) one client address runs at once per worker "
-        "(each may cost an argon2 hash: more would let one address take the CPU from everyone else)",
+        "(each may cost an argon2 hash; 2 lets a class behind one NAT in, more would let one address take "
+        "the CPU from everyone else: docs/performance.md)",
     )
     max_queued_sign_ins_per_client: int = Field(
         default=60,

@@ -37,8 +37,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import table as sa_table
 from sqlmodel import Session, col, select
 
-from lms.board import service as board_service
 from lms.board.releases import release_closed_terms
+from lms.board.term_cache import refresh_changed_terms
 from lms.core.jst import JST, school_year_of
 from lms.reading.delivery import item_bank
 from lms.reading.models import Assessment, Assignment, Attempt, Response, SkillEstimate
@@ -507,7 +507,7 @@ def seed_history(
 def refresh_board(session: Session) -> str:
     """Run the board's ``refresh_aggregates`` so the demo city's dashboard shows the generated year, then
     release every closed term (issue 14: the board reads releases)."""
-    result = board_service.refresh_aggregates(session=session)
+    result = refresh_changed_terms(session=session).summary()
     releases = len(release_closed_terms(session))
     return f"board aggregates refreshed ({result}); {releases} releases made"
 

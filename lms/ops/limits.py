@@ -6,7 +6,9 @@
   checks and monitoring see the worker as it is.
 - Sign-ins (POST /login and /login/mfa; each may compute an argon2 hash, 19 MiB and ~25 ms of CPU): per
   client address, ``max_concurrent_sign_ins_per_client`` at once and ``max_queued_sign_ins_per_client``
-  waiting for their turn (a class behind one school NAT signs in together); beyond that 429 at once.  A flood
+  waiting for their turn (a class behind one school NAT signs in together); beyond that 429 at once.
+  The default of 2 at once was chosen by measurement (docs/performance.md, issue 22): 1 refused a quarter
+  of a class of 40, more than the CPUs slowed the other addresses' sign-ins without letting more in.  A flood
   from one address therefore leaves the other addresses' sign-ins untouched.  The address is the one
   uvicorn resolved: the X-Forwarded-For of a trusted proxy only (``GIGA_TRUSTED_PROXIES``).
 """

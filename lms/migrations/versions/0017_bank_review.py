@@ -1,7 +1,7 @@
 """bank_review: the item-reviewer capability and the stored review decisions (issue 17)
 
 Revision ID: 0017_bank_review
-Revises: 0015b_notebook_deadlines
+Revises: 0016_board_term_state
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from lms.core.db import UTCDateTime
 
 revision: str = "0017_bank_review"
-down_revision: str | None = "0015b_notebook_deadlines"
+down_revision: str | None = "0016_board_term_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
