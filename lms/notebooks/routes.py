@@ -173,6 +173,7 @@ def _gradebook_page(
         )
     is_teacher = hub_sync.can_prestart(session=session, user=user, class_=class_)
     hub_url = get_oauth_settings().hub_url.rstrip("/")
+    listed = deadlines.deadlines(session, course) if course is not None else []
     context = {
         "klass": class_,
         "course": course,
@@ -186,7 +187,9 @@ def _gradebook_page(
         "can_manage": service.can_manage(session=session, user=user, class_=class_),
         "can_prestart": is_teacher,
         "hub_note": request.query_params.get("hub"),
-        "deadlines": deadlines.deadlines(session, course) if course is not None else [],
+        "deadlines": listed,
+        # ?edit=<assignment> fills the form with what is stored: saving replaces an assignment's extensions
+        "editing": next((d for d in listed if d.assignment == request.query_params.get("edit")), None),
         "students": service.course_students(session, course) if course is not None else [],
         "lateness_label": deadlines.lateness_label,
         "jst_text": jst_text,

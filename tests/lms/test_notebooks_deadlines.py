@@ -95,6 +95,11 @@ def test_due_date_and_extension_reach_nbgrader_and_lateness_comes_back(
     shown = client.get(saved.headers["location"]).text
     assert "2026-12-10 17:00" in shown and "s-a1b: 1.5時間" in shown
     assert len(audit(db_session, "notebook.deadline_set")) == 1
+    # changing it starts from what is stored (saving replaces the assignment's extensions)
+    edit = client.get(f"{url}?edit=01_variables").text
+    assert 'id="deadline-editing"' in edit and 'value="2026-12-10T17:00"' in edit
+    assert 'value="01_variables"' in edit and 'value="1.5"' in edit
+    assert 'id="deadline-editing"' not in client.get(f"{url}?edit=unknown").text
 
     client.post(f"{url}/grades-pull", data={"csrf_token": csrf_of(shown)})
     db_session.expire_all()
