@@ -33,6 +33,8 @@ it does not depend on which cell has the focus. Timeouts are generous; no timing
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -222,8 +224,8 @@ def close_formgrader_modal(page: Any, what: str) -> None:
     modal.wait_for(state="visible", timeout=STEP_MS * 3)
     if modal.get_attribute("id") == "error-modal":
         pytest.fail(f"formgrader: {what} failed:\n{modal.inner_text()[-3000:]}")
-    modal.locator("button.close").click()
-    page.locator("#success-modal").wait_for(state="detached", timeout=STEP_MS)
+    modal.get_by_role("button", name="OK").click()
+    page.locator("#success-modal").wait_for(state="hidden", timeout=STEP_MS)
 
 
 def assignment_row(page: Any) -> Any:
@@ -253,18 +255,40 @@ def wait_for_file(path_glob: Path, needle: str | None, timeout_s: float) -> Path
     raise AssertionError(f"no {path_glob} {'with ' + repr(needle) if needle else ''} after {timeout_s} s")
 
 
+def wait_for_saved(path: Path, answers: list[str], timeout_s: float) -> None:
+    """The saved notebook holds every typed answer (read from the student's folder on the server)."""
+    end = time.monotonic() + timeout_s
+    sources: list[str] = []
+    while time.monotonic() < end:
+        with contextlib.suppress(OSError, ValueError):
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            sources = ["".join(cell["source"]) for cell in nb["cells"]]
+            if all(answer.strip() in (source.strip() for source in sources) for answer in answers):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"{path} was not saved with the typed answers after {timeout_s} s: {sources}")
+
+
 def student_works(run: MakeRun, context: Any, username: str, answers: list[str]) -> None:
     """Sign in, open the notebook server from the LMS, fetch, answer, run, save, submit — all by clicks."""
     page = context.new_page()
     sign_in(page, run, username)
     page.locator("#open-notebooks").click()  # 「ノートブックを開く」 on the home page
     page.wait_for_url(re.compile(rf"/user/{re.escape(username)}/tree"), timeout=SPAWN_MS)
-    page.get_by_role("tab", name="Assignments").click()
+    fetch_answer_submit(run, context, page, username, answers)
+    page.close()
+
+
+def fetch_answer_submit(run: MakeRun, context: Any, page: Any, username: str, answers: list[str]) -> None:
+    """In Notebook 7's tree: menu Nbgrader › Assignment List (there is no Assignments tab until then)."""
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.get_by_role("menuitem", name="Assignment List").click()
+    page.get_by_role("tab", name="Assignments").wait_for()
     released = page.locator("#released_assignments_list")
     released.get_by_role("button", name="Fetch").click(timeout=STEP_MS * 2)
     fetched = page.locator("#fetched_assignments_list")
-    fetched.get_by_role("link", name=LESSON).first.click(timeout=STEP_MS)  # unfolds the notebooks
-    notebook_link = fetched.locator(".item_name a", has_text=LESSON).last
+    fetched.locator("a.assignment-notebooks-link", has_text=LESSON).click()  # unfolds its notebooks
+    notebook_link = fetched.locator(".assignment-notebooks .item_name a", has_text=LESSON)
     notebook_link.wait_for(state="visible", timeout=STEP_MS)
     with context.expect_page(timeout=STEP_MS) as opened:
         notebook_link.click()
@@ -273,25 +297,33 @@ def student_works(run: MakeRun, context: Any, username: str, answers: list[str])
     stub_cells = notebook.locator(
         ".jp-CodeCell", has=notebook.locator(".cm-content", has_text=JAPANESE_CODE_STUB.splitlines()[0])
     )
-    stub_cells.first.wait_for(state="visible", timeout=STEP_MS * 2)
-    assert stub_cells.count() == len(answers), (stub_cells.count(), len(answers))
-    for answer in answers:  # each typed answer removes the stub, so the first stub cell is the next one
-        editor = stub_cells.first.locator(".cm-content")
-        editor.scroll_into_view_if_needed()
+    notebook.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=STEP_MS * 2)
+    for answer in answers:  # a typed answer removes the stub, so the first stub cell is the next answer cell
+        editor = scroll_to(notebook, stub_cells.first).locator(".cm-content")
         editor.click()
         notebook.keyboard.press("Control+a")
         notebook.keyboard.insert_text(answer)
-    assert stub_cells.count() == 0
     notebook.locator('[data-command="notebook:restart-run-all"]').first.click()
     notebook.locator(".jp-Dialog .jp-mod-accept").click(timeout=STEP_MS)
     wait_until_run(notebook)
     notebook.locator('[data-command="docmanager:save"]').first.click()
     saved = run.state / "homes" / username / COURSE / LESSON / f"{LESSON}.ipynb"
-    wait_for_file(saved, answers[-1].splitlines()[0], timeout_s=60)
+    wait_for_saved(saved, answers, timeout_s=60)
     notebook.close()
     page.get_by_role("button", name="Submit").click(timeout=STEP_MS)
     wait_for_file(run.state / "exchange" / COURSE / "inbound" / f"{username}+{LESSON}+*", None, 60)
-    page.close()
+
+
+def scroll_to(notebook: Any, cell: Any) -> Any:
+    """Notebook 7 renders only the cells near the screen: scroll down until ``cell`` is in the page."""
+    notebook.mouse.move(683, 400)
+    for _ in range(80):
+        if cell.count():
+            cell.scroll_into_view_if_needed()
+            return cell
+        notebook.mouse.wheel(0, 500)
+        notebook.wait_for_timeout(250)
+    raise AssertionError("no answer cell left to type into (fewer answer cells than answers)")
 
 
 def wait_until_run(notebook: Any) -> None:
