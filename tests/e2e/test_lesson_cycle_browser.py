@@ -327,16 +327,39 @@ def scroll_to(notebook: Any, cell: Any) -> Any:
 
 
 def wait_until_run(notebook: Any) -> None:
-    """Every code cell executed (a number in its prompt, none still ``[*]``)."""
+    """The run is over: cells were executed (a number in their prompt), none is still queued (``[*]``).
+    Run-all stops at the first failing check cell, so the cells after it stay unnumbered."""
     prompts = notebook.locator(".jp-CodeCell .jp-InputPrompt")
     end = time.monotonic() + RUN_ALL_S
     texts: list[str] = []
     while time.monotonic() < end:
         texts = [t.strip() for t in prompts.all_inner_texts()]
-        if texts and all(re.fullmatch(r"\[\d+\]:", t) for t in texts):
+        numbered = [t for t in texts if re.fullmatch(r"\[\d+\]:", t)]
+        if numbered and not any("*" in t for t in texts):  # run all stops at a failing check
             return
         time.sleep(0.5)
     raise AssertionError(f"cells not all run after {RUN_ALL_S} s: {texts}")
+
+
+def collect_and_autograde(teacher: Any, formgrader_page: str, expected: dict[str, float]) -> None:
+    """Collect, then autograde each submission; the formgrader shows the expected scores."""
+    teacher.goto(formgrader_page)
+    assignment_row(teacher).locator("td.collect a").click()
+    close_formgrader_modal(teacher, "collect")
+    assignment_row(teacher).locator("td.num-submissions a", has_text=str(len(expected))).click()
+    for username in expected:
+        submission_row(teacher, username).locator("td.autograde a").click(timeout=STEP_MS * 2)
+        close_formgrader_modal(teacher, f"autograde {username}")
+    for username, points in expected.items():
+        score = f"{points:g} / {max_points():g}"
+        submission_row(teacher, username).locator("td.score", has_text=score).wait_for()
+
+
+def send_grades(run: MakeRun, teacher: Any, class_id: int) -> None:
+    """「成績をLMSへ送る」 on the class's notebook page."""
+    open_notebook_page(run, teacher.context, teacher, class_id)
+    teacher.locator("#pull-grades").click()
+    teacher.locator("#pull-note", has_text="2 件の得点").wait_for()
 
 
 # --- the test --------------------------------------------------------------------------------------------
@@ -395,24 +418,9 @@ def test_the_lesson_cycle_through_the_ui_from_make_run(tmp_path: Path) -> None:
             student_works(run, context, username, typed)
             context.close()
 
-        # 3. the teacher collects and autogrades in the formgrader
-        teacher.goto(formgrader_page)
-        assignment_row(teacher).locator("td.collect a").click()
-        close_formgrader_modal(teacher, "collect")
-        assignment_row(teacher).locator("td.num-submissions a", has_text="2").click()
-        for username in (right, wrong):
-            submission = submission_row(teacher, username)
-            submission.locator("td.autograde a").click(timeout=STEP_MS * 2)
-            close_formgrader_modal(teacher, f"autograde {username}")
-        for username in (right, wrong):
-            submission_row(teacher, username).locator(
-                "td.score", has_text=f"{expected[username]:g} / {max_points():g}"
-            ).wait_for()
-
-        # 4. 「成績をLMSへ送る」 in the LMS
-        open_notebook_page(run, teacher_context, teacher, class_id)
-        teacher.locator("#pull-grades").click()
-        teacher.locator("#pull-note", has_text="2 件の得点").wait_for()
+        # 3. the teacher collects and autogrades in the formgrader; 4. 「成績をLMSへ送る」 in the LMS
+        collect_and_autograde(teacher, formgrader_page, expected)
+        send_grades(run, teacher, class_id)
         teacher_context.close()
 
         # 5. each student sees their own score, not the other's
