@@ -19,9 +19,10 @@ Then, in headless Chromium (1366×768, ja-JP), everything by clicks:
 - the teacher signs in to the LMS, opens the class page, the class's notebook page, clicks
   「名簿をハブに反映」, then the formgrader link (single sign-on through the LMS); in the formgrader generates
   and releases lesson 01;
-- two students of the class sign in to the LMS, click 「ノートブックを開く」 (their server starts), open the
-  Assignments tab of Notebook 7, click Fetch, open the notebook, type their answers into the answer cells (one
-  the model answers, one with two mistakes), restart-and-run-all, save, and click Submit;
+- two students of the class sign in to the LMS, click 「ノートブックを開く」 (their server starts), open
+  Nbgrader › Assignment List in Notebook 7's menu (the tree has no Assignments tab before that), click Fetch,
+  open the notebook, type their answers into the code answer cells (one the model answers, one with two
+  mistakes), restart-and-run-all, save, and click Submit;
 - the teacher collects and autogrades in the formgrader, then clicks 「成績をLMSへ送る」 in the LMS;
 - each student sees their own score, and not the other's, on their 「ノートブック」 page of the LMS.
 
@@ -29,6 +30,10 @@ Checks read the screen, except where the UI has no trace of the step: that a sav
 a submission reached the exchange are read from the files (the server's state folder), so the next click does
 not race the server. The notebook's "restart and run all" is used instead of Shift+Enter per cell, because
 it does not depend on which cell has the focus. Timeouts are generous; no timing is asserted.
+
+Not driven: the lesson's written answer (a manually graded markdown cell, 3 of the 10 points) is left as it
+is, so the autograded scores are 7/10 and 3/10 (the same expectations as tests/e2e/test_lesson_cycle.py);
+manual grading in the formgrader is not part of this cycle.
 """
 
 from __future__ import annotations
