@@ -308,6 +308,9 @@ def fetch_answer_submit(run: MakeRun, context: Any, page: Any, username: str, an
         editor.click()
         notebook.keyboard.press("Control+a")
         notebook.keyboard.insert_text(answer)
+    # a restart while the new kernel is still connecting loses the queued cells (seen once): wait for idle
+    idle = notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first
+    idle.wait_for(state="attached", timeout=STEP_MS * 2)
     notebook.locator('[data-command="notebook:restart-run-all"]').first.click()
     notebook.locator(".jp-Dialog .jp-mod-accept").click(timeout=STEP_MS)
     wait_until_run(notebook)
