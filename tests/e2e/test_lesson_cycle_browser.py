@@ -308,12 +308,17 @@ def fetch_answer_submit(run: MakeRun, context: Any, page: Any, username: str, an
         editor.click()
         notebook.keyboard.press("Control+a")
         notebook.keyboard.insert_text(answer)
-    # a restart while the new kernel is still connecting loses the queued cells (seen once): wait for idle
     idle = notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first
     idle.wait_for(state="attached", timeout=STEP_MS * 2)
-    notebook.locator('[data-command="notebook:restart-run-all"]').first.click()
-    notebook.locator(".jp-Dialog .jp-mod-accept").click(timeout=STEP_MS)
-    wait_until_run(notebook)
+    # a restart while the new kernel is still connecting can lose the queued cells (seen once in five runs:
+    # every cell stayed [*]); the student then presses the button again, and so does the test
+    for attempt in (1, 2):
+        notebook.locator('[data-command="notebook:restart-run-all"]').first.click()
+        notebook.locator(".jp-Dialog .jp-mod-accept").click(timeout=STEP_MS)
+        if wait_until_run(notebook, RUN_ALL_S if attempt == 2 else RUN_ALL_S / 2):
+            break
+    else:
+        pytest.fail("restart and run all did not run the cells, twice")
     notebook.locator('[data-command="docmanager:save"]').first.click()
     saved = run.state / "homes" / username / COURSE / LESSON / f"{LESSON}.ipynb"
     wait_for_saved(saved, answers, timeout_s=60)
@@ -334,19 +339,19 @@ def scroll_to(notebook: Any, cell: Any) -> Any:
     raise AssertionError("no answer cell left to type into (fewer answer cells than answers)")
 
 
-def wait_until_run(notebook: Any) -> None:
-    """The run is over: cells were executed (a number in their prompt), none is still queued (``[*]``).
-    Run-all stops at the first failing check cell, so the cells after it stay unnumbered."""
+def wait_until_run(notebook: Any, timeout_s: float) -> bool:
+    """True once the run is over: cells were executed (a number in their prompt), none is still queued
+    (``[*]``); False after ``timeout_s``. Run-all stops at the first failing check cell, so the cells after it
+    stay unnumbered."""
     prompts = notebook.locator(".jp-CodeCell .jp-InputPrompt")
-    end = time.monotonic() + RUN_ALL_S
-    texts: list[str] = []
+    end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         texts = [t.strip() for t in prompts.all_inner_texts()]
         numbered = [t for t in texts if re.fullmatch(r"\[\d+\]:", t)]
-        if numbered and not any("*" in t for t in texts):  # run all stops at a failing check
-            return
+        if numbered and not any("*" in t for t in texts):
+            return True
         time.sleep(0.5)
-    raise AssertionError(f"cells not all run after {RUN_ALL_S} s: {texts}")
+    return False
 
 
 def collect_and_autograde(teacher: Any, formgrader_page: str, expected: dict[str, float]) -> None:
