@@ -3,11 +3,16 @@
 JupyterHub reads its formgrader services (one per notebook course) when it starts, so ``make run`` calls this
 before it starts the hub::
 
-    python -m lms.notebooks.hub_bootstrap --courses-file var/hub/courses.json [--demo-course demo-prog]
+    python -m lms.notebooks.hub_bootstrap --courses-file var/hub/courses.json [--demo-course demo-prog] \
+        [--lessons classroom/source]
 
 - With ``--demo-course`` and no notebook course yet, the demo teacher's class (``teacher``, with the demo
   ``student``) becomes that notebook course, so a newcomer can release lesson 01 right away;
-- writes every notebook course id to ``--courses-file`` (JSON list, what ``GIGA_HUB_COURSES_FILE`` names).
+- writes every notebook course id to ``--courses-file`` (JSON list, what ``GIGA_HUB_COURSES_FILE`` names);
+- with ``--lessons``, the demo course's formgrader gets the platform's lessons (``classroom/source``) as
+  its ``source/`` folder the first time (``<courses-file folder>/courses/<course>/source``, where the hub
+  starts the course's formgrader): without them a newcomer's formgrader lists nothing to release. An
+  existing ``source/`` is never touched (the teacher's own edits stay).
 
 Users and groups then reach the hub live over its REST API (「名簿をハブに反映」, and before each
 「授業をはじめる」). Exit codes: 0 done, 2 with a sentence on stderr (no database, bad course id).
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,13 +62,32 @@ def bootstrap(session: Session, demo_course: str | None) -> list[str]:
     return sorted(session.exec(select(NotebookCourse.course_id)).all())
 
 
+def seed_lessons(state_dir: Path, course_id: str, lessons: Path) -> bool:
+    """Copy ``lessons`` (one folder per lesson) into the course's ``source/`` unless it exists; True if
+    copied. The course folder is private to its grader (0700), as ``hub_config.provision.ensure_course``
+    keeps it."""
+    folder = state_dir / "courses" / course_id
+    if (folder / "source").exists():
+        return False
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = folder / "source.tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    shutil.copytree(lessons, temporary, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    os.replace(temporary, folder / "source")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="make run: the demo notebook course and the hub's course list"
     )
     parser.add_argument("--courses-file", type=Path, required=True)
     parser.add_argument("--demo-course", default=None)
+    parser.add_argument("--lessons", type=Path, default=None, help="lesson sources for the demo course")
     args = parser.parse_args(argv)
+    if args.lessons is not None and not args.lessons.is_dir():
+        print(f"error: --lessons {args.lessons} is not a folder of lessons", file=sys.stderr)
+        return 2
     try:
         with Session(engine_for(get_settings())) as session:
             courses = bootstrap(session, args.demo_course)
@@ -77,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     temporary.write_text(json.dumps(courses), encoding="utf-8")
     os.replace(temporary, args.courses_file)
     print(f"notebook courses for the hub: {', '.join(courses) or '(none)'}")
+    demo_listed = args.lessons is not None and args.demo_course in courses
+    if demo_listed and seed_lessons(args.courses_file.parent, args.demo_course, args.lessons):
+        lessons = ", ".join(sorted(os.listdir(args.lessons)))
+        print(f"lessons for {args.demo_course}'s formgrader: {lessons}")
     return 0
 
 

@@ -73,3 +73,26 @@ def test_without_a_demo_teacher_no_course_is_made(
     )
     assert main(args) == 0
     assert json.loads((tmp_path / "c.json").read_text()) == []
+
+
+def test_the_demo_formgrader_gets_the_lessons_once(db_session: Session, tmp_path: Path) -> None:
+    _demo_teacher(db_session)
+    lessons = tmp_path / "lessons"
+    (lessons / "01_variables").mkdir(parents=True)
+    (lessons / "01_variables" / "01_variables.ipynb").write_text("{}", encoding="utf-8")
+    courses_file = tmp_path / "hub" / "courses.json"
+    argv = ["--courses-file", str(courses_file), "--demo-course", "demo-prog", "--lessons", str(lessons)]
+    assert main(argv) == 0
+    course = tmp_path / "hub" / "courses" / "demo-prog"
+    assert (course / "source" / "01_variables" / "01_variables.ipynb").read_text() == "{}"
+    assert course.stat().st_mode & 0o777 == 0o700  # the grader's private folder
+    # the teacher edits the lesson; the next `make run` leaves it alone
+    (course / "source" / "01_variables" / "01_variables.ipynb").write_text("edited", encoding="utf-8")
+    assert main(argv) == 0
+    assert (course / "source" / "01_variables" / "01_variables.ipynb").read_text() == "edited"
+
+
+def test_lessons_that_are_not_a_folder_are_refused(db_session: Session, tmp_path: Path, capsys: Any) -> None:
+    argv = ["--courses-file", str(tmp_path / "c.json"), "--lessons", str(tmp_path / "missing")]
+    assert main(argv) == 2
+    assert "is not a folder of lessons" in capsys.readouterr().err
