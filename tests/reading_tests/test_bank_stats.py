@@ -123,11 +123,6 @@ def test_cli_check_exits_2_with_the_failed_rules(tmp_path) -> None:  # type: ign
 _report = validate_path()
 
 
-@pytest.mark.xfail(
-    reason="INST_DICT and INST_MATH lack 小1–2 test items and practice items (issue 17); strict: drop this mark "
-    "once the bank passes",
-    strict=True,
-)
 def test_the_complete_bank_passes_every_rule() -> None:
     failed = {c.name: c.details[:5] for c in bank_checks(_report.items) if not c.ok}
     assert failed == {}
