@@ -21,7 +21,7 @@ def skill_items(request: pytest.FixtureRequest) -> tuple[str, list[Item]]:
 
 
 def test_each_band_from_3rd_grade_up_has_twenty_test_items(skill_items: tuple[str, list[Item]]) -> None:
-    """小3 to 中3 reach the city target for these skills; 小1–2 is checked with the whole bank (test_bank.py)."""
+    """小3 to 中3 reach the city target (all bands with the whole bank in test_bank.py)."""
     skill, items = skill_items
     tests = Counter(item.grade_band for item in items if item.pool == "test")
     assert all(tests[band] >= 20 for band in ("P3-4", "P5-6", "J1-3")), f"{skill}: {dict(tests)}"
