@@ -14,11 +14,9 @@ from reading_tests.cli.root import root_app
 from reading_tests.items import BANDS, default_bank_path, validate_path
 from reading_tests.text import load_overrides, suggest_ruby
 
-#: Skills whose authors have delivered (2026-12-07): each has reached the city target of MIN_TEST_ITEMS
-#: test items in every grade band and may not fall below it.  REP, INST_DICT and INST_MATH still have
-#: their first 20 items; `giga items stats --check` lists their cells and the strict xfail below keeps the
-#: shortfall visible until the whole bank is there.
-SKILLS_AT_TARGET = ("DEP", "ANA", "PARA", "INF")
+#: Every skill has reached the city target of MIN_TEST_ITEMS test items in every grade band (2026-12-07)
+#: and may not fall below it.
+SKILLS_AT_TARGET = ("DEP", "ANA", "PARA", "INF", "REP", "INST_DICT", "INST_MATH")
 runner = CliRunner()
 
 
@@ -42,10 +40,6 @@ def test_delivered_skills_have_20_test_items_in_every_band(report) -> None:  # t
     assert short == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REP, INST_DICT and INST_MATH have 6–7 test items per band and none for 小1–2 (issue 17)",
-)
 def test_every_skill_and_band_reaches_the_city_target(report) -> None:  # type: ignore[no-untyped-def]
     check = coverage_check([i for i in report.items if i.status != "retired"], load_exemptions())
     assert check.ok, check.details

@@ -20,11 +20,12 @@ def skill_items(request: pytest.FixtureRequest) -> tuple[str, list[Item]]:
     return request.param, report.items
 
 
-def test_twenty_items_per_skill_in_the_agreed_bands(skill_items: tuple[str, list[Item]]) -> None:
+def test_each_band_from_3rd_grade_up_has_twenty_test_items(skill_items: tuple[str, list[Item]]) -> None:
+    """小3 to 中3 reach the city target (all bands with the whole bank in test_bank.py)."""
     skill, items = skill_items
-    bands = Counter(item.grade_band for item in items)
-    assert bands == {"P3-4": 7, "P5-6": 7, "J1-3": 6}, f"{skill}: {dict(bands)}"
-    assert len({item.id for item in items}) == 20
+    tests = Counter(item.grade_band for item in items if item.pool == "test")
+    assert all(tests[band] >= 20 for band in ("P3-4", "P5-6", "J1-3")), f"{skill}: {dict(tests)}"
+    assert len({item.id for item in items}) == len(items)
 
 
 def test_each_skill_spreads_over_three_genres(skill_items: tuple[str, list[Item]]) -> None:
@@ -34,11 +35,12 @@ def test_each_skill_spreads_over_three_genres(skill_items: tuple[str, list[Item]
 
 def test_difficulty_rises_with_the_band(skill_items: tuple[str, list[Item]]) -> None:
     _, items = skill_items
-    mean = {
-        band: sum(i.design_difficulty for i in items if i.grade_band == band) / n
-        for band, n in (("P3-4", 7), ("P5-6", 7), ("J1-3", 6))
-    }
-    assert mean["P3-4"] < mean["P5-6"] < mean["J1-3"]
+    by_band: dict[str, list[float]] = {}
+    for item in items:
+        by_band.setdefault(item.grade_band, []).append(item.design_difficulty)
+    mean = {band: sum(values) / len(values) for band, values in by_band.items()}
+    order = [band for band in ("P1-2", "P3-4", "P5-6", "J1-3") if band in mean]
+    assert [mean[band] for band in order] == sorted(mean[band] for band in order), mean
 
 
 def test_select_all_keys_are_proper_subsets(skill_items: tuple[str, list[Item]]) -> None:

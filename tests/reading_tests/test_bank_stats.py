@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from reading_tests.bank_stats import (
@@ -123,11 +122,6 @@ def test_cli_check_exits_2_with_the_failed_rules(tmp_path) -> None:  # type: ign
 _report = validate_path()
 
 
-@pytest.mark.xfail(
-    len(_report.items) < 600,
-    reason="the city bank is not complete (< 600 items, issue 17); strict: drop this mark once it passes",
-    strict=True,
-)
 def test_the_complete_bank_passes_every_rule() -> None:
     failed = {c.name: c.details[:5] for c in bank_checks(_report.items) if not c.ok}
     assert failed == {}
