@@ -41,7 +41,8 @@ def test_a_reviewer_approves_a_draft_from_the_checklist(
     page.get_by_role("link", name="問題のレビュー（下書きの確認）").click()
     page.wait_for_url(f"{base}/bank/review")
     assert _axe_serious(page) == []
-    skill_cell = page.locator("#review-queue a[href*='skill=REP']").first
+    band = dl.item_bank()[item_id].grade_band  # the queue lists drafts by skill × band
+    skill_cell = page.locator(f"#review-queue a[href*='skill=REP'][href*='band={band}']")
     skill_cell.click()
     page.get_by_role("link", name=item_id).click()
     page.wait_for_url(f"{base}/bank/review/{item_id}")
