@@ -25,7 +25,20 @@ from lms.roster.models import User
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 
-def _start_session(
+def record_sign_in(session: SessionDep, user: User, *, ip: str | None, method: str) -> None:
+    """Audit a completed sign-in (every factor passed): one ``auth.login`` event with the way in."""
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+        detail={"method": method},
+    )
+
+
+def start_session(
     request: Request,
     *,
     session: SessionDep,
@@ -134,16 +147,8 @@ def login_submit(
     user = result.user
     stage, target = _after_first_factor(user, settings, safe_next(next))
     if stage == "full":
-        record_event(
-            session=session,
-            actor_id=user.id,
-            action="auth.login",
-            target_type="user",
-            target_id=user.id,
-            ip=client_ip(request),
-            detail={"method": "password"},
-        )
-    return _start_session(
+        record_sign_in(session, user, ip=client_ip(request), method="password")
+    return start_session(
         request,
         session=session,
         settings=settings,
@@ -223,15 +228,7 @@ def mfa_submit(
         )
     throttle.reset_account(session=session, username=user.username)
     set_stage(session=session, row=loaded.row, stage="full")
-    record_event(
-        session=session,
-        actor_id=user.id,
-        action="auth.login",
-        target_type="user",
-        target_id=user.id,
-        ip=ip,
-        detail={"method": "password+totp"},
-    )
+    record_sign_in(session, user, ip=ip, method="password+totp")
     return RedirectResponse(safe_next(next), status_code=303)
 
 
@@ -282,15 +279,7 @@ def enrol_submit(
         return render(request, "enroll.html", context, status_code=400)
     if loaded.row.stage == "enroll":
         set_stage(session=session, row=loaded.row, stage="full")
-        record_event(
-            session=session,
-            actor_id=user.id,
-            action="auth.login",
-            target_type="user",
-            target_id=user.id,
-            ip=ip,
-            detail={"method": "password+totp-enrolment"},
-        )
+        record_sign_in(session, user, ip=ip, method="password+totp-enrolment")
     return RedirectResponse("/home", status_code=303)
 
 
@@ -392,16 +381,8 @@ async def oidc_callback(
         )
     stage, target = _after_first_factor(user, settings, pending.next_path)
     if stage == "full":
-        record_event(
-            session=session,
-            actor_id=user.id,
-            action="auth.login",
-            target_type="user",
-            target_id=user.id,
-            ip=ip,
-            detail={"method": "oidc"},
-        )
-    response = _start_session(
+        record_sign_in(session, user, ip=ip, method="oidc")
+    response = start_session(
         request,
         session=session,
         settings=settings,

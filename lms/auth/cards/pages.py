@@ -19,7 +19,6 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from lms import authz
-from lms.audit.service import record_event
 from lms.auth import service as auth_service
 from lms.auth.cards import messages as msg
 from lms.auth.cards import service
@@ -28,7 +27,7 @@ from lms.auth.deps import ClockDep, PageUser, SessionStateDep, SettingsDep, clie
 from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
 from lms.ops.security_headers import PERMISSIONS_POLICY
-from lms.pages.auth_routes import _start_session
+from lms.pages.auth_routes import record_sign_in, start_session
 from lms.pages.class_list import grade_label
 from lms.pages.deps import PAGE_DEPENDENCIES, safe_next
 from lms.pages.render import render
@@ -179,16 +178,8 @@ def card_sign_in(
     user = result.user
     if auth_service.next_stage(user, settings) != "full":  # only students hold cards; a guard all the same
         return _scanner(request, next, error=msg.CARD_INVALID, status_code=401)
-    record_event(
-        session=session,
-        actor_id=user.id,
-        action="auth.login",
-        target_type="user",
-        target_id=user.id,
-        ip=client_ip(request),
-        detail={"method": "qr_card"},
-    )
-    return _start_session(
+    record_sign_in(session, user, ip=client_ip(request), method="qr_card")
+    return start_session(
         request,
         session=session,
         settings=settings,
