@@ -82,7 +82,8 @@ def test_teacher_issues_prints_and_the_child_signs_in_with_the_card(
     assert child.cookies.get(SESSION_COOKIE)
     home = child.get("/home")
     assert home.status_code == 200 and "一郎" in home.text
-    login = db_session.exec(select(AuditEvent).where(AuditEvent.action == "auth.login")).all()[-1]
+    logins = select(AuditEvent).where(AuditEvent.action == "auth.login").order_by(col(AuditEvent.id))
+    login = db_session.exec(logins).all()[-1]  # ordered: PostgreSQL returns rows in no promised order
     assert login.actor_id == s1.id and json.loads(login.detail or "") == {"method": "qr_card"}
     # the QR payload as scanned works too (for the other child)
     other = TestClient(app)
