@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
 from lms.board.release_models import BoardRelease
@@ -43,7 +43,8 @@ def test_release_is_protected_numbered_and_audited(db_session: Session, world: A
     second = make_release(session=db_session, actor=admin, school_year=2025, term=1)
     db_session.commit()
     assert second.number == 2 and second.figures == first.figures  # same data, same figures
-    events = list(db_session.exec(select(AuditEvent).where(AuditEvent.action == "board.release")))
+    releases = select(AuditEvent).where(AuditEvent.action == "board.release").order_by(col(AuditEvent.id))
+    events = list(db_session.exec(releases))  # ordered: PostgreSQL promises no order without ORDER BY
     assert [e.target_id for e in events] == ["1", "2"]
     assert get_release(db_session).number == 2
 
