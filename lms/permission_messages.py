@@ -30,5 +30,9 @@ STUDENTS_ONLY_TEST = "テストを受けられるのは児童生徒のアカウ�
 SUPPORT_VIEW_GRANTED_BOARD_ONLY = "支援ビューは、許可を受けた教育委員会のアカウントだけが使えます。"
 BOARD_AGGREGATES_ROLES = "教育委員会の集計は、教育委員会・学校管理者・システム管理者が見られます。"
 ADMIN_ONLY = "この画面はシステム管理者だけが使えます。"
+REVIEWER_APPOINTMENT_ROLES = (
+    "問題の確認者の指名は、システム管理者と学校管理者（自校の教員のみ）が行えます。"
+    "指名が必要なときは、学校管理者に依頼してください。"
+)
 BROWSER_ONLY = "この操作はAPIトークンではなく、サインインしたブラウザから行ってください。"
 TOKEN_LACKS_SCOPE = "このAPIトークンには「{scope}」のスコープがありません。"

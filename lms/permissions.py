@@ -62,7 +62,12 @@ class Row(StrEnum):
     ITEM_BANK = "item bank: teachers, school admins, admins (promotions audited); student 404; board 403"
     ITEM_REVIEW = (
         "item review: holders of the item-reviewer capability of their district (teacher, school admin, "
-        "board staff; checked in lms.reading.bank_review); student 404; others 403"
+        "board staff; checked in lms.reading.bank_review); sent-back notices: the item's author and its "
+        "reviewers (others 404); student 404; others 403"
+    )
+    REVIEWER_APPOINTMENT = (
+        "reviewer appointment: admin (any staff account) and school admin (own school's teachers, another "
+        "school's 404; checked in lms.reading.bank_review.appointments); teacher, board 403; student 404"
     )
     BOARD_AGGREGATES = (
         "board aggregates: suppressed figures only; board and admin all schools, school admin own school "
@@ -138,6 +143,10 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
     # pages: the reviewer's checklist of draft items (issue 17; lms/reading/bank_review)
     ("GET", "/bank/review"): P(Row.ITEM_REVIEW),
+    ("GET", "/bank/returned"): P(Row.ITEM_REVIEW),  # sent-back notices: author and reviewers of the item
+    ("GET", "/bank/returned/{item_id}"): P(Row.ITEM_REVIEW),
+    ("GET", "/admin/reviewers"): P(Row.REVIEWER_APPOINTMENT),
+    ("POST", "/admin/reviewers"): P(Row.REVIEWER_APPOINTMENT),
     ("GET", "/bank/review/{item_id}"): P(Row.ITEM_REVIEW),
     ("POST", "/bank/review/{item_id}"): P(Row.ITEM_REVIEW),
     # JSON API: practice (lms/reading/practice)
@@ -282,6 +291,12 @@ def check_role(row: Row, role: str) -> None:
     if row is Row.ITEM_REVIEW:  # the capability itself: lms.reading.bank_review.service.require_reviewer
         if role == "student":
             raise NotFound()
+        return
+    if row is Row.REVIEWER_APPOINTMENT:  # whose: lms.reading.bank_review.appointments
+        if role == "student":
+            raise NotFound()
+        if role not in ("admin", "school_admin"):
+            raise Forbidden(msg.REVIEWER_APPOINTMENT_ROLES)
         return
     if row is Row.STUDENT_TEST:
         if role != "student":

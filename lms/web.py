@@ -27,6 +27,7 @@ from lms.pages.errors import (
     server_error_handler,
     validation_error_handler,
 )
+from lms.reading.bank_review import appointment_pages as reviewer_appointment_pages
 from lms.reading.bank_review import pages as bank_review_pages
 from lms.reading.calibration.routes import router as calibration_router
 from lms.reading.practice import routes as practice_routes
@@ -64,6 +65,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(practice_routes.pages)
     app.include_router(calibration_router)
     app.include_router(bank_review_pages.router)  # issue 17: the reviewer's checklist
+    app.include_router(reviewer_appointment_pages.router)  # issue 17: appointing 問題の確認者
     app.include_router(board_routes.router)
     app.include_router(release_routes.router)  # issue 14: the board reads immutable releases
     app.include_router(board_pages.router)

@@ -17,6 +17,7 @@ from lms.pages.class_list import by_school_year
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.permissions import school_ids, school_summaries, visible_classes_query
+from lms.reading.bank_review.returns import sent_back_for
 from lms.reading.bank_review.service import reviewer_grant
 from lms.reading.runner.queries import student_assignments
 from lms.roster.models import Org, SchoolClass, User
@@ -67,6 +68,7 @@ def home(request: Request, session: SessionDep, user: PageUser, clock: ClockDep)
     if user.role in ("board", "admin", "school_admin"):
         context["schools"] = school_summaries(session, user)
     context["can_review_items"] = reviewer_grant(session, user) is not None
+    context["sent_back"] = sent_back_for(session, user)  # items this person wrote or reviewed, sent back
     return render(request, "home_staff.html", context)
 
 

@@ -14,7 +14,7 @@ from lms.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.reading.bank_review import messages as msg
-from lms.reading.bank_review import service
+from lms.reading.bank_review import returns, service
 from lms.reading.messages import SKILL_NAMES_JA
 from reading_tests.items import BANDS, REVIEW_CHECKS, SKILLS
 
@@ -91,3 +91,22 @@ async def decide(
     item = service.find_item(item_id)
     target = f"/bank/review?skill={item.skill}&band={item.grade_band}&done={row.item_id}"
     return RedirectResponse(target, status_code=303)
+
+
+# --- sent-back notices: the author and the reviewers of an item sent back (lms.reading.bank_review.returns)
+
+
+@router.get("/bank/returned")
+def returned_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    entries = returns.sent_back_for(session, user)
+    return render(request, "bank_review_returned.html", {**COMMON, "entries": entries})
+
+
+@router.get("/bank/returned/{item_id}")
+def returned_item_page(request: Request, session: SessionDep, user: PageUser, item_id: str) -> Response:
+    entry = returns.sent_back_item(session, user, item_id)
+    view = service.item_view(session, entry.item)
+    assert entry.item.path is not None
+    file = entry.item.path.relative_to(entry.item.path.parents[2]).as_posix()
+    context = {**COMMON, **view, "entry": entry, "file": file}
+    return render(request, "bank_review_returned_item.html", context)

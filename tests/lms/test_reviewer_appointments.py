@@ -1,0 +1,94 @@
+"""Appointing 「問題の確認者」 from the admin page (issue 17): admin any staff account, a school admin only
+their own school's teachers, teachers and board 403, students 404; every change audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from lms.audit.models import AuditEvent
+from lms.reading.bank_review.models import ItemReviewer
+from lms.roster.models import User
+from tests.lms.conftest import World, csrf_of
+
+
+def holders(db_session: Session) -> set[int]:
+    db_session.expire_all()
+    return set(db_session.exec(select(ItemReviewer.user_id)).all())
+
+
+def post(client: Any, username: str, action: str = "grant") -> Any:
+    token = csrf_of(client.get("/home").text)
+    data = {"csrf_token": token, "username": username, "action": action}
+    return client.post("/admin/reviewers", data=data, follow_redirects=False)
+
+
+def test_a_school_admin_reaches_the_page_from_home_and_appoints_an_own_teacher(
+    client: Any, sign_in: Callable[..., Any], world: World, db_session: Session
+) -> None:
+    sign_in("sa-a")
+    assert 'href="/admin/reviewers"' in client.get("/home").text
+    page = client.get("/admin/reviewers")
+    assert page.status_code == 200
+    assert "t-a1" in page.text and "t-b1" not in page.text  # own school's teachers only
+    assert "sa-a" not in page.text.split('id="reviewer-candidates"')[1]  # teachers, not admins
+    response = post(client, "t-a1")
+    assert response.status_code == 303
+    teacher: User = world.users["t-a1"]
+    assert teacher.id in holders(db_session)
+    assert "指名しました" in client.get(response.headers["location"]).text
+    event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "item_reviewer.grant")).one()
+    assert event.actor_id == world.users["sa-a"].id and event.target_id == str(teacher.id)
+    # the appointee now finds the reviewer's checklist on their home page
+    sign_in("t-a1")
+    assert 'href="/bank/review"' in client.get("/home").text
+    sign_in("sa-a")
+    assert post(client, "t-a1", "revoke").status_code == 303
+    assert teacher.id not in holders(db_session)
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "item_reviewer.revoke")).one()
+
+
+def test_a_school_admin_cannot_appoint_another_schools_teacher_or_a_board_account(
+    client: Any, sign_in: Callable[..., Any], world: World, db_session: Session
+) -> None:
+    sign_in("sa-a")
+    for username in ("t-b1", "board", "s-a1", "nobody"):
+        response = post(client, username)
+        assert response.status_code == 404, username
+    assert holders(db_session) == set()
+    # nor dismiss another school's reviewer
+    from lms.reading.bank_review.service import grant_reviewer
+
+    grant_reviewer(db_session, username="t-b1", by=world.users["admin"])
+    db_session.commit()
+    assert post(client, "t-b1", "revoke").status_code == 404
+    assert world.users["t-b1"].id in holders(db_session)
+
+
+@pytest.mark.parametrize(("username", "status"), [("t-a1", 403), ("board", 403), ("s-a1", 404)])
+def test_teachers_board_and_students_cannot_appoint(
+    client: Any, sign_in: Callable[..., Any], world: World, db_session: Session, username: str, status: int
+) -> None:
+    sign_in(username)
+    assert 'href="/admin/reviewers"' not in client.get("/home").text
+    assert client.get("/admin/reviewers").status_code == status
+    assert post(client, "t-a1").status_code == status
+    assert holders(db_session) == set()
+
+
+def test_the_admin_appoints_any_staff_account_and_a_student_is_refused(
+    client: Any, sign_in: Callable[..., Any], world: World, db_session: Session
+) -> None:
+    sign_in("admin")
+    assert 'href="/admin/reviewers"' in client.get("/home").text
+    page = client.get("/admin/reviewers").text
+    for name in ("t-a1", "t-b1", "sa-a", "board"):
+        assert f"<td>{name}</td>" in page
+    assert "<td>s-a1</td>" not in page
+    for name in ("t-b1", "board"):
+        assert post(client, name).status_code == 303
+    assert holders(db_session) == {world.users["t-b1"].id, world.users["board"].id}
+    assert post(client, "s-a1").status_code == 404
