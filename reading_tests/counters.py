@@ -49,6 +49,9 @@ COUNTERS: dict[str, dict[str, tuple[str, ...]]] = {
         "いっかい にかい さんがい|さんかい よんかい ごかい ろっかい ななかい はっかい|はちかい きゅうかい "
         "じゅっかい|じっかい"
     ),
+    "羽": _table(
+        "いちわ にわ さんわ|さんば よんわ ごわ ろくわ|ろっぱ ななわ はちわ|はっぱ きゅうわ じゅうわ|じゅっぱ|じっぱ"
+    ),
     "個": _table("いっこ にこ さんこ よんこ ごこ ろっこ ななこ はっこ|はちこ きゅうこ じゅっこ|じっこ"),
     "冊": _table(
         "いっさつ にさつ さんさつ よんさつ ごさつ ろくさつ ななさつ はっさつ|はちさつ きゅうさつ じゅっさつ|じっさつ"
@@ -94,6 +97,11 @@ COUNTERS: dict[str, dict[str, tuple[str, ...]]] = {
     ),
     "日": _table(
         "いちにち ににち さんにち よっか ごにち ろくにち しちにち はちにち くにち|きゅうにち じゅうにち"
+    ),
+    # polygons as a school's math textbook reads them: 三角形 さんかくけい (never さんかくがた), 四角形 しかくけい
+    "角形": _table(
+        "いっかくけい にかくけい さんかくけい しかくけい ごかくけい ろっかくけい しちかくけい|ななかくけい "
+        "はっかくけい きゅうかくけい じゅっかくけい|じっかくけい"
     ),
 }
 #: Whole-number readings that do not follow the unit rule (1人 ひとり, 2日 ふつか, 20日 はつか …).
@@ -152,6 +160,7 @@ _NUMERAL_WORD_HEADS = frozenset("統唯同万随画単逐択専純数何")
 _DURATION_COUNTERS = frozenset({"日", "年", "分", "秒"})
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUMBER_RE = re.compile(r"[0-9０-９]+|[一二三四五六七八九十〇]+")
+_FRACTION_TAIL_RE = re.compile(r"の([0-9０-９]+|[一二三四五六七八九十〇]+)")
 _COUNTER_RE = re.compile("|".join(sorted((*COUNTERS, *WHOLE), key=len, reverse=True)))
 
 
@@ -214,11 +223,23 @@ class CounterUse:
     readings: tuple[str, ...]
 
 
+def fraction_reading(numerator_of: int, denominator: int) -> str | None:
+    """``denominator``分の``numerator_of`` read aloud: 2分の1 にぶんのいち, 十分の三 じゅうぶんのさん
+    (分 is ぶん in a fraction, never the minute's ふん/ぷん); None outside 1 … 99."""
+    below = number_words(denominator)
+    above = number_words(numerator_of)
+    if below is None or above is None:
+        return None
+    return "".join(below) + "ぶんの" + "".join(above)
+
+
 def find_counters(text: str) -> list[CounterUse]:
     """Every ``number + counter`` of ``text`` whose reading the tables know, in text order.
 
     A number inside a longer word (a decimal 2.5本, a kanji numeral in 統一 or 唯一) is skipped: its
     reading is not a counting reading.  Numerals after other kanji (十二月二十日, 年平均三日) are counts.
+    A fraction (2分の1, 三分の一: a number, 分の, a number) is one use read にぶんのいち, not minutes
+    (12分のあと stays じゅうにふん).
     """
     uses: list[CounterUse] = []
     for match in _NUMBER_RE.finditer(text):
@@ -233,6 +254,13 @@ def find_counters(text: str) -> list[CounterUse]:
             continue
         value = parse_number(match.group())
         if value is None:
+            continue
+        fraction = _FRACTION_TAIL_RE.match(text, counter.end()) if counter.group() == "分" else None
+        if fraction is not None:
+            numerator = parse_number(fraction.group(1))
+            reading = fraction_reading(numerator, value) if numerator is not None else None
+            if reading is not None:
+                uses.append(CounterUse(start, split, fraction.end(), value, (reading,)))
             continue
         readings = counter_readings(value, counter.group())
         if readings is None:

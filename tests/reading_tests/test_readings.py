@@ -34,6 +34,10 @@ def readings(text: str, overrides: dict[str, str] | None = None) -> list[tuple[s
         (9, "時", "くじ"),
         (4, "年", "よねん"),
         (1, "週間", "いっしゅうかん"),
+        (3, "角形", "さんかくけい"),
+        (4, "角形", "しかくけい"),
+        (6, "角形", "ろっかくけい"),
+        (2, "羽", "にわ"),
     ],
 )
 def test_counter_readings(n: int, counter: str, expected: str) -> None:
@@ -61,6 +65,22 @@ def test_suggestions_read_counters_as_school_does() -> None:
     assert ("五日間", "いつかかん") in readings("五日間つづく")
     entries, _ = suggest_ruby("2日に1本")
     assert reading_aloud_text("2日に1本", entries) == "ふつかにいっぽん"  # ruby and read-aloud agree
+
+
+def test_fractions_and_polygons_are_read_as_a_math_lesson_reads_them() -> None:
+    assert readings("ピザの2分の1", overrides={}) == [("2分の1", "にぶんのいち")]
+    assert readings("約三分の一", overrides={})[1:] == [("三分の一", "さんぶんのいち")]
+    assert readings("六月のおよそ十分の一")[-1] == ("十分の一", "じゅうぶんのいち")  # not じゅっぷん
+    assert readings("12分のあと", overrides={}) == [("12分", "じゅうにふん")]  # minutes stay minutes
+    assert readings("二等辺三角形と四角形", overrides={}) == [
+        ("二", "に"),
+        ("等辺", "とうへん"),
+        ("三角形", "さんかくけい"),
+        ("四角形", "しかくけい"),
+    ]
+    assert readings("三角の旗", overrides={})[0] == ("三角", "さんかく")  # a shape's name without 形
+    entries, _ = suggest_ruby("3分の2は三角形")
+    assert reading_aloud_text("3分の2は三角形", entries) == "さんぶんのにはさんかくけい"
 
 
 def test_overrides_beat_the_counter_rule() -> None:
@@ -130,6 +150,13 @@ def test_shipped_bank_has_no_reading_errors_nor_the_listed_misreadings() -> None
     assert ("本", "ぽん") not in all_ruby("INST_MATH-007")
     assert ("一", "いち") not in all_ruby("REP-003")
     assert ("日", "にち") not in all_ruby("INST_DICT-002")
+    # older misreadings found by the fraction / polygon / counter rules (issue 17, bank3)
+    for item_id in ("INST_MATH-001", "INST_MATH-005", "INST_MATH-018"):
+        assert ("形", "がた") not in all_ruby(item_id), item_id
+    assert ("十分", "じゅっぷん") not in all_ruby("ANA-112")  # 十分の一
+    assert ("2分の1", "にぶんのいち") in all_ruby("INST_MATH-020")
+    assert ("二羽", "にわ") in all_ruby("INST_DICT-014")
+    assert ("1目もり", "ひとめもり") in all_ruby("INST_MATH-094")
     for item_id in (
         "DEP-004",
         "DEP-011",
