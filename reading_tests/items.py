@@ -106,6 +106,7 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "status": ((str,), True),
     "design_difficulty": ((int, float), True),
     "stimulus": ((str,), True),
+    "figure": ((dict,), False),
     "compare": ((str,), False),
     "instruction": ((str,), True),
     "options": ((list,), True),
@@ -124,6 +125,12 @@ OPTION_FIELDS: dict[str, tuple[type, ...]] = {
     "svg": (str,),
     "rationale": (str,),
 }
+#: The ``figure`` block: a picture that belongs to the stimulus (a map, a chart), shown under it.
+FIGURE_FIELDS: dict[str, tuple[type, ...]] = {"alt": (str,), "svg": (str,)}
+#: Largest inline figure accepted (bytes of SVG source): a Celeron Chromebook on a shared access point.
+FIGURE_MAX_BYTES = 16_384
+#: A figure's alt text is what a screen reader says instead of the picture: a sentence, not a novel.
+FIGURE_ALT_MAX_CHARS = 300
 #: The ``review`` block: who wrote the item, who checked it, when, and which checks were done.
 REVIEW_FIELDS: dict[str, tuple[type, ...]] = {
     "written_by": (str,),
@@ -193,6 +200,15 @@ class Option:
     ruby: RubyList = ()
     #: Why a student might choose this option (for a distractor: the misreading it reveals).
     rationale: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture belonging to the stimulus (map, chart, diagram): inline SVG and the Japanese text a
+    screen reader says instead (``alt``); the runner hides the drawing itself from screen readers."""
+
+    svg: str
+    alt: str
 
 
 @dataclass(frozen=True)
@@ -273,6 +289,7 @@ class Item:
     ruby: Mapping[str, RubyList] = field(default_factory=dict)
     readability: Readability | None = None
     irt: IrtParams | None = None
+    figure: Figure | None = None
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -622,6 +639,7 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
     if fmt not in COMPARE_FORMATS and "compare" in data and fmt in FORMATS:
         ck.error(("compare",), "'compare' is only used by same_different and true_false_cannot_tell items")
 
+    figure = _check_figure(ck, data.get("figure"))
     options = _check_options(ck, data.get("options"), fmt)
     key = _check_key(ck, data.get("key"), fmt, options)
     _check_rationales(ck, options, key, fmt)
@@ -667,7 +685,42 @@ def _check_item(ck: _Checker, data: Any, stem: str, parent: str) -> Item | None:
         ruby={k: v for k, v in ruby.items() if not k.startswith("option:")},
         readability=readability,
         irt=irt,
+        figure=figure,
     )
+
+
+_JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def _check_figure(ck: _Checker, value: Any) -> Figure | None:
+    """A figure needs Japanese alt text (what a screen reader says) and a safe, small inline SVG."""
+    if not isinstance(value, dict):
+        return None
+    for name in value:
+        if name not in FIGURE_FIELDS:
+            ck.error(("figure", name), f"unknown figure field '{name}' (allowed: {', '.join(FIGURE_FIELDS)})")
+    alt, svg = value.get("alt"), value.get("svg")
+    if not isinstance(alt, str) or not alt.strip():
+        ck.error(("figure",), "a figure needs 'alt': the Japanese text a screen reader says instead of it")
+    elif not _JAPANESE_RE.search(alt):
+        ck.error(("figure", "alt"), "the figure's alt text must be Japanese (children hear it read aloud)")
+    elif len(alt) > FIGURE_ALT_MAX_CHARS:
+        ck.error(("figure", "alt"), f"the figure's alt text is longer than {FIGURE_ALT_MAX_CHARS} characters")
+    if not isinstance(svg, str) or not svg.strip():
+        ck.error(("figure",), "a figure needs 'svg' (an inline drawing)")
+        return None
+    size = len(svg.encode("utf-8"))
+    if size > FIGURE_MAX_BYTES:
+        ck.error(("figure", "svg"), f"the figure's svg has {size} bytes, more than {FIGURE_MAX_BYTES}")
+    for problem in check_svg(svg):
+        ck.error(("figure", "svg"), f"figure svg: {problem}")
+    if "<title" not in svg:
+        ck.warn(
+            ("figure", "svg"), "the figure's svg has no <title> (a tooltip and a name outside the runner)"
+        )
+    if ck.failed or not isinstance(alt, str):
+        return None
+    return Figure(svg=svg, alt=alt)
 
 
 def _check_options(ck: _Checker, options: Any, fmt: Any) -> list[dict[str, Any]]:

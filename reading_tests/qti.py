@@ -12,7 +12,8 @@ design difficulty, pool, review provenance, and which texts carry ruby — so th
 survives) travels as ``data-*`` attributes of a ``div.giga-item`` wrapper, the explanation and the
 distractor rationales (one ``<p data-option="B">`` each) as scorer ``qti-rubric-block`` elements.
 Picture options carry their SVG as an ``<img>`` with a
-``data:image/svg+xml;base64`` source and the alt text, so the SVG comes back byte for byte.  Response
+``data:image/svg+xml;base64`` source and the alt text, so the SVG comes back byte for byte; so does the
+stimulus's figure (``<img class="figure">`` right after the stimulus).  Response
 processing uses the standard ``match_correct`` template.
 """
 
@@ -27,6 +28,7 @@ from reading_tests.errors import InvalidInput
 from reading_tests.items import (
     SKILLS,
     TRUE_FALSE_OPTION_IDS,
+    Figure,
     Item,
     Option,
     Review,
@@ -142,6 +144,10 @@ def item_to_qti(item: Item) -> ET.Element:
         meta["data-review-checks"] = " ".join(item.review.checks)
     wrapper = ET.SubElement(body, _q("div"), {"class": "giga-item", **meta})
     _paragraphs(wrapper, item.stimulus, item.ruby_for("stimulus"), "stimulus")
+    if item.figure is not None:
+        ET.SubElement(
+            wrapper, _q("img"), {"class": "figure", "src": _svg_uri(item.figure.svg), "alt": item.figure.alt}
+        )
     if item.compare is not None:
         _paragraphs(wrapper, item.compare, item.ruby_for("compare"), "compare")
     interaction = ET.SubElement(
@@ -159,8 +165,7 @@ def item_to_qti(item: Item) -> ET.Element:
     for option in item.options:
         choice = ET.SubElement(interaction, _q("qti-simple-choice"), {"identifier": option.id})
         if option.svg is not None:
-            data = base64.b64encode(option.svg.encode("utf-8")).decode("ascii")
-            ET.SubElement(choice, _q("img"), {"src": _SVG_PREFIX + data, "alt": option.alt or ""})
+            ET.SubElement(choice, _q("img"), {"src": _svg_uri(option.svg), "alt": option.alt or ""})
         if option.text:
             span = ET.SubElement(choice, _q("span"), {"class": "option-text"})
             _fill_with_ruby(span, option.text, option.ruby)
@@ -175,6 +180,17 @@ def item_to_qti(item: Item) -> ET.Element:
             ET.SubElement(body_, _q("p"), {"data-option": option.id}).text = option.rationale
     ET.SubElement(root, _q("qti-response-processing"), {"template": MATCH_CORRECT})
     return root
+
+
+def _svg_uri(svg: str) -> str:
+    return _SVG_PREFIX + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _svg_of(img: ET.Element, source: str) -> str:
+    src = img.get("src", "")
+    if not src.startswith(_SVG_PREFIX):
+        raise InvalidInput(f"{source}: pictures must embed their SVG as a data:image/svg+xml;base64 URI")
+    return base64.b64decode(src[len(_SVG_PREFIX) :]).decode("utf-8")
 
 
 def item_to_qti_string(item: Item) -> str:
@@ -285,10 +301,7 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
         img = choice.find(_q("img"))
         svg = alt = None
         if img is not None:
-            src = img.get("src", "")
-            if not src.startswith(_SVG_PREFIX):
-                raise InvalidInput(f"{source}: picture options must embed their SVG as a data: URI")
-            svg = base64.b64decode(src[len(_SVG_PREFIX) :]).decode("utf-8")
+            svg = _svg_of(img, source)
             alt = img.get("alt")
         span = choice.find(_q("span"))
         if span is not None:
@@ -308,6 +321,10 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
             )
         )
     fmt = meta.get("format") or _guess_format(declaration, options)
+    figure_img = body.find(f".//{_q('img')}[@class='figure']")
+    figure = (
+        Figure(_svg_of(figure_img, source), figure_img.get("alt") or "") if figure_img is not None else None
+    )
     return Item(
         id=identifier,
         skill=skill,
@@ -327,6 +344,7 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
         pool=meta.get("pool") or "test",
         review=review,
         ruby={k: v for k, v in ruby.items() if (v if ruby_fields is None else k in ruby_fields)},
+        figure=figure,
     )
 
 
@@ -384,6 +402,8 @@ def item_to_yaml(item: Item) -> str:
         "design_difficulty": item.design_difficulty,
         "stimulus": item.stimulus,
     }
+    if item.figure is not None:
+        data["figure"] = {"alt": item.figure.alt, "svg": item.figure.svg}
     if item.compare is not None:
         data["compare"] = item.compare
     data["instruction"] = item.instruction

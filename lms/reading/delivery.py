@@ -454,6 +454,8 @@ def _payload_cached(item_id: str, grade: int, _item_key: int) -> dict[str, Any]:
         "writing_mode": item.writing_mode,
         "grade_min": item.grade_min,
         "stimulus_html": html(item.stimulus, "stimulus"),
+        # a picture of the stimulus: the drawing and the Japanese text screen readers say instead
+        "figure": {"svg": item.figure.svg, "alt": item.figure.alt} if item.figure is not None else None,
         "compare_html": html(item.compare, "compare"),
         "instruction_html": html(item.instruction, "instruction"),
         "options": [

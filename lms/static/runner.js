@@ -142,6 +142,12 @@
     var st = $("stimulus");
     st.innerHTML = item.stimulus_html || "";
     st.className = "stimulus" + (vertical ? " vertical" : "");
+    // the stimulus's picture: named once by the wrapper's label, the drawing hidden from screen readers
+    var fig = $("figure"), figure = item.figure;
+    fig.hidden = !figure;
+    fig.innerHTML = figure ? figure.svg : "";
+    if (figure) fig.setAttribute("aria-label", figure.alt || ""); else fig.removeAttribute("aria-label");
+    fig.querySelectorAll("svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false"); });
     var cmp = $("compare");
     cmp.hidden = !item.compare_html;
     $("compare-text").innerHTML = item.compare_html || "";

@@ -53,15 +53,20 @@ def test_select_all_keys_are_proper_subsets(skill_items: tuple[str, list[Item]])
 def test_pictures_are_small_accessible_svgs() -> None:
     report = validate_path(default_bank_path() / "REP")
     for item in report.items:
-        assert item.format == "picture_choice", item.id
-        for option in item.options:
-            assert option.svg is not None and option.alt, (item.id, option.id)
-            assert len(option.svg.encode()) <= MAX_SVG_BYTES, (item.id, option.id)
-            root = ET.fromstring(option.svg)
-            assert root.get("role") == "img" and root.get("viewBox"), (item.id, option.id)
+        # a REP item matches text to pictures: picture options, or its picture in the question (figure)
+        assert item.format == "picture_choice" or item.figure is not None, item.id
+        pictures = [(o.id, o.svg, o.alt) for o in item.options if item.format == "picture_choice"]
+        if item.figure is not None:
+            pictures.append(("figure", item.figure.svg, item.figure.alt))
+        for name, svg, alt in pictures:
+            assert svg is not None and alt, (item.id, name)
+            assert len(svg.encode()) <= MAX_SVG_BYTES, (item.id, name)
+            root = ET.fromstring(svg)
+            assert root.get("role") == "img" and root.get("viewBox"), (item.id, name)
             texts = [e for e in root.iter() if e.tag.endswith("text")]
             if texts:
-                assert "BIZ UDGothic" in option.svg, (item.id, option.id)
+                assert "BIZ UDGothic" in svg, (item.id, name)
             sizes = [float(e.get("font-size", "")) for e in root.iter() if e.get("font-size")]
-            assert all(size >= 12 for size in sizes), (item.id, option.id, sizes)
-        assert len({option.svg for option in item.options}) == len(item.options), item.id
+            assert all(size >= 12 for size in sizes), (item.id, name, sizes)
+        if item.format == "picture_choice":
+            assert len({option.svg for option in item.options}) == len(item.options), item.id
