@@ -14,6 +14,7 @@ from lms.core.errors import InvalidInput
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
 from lms.reading.bank_review import appointments
+from lms.reading.bank_review.service import reviewer_grant
 from lms.roster.models import User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
@@ -22,7 +23,12 @@ router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 def _page(
     request: Request, session: SessionDep, user: User, *, done: str = "", error: str = "", status: int = 200
 ) -> Response:
-    context = {"candidates": appointments.candidates(session, user), "done": done, "error": error}
+    context = {
+        "candidates": appointments.candidates(session, user),
+        "can_review": reviewer_grant(session, user) is not None,  # a link the viewer may follow
+        "done": done,
+        "error": error,
+    }
     return render(request, "bank_review_appointments.html", context, status_code=status)
 
 
