@@ -157,6 +157,8 @@ def test_shipped_bank_has_no_reading_errors_nor_the_listed_misreadings() -> None
     assert ("2分の1", "にぶんのいち") in all_ruby("INST_MATH-020")
     assert ("二羽", "にわ") in all_ruby("INST_DICT-014")
     assert ("1目もり", "ひとめもり") in all_ruby("INST_MATH-094")
+    assert ("二組", "ふたくみ") in all_ruby("INST_MATH-018")  # two pairs of sides, not class 2
+    assert ("二", "に") not in all_ruby("INST_MATH-018")
     for item_id in (
         "DEP-004",
         "DEP-011",
