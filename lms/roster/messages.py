@@ -71,6 +71,15 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^「(.*)」はかなではありません.*$"), r"'\1' is not kana"),
     (re.compile(r"^「(.*)」は UUID ではありません$"), r"'\1' is not a UUID"),
+    (
+        re.compile(r"^「(.*)」は = で始まるため名前として取り込めません.*$"),
+        r"'\1' starts with = (a spreadsheet formula), not a name; refused",
+    ),
+    (
+        re.compile(r"^表計算ソフト向けに書き出した名簿です.*$"),
+        "this is the spreadsheet copy of an export (values may start with an added '); "
+        "import the OneRoster export instead",
+    ),
     (re.compile(r"^「(.*)」は別の利用者がすでに使っています$"), r"'\1' is already used by another user"),
 ]
 
@@ -98,7 +107,22 @@ COMPRESSION_TOO_HIGH = (
     "圧縮率が高すぎます（{file_size:,} バイトに展開）。"
     "壊れたか細工された zip の可能性があるため取り込みません"
 )
+SPREADSHEET_COPY = (
+    "表計算ソフト向けに書き出した名簿です（数式に見える値の先頭に ' を付けています）。"
+    "取り込むと名前に ' が残るため取り込みません。「OneRoster 形式」で書き出した名簿を使ってください"
+)
+NAME_IS_FORMULA = "「{value}」は = で始まるため名前として取り込めません（表計算ソフトで数式として扱われます）"
 NO_MANIFEST = "manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"
+
+# the database refused an import that passed validation (the last guard: a sentence, never a row echoed)
+DATABASE_BUSY = (
+    "いまデータベースが名簿を書き込めません（{error_type}）。何も変更していません。"
+    "少し待ってから、同じファイルをもう一度取り込んでください"
+)
+DATABASE_REFUSED_IMPORT = (
+    "データベースが名簿の値を受け付けませんでした（{error_type}）。何も変更していません。"
+    "ファイルの内容を確かめ、続くときは管理者に連絡してください"
+)
 
 # the yearly rollover
 NO_CURRENT_YEAR = "現在の年度がありません。先に名簿（OneRoster）を取り込んでください。"

@@ -20,6 +20,7 @@ from pathlib import Path
 from lms.core.errors import InvalidInput
 from lms.roster import bundle_files
 from lms.roster import messages as msg
+from lms.roster.export import SPREADSHEET_MARK
 
 GRADE_CODES = frozenset(
     [f"P{n}" for n in range(1, 7)]
@@ -402,6 +403,8 @@ def _read_manifest(text: str | None, problems: _Problems) -> tuple[dict[str, str
     for row in rows:
         manifest[row.get("propertyName")] = row.get("value")
         manifest_lines[row.get("propertyName")] = row.line
+    if manifest.get(SPREADSHEET_MARK, "").strip().lower() == "true":
+        problems.add("manifest", manifest_lines[SPREADSHEET_MARK], SPREADSHEET_MARK, msg.SPREADSHEET_COPY)
     version = manifest.get("oneroster.version", "")
     if version not in ("1.2", "1.2.0"):
         problems.add(
@@ -524,7 +527,9 @@ def _check_org(stem: str, row: Row, problems: _Problems) -> None:
 def _check_user(stem: str, row: Row, problems: _Problems) -> None:
     for column in NAME_COLUMNS + KANA_COLUMNS:
         value = row.get(column)
-        if value and HALF_WIDTH_KATAKANA.search(value):
+        if value.startswith("="):  # a formula in every spreadsheet, never a name (+ - @ have innocent uses)
+            problems.add(stem, row.line, column, msg.NAME_IS_FORMULA.format(value=value))
+        elif value and HALF_WIDTH_KATAKANA.search(value):
             problems.add(
                 stem, row.line, column, f"「{value}」に半角カタカナがあります（全角で入力してください）"
             )
