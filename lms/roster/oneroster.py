@@ -231,19 +231,14 @@ class CsvFormatError(Exception):
         super().__init__(message)
 
 
-def decode(data: bytes) -> str | None:
-    """UTF-8 (BOM stripped) or, failing that, plausible Shift_JIS (cp932); None when neither fits."""
-    result = bundle_files.decode("-", data)
-    return result.text if isinstance(result, bundle_files.Decoded) else None
-
-
-def read_csv(text: str) -> tuple[list[str], list[Row]]:
-    """Header and rows with their physical line numbers (a quoted field may span lines).
+def read_csv(lines: Iterable[str]) -> tuple[list[str], list[Row]]:
+    """Header and rows with their physical line numbers (a quoted field may span lines), from text lines as
+    a file opened with ``newline=""`` gives them (or a string).
 
     Raises `CsvFormatError` (with the line where the broken record starts) for an unclosed or stray quote
     or a field longer than 128 KiB."""
     csv.field_size_limit(_FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(lines, newline="") if isinstance(lines, str) else lines, strict=True)
     header: list[str] = []
     rows: list[Row] = []
     previous_line = 0
@@ -276,6 +271,16 @@ def read_csv(text: str) -> tuple[list[str], list[Row]]:
             message = '引用符（"）の使い方が正しくありません（値の中の " は "" と 2 つ重ねます）'
         raise CsvFormatError(start, message) from None
     return header, rows
+
+
+Parsed = tuple[list[str], list[Row]] | CsvFormatError
+
+
+def _parse(_stem: str, lines: Iterable[str]) -> Parsed:
+    try:
+        return read_csv(lines)
+    except CsvFormatError as error:
+        return error
 
 
 # --- validating -----------------------------------------------------------------------------------
@@ -325,19 +330,18 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
     existing = existing or Existing()
     problems = _Problems()
     try:
-        raw, others = bundle_files.read_files(path, frozenset(("manifest", *FILES)))
+        with bundle_files.open_files(path, frozenset(("manifest", *FILES))) as (sources, others):
+            if "manifest" not in sources:
+                raise BundleError([msg.NO_MANIFEST])
+            parsed, decode_problems = bundle_files.read_all(sources, _parse)  # streamed, file by file
     except bundle_files.FilesRefused as refused:
         for problem in refused.problems:
             problems.add(problem.file, problem.line, problem.column, problem.message)
         raise BundleError(problems.sorted()) from None
     notices: list[str] = []
-    if "manifest" not in raw:
-        raise BundleError([msg.NO_MANIFEST])
-    texts, decode_problems = bundle_files.decode_all(raw)
-    del raw  # the text is all that is needed from here on
     for problem in decode_problems:
         problems.add(problem.file, problem.line, problem.column, problem.message)
-    manifest, manifest_lines = _read_manifest(texts.pop("manifest", None), problems)
+    manifest, manifest_lines = _read_manifest(parsed.pop("manifest", None), problems)
 
     modes: dict[str, str] = {}
     for stem in FILES:
@@ -350,7 +354,7 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
                 f"file.{stem} は absent / bulk / delta のいずれかです（「{mode}」）",
             )
             continue
-        present = stem in texts or any(p.file == stem for p in decode_problems)
+        present = stem in parsed or any(p.file == stem for p in decode_problems)
         if mode == "absent":
             if present:
                 notices.append(f"{stem}.csv は manifest で absent とされているため読み込みません。")
@@ -373,8 +377,8 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
 
     rows: dict[str, list[Row]] = {}
     for stem in FILES:
-        if stem in modes and stem in texts:
-            rows[stem] = _validate_file(stem, modes[stem], texts.pop(stem), problems)
+        if stem in modes and stem in parsed:
+            rows[stem] = _validate_file(stem, modes[stem], parsed.pop(stem), problems)
 
     if decode_problems or problems.unreadable:
         # A file that could not be read makes every reference into it look broken: report the cause only.
@@ -387,16 +391,15 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
     return Bundle(modes=modes, rows=rows, notices=notices, manifest=manifest)
 
 
-def _read_manifest(text: str | None, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
+def _read_manifest(parsed: Parsed | None, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
     manifest: dict[str, str] = {}
     manifest_lines: dict[str, int] = {}
-    if text is None:
+    if parsed is None:
         return manifest, manifest_lines  # the decoding problem is already listed
-    try:
-        header, rows = read_csv(text)
-    except CsvFormatError as error:
-        problems.add("manifest", error.line, "-", error.message)
+    if isinstance(parsed, CsvFormatError):
+        problems.add("manifest", parsed.line, "-", parsed.message)
         return manifest, manifest_lines
+    header, rows = parsed
     if header[:2] != ["propertyName", "value"]:
         problems.add("manifest", 1, "propertyName", "見出し行は propertyName,value です")
         return manifest, manifest_lines
@@ -416,14 +419,13 @@ def _read_manifest(text: str | None, problems: _Problems) -> tuple[dict[str, str
     return manifest, manifest_lines
 
 
-def _validate_file(stem: str, mode: str, text: str, problems: _Problems) -> list[Row]:
+def _validate_file(stem: str, mode: str, parsed: Parsed, problems: _Problems) -> list[Row]:
     spec = SPECS[stem]
-    try:
-        header, rows = read_csv(text)
-    except CsvFormatError as error:
-        problems.add(stem, error.line, "-", error.message)
+    if isinstance(parsed, CsvFormatError):
+        problems.add(stem, parsed.line, "-", parsed.message)
         problems.unreadable.add(stem)
         return []
+    header, rows = parsed
     missing = [column for column in spec.required_columns if column not in header]
     for column in missing:
         problems.add(stem, 1, column, "必須の列がありません")
