@@ -232,10 +232,7 @@ class BulkApplier:
         now = utc_now()
         columns = [c for c in store.table.columns if not c.primary_key]
         defaults = {column.name: _default(column, now) for column in columns}
-        rows = [
-            {column.name: record.get(column.name, defaults[column.name]) for column in columns}
-            for record in store.new
-        ]
+        rows = [defaults | record for record in store.new]  # a record's keys are column names
         connection = self.session.connection()
         if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
             _copy(connection, store.table, [c.name for c in columns], rows)
@@ -522,22 +519,32 @@ def _default(column: Any, now: datetime) -> Any:
 def _executemany(connection: Any, table: Table, columns: list[Any], rows: list[Record]) -> None:
     """One DBAPI executemany of the rows, values converted by the columns' own SQLAlchemy types (SQLite).
 
-    Core's executemany does the same conversions, but spends most of its time in generic per-row machinery."""
+    Core's executemany does the same conversions, but spends most of its time in generic per-row machinery.
+    A converted value is remembered per column: dates, timestamps and flags repeat in thousands of rows."""
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    processors = [(column.name, column.type._cached_bind_processor(dialect)) for column in columns]
+    names = [column.name for column in columns]
     statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    values = [
-        tuple(
-            (process(row[name]) if process is not None and row[name] is not None else row[name])
-            for name, process in processors
-        )
-        for row in rows
-    ]
-    connection.exec_driver_sql(statement, values)
+    values = [[row[name] for name in names] for row in rows]
+    for index, column in enumerate(columns):
+        process = column.type._cached_bind_processor(dialect)
+        if process is None:
+            continue
+        seen: dict[Any, Any] = {}
+        for value_row in values:
+            value = value_row[index]
+            if value is None:
+                continue
+            try:
+                value_row[index] = seen[value]
+            except KeyError:
+                value_row[index] = seen[value] = process(value)
+            except TypeError:  # unhashable: convert every time
+                value_row[index] = process(value)
+    connection.exec_driver_sql(statement, [tuple(value_row) for value_row in values])
 
 
 def _copy(connection: Any, table: Table, columns: list[str], rows: list[Record]) -> None:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from lms.core.errors import InvalidInput
@@ -59,6 +60,7 @@ KANA_NAME = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\u3000 ]+$")
 DISTRICT_CODE = re.compile(r"^\d{6}$")
 SCHOOL_CODE = re.compile(r"^[A-H]\d{12}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class BundleError(InvalidInput):
@@ -202,6 +204,7 @@ NAME_COLUMNS = (
     "preferredMiddleName",
 )
 KANA_COLUMNS = ("metadata.jp.kanaGivenName", "metadata.jp.kanaFamilyName", "metadata.jp.kanaMiddleName")
+_NAME_AND_KANA_COLUMNS = NAME_COLUMNS + KANA_COLUMNS
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -307,6 +310,7 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+@lru_cache(maxsize=4096)  # a city's rows share a handful of dates
 def _check_date(value: str) -> bool:
     if not DATE.match(value):
         return False
@@ -317,6 +321,7 @@ def _check_date(value: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def _check_datetime(value: str) -> bool:
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -527,8 +532,11 @@ def _check_org(stem: str, row: Row, problems: _Problems) -> None:
 
 
 def _check_user(stem: str, row: Row, problems: _Problems) -> None:
-    for column in NAME_COLUMNS + KANA_COLUMNS:
-        value = row.get(column)
+    values = row.values
+    for column in _NAME_AND_KANA_COLUMNS:
+        value = values.get(column)
+        if not value:
+            continue
         if value.startswith("="):  # a formula in every spreadsheet, never a name (+ - @ have innocent uses)
             problems.add(stem, row.line, column, msg.NAME_IS_FORMULA.format(value=value))
         elif value and HALF_WIDTH_KATAKANA.search(value):
@@ -549,7 +557,7 @@ def _check_user(stem: str, row: Row, problems: _Problems) -> None:
         except ValueError:
             problems.add(stem, row.line, "userMasterIdentifier", f"「{master}」は UUID ではありません")
     email = row.get("email")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+    if email and not EMAIL.fullmatch(email):
         problems.add(stem, row.line, "email", f"「{email}」はメールアドレスではありません")
 
 
