@@ -103,6 +103,7 @@ class BulkApplier:
         self.contacts = self._contacts()
         self._names: dict[str, dict[Any, str]] = {}
         self._enrollments_of: dict[str, dict[int, list[Record]]] = {}
+        self._listed: dict[str, set[str]] = {}  # sourcedIds per applied file (a bulk file's whole set)
 
     # --- who gets an account --------------------------------------------------------------------------------
 
@@ -174,6 +175,10 @@ class BulkApplier:
                 self._link_parents(name)
             if name == "academicSessions":
                 self._mark_current_year()
+            # Applied: only the listed sourcedIds are needed from here on. Parsed rows take ~6× their CSV's
+            # size; letting each file's go keeps them from adding up with the records of every table.
+            self._listed[name] = {row.get("sourcedId") for row in rows[name]}
+            rows[name] = []
         for name, mode in self.bundle.modes.items():
             if mode == "bulk":
                 self._deactivate_absent(name)
@@ -417,7 +422,7 @@ class BulkApplier:
         """A bulk file is the whole set: rows stored earlier but not listed are deactivated."""
         if name in ("academicSessions", "courses"):
             return  # past years' sessions and courses stay as they are
-        listed = {row.get("sourcedId") for row in self.bundle.rows[name]}
+        listed = self._listed.get(name, set())
         read_only_class_ids = {c["id"] for c in self.stores["classes"].by_sid.values() if c.get("read_only")}
         counts = self.report.counts.setdefault(name, EntityCounts())
         for sourced_id, record in self.stores[name].by_sid.items():

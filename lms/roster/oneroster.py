@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from sys import intern
 
 from lms.core.errors import InvalidInput
 from lms.roster import bundle_files
@@ -257,8 +258,12 @@ def read_csv(lines: Iterable[str]) -> tuple[list[str], list[Row]]:
                 continue
             # Only non-empty values are kept (Row.get gives "" for the others): most columns of a Japan
             # Profile users.csv are empty, and 20,000 rows of 27 keys each are most of an import's memory.
+            # Values are interned: statuses, dates, roles and the sourcedIds of schools and classes repeat in
+            # thousands of rows and are then held once.
             values = {
-                column: value for column, cell in zip(header, record, strict=False) if (value := cell.strip())
+                column: intern(value)
+                for column, cell in zip(header, record, strict=False)
+                if (value := cell.strip())
             }
             rows.append(Row(start, values))
     except csv.Error as error:
