@@ -25,6 +25,7 @@ from lms.roster import messages as msg
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # a CSV of names compresses ~5–10×; a zip bomb compresses 1000×
 _CHUNK = 1024 * 1024
+MAX_LINE_CHARACTERS = 4 * 1024 * 1024  # a physical line; 27 columns of the 128 KiB field limit fit 3.5 M
 _BOM = b"\xef\xbb\xbf"
 _HALF_WIDTH_KATAKANA = re.compile(r"[\uff61-\uff9f]")
 T = TypeVar("T")
@@ -204,6 +205,12 @@ class _BadBytes(Exception):
         super().__init__(line)
 
 
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(line)
+
+
 class _OddKatakana(Exception):
     def __init__(self, line: int) -> None:
         self.line = line
@@ -255,6 +262,8 @@ class _Lines:
                 pending = ""
                 if lines and not final and (lines[-1].endswith("\r") or not lines[-1].endswith("\n")):
                     pending = lines.pop()  # unfinished, or a CR whose LF may open the next chunk
+                    if len(pending) > MAX_LINE_CHARACTERS:  # no roster row is this long: do not hold it
+                        raise _LineTooLong(newlines + 1)
                 yield from lines
                 if final:
                     return
@@ -284,6 +293,8 @@ def read_decoded(
     lines = _Lines(source, "utf-8", budget)
     try:
         result = parse(lines)
+    except _LineTooLong as long_line:
+        return Problem(stem, long_line.line, "-", msg.LINE_TOO_LONG.format(limit=MAX_LINE_CHARACTERS))
     except _BadBytes as bad:
         if lines.has_bom or bad.seen_non_ascii:
             return Problem(
@@ -306,6 +317,8 @@ def read_decoded(
             f"UTF-8 としても Shift_JIS としても読めないバイト（0x{bad.byte:02X}）があります"
             "（UTF-8 で保存し直してください）",
         )
+    except _LineTooLong as long_line:
+        return Problem(stem, long_line.line, "-", msg.LINE_TOO_LONG.format(limit=MAX_LINE_CHARACTERS))
     except _OddKatakana as odd:
         return Problem(
             stem,

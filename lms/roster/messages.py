@@ -49,6 +49,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^展開後の大きさが上限（(\d+) MB）を超える.*$"),
         r"unpacked size exceeds the cap (\1 MB); refused",
     ),
+    (
+        re.compile(r"^1 行が ([\d,]+) 文字を超えています.*$"),
+        r"a line longer than \1 characters (no line breaks, or a damaged file); refused",
+    ),
     (re.compile(r"^圧縮率が高すぎます.*$"), "compression ratio too high (damaged or crafted zip); refused"),
     (
         re.compile(r"^引用符（\"）が閉じていません.*$"),
@@ -112,6 +116,9 @@ SPREADSHEET_COPY = (
     "取り込むと名前に ' が残るため取り込みません。「OneRoster 形式」で書き出した名簿を使ってください"
 )
 NAME_IS_FORMULA = "「{value}」は = で始まるため名前として取り込めません（表計算ソフトで数式として扱われます）"
+LINE_TOO_LONG = (
+    "1 行が {limit:,} 文字を超えています（改行のないファイルか、壊れたファイルのようです）。取り込みません"
+)
 NO_MANIFEST = "manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"
 
 # the database refused an import that passed validation (the last guard: a sentence, never a row echoed)

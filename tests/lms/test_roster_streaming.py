@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lms.roster import bundle_files
+from lms.roster.messages import translate_problem
 from lms.roster.oneroster import BundleError, Row, parse_bundle
 from tests.lms.roster_helpers import FIXTURE, copy_bundle
 
@@ -89,3 +90,18 @@ def test_the_size_cap_counts_what_is_read(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(bundle_files, "MAX_UNPACKED_BYTES", 4000)
     (problem,) = _problems(copy_bundle(tmp_path / "big"))
     assert "展開後の大きさが上限" in problem
+
+
+def test_a_line_too_long_to_be_a_row_is_refused_without_holding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = copy_bundle(tmp_path / "long")
+    path = bundle / "users.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    lines[3] = b"x" * 5000
+    path.write_bytes(b"\r\n".join(lines))
+    monkeypatch.setattr(bundle_files, "_CHUNK", 256)
+    monkeypatch.setattr(bundle_files, "MAX_LINE_CHARACTERS", 2000)
+    (problem,) = _problems(bundle)
+    assert problem.startswith("users.csv:4: -: 1 行が 2,000 文字を超えています")
+    assert "a line longer than 2,000 characters" in translate_problem(problem)
