@@ -220,3 +220,15 @@ def test_api_database_error_is_json_and_nothing_is_written(
     assert response.status_code == 422
     assert "IntegrityError" in response.json()["detail"] and "山田花子" not in response.text
     assert _imported_orgs(db_session) == orgs_before
+
+
+def test_cli_database_error_is_a_sentence_and_nothing_is_written(
+    settings: Any, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orgs_before = _imported_orgs(db_session)
+    _fail_at_users(monkeypatch, OperationalError("INSERT", {}, Exception("database is locked")))
+    result = runner.invoke(app, ["roster", "import", str(FIXTURE)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "いまデータベースが名簿を書き込めません（OperationalError）" in result.stderr
+    assert "database is locked" not in result.output
+    assert _imported_orgs(db_session) == orgs_before
