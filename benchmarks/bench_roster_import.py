@@ -279,6 +279,7 @@ def main() -> None:
                     (f"BEFORE: import, zip + unused {args.unused_mb} MB", "import", big_zip, args.before)
                 )
         results: dict[str, list[dict[str, float]]] = {label: [] for label, *_ in kinds}
+        load_before = os.getloadavg()[0]
         for _ in range(args.repeats):  # alternate: every kind once per round
             for label, kind, bundle, before in kinds:
                 url = new_database(args.database_url, tmp)
@@ -288,8 +289,9 @@ def main() -> None:
                     drop_database(args.database_url, url)
         backend = "PostgreSQL" if args.database_url else "SQLite"
         print(f"database: {backend}; city: {args.elementary + args.junior} schools, {users:,} users; "
-              f"zip {plain_zip.stat().st_size / 1e6:.1f} MB; load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} cores; {args.repeats} runs each, alternating")  # fmt: skip
+              f"zip {plain_zip.stat().st_size / 1e6:.1f} MB; load average {load_before:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores; {args.repeats} runs each, "
+              "alternating")  # fmt: skip
         floor = statistics.median(r["seconds"] for r in results[kinds[0][0]])
         print(f"{'':44} {'median s':>9} {'range s':>15} {'× baseline':>10} {'peak RSS MB':>12}")
         for label, runs in results.items():
@@ -300,6 +302,27 @@ def main() -> None:
                 f"{statistics.median(times) / floor:10.1f} {statistics.median(peaks):12.0f}"
             )
             assert all(r["users"] == runs[0]["users"] for r in runs)
+        if args.before:
+            pairs = [("import (all created)", "BEFORE: import (all created)")]
+            if args.unused_mb:
+                pairs.append(
+                    (
+                        f"import, zip + unused {args.unused_mb} MB entry",
+                        f"BEFORE: import, zip + unused {args.unused_mb} MB",
+                    )
+                )
+            for after, before in pairs:
+                # per round: the two ran minutes apart under the same load
+                ratios = [
+                    a["seconds"] / b["seconds"] for a, b in zip(results[after], results[before], strict=True)
+                ]
+                memory = [
+                    a["peak_mb"] / b["peak_mb"] for a, b in zip(results[after], results[before], strict=True)
+                ]
+                print(
+                    f"after / before, {after}: time {statistics.median(ratios):.2f} "
+                    f"(rounds {min(ratios):.2f}–{max(ratios):.2f}), peak RSS {statistics.median(memory):.2f}"
+                )
         for label, runs in results.items():
             if label.startswith("BEFORE"):
                 print(f"{label}: code from {runs[0]['code']}")

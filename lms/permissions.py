@@ -122,6 +122,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/tokens/{token_id}/revoke"): P(Row.OWN),
     ("GET", "/admin/roster"): P(Row.ADMIN),
     ("POST", "/admin/roster"): P(Row.ADMIN),
+    ("GET", "/admin/roster/export"): P(Row.ADMIN),
     ("GET", "/admin/audit"): P(Row.ADMIN),
     # pages: the student's test runner and results (lms/reading/runner)
     ("GET", "/test/{assignment_id}"): P(Row.STUDENT_TEST),

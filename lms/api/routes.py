@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 
 from lms import permission_messages as permission_msg
 from lms.api.queries import AuditFilter, class_roster, school_names, search_audit, student_counts
@@ -36,6 +37,7 @@ from lms.core.db import SessionDep
 from lms.core.errors import Forbidden, NotFound
 from lms.pages.admin_routes import save_upload
 from lms.permissions import api_gate, school_summaries, visible_classes_query
+from lms.roster.db_refusal import ImportNotWritten, database_refusal
 from lms.roster.models import SchoolClass, User
 from lms.roster.service import import_bundle
 
@@ -147,14 +149,18 @@ async def roster_import(
 ) -> ImportReportPublic:
     with tempfile.TemporaryDirectory(prefix="giga-upload-") as tmp:
         path = await save_upload(bundle, Path(tmp))
-        report = import_bundle(
-            session=session,
-            path=path,
-            actor_id=principal.user.id,
-            ip=client_ip(request),
-            dry_run=dry_run,
-            allow_mass_change=allow_mass_change,
-        )
+        try:
+            report = import_bundle(
+                session=session,
+                path=path,
+                actor_id=principal.user.id,
+                ip=client_ip(request),
+                dry_run=dry_run,
+                allow_mass_change=allow_mass_change,
+            )
+        except DBAPIError as error:
+            session.rollback()  # nothing of the import is kept
+            raise ImportNotWritten(database_refusal(error)) from None
     if dry_run:
         session.rollback()
     return ImportReportPublic(**report.as_dict())

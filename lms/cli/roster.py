@@ -14,6 +14,7 @@ from lms.core.cli import fail, require_current_schema, settings_or_exit
 from lms.core.db import engine_for, session_scope
 from lms.core.errors import DomainError
 from lms.core.settings import Settings
+from lms.roster.db_refusal import database_refusal
 from lms.roster.export import export_roster
 from lms.roster.messages import translate_problem
 from lms.roster.oneroster import BundleError
@@ -79,6 +80,8 @@ def roster_import(
         fail(
             f"the database refused the import ({type(error).__name__}); nothing was changed"
             if english
+            else database_refusal(error).message
+            if isinstance(error, DBAPIError)
             else f"データベースが取り込みを拒否しました（{type(error).__name__}）。何も変更していません"
         )
     if not dry_run:
@@ -95,6 +98,13 @@ def roster_import(
 @roster_app.command("export")
 def roster_export(
     directory: Annotated[Path, typer.Argument(help="folder to write the bundle's CSV files into")],
+    for_spreadsheet: Annotated[
+        bool,
+        typer.Option(
+            "--for-spreadsheet",
+            help="for opening in Excel: a leading ' on cells starting with = + - @ (not re-importable)",
+        ),
+    ] = False,
 ) -> None:
     """Write the current roster as a OneRoster 1.2 CSV bundle (Japan Profile, bulk, UTF-8 with BOM)."""
 
@@ -104,12 +114,14 @@ def roster_export(
         fail(f"{directory} はフォルダではありません")
     try:
         with session_scope(engine_for(settings)) as session:
-            counts = export_roster(session, directory)
+            counts = export_roster(session, directory, for_spreadsheet=for_spreadsheet)
     except OSError as error:
         fail(f"{directory} に書き込めません（{error.strerror}）")
     for name, count in counts.items():
         typer.echo(f"{name}.csv: {count} 行")
     typer.echo(f"{directory} に書き出しました")
+    if for_spreadsheet:
+        typer.echo("表計算ソフト向けです（数式に見える値の先頭に ' を付けました）。取り込みには使えません")
 
 
 def _record_refusal(settings: Settings, path: Path, problems: list[str]) -> None:

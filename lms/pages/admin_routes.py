@@ -9,9 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from lms.api.queries import AuditFilter, search_audit
+from lms.audit.service import record_event
 from lms.auth import service
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.auth.models import API_SCOPES
@@ -22,6 +24,8 @@ from lms.pages import messages as msg
 from lms.pages.audit_labels import ACTION_LABELS, audit_rows
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
+from lms.roster.db_refusal import database_refusal
+from lms.roster.export import export_zip
 from lms.roster.models import User
 from lms.roster.oneroster import BundleError
 from lms.roster.service import MassChangeRefused, import_bundle
@@ -94,9 +98,53 @@ async def roster_upload(
             return render(
                 request, "admin_roster.html", {"error": error.message, "problems": []}, status_code=400
             )
+        except DBAPIError as error:
+            session.rollback()  # nothing of the import is kept
+            refusal = database_refusal(error)
+            if refusal.status_code != 503:  # the database is there: the refusal goes into the audit log
+                record_event(
+                    session=session,
+                    actor_id=user.id,
+                    action="roster.import_refused",
+                    target_type="oneroster_bundle",
+                    target_id=Path(bundle.filename or "roster.zip").name,
+                    ip=client_ip(request),
+                    detail={"database_error": refusal.error_type},
+                )
+            return render(
+                request,
+                "admin_roster.html",
+                {"error": refusal.message, "problems": []},
+                status_code=refusal.status_code,
+            )
     if dry_run:
         session.rollback()
     return render(request, "admin_roster.html", {"report": report})
+
+
+@router.get("/admin/roster/export")
+def roster_export(
+    request: Request, session: SessionDep, clock: ClockDep, user: PageUser, for_spreadsheet: bool = False
+) -> Response:
+    """The current roster as a zip: OneRoster (re-importable, byte-exact) or the copy for spreadsheets."""
+    data, counts = export_zip(session, for_spreadsheet=for_spreadsheet)
+    kind = "spreadsheet" if for_spreadsheet else "oneroster"
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="roster.export",
+        target_type="oneroster_bundle",
+        target_id=kind,
+        ip=client_ip(request),
+        detail={"rows": counts, "for_spreadsheet": for_spreadsheet},
+    )
+    day = clock.now().astimezone(JST).strftime("%Y%m%d")
+    name = f"roster-{day}{'-spreadsheet' if for_spreadsheet else ''}.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 def _parse_day(value: str | None) -> datetime | None:

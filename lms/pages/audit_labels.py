@@ -38,6 +38,7 @@ ACTION_LABELS: dict[str, str] = {
     "roster.view": "名簿を閲覧",
     "roster.import": "名簿を取り込み",
     "roster.import_refused": "名簿の取り込みを中止",
+    "roster.export": "名簿を書き出し",
     "roster.rollover": "年度の切り替え",
     "roster.zip": "名簿ファイルを受け取り",
     "assignment.create": "テストを割り当て",

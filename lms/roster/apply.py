@@ -103,6 +103,7 @@ class BulkApplier:
         self.contacts = self._contacts()
         self._names: dict[str, dict[Any, str]] = {}
         self._enrollments_of: dict[str, dict[int, list[Record]]] = {}
+        self._listed: dict[str, set[str]] = {}  # sourcedIds per applied file (a bulk file's whole set)
 
     # --- who gets an account --------------------------------------------------------------------------------
 
@@ -174,6 +175,10 @@ class BulkApplier:
                 self._link_parents(name)
             if name == "academicSessions":
                 self._mark_current_year()
+            # Applied: only the listed sourcedIds are needed from here on. Parsed rows take ~6× their CSV's
+            # size; letting each file's go keeps them from adding up with the records of every table.
+            self._listed[name] = {row.get("sourcedId") for row in rows[name]}
+            rows[name] = []
         for name, mode in self.bundle.modes.items():
             if mode == "bulk":
                 self._deactivate_absent(name)
@@ -232,10 +237,7 @@ class BulkApplier:
         now = utc_now()
         columns = [c for c in store.table.columns if not c.primary_key]
         defaults = {column.name: _default(column, now) for column in columns}
-        rows = [
-            {column.name: record.get(column.name, defaults[column.name]) for column in columns}
-            for record in store.new
-        ]
+        rows = [defaults | record for record in store.new]  # a record's keys are column names
         connection = self.session.connection()
         if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
             _copy(connection, store.table, [c.name for c in columns], rows)
@@ -420,7 +422,7 @@ class BulkApplier:
         """A bulk file is the whole set: rows stored earlier but not listed are deactivated."""
         if name in ("academicSessions", "courses"):
             return  # past years' sessions and courses stay as they are
-        listed = {row.get("sourcedId") for row in self.bundle.rows[name]}
+        listed = self._listed.get(name, set())
         read_only_class_ids = {c["id"] for c in self.stores["classes"].by_sid.values() if c.get("read_only")}
         counts = self.report.counts.setdefault(name, EntityCounts())
         for sourced_id, record in self.stores[name].by_sid.items():
@@ -522,22 +524,32 @@ def _default(column: Any, now: datetime) -> Any:
 def _executemany(connection: Any, table: Table, columns: list[Any], rows: list[Record]) -> None:
     """One DBAPI executemany of the rows, values converted by the columns' own SQLAlchemy types (SQLite).
 
-    Core's executemany does the same conversions, but spends most of its time in generic per-row machinery."""
+    Core's executemany does the same conversions, but spends most of its time in generic per-row machinery.
+    A converted value is remembered per column: dates, timestamps and flags repeat in thousands of rows."""
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    processors = [(column.name, column.type._cached_bind_processor(dialect)) for column in columns]
+    names = [column.name for column in columns]
     statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    values = [
-        tuple(
-            (process(row[name]) if process is not None and row[name] is not None else row[name])
-            for name, process in processors
-        )
-        for row in rows
-    ]
-    connection.exec_driver_sql(statement, values)
+    values = [[row[name] for name in names] for row in rows]
+    for index, column in enumerate(columns):
+        process = column.type._cached_bind_processor(dialect)
+        if process is None:
+            continue
+        seen: dict[Any, Any] = {}
+        for value_row in values:
+            value = value_row[index]
+            if value is None:
+                continue
+            try:
+                value_row[index] = seen[value]
+            except KeyError:
+                value_row[index] = seen[value] = process(value)
+            except TypeError:  # unhashable: convert every time
+                value_row[index] = process(value)
+    connection.exec_driver_sql(statement, [tuple(value_row) for value_row in values])
 
 
 def _copy(connection: Any, table: Table, columns: list[str], rows: list[Record]) -> None:

@@ -7,12 +7,17 @@ any size costs nothing (the zip's central directory lists it; its bytes are neve
 
 from __future__ import annotations
 
+import io
 import lzma
 import re
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import IO, Protocol, TypeVar
 
 from lms.roster import messages as msg
 
@@ -20,8 +25,10 @@ from lms.roster import messages as msg
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # a CSV of names compresses ~5–10×; a zip bomb compresses 1000×
 _CHUNK = 1024 * 1024
+MAX_LINE_CHARACTERS = 4 * 1024 * 1024  # a physical line; 27 columns of the 128 KiB field limit fit 3.5 M
 _BOM = b"\xef\xbb\xbf"
 _HALF_WIDTH_KATAKANA = re.compile(r"[\uff61-\uff9f]")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -32,59 +39,96 @@ class Problem:
     message: str
 
 
-@dataclass
-class Decoded:
-    text: str
-    encoding: str  # "utf-8" | "cp932" | "ascii" (fits both)
-
-
 class FilesRefused(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__(problems)
 
 
-def read_files(path: Path, wanted: frozenset[str]) -> tuple[dict[str, bytes], list[str]]:
-    """The bytes of the wanted CSV files (by stem) of a folder or zip, and the names of the other CSV files.
+class Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
-    Raises `FilesRefused` for a missing path, a non-zip file, two entries with one name, or caps exceeded."""
+    def close(self) -> None: ...
+
+
+@dataclass
+class Source:
+    """A wanted CSV file, opened afresh for each pass (a zip entry is inflated as it is read)."""
+
+    stem: str
+    open: Callable[[], Reader]
+
+
+class _Budget:
+    """The unpacked-size cap over every file read (a file read twice counts once: its longest pass)."""
+
+    def __init__(self) -> None:
+        self.by_stem: dict[str, int] = {}
+
+    def spend(self, stem: str, count: int) -> None:
+        self.by_stem[stem] = self.by_stem.get(stem, 0) + count
+        if sum(self.by_stem.values()) > MAX_UNPACKED_BYTES:
+            raise FilesRefused([_too_big(stem)])
+
+
+@contextmanager
+def open_files(path: Path, wanted: frozenset[str]) -> Iterator[tuple[dict[str, Source], list[str]]]:
+    """The wanted CSV files (by stem) of a folder or zip as `Source`s, and the names of the other CSV files.
+
+    Nothing is read yet: `read_rows` streams each file. Raises `FilesRefused` for a missing path, a non-zip
+    file, two entries with one name, or a compression ratio that betrays a zip bomb."""
     if not path.exists():
         raise FilesRefused([Problem(path.name, 0, "-", msg.PATH_NOT_FOUND)])
     if path.is_dir():
-        found: dict[str, bytes] = {}
+        found: dict[str, Source] = {}
         others: list[str] = []
-        total = 0
         for child in sorted(path.iterdir()):
             if not (child.is_file() and child.suffix.lower() == ".csv"):
                 continue
             if child.stem not in wanted:
                 others.append(child.name)
                 continue
-            total += child.stat().st_size
-            if total > MAX_UNPACKED_BYTES:
-                raise FilesRefused([_too_big(child.stem)])
-            found[child.stem] = child.read_bytes()
-        return found, others
+            found[child.stem] = Source(child.stem, _file_opener(child))
+        yield found, others
+        return
     if not zipfile.is_zipfile(path):
         raise FilesRefused([Problem(path.name, 0, "-", msg.NOT_FOLDER_OR_ZIP)])
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _read_zip(archive, wanted)
-    except (  # a damaged entry's bytes raise the decompressor's own error, not BadZipFile
-        zipfile.BadZipFile,
-        zlib.error,
-        lzma.LZMAError,
-        OSError,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-    ) as error:
-        raise FilesRefused(
-            [Problem(path.name, 0, "-", msg.ZIP_UNREADABLE.format(error_type=type(error).__name__))]
-        ) from None
+        archive = zipfile.ZipFile(path)
+    except _ZIP_ERRORS as error:
+        raise _unreadable(path, error) from None
+    with archive:
+        yield _zip_sources(archive, wanted, path)
 
 
-def _read_zip(archive: zipfile.ZipFile, wanted: frozenset[str]) -> tuple[dict[str, bytes], list[str]]:
+def _file_opener(path: Path) -> Callable[[], Reader]:
+    def opener() -> Reader:
+        return path.open("rb")
+
+    return opener
+
+
+# a damaged entry's bytes raise the decompressor's own error, not BadZipFile
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def _unreadable(path: Path, error: BaseException) -> FilesRefused:
+    return FilesRefused(
+        [Problem(path.name, 0, "-", msg.ZIP_UNREADABLE.format(error_type=type(error).__name__))]
+    )
+
+
+def _zip_sources(
+    archive: zipfile.ZipFile, wanted: frozenset[str], path: Path
+) -> tuple[dict[str, Source], list[str]]:
     entries: dict[str, list[zipfile.ZipInfo]] = {}
     others: list[str] = []
     for info in archive.infolist():
@@ -110,29 +154,38 @@ def _read_zip(archive: zipfile.ZipFile, wanted: frozenset[str]) -> tuple[dict[st
     ]
     if problems:
         raise FilesRefused(problems)
-    found: dict[str, bytes] = {}
-    total = 0
+    found: dict[str, Source] = {}
     for stem, (info,) in entries.items():
         if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1) and info.file_size > _CHUNK:
-            raise FilesRefused(
-                [
-                    Problem(
-                        stem,
-                        0,
-                        "-",
-                        msg.COMPRESSION_TOO_HIGH.format(file_size=info.file_size),
-                    )
-                ]
-            )
-        parts: list[bytes] = []
-        with archive.open(info) as entry:  # the header's size may lie: count what really comes out
-            while chunk := entry.read(_CHUNK):
-                total += len(chunk)
-                if total > MAX_UNPACKED_BYTES:
-                    raise FilesRefused([_too_big(stem)])
-                parts.append(chunk)
-        found[stem] = b"".join(parts)
+            too_high = msg.COMPRESSION_TOO_HIGH.format(file_size=info.file_size)
+            raise FilesRefused([Problem(stem, 0, "-", too_high)])
+
+        def opener(info: zipfile.ZipInfo = info) -> Reader:
+            try:
+                return _GuardedEntry(archive.open(info), path)
+            except _ZIP_ERRORS as error:
+                raise _unreadable(path, error) from None
+
+        found[stem] = Source(stem, opener)
     return found, others
+
+
+class _GuardedEntry:
+    """A zip entry whose decompression errors become `FilesRefused` (its bytes are counted as they come out:
+    the header's size may lie)."""
+
+    def __init__(self, entry: IO[bytes], path: Path) -> None:
+        self._entry = entry
+        self._path = path
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._entry.read(size)
+        except _ZIP_ERRORS as error:
+            raise _unreadable(self._path, error) from None
+
+    def close(self) -> None:
+        self._entry.close()
 
 
 def _too_big(stem: str) -> Problem:
@@ -144,71 +197,157 @@ def _too_big(stem: str) -> Problem:
     )
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+class _BadBytes(Exception):
+    def __init__(self, line: int, byte: int, seen_non_ascii: bool) -> None:
+        self.line = line
+        self.byte = byte
+        self.seen_non_ascii = seen_non_ascii
+        super().__init__(line)
 
 
-def decode(stem: str, data: bytes) -> Decoded | Problem:
-    """UTF-8 (BOM or not), or Shift_JIS (CP932) only if it decodes cleanly and plausibly.
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(line)
 
-    A file that holds valid multi-byte UTF-8 but breaks somewhere is damaged UTF-8, not Shift_JIS. Text that
-    decodes as CP932 only by producing half-width katakana (a one-byte slip in UTF-8 often does) is refused:
-    names and titles in the Japan Profile are full-width."""
-    has_bom = data.startswith(_BOM)
-    body = data[len(_BOM) :] if has_bom else data
-    offset = len(_BOM) if has_bom else 0
+
+class _OddKatakana(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(line)
+
+
+class _Lines:
+    """The text lines of one pass over a file, decoded as they are read (universal newlines, as ``csv``
+    wants them). Raises `_BadBytes` at the first byte that does not decode, with its physical line."""
+
+    def __init__(self, source: Source, encoding: str, budget: _Budget) -> None:
+        self.source = source
+        self.encoding = encoding
+        self.budget = budget
+        self.has_bom = False
+        self.non_ascii = False
+
+    def __iter__(self) -> Iterator[str]:
+        stem = self.source.stem
+        self.budget.by_stem[stem] = 0  # a second pass replaces the first in the cap
+        newlines = 0  # in the bytes before `data`
+        text_newlines = 0  # in the text decoded so far (CP932 pass: the half-width katakana check)
+        carry, pending = b"", ""
+        first = True
+        with closing(self.source.open()) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                self.budget.spend(stem, len(chunk))
+                final = not chunk
+                data = carry + chunk
+                if first and self.encoding == "utf-8":
+                    if len(data) < len(_BOM) and not final and _BOM.startswith(data):
+                        carry = data  # wait for the whole BOM
+                        continue
+                    if data.startswith(_BOM):
+                        self.has_bom = True
+                        data = data[len(_BOM) :]
+                first = False
+                text, carry = self._decode(data, final, newlines)
+                newlines += data.count(b"\n") - carry.count(b"\n")
+                if not self.non_ascii and not text.isascii():
+                    self.non_ascii = True
+                if self.encoding == "cp932":
+                    odd = _HALF_WIDTH_KATAKANA.search(text)
+                    if odd is not None:
+                        raise _OddKatakana(text_newlines + text.count("\n", 0, odd.start()) + 1)
+                    text_newlines += text.count("\n")
+                lines = io.StringIO(pending + text, newline="").readlines()
+                pending = ""
+                if lines and not final and (lines[-1].endswith("\r") or not lines[-1].endswith("\n")):
+                    pending = lines.pop()  # unfinished, or a CR whose LF may open the next chunk
+                    if len(pending) > MAX_LINE_CHARACTERS:  # no roster row is this long: do not hold it
+                        raise _LineTooLong(newlines + 1)
+                yield from lines
+                if final:
+                    return
+
+    def _decode(self, data: bytes, final: bool, newlines: int) -> tuple[str, bytes]:
+        try:
+            return data.decode(self.encoding), b""
+        except UnicodeDecodeError as error:
+            if not final and error.start >= len(data) - 4:  # a character cut by the chunk's end
+                return data[: error.start].decode(self.encoding), data[error.start :]
+            seen = self.non_ascii or not data[: error.start].isascii()
+            line = newlines + data.count(b"\n", 0, error.start) + 1
+            raise _BadBytes(line, data[error.start], seen) from None
+
+
+def read_decoded(
+    source: Source, budget: _Budget, parse: Callable[[Iterable[str]], T]
+) -> tuple[T, str] | Problem:
+    """``parse(lines)`` over the file decoded as UTF-8 (BOM or not), or as Shift_JIS (CP932) only if it
+    decodes cleanly and plausibly; the result and the encoding ("utf-8", "cp932" or "ascii": fits both).
+
+    One pass for a UTF-8 or ASCII file; a second from the start only when UTF-8 fails before any non-ASCII
+    character. A file that holds valid multi-byte UTF-8 but breaks somewhere is damaged UTF-8, not Shift_JIS.
+    Text that decodes as CP932 only by producing half-width katakana (a one-byte slip in UTF-8 often does) is
+    refused: names and titles in the Japan Profile are full-width."""
+    stem = source.stem
+    lines = _Lines(source, "utf-8", budget)
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        bad = error.start
-        utf8_before = body[:bad].decode("utf-8", errors="replace")
-        if has_bom or any(ord(c) > 0x7F for c in utf8_before):
+        result = parse(lines)
+    except _LineTooLong as long_line:
+        return Problem(stem, long_line.line, "-", msg.LINE_TOO_LONG.format(limit=MAX_LINE_CHARACTERS))
+    except _BadBytes as bad:
+        if lines.has_bom or bad.seen_non_ascii:
             return Problem(
                 stem,
-                _line_of(data, offset + bad),
+                bad.line,
                 "-",
-                f"UTF-8 として読めないバイト（0x{body[bad]:02X}）があります。ファイルが壊れていないか"
+                f"UTF-8 として読めないバイト（0x{bad.byte:02X}）があります。ファイルが壊れていないか"
                 "確かめ、UTF-8 で保存し直してください",
             )
     else:
-        return Decoded(text, "ascii" if text.isascii() else "utf-8")
+        return result, "utf-8" if lines.non_ascii else "ascii"
+    lines = _Lines(source, "cp932", budget)
     try:
-        text = body.decode("cp932")
-    except UnicodeDecodeError as error:
+        result = parse(lines)
+    except _BadBytes as bad:
         return Problem(
             stem,
-            _line_of(data, error.start),
+            bad.line,
             "-",
-            f"UTF-8 としても Shift_JIS としても読めないバイト（0x{body[error.start]:02X}）があります"
+            f"UTF-8 としても Shift_JIS としても読めないバイト（0x{bad.byte:02X}）があります"
             "（UTF-8 で保存し直してください）",
         )
-    odd = _HALF_WIDTH_KATAKANA.search(text)
-    if odd is not None:
-        line = text.count("\n", 0, odd.start()) + 1
+    except _LineTooLong as long_line:
+        return Problem(stem, long_line.line, "-", msg.LINE_TOO_LONG.format(limit=MAX_LINE_CHARACTERS))
+    except _OddKatakana as odd:
         return Problem(
             stem,
-            line,
+            odd.line,
             "-",
             "Shift_JIS として読むと半角カタカナになる文字があります。UTF-8 のファイルが壊れている"
             "可能性があるため取り込みません（UTF-8 で保存し直してください）",
         )
-    return Decoded(text, "cp932")
+    return result, "cp932"
 
 
-def decode_all(files: dict[str, bytes], declared: str | None = None) -> tuple[dict[str, str], list[Problem]]:
-    """Decode every file; the files must agree on one encoding (ASCII-only files fit either)."""
-    texts: dict[str, str] = {}
+def read_all(
+    sources: dict[str, Source], parse: Callable[[str, Iterable[str]], T]
+) -> tuple[dict[str, T], list[Problem]]:
+    """``parse(stem, lines)`` of every file, streamed; the files must agree on one encoding (ASCII-only files
+    fit either). Raises `FilesRefused` when the unpacked total passes the cap or a zip entry is damaged."""
+    budget = _Budget()
+    results: dict[str, T] = {}
     problems: list[Problem] = []
     encodings: dict[str, str] = {}
-    for stem, data in files.items():
-        result = decode(stem, data)
-        if isinstance(result, Problem):
-            problems.append(result)
+    for stem, source in sources.items():
+        outcome = read_decoded(source, budget, partial(parse, stem))
+        if isinstance(outcome, Problem):
+            problems.append(outcome)
             continue
-        texts[stem] = result.text
-        if result.encoding != "ascii":
-            encodings[stem] = result.encoding
-    expected = declared or (encodings.get("manifest") or _majority(encodings))
+        results[stem], encoding = outcome
+        if encoding != "ascii":
+            encodings[stem] = encoding
+    expected = encodings.get("manifest") or _majority(encodings)
     if expected is not None:
         label = {"utf-8": "UTF-8", "cp932": "Shift_JIS"}
         for stem, encoding in encodings.items():
@@ -222,7 +361,7 @@ def decode_all(files: dict[str, bytes], declared: str | None = None) -> tuple[di
                         "すべてのファイルを同じ文字コード（UTF-8）で保存してください",
                     )
                 )
-    return texts, problems
+    return results, problems
 
 
 def _majority(encodings: dict[str, str]) -> str | None:

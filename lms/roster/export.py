@@ -4,6 +4,12 @@ Active rows only (a bulk file is the whole set: importing it elsewhere disables 
 inactive here). UTF-8 with a BOM and CRLF, as Excel and the 学習eポータル tools expect. Rows are ordered by
 sourcedId and ``dateLastModified`` is left empty, so exporting, importing into an empty database and exporting
 again gives byte-identical files. Passwords are never written.
+
+``for_spreadsheet``: the same rows for opening in Excel or LibreOffice. A cell starting with ``= + - @``, TAB
+or CR gets a leading ``'`` (OWASP "CSV injection"), so that ``=HYPERLINK(…)`` as a name is shown, not run.
+That copy is no longer the roster's data (the quote is part of the value), so its manifest says so
+(``giga.forSpreadsheet``) and the import refuses it rather than storing ``'`` in names. The default export
+stays byte-exact OneRoster: it is the one that round-trips.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +47,13 @@ HEADERS: dict[str, list[str]] = {
     "roles": [*BASE, "userSourcedId", "roleType", "role", "beginDate", "endDate", "orgSourcedId",
               "userProfileSourcedId"],
 }  # fmt: skip
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may evaluate
+SPREADSHEET_MARK = "giga.forSpreadsheet"  # manifest property of the spreadsheet copy (the import refuses it)
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it literally: a leading ``'`` where it could start a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _text(value: Any) -> str:
@@ -210,25 +225,34 @@ def _owner_only(path: Path) -> Path:
     return path
 
 
-def _write(path: Path, header: list[str], rows: Iterable[dict[str, str]]) -> int:
+def _write(path: Path, header: list[str], rows: Iterable[dict[str, str]], *, for_spreadsheet: bool) -> int:
     count = 0
     with _owner_only(path).open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n", restval="")
         writer.writeheader()
         for row in rows:
+            if for_spreadsheet:
+                row = {key: spreadsheet_cell(value) for key, value in row.items()}
             writer.writerow(row)
             count += 1
     return count
 
 
 def export_roster(
-    session: Session, directory: Path, *, system_name: str = "GIGA Learning Platform"
+    session: Session,
+    directory: Path,
+    *,
+    system_name: str = "GIGA Learning Platform",
+    for_spreadsheet: bool = False,
 ) -> dict[str, int]:
-    """Write the bundle into ``directory`` (created if missing); return the row count per file."""
+    """Write the bundle into ``directory`` (created if missing); return the row count per file.
+
+    ``for_spreadsheet``: formula-like cells quoted for Excel (see the module docstring); not re-importable."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ids = _Ids(session)
     counts = {
-        name: _write(directory / f"{name}.csv", HEADERS[name], rows) for name, rows in _rows(session, ids)
+        name: _write(directory / f"{name}.csv", HEADERS[name], rows, for_spreadsheet=for_spreadsheet)
+        for name, rows in _rows(session, ids)
     }
     manifest = io.StringIO()
     writer = csv.writer(manifest, lineterminator="\r\n")
@@ -241,7 +265,22 @@ def export_roster(
             ["file.demographics", "absent"],
             ["source.systemName", system_name],
             ["source.systemCode", "giga-lms"],
+            *([[SPREADSHEET_MARK, "true"]] if for_spreadsheet else []),
         ]
     )
     _owner_only(directory / "manifest.csv").write_bytes(manifest.getvalue().encode("utf-8-sig"))
     return counts
+
+
+def export_zip(session: Session, *, for_spreadsheet: bool = False) -> tuple[bytes, dict[str, int]]:
+    """The bundle as one zip in memory (the web download), and the row count per file.
+
+    Written through a private temporary folder (0700, removed on return): a city is a few MB of CSV."""
+    with tempfile.TemporaryDirectory(prefix="giga-roster-export-") as tmp:
+        folder = Path(tmp)
+        counts = export_roster(session, folder, for_spreadsheet=for_spreadsheet)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, path.name)
+    return buffer.getvalue(), counts

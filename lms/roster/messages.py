@@ -49,6 +49,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^展開後の大きさが上限（(\d+) MB）を超える.*$"),
         r"unpacked size exceeds the cap (\1 MB); refused",
     ),
+    (
+        re.compile(r"^1 行が ([\d,]+) 文字を超えています.*$"),
+        r"a line longer than \1 characters (no line breaks, or a damaged file); refused",
+    ),
     (re.compile(r"^圧縮率が高すぎます.*$"), "compression ratio too high (damaged or crafted zip); refused"),
     (
         re.compile(r"^引用符（\"）が閉じていません.*$"),
@@ -71,6 +75,15 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^「(.*)」はかなではありません.*$"), r"'\1' is not kana"),
     (re.compile(r"^「(.*)」は UUID ではありません$"), r"'\1' is not a UUID"),
+    (
+        re.compile(r"^「(.*)」は = で始まるため名前として取り込めません.*$"),
+        r"'\1' starts with = (a spreadsheet formula), not a name; refused",
+    ),
+    (
+        re.compile(r"^表計算ソフト向けに書き出した名簿です.*$"),
+        "this is the spreadsheet copy of an export (values may start with an added '); "
+        "import the OneRoster export instead",
+    ),
     (re.compile(r"^「(.*)」は別の利用者がすでに使っています$"), r"'\1' is already used by another user"),
 ]
 
@@ -98,7 +111,25 @@ COMPRESSION_TOO_HIGH = (
     "圧縮率が高すぎます（{file_size:,} バイトに展開）。"
     "壊れたか細工された zip の可能性があるため取り込みません"
 )
+SPREADSHEET_COPY = (
+    "表計算ソフト向けに書き出した名簿です（数式に見える値の先頭に ' を付けています）。"
+    "取り込むと名前に ' が残るため取り込みません。「OneRoster 形式」で書き出した名簿を使ってください"
+)
+NAME_IS_FORMULA = "「{value}」は = で始まるため名前として取り込めません（表計算ソフトで数式として扱われます）"
+LINE_TOO_LONG = (
+    "1 行が {limit:,} 文字を超えています（改行のないファイルか、壊れたファイルのようです）。取り込みません"
+)
 NO_MANIFEST = "manifest.csv:0: -: manifest.csv がありません（OneRoster のバンドルではないようです）"
+
+# the database refused an import that passed validation (the last guard: a sentence, never a row echoed)
+DATABASE_BUSY = (
+    "いまデータベースが名簿を書き込めません（{error_type}）。何も変更していません。"
+    "少し待ってから、同じファイルをもう一度取り込んでください"
+)
+DATABASE_REFUSED_IMPORT = (
+    "データベースが名簿の値を受け付けませんでした（{error_type}）。何も変更していません。"
+    "ファイルの内容を確かめ、続くときは管理者に連絡してください"
+)
 
 # the yearly rollover
 NO_CURRENT_YEAR = "現在の年度がありません。先に名簿（OneRoster）を取り込んでください。"

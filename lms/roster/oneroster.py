@@ -15,11 +15,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
+from sys import intern
 
 from lms.core.errors import InvalidInput
 from lms.roster import bundle_files
 from lms.roster import messages as msg
+from lms.roster.export import SPREADSHEET_MARK
 
 GRADE_CODES = frozenset(
     [f"P{n}" for n in range(1, 7)]
@@ -58,6 +61,7 @@ KANA_NAME = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\u3000 ]+$")
 DISTRICT_CODE = re.compile(r"^\d{6}$")
 SCHOOL_CODE = re.compile(r"^[A-H]\d{12}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class BundleError(InvalidInput):
@@ -201,6 +205,7 @@ NAME_COLUMNS = (
     "preferredMiddleName",
 )
 KANA_COLUMNS = ("metadata.jp.kanaGivenName", "metadata.jp.kanaFamilyName", "metadata.jp.kanaMiddleName")
+_NAME_AND_KANA_COLUMNS = NAME_COLUMNS + KANA_COLUMNS
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -230,19 +235,14 @@ class CsvFormatError(Exception):
         super().__init__(message)
 
 
-def decode(data: bytes) -> str | None:
-    """UTF-8 (BOM stripped) or, failing that, plausible Shift_JIS (cp932); None when neither fits."""
-    result = bundle_files.decode("-", data)
-    return result.text if isinstance(result, bundle_files.Decoded) else None
-
-
-def read_csv(text: str) -> tuple[list[str], list[Row]]:
-    """Header and rows with their physical line numbers (a quoted field may span lines).
+def read_csv(lines: Iterable[str]) -> tuple[list[str], list[Row]]:
+    """Header and rows with their physical line numbers (a quoted field may span lines), from text lines as
+    a file opened with ``newline=""`` gives them (or a string).
 
     Raises `CsvFormatError` (with the line where the broken record starts) for an unclosed or stray quote
     or a field longer than 128 KiB."""
     csv.field_size_limit(_FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(lines, newline="") if isinstance(lines, str) else lines, strict=True)
     header: list[str] = []
     rows: list[Row] = []
     previous_line = 0
@@ -258,8 +258,12 @@ def read_csv(text: str) -> tuple[list[str], list[Row]]:
                 continue
             # Only non-empty values are kept (Row.get gives "" for the others): most columns of a Japan
             # Profile users.csv are empty, and 20,000 rows of 27 keys each are most of an import's memory.
+            # Values are interned: statuses, dates, roles and the sourcedIds of schools and classes repeat in
+            # thousands of rows and are then held once.
             values = {
-                column: value for column, cell in zip(header, record, strict=False) if (value := cell.strip())
+                column: intern(value)
+                for column, cell in zip(header, record, strict=False)
+                if (value := cell.strip())
             }
             rows.append(Row(start, values))
     except csv.Error as error:
@@ -275,6 +279,16 @@ def read_csv(text: str) -> tuple[list[str], list[Row]]:
             message = '引用符（"）の使い方が正しくありません（値の中の " は "" と 2 つ重ねます）'
         raise CsvFormatError(start, message) from None
     return header, rows
+
+
+Parsed = tuple[list[str], list[Row]] | CsvFormatError
+
+
+def _parse(_stem: str, lines: Iterable[str]) -> Parsed:
+    try:
+        return read_csv(lines)
+    except CsvFormatError as error:
+        return error
 
 
 # --- validating -----------------------------------------------------------------------------------
@@ -301,6 +315,7 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+@lru_cache(maxsize=4096)  # a city's rows share a handful of dates
 def _check_date(value: str) -> bool:
     if not DATE.match(value):
         return False
@@ -311,6 +326,7 @@ def _check_date(value: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def _check_datetime(value: str) -> bool:
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -324,19 +340,18 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
     existing = existing or Existing()
     problems = _Problems()
     try:
-        raw, others = bundle_files.read_files(path, frozenset(("manifest", *FILES)))
+        with bundle_files.open_files(path, frozenset(("manifest", *FILES))) as (sources, others):
+            if "manifest" not in sources:
+                raise BundleError([msg.NO_MANIFEST])
+            parsed, decode_problems = bundle_files.read_all(sources, _parse)  # streamed, file by file
     except bundle_files.FilesRefused as refused:
         for problem in refused.problems:
             problems.add(problem.file, problem.line, problem.column, problem.message)
         raise BundleError(problems.sorted()) from None
     notices: list[str] = []
-    if "manifest" not in raw:
-        raise BundleError([msg.NO_MANIFEST])
-    texts, decode_problems = bundle_files.decode_all(raw)
-    del raw  # the text is all that is needed from here on
     for problem in decode_problems:
         problems.add(problem.file, problem.line, problem.column, problem.message)
-    manifest, manifest_lines = _read_manifest(texts.pop("manifest", None), problems)
+    manifest, manifest_lines = _read_manifest(parsed.pop("manifest", None), problems)
 
     modes: dict[str, str] = {}
     for stem in FILES:
@@ -349,7 +364,7 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
                 f"file.{stem} は absent / bulk / delta のいずれかです（「{mode}」）",
             )
             continue
-        present = stem in texts or any(p.file == stem for p in decode_problems)
+        present = stem in parsed or any(p.file == stem for p in decode_problems)
         if mode == "absent":
             if present:
                 notices.append(f"{stem}.csv は manifest で absent とされているため読み込みません。")
@@ -372,8 +387,8 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
 
     rows: dict[str, list[Row]] = {}
     for stem in FILES:
-        if stem in modes and stem in texts:
-            rows[stem] = _validate_file(stem, modes[stem], texts.pop(stem), problems)
+        if stem in modes and stem in parsed:
+            rows[stem] = _validate_file(stem, modes[stem], parsed.pop(stem), problems)
 
     if decode_problems or problems.unreadable:
         # A file that could not be read makes every reference into it look broken: report the cause only.
@@ -386,22 +401,23 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
     return Bundle(modes=modes, rows=rows, notices=notices, manifest=manifest)
 
 
-def _read_manifest(text: str | None, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
+def _read_manifest(parsed: Parsed | None, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
     manifest: dict[str, str] = {}
     manifest_lines: dict[str, int] = {}
-    if text is None:
+    if parsed is None:
         return manifest, manifest_lines  # the decoding problem is already listed
-    try:
-        header, rows = read_csv(text)
-    except CsvFormatError as error:
-        problems.add("manifest", error.line, "-", error.message)
+    if isinstance(parsed, CsvFormatError):
+        problems.add("manifest", parsed.line, "-", parsed.message)
         return manifest, manifest_lines
+    header, rows = parsed
     if header[:2] != ["propertyName", "value"]:
         problems.add("manifest", 1, "propertyName", "見出し行は propertyName,value です")
         return manifest, manifest_lines
     for row in rows:
         manifest[row.get("propertyName")] = row.get("value")
         manifest_lines[row.get("propertyName")] = row.line
+    if manifest.get(SPREADSHEET_MARK, "").strip().lower() == "true":
+        problems.add("manifest", manifest_lines[SPREADSHEET_MARK], SPREADSHEET_MARK, msg.SPREADSHEET_COPY)
     version = manifest.get("oneroster.version", "")
     if version not in ("1.2", "1.2.0"):
         problems.add(
@@ -413,14 +429,13 @@ def _read_manifest(text: str | None, problems: _Problems) -> tuple[dict[str, str
     return manifest, manifest_lines
 
 
-def _validate_file(stem: str, mode: str, text: str, problems: _Problems) -> list[Row]:
+def _validate_file(stem: str, mode: str, parsed: Parsed, problems: _Problems) -> list[Row]:
     spec = SPECS[stem]
-    try:
-        header, rows = read_csv(text)
-    except CsvFormatError as error:
-        problems.add(stem, error.line, "-", error.message)
+    if isinstance(parsed, CsvFormatError):
+        problems.add(stem, parsed.line, "-", parsed.message)
         problems.unreadable.add(stem)
         return []
+    header, rows = parsed
     missing = [column for column in spec.required_columns if column not in header]
     for column in missing:
         problems.add(stem, 1, column, "必須の列がありません")
@@ -522,9 +537,14 @@ def _check_org(stem: str, row: Row, problems: _Problems) -> None:
 
 
 def _check_user(stem: str, row: Row, problems: _Problems) -> None:
-    for column in NAME_COLUMNS + KANA_COLUMNS:
-        value = row.get(column)
-        if value and HALF_WIDTH_KATAKANA.search(value):
+    values = row.values
+    for column in _NAME_AND_KANA_COLUMNS:
+        value = values.get(column)
+        if not value:
+            continue
+        if value.startswith("="):  # a formula in every spreadsheet, never a name (+ - @ have innocent uses)
+            problems.add(stem, row.line, column, msg.NAME_IS_FORMULA.format(value=value))
+        elif value and HALF_WIDTH_KATAKANA.search(value):
             problems.add(
                 stem, row.line, column, f"「{value}」に半角カタカナがあります（全角で入力してください）"
             )
@@ -542,7 +562,7 @@ def _check_user(stem: str, row: Row, problems: _Problems) -> None:
         except ValueError:
             problems.add(stem, row.line, "userMasterIdentifier", f"「{master}」は UUID ではありません")
     email = row.get("email")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+    if email and not EMAIL.fullmatch(email):
         problems.add(stem, row.line, "email", f"「{email}」はメールアドレスではありません")
 
 
