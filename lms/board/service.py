@@ -18,12 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-from sqlalchemy import delete, insert, or_
+from sqlalchemy import Table, delete, insert, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from lms.board import messages as msg
 from lms.board.aggregates import (
@@ -31,7 +32,7 @@ from lms.board.aggregates import (
     CellSums,
     PopulationEstimate,
     cell_sums,
-    condition_on_group,
+    condition_on_groups,
     entry_year,
     estimate,
     merge,
@@ -111,7 +112,7 @@ def _latest_estimates(
         grade = _grade_of(grades)
         if grade is None or finished is None or skill not in SKILL_CODES:
             continue
-        year, term = school_year_and_term(finished)
+        year, term = period or school_year_and_term(finished)  # a term's query holds only that term
         latest[(student, skill, year, term)] = (
             student, school_id, class_id, grade, skill, year, term, float(theta), float(se), bool(guessing)
         )  # fmt: skip
@@ -129,28 +130,7 @@ def refresh_aggregates(
     cfg = settings or get_board_settings()
     m = cfg.plausible_values
     rows = _latest_estimates(session, period)
-    groups: dict[tuple[int, str, str, int, int], list[tuple[Any, ...]]] = defaultdict(list)
-    for row in rows:
-        groups[(row[1], row[3], row[4], row[5], row[6])].append(row)
-    skill_index = {code: i for i, code in enumerate(SKILL_CODES)}
-    cells: dict[tuple[int, int, str, str, int, int], CellSums] = {}
-    for (_school, _grade, skill, year, term), members in groups.items():
-        students = np.array([r[0] for r in members], dtype=np.int64)
-        eap = np.array([r[7] for r in members])
-        se = np.array([r[8] for r in members])
-        post_mean, post_sd, _mu, _tau = condition_on_group(eap, se)
-        keys = ((students * 16 + skill_index[skill]) * 4096 + (year % 4096)) * 4 + term
-        pv = plausible_values(post_mean, post_sd, standard_normal_draws(keys, m))
-        by_class: dict[int, list[int]] = defaultdict(list)
-        for i, r in enumerate(members):
-            by_class[r[2]].append(i)
-        for class_id, idx in by_class.items():
-            r0 = members[idx[0]]
-            sel = np.array(idx)
-            guessing = np.array([members[i][9] for i in idx], dtype=bool)
-            cells[(r0[1], class_id, r0[3], skill, year, term)] = cell_sums(
-                eap[sel], se[sel], guessing, pv[sel]
-            )
+    cells = _cells(rows, m)
     now = utc_now()
     # Two refreshes at once (two workers, or a worker and `giga board refresh`) would each delete only the
     # rows their snapshot saw and both insert: duplicated figures on PostgreSQL.  One at a time, across
@@ -168,8 +148,8 @@ def refresh_aggregates(
                 )
             )
     if cells:
-        session.execute(
-            insert(BoardCell),
+        session.execute(  # Core, not the ORM's bulk insert: one multi-row statement per 1,000 rows
+            insert(_table(BoardCell)),
             [
                 {
                     "school_id": school, "class_id": class_id, "grade": grade,
@@ -183,10 +163,58 @@ def refresh_aggregates(
         )  # fmt: skip
     figures = publish_figures(cells, m=m, min_cell_size=cfg.min_cell_size, now=now)
     if figures:
-        session.execute(insert(BoardFigure), figures)
+        session.execute(insert(_table(BoardFigure)), figures)
     session.flush()
     tables = len({(c[3], c[4], c[5]) for c in cells})
     return RefreshReport(estimates=len(rows), cells=len(cells), figures=len(figures), tables=tables)
+
+
+def _cells(
+    rows: list[tuple[int, int, int, str, str, int, int, float, float, bool]], m: int
+) -> dict[tuple[int, int, str, str, int, int], CellSums]:
+    """The sums of every (school, class, grade, skill, year, term) cell; the plausible values conditioned on
+    each (school, grade, skill, year, term) group.  All groups at once (`condition_on_groups`; issue 22:
+    group by group this was most of a term's rebuild); the rows sorted by group and class, so each group
+    and each cell is a contiguous slice."""
+    if not rows:
+        return {}
+    skill_index = {code: i for i, code in enumerate(SKILL_CODES)}
+    ordered = sorted(rows, key=lambda r: (r[1], r[3], r[4], r[5], r[6], r[2], r[0]))
+    students = np.array([r[0] for r in ordered], dtype=np.int64)
+    eap = np.array([r[7] for r in ordered])
+    se = np.array([r[8] for r in ordered])
+    guessing = np.array([r[9] for r in ordered], dtype=bool)
+    skill_no = np.array([skill_index[r[4]] for r in ordered], dtype=np.int64)
+    years = np.array([r[5] for r in ordered], dtype=np.int64)
+    terms = np.array([r[6] for r in ordered], dtype=np.int64)
+    group_starts = [i for i in range(len(ordered)) if i == 0 or _group(ordered[i]) != _group(ordered[i - 1])]
+    post_mean, post_sd, _mu, _tau = condition_on_groups(eap, se, np.array(group_starts, dtype=np.int64))
+    keys = ((students * 16 + skill_no) * 4096 + (years % 4096)) * 4 + terms
+    pv = plausible_values(post_mean, post_sd, standard_normal_draws(keys, m))
+    cell_starts = [i for i in range(len(ordered)) if i == 0 or _cell(ordered[i]) != _cell(ordered[i - 1])]
+    bounds = [*cell_starts, len(ordered)]
+    cells: dict[tuple[int, int, str, str, int, int], CellSums] = {}
+    for start, end in pairwise(bounds):
+        cells[_cell(ordered[start])] = cell_sums(
+            eap[start:end], se[start:end], guessing[start:end], pv[start:end]
+        )
+    return cells
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """A model's Core table (Core inserts skip the ORM's per-row bookkeeping)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def _group(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(school, grade, skill, year, term): the students whose plausible values share one fitted prior."""
+    return (row[1], row[3], row[4], row[5], row[6])
+
+
+def _cell(row: tuple[Any, ...]) -> tuple[int, int, str, str, int, int]:
+    """(school, class, grade, skill, year, term): the key of `board_cell`."""
+    return (row[1], row[2], row[3], row[4], row[5], row[6])
 
 
 def _figure(
