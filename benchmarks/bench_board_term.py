@@ -10,7 +10,8 @@ Per round, the order alternating: ``before`` = the former ``refresh_aggregates(p
 ``--before`` with git, its own aggregates module: group-by-group conditioning, ORM bulk inserts);
 ``after`` = today's; each rebuilds a closed term two years back and commits.  Baseline: a bare ``SELECT``
 of the same term's estimate rows (joined as the rebuild reads them, fetched, no work).  Prints seconds per
-round, medians, ratios and the load average.  Numbers only, no assertions.
+round and this process's CPU seconds (the steadier figure on shared cores), medians, ratios and the load
+average.  Numbers only, no assertions.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def main() -> None:
                 after_service.refresh_aggregates(session=session, period=(year, 1))
                 session.commit()
             times: dict[str, list[float]] = {"before": [], "after": [], "bare read": []}
+            cpus: dict[str, list[float]] = {"before": [], "after": []}  # this process (PostgreSQL apart)
             loads = [os.getloadavg()[0]]
             for round_no in range(args.rounds):
                 period = (year, 1 + round_no % 3)
@@ -126,12 +128,13 @@ def main() -> None:
                 line = []
                 for variant in order:
                     with Session(engine) as session:
-                        started = time.perf_counter()
+                        started, cpu = time.perf_counter(), time.process_time()
                         report = variants[variant].refresh_aggregates(session=session, period=period)
                         session.commit()
-                        elapsed = time.perf_counter() - started
+                        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
                     times[variant].append(elapsed)
-                    line.append(f"{variant} {elapsed:6.2f} s")
+                    cpus[variant].append(cpu)
+                    line.append(f"{variant} {elapsed:6.2f} s (CPU {cpu:5.2f} s)")
                 times["bare read"].append(bare_read(engine, *period))
                 print(
                     f"round {round_no + 1} {period} (load {os.getloadavg()[0]:.1f}): {', '.join(line)}, "
@@ -151,8 +154,10 @@ def main() -> None:
             f"{mid / base:5.1f}× the bare read"
         )
     before, after = statistics.median(times["before"]), statistics.median(times["after"])
+    cpu_before, cpu_after = statistics.median(cpus["before"]), statistics.median(cpus["after"])
     print(
-        f"  before/after {before / after:4.1f}×; "
+        f"  before/after {before / after:4.1f}× wall, {cpu_before / cpu_after:4.1f}× CPU of this process "
+        f"(medians {cpu_before:.2f} / {cpu_after:.2f} s); "
         f"load average (1 min) at start {loads[0]:.1f}, end {loads[1]:.1f}"
     )
 

@@ -14,6 +14,7 @@ Services flush, never commit (the request or ``session_scope`` owns the transact
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
-from sqlalchemy import Table, delete, insert, or_
+from sqlalchemy import JSON, Table, delete, insert, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -85,31 +86,36 @@ def _latest_estimates(
     session: Session, period: tuple[int, int] | None = None
 ) -> list[tuple[int, int, int, str, str, int, int, float, float, bool]]:
     """(student, school, class, grade, skill, year, term, θ̂, SE, guessing): the latest per student,
-    skill, school year and term, of submitted attempts."""
+    skill, school year and term, of submitted attempts.  Core rows, not ORM ones; the classes' school and
+    grade read once per class (issue 22: a term of a 14,000-pupil city is ~110,000 rows)."""
     query = (
-        sa_select(  # type: ignore[call-overload]  # nine columns: more than the stubs have overloads for
-            SkillEstimate.student_id,
-            SkillEstimate.skill,
-            SkillEstimate.theta,
-            SkillEstimate.se,
-            SkillEstimate.guessing,
-            Attempt.finished_at,
-            SchoolClass.id,
-            SchoolClass.school_id,
-            SchoolClass.grades,
+        sa_select(
+            col(SkillEstimate.student_id),
+            col(SkillEstimate.skill),
+            col(SkillEstimate.theta),
+            col(SkillEstimate.se),
+            col(SkillEstimate.guessing),
+            col(Assignment.class_id),
+            col(Attempt.finished_at),
         )
         .join(Attempt, col(Attempt.id) == col(SkillEstimate.attempt_id))
         .join(Assignment, col(Assignment.id) == col(Attempt.assignment_id))
-        .join(SchoolClass, col(SchoolClass.id) == col(Assignment.class_id))
-        .where(Attempt.status == "submitted", col(Attempt.finished_at).is_not(None))
+        .where(col(Attempt.status) == "submitted", col(Attempt.finished_at).is_not(None))
         .order_by(col(Attempt.finished_at), col(SkillEstimate.id))
     )
     if period is not None:
         start, end = term_bounds(*period)
         query = query.where(col(Attempt.finished_at) >= start, col(Attempt.finished_at) < end)
+    connection = session.connection()
+    classes = {
+        class_id: (school_id, _grade_of(grades))
+        for class_id, school_id, grades in connection.execute(
+            sa_select(col(SchoolClass.id), col(SchoolClass.school_id), col(SchoolClass.grades))
+        )
+    }
     latest: dict[tuple[int, str, int, int], tuple[Any, ...]] = {}
-    for student, skill, theta, se, guessing, finished, class_id, school_id, grades in session.execute(query):
-        grade = _grade_of(grades)
+    for student, skill, theta, se, guessing, class_id, finished in connection.execute(query):
+        school_id, grade = classes.get(class_id, (None, None))
         if grade is None or finished is None or skill not in SKILL_CODES:
             continue
         year, term = period or school_year_and_term(finished)  # a term's query holds only that term
@@ -148,8 +154,9 @@ def refresh_aggregates(
                 )
             )
     if cells:
-        session.execute(  # Core, not the ORM's bulk insert: one multi-row statement per 1,000 rows
-            insert(_table(BoardCell)),
+        _insert_rows(
+            session,
+            _table(BoardCell),
             [
                 {
                     "school_id": school, "class_id": class_id, "grade": grade,
@@ -162,8 +169,7 @@ def refresh_aggregates(
             ],
         )  # fmt: skip
     figures = publish_figures(cells, m=m, min_cell_size=cfg.min_cell_size, now=now)
-    if figures:
-        session.execute(insert(_table(BoardFigure)), figures)
+    _insert_rows(session, _table(BoardFigure), figures)
     session.flush()
     tables = len({(c[3], c[4], c[5]) for c in cells})
     return RefreshReport(estimates=len(rows), cells=len(cells), figures=len(figures), tables=tables)
@@ -174,47 +180,67 @@ def _cells(
 ) -> dict[tuple[int, int, str, str, int, int], CellSums]:
     """The sums of every (school, class, grade, skill, year, term) cell; the plausible values conditioned on
     each (school, grade, skill, year, term) group.  All groups at once (`condition_on_groups`; issue 22:
-    group by group this was most of a term's rebuild); the rows sorted by group and class, so each group
-    and each cell is a contiguous slice."""
+    group by group this was most of a term's rebuild); the rows sorted (numpy) by group, class and pupil,
+    so each group and each cell is a contiguous slice."""
     if not rows:
         return {}
+    columns = list(zip(*rows, strict=True))
+    student, school, klass, year, term = (np.array(columns[i], dtype=np.int64) for i in (0, 1, 2, 5, 6))
+    grade_index = {code: i for i, code in enumerate(GRADES)}
     skill_index = {code: i for i, code in enumerate(SKILL_CODES)}
-    ordered = sorted(rows, key=lambda r: (r[1], r[3], r[4], r[5], r[6], r[2], r[0]))
-    students = np.array([r[0] for r in ordered], dtype=np.int64)
-    eap = np.array([r[7] for r in ordered])
-    se = np.array([r[8] for r in ordered])
-    guessing = np.array([r[9] for r in ordered], dtype=bool)
-    skill_no = np.array([skill_index[r[4]] for r in ordered], dtype=np.int64)
-    years = np.array([r[5] for r in ordered], dtype=np.int64)
-    terms = np.array([r[6] for r in ordered], dtype=np.int64)
-    group_starts = [i for i in range(len(ordered)) if i == 0 or _group(ordered[i]) != _group(ordered[i - 1])]
-    post_mean, post_sd, _mu, _tau = condition_on_groups(eap, se, np.array(group_starts, dtype=np.int64))
-    keys = ((students * 16 + skill_no) * 4096 + (years % 4096)) * 4 + terms
+    grade = np.array([grade_index[g] for g in columns[3]], dtype=np.int64)
+    skill = np.array([skill_index[k] for k in columns[4]], dtype=np.int64)
+    order = np.lexsort((student, klass, term, year, skill, grade, school))  # the last key sorts first
+    student, school, klass, year, term, grade, skill = (
+        a[order] for a in (student, school, klass, year, term, grade, skill)
+    )
+    eap = np.array(columns[7], dtype=float)[order]
+    se = np.array(columns[8], dtype=float)[order]
+    guessing = np.array(columns[9], dtype=bool)[order]
+    new_group = np.ones(eap.size, dtype=bool)
+    new_group[1:] = (
+        (np.diff(school) != 0) | (np.diff(grade) != 0) | (np.diff(skill) != 0)
+        | (np.diff(year) != 0) | (np.diff(term) != 0)
+    )  # fmt: skip
+    post_mean, post_sd, _mu, _tau = condition_on_groups(eap, se, np.flatnonzero(new_group))
+    keys = ((student * 16 + skill) * 4096 + (year % 4096)) * 4 + term
     pv = plausible_values(post_mean, post_sd, standard_normal_draws(keys, m))
-    cell_starts = [i for i in range(len(ordered)) if i == 0 or _cell(ordered[i]) != _cell(ordered[i - 1])]
-    bounds = [*cell_starts, len(ordered)]
+    new_cell = new_group.copy()
+    new_cell[1:] |= np.diff(klass) != 0
+    bounds = [*np.flatnonzero(new_cell).tolist(), eap.size]
     cells: dict[tuple[int, int, str, str, int, int], CellSums] = {}
     for start, end in pairwise(bounds):
-        cells[_cell(ordered[start])] = cell_sums(
-            eap[start:end], se[start:end], guessing[start:end], pv[start:end]
-        )
+        key = (
+            int(school[start]), int(klass[start]), GRADES[grade[start]], SKILL_CODES[skill[start]],
+            int(year[start]), int(term[start]),
+        )  # fmt: skip
+        cells[key] = cell_sums(eap[start:end], se[start:end], guessing[start:end], pv[start:end])
     return cells
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys): COPY on PostgreSQL (issue 22: the ORM's bulk insert of a
+    term's ~4,000 rows with JSON lists was a fifth of its rebuild), a Core executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}  # None → JSON null, as Core does
+    quoted = ", ".join(f'"{name}"' for name in names)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[n]) if n in as_json else row[n] for n in names])
 
 
 def _table(model: type[SQLModel]) -> Table:
     """A model's Core table (Core inserts skip the ORM's per-row bookkeeping)."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
-
-
-def _group(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """(school, grade, skill, year, term): the students whose plausible values share one fitted prior."""
-    return (row[1], row[3], row[4], row[5], row[6])
-
-
-def _cell(row: tuple[Any, ...]) -> tuple[int, int, str, str, int, int]:
-    """(school, class, grade, skill, year, term): the key of `board_cell`."""
-    return (row[1], row[2], row[3], row[4], row[5], row[6])
 
 
 def _figure(
