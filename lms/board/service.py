@@ -19,11 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
-from sqlalchemy import JSON, Table, delete, insert, or_
+from sqlalchemy import JSON, Table, delete, insert, literal, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -32,7 +31,7 @@ from lms.board.aggregates import (
     GRADES,
     CellSums,
     PopulationEstimate,
-    cell_sums,
+    cells_sums,
     condition_on_groups,
     entry_year,
     estimate,
@@ -96,7 +95,8 @@ def _latest_estimates(
             col(SkillEstimate.se),
             col(SkillEstimate.guessing),
             col(Assignment.class_id),
-            col(Attempt.finished_at),
+            # the moment only when the rows span terms (a term's rows: its year and term)
+            col(Attempt.finished_at) if period is None else literal(None),
         )
         .join(Attempt, col(Attempt.id) == col(SkillEstimate.attempt_id))
         .join(Assignment, col(Assignment.id) == col(Attempt.assignment_id))
@@ -114,11 +114,11 @@ def _latest_estimates(
         )
     }
     latest: dict[tuple[int, str, int, int], tuple[Any, ...]] = {}
-    for student, skill, theta, se, guessing, class_id, finished in connection.execute(query):
+    for student, skill, theta, se, guessing, class_id, finished in connection.execute(query).all():
         school_id, grade = classes.get(class_id, (None, None))
-        if grade is None or finished is None or skill not in SKILL_CODES:
+        if grade is None or skill not in SKILL_CODES:
             continue
-        year, term = period or school_year_and_term(finished)  # a term's query holds only that term
+        year, term = period or school_year_and_term(cast(datetime, finished))
         latest[(student, skill, year, term)] = (
             student, school_id, class_id, grade, skill, year, term, float(theta), float(se), bool(guessing)
         )  # fmt: skip
@@ -207,14 +207,11 @@ def _cells(
     pv = plausible_values(post_mean, post_sd, standard_normal_draws(keys, m))
     new_cell = new_group.copy()
     new_cell[1:] |= np.diff(klass) != 0
-    bounds = [*np.flatnonzero(new_cell).tolist(), eap.size]
+    starts = np.flatnonzero(new_cell)
     cells: dict[tuple[int, int, str, str, int, int], CellSums] = {}
-    for start, end in pairwise(bounds):
-        key = (
-            int(school[start]), int(klass[start]), GRADES[grade[start]], SKILL_CODES[skill[start]],
-            int(year[start]), int(term[start]),
-        )  # fmt: skip
-        cells[key] = cell_sums(eap[start:end], se[start:end], guessing[start:end], pv[start:end])
+    for i, cell in zip(starts.tolist(), cells_sums(eap, se, guessing, pv, starts), strict=True):
+        where = (int(school[i]), int(klass[i]), GRADES[grade[i]], SKILL_CODES[skill[i]])
+        cells[(*where, int(year[i]), int(term[i]))] = cell
     return cells
 
 
