@@ -11,7 +11,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from lms.board import aggregates
-from lms.board.aggregates import N_BANDS, cell_sums, condition_on_group, condition_on_groups
+from lms.board.aggregates import N_BANDS, cell_sums, cells_sums, condition_on_group, condition_on_groups
 from lms.board.models import BoardCell, BoardFigure
 from lms.board.service import refresh_aggregates
 from tests.lms.test_board_service import build_history
@@ -74,6 +74,27 @@ def test_band_counts_per_plausible_value_are_counted_as_before() -> None:
     bands = np.searchsorted(aggregates._BAND_CUTS_THETA, pv, side="right")
     expected = [[int(np.count_nonzero(bands[:, j] == b)) for b in range(N_BANDS)] for j in range(5)]
     assert sums.pv_bands == expected and all(sum(row) == 57 for row in expected)
+
+
+def test_all_cells_at_once_sum_each_cell_as_alone() -> None:
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(1, 30, 80)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    n = int(sizes.sum())
+    eap, se, guessing = rng.normal(0, 1, n), rng.uniform(0.2, 0.6, n), rng.random(n) < 0.1
+    pv = rng.normal(0, 1.4, (n, 5))
+    together = cells_sums(eap, se, guessing, pv, starts)
+    for cell, start, end in zip(together, starts, [*starts[1:], n], strict=True):
+        alone = cell_sums(eap[start:end], se[start:end], guessing[start:end], pv[start:end])
+        assert (cell.n, cell.n_guessing, cell.pv_bands, cell.pv_hist) == (
+            alone.n, alone.n_guessing, alone.pv_bands, alone.pv_hist,
+        )  # fmt: skip
+        assert np.allclose(
+            [cell.sum_eap, cell.sumsq_eap, cell.sum_se2], [alone.sum_eap, alone.sumsq_eap, alone.sum_se2]
+        )
+        assert np.allclose(cell.pv_sum, pv[start:end].sum(axis=0))
+        assert np.allclose(cell.pv_sumsq, (pv[start:end] ** 2).sum(axis=0))
+        assert cell.n_guessing == int(guessing[start:end].sum()) and sum(cell.pv_hist) == 5 * (end - start)
 
 
 def _rows(session: Session, year: int, term: int) -> list[tuple[Any, ...]]:
