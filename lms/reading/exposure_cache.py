@@ -21,17 +21,37 @@ import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import reading_tests.cat
+import reading_tests.irt
+
 logger = logging.getLogger("lms.reading.exposure_cache")
 
-FORMAT = 1  # bump when the calibration's algorithm changes what it returns for the same inputs
+FORMAT = 1  # bump when what is stored changes shape
+
+
+@lru_cache(maxsize=1)
+def engine_version() -> str:
+    """A digest of the CAT engine's source (``reading_tests.cat`` and ``reading_tests.irt``): a change to
+    any of it makes every stored result a stranger (recomputed), so an improved simulation is never shadowed
+    by parameters an older one left on disk."""
+    files = [*sorted(Path(reading_tests.cat.__file__).parent.rglob("*.py")), Path(reading_tests.irt.__file__)]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cache_key(design_fingerprint: str, settings: Mapping[str, Any]) -> str:
-    """The file name's key: the design and every setting of the calibration, and `FORMAT`."""
-    text = json.dumps({"design": design_fingerprint, "format": FORMAT, **settings}, sort_keys=True)
+    """The file name's key: the design, every setting of the calibration, the engine's code, `FORMAT`."""
+    text = json.dumps(
+        {"design": design_fingerprint, "format": FORMAT, "engine": engine_version(), **settings},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from lms.reading import exposure_cache
 
@@ -72,6 +73,12 @@ def test_a_damaged_or_foreign_file_is_recomputed_and_replaced(tmp_path: Path) ->
     assert exposure_cache.shared_parameters(tmp_path, other, 3, compute) == [0.5, 1.0, 0.25]
     assert exposure_cache.shared_parameters(tmp_path, key, 4, compute) == [0.5, 1.0, 0.25]
     assert len(calls) == 3
+
+
+def test_the_key_changes_with_the_engines_code(monkeypatch: Any) -> None:
+    key = exposure_cache.cache_key("design-3", {"r_max": 0.25})
+    monkeypatch.setattr(exposure_cache, "engine_version", lambda: "another-engine")
+    assert exposure_cache.cache_key("design-3", {"r_max": 0.25}) != key
 
 
 def test_an_unwritable_directory_only_costs_the_computation(tmp_path: Path) -> None:
