@@ -4,17 +4,21 @@ at a time, prepared attempts, and a retry by request key that hands out nothing 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from lms.audit.models import AuditEvent
 from lms.reading.models import Assessment, Assignment, Attempt, AttemptItem
 from lms.reading.practice import service
-from tests.factories import add_member, found, get_row
+from lms.roster.models import SchoolClass, User
+from tests.factories import add_member, found, get_row, pk
 from tests.lms.conftest import csrf_of
 from tests.lms.test_practice_api import NOW, _api_csrf, give_results
 
@@ -138,3 +142,38 @@ def test_the_page_form_sends_its_key_so_a_resent_form_is_one_hand_out(
     assert _attempts(db_session) == 2 + 1  # give_results' finished test and one practice per child
     next_page = client.get(url).text
     assert found(r'name="hand_out_key" value="([^"]+)"', next_page) != form["hand_out_key"]
+
+
+@pytest.mark.postgresql_only
+def test_two_requests_with_one_key_at_the_same_moment_hand_out_once(
+    engine: Engine, db_session: Session, world: Any
+) -> None:
+    """The second request waits on the key's unique index for the first one's commit, then returns its
+    result (PostgreSQL: row locks; SQLite serialises writers anyway)."""
+    give_results(db_session, world)
+    teacher_id, class_id = pk(world.users["t-a1"]), pk(world.classes["A1"])
+
+    def hand_out(session: Session) -> list[Any]:
+        teacher, klass = get_row(session, User, teacher_id), get_row(session, SchoolClass, class_id)
+        return service.assign_practice(
+            session=session, actor=teacher, class_=klass, now=NOW, request_key="same-moment-01"
+        )
+
+    second: dict[str, list[Any]] = {}
+
+    def run_second() -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            second["done"] = hand_out(session)
+            session.commit()
+
+    with Session(engine, expire_on_commit=False) as first_session:
+        first = hand_out(first_session)
+        thread = threading.Thread(target=run_second)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive(), "the second request must wait for the first one's commit"
+        first_session.commit()
+    thread.join(60)
+    assert not thread.is_alive() and second["done"] == first
+    db_session.expire_all()
+    assert _attempts(db_session) == 1 + len(first)  # give_results' test and one practice per child
