@@ -111,7 +111,9 @@ def condition_on_group(
 ) -> tuple[FloatArray, FloatArray, float, float]:
     """Posterior means and SDs under the group's fitted N(μ_g, τ_g²) (steps 1–2 of the module docstring).
 
-    Returns ``(m, sd, μ_g, τ_g)``; a group of fewer than 5 students keeps its EAPs and SEs.
+    Returns ``(m, sd, μ_g, τ_g)``; a group of fewer than 5 students keeps its EAPs and SEs.  Step for step
+    the arithmetic of `condition_on_groups` (a test holds them bit-identical), so a group gets the same
+    figures from a release's microdata as from the board's cells.
     """
     e = np.asarray(eap, dtype=float)
     s = np.maximum(np.asarray(se, dtype=float), 1e-6)
@@ -119,20 +121,85 @@ def condition_on_group(
         return e.copy(), s.copy(), prior_mean, prior_sd
     lam = np.maximum(1.0 / s**2 - 1.0 / prior_sd**2, 1e-6)
     t = (e / s**2 - prior_mean / prior_sd**2) / lam
-    mu = float(e.mean())
-    tau2 = float(e.var() + (s**2).mean())
+    mu = _mean(e)
+    tau2 = _mean((e - mu) ** 2) + _mean(s**2)
     for _ in range(iterations):
         precision = lam + 1.0 / tau2
         m = (lam * t + mu / tau2) / precision
-        v = 1.0 / precision
-        new_mu = float(m.mean())
-        new_tau2 = max(float(((m - new_mu) ** 2 + v).mean()), 1e-4)
+        new_mu = _mean(m)
+        new_tau2 = max(_mean((m - new_mu) ** 2 + 1.0 / precision), 1e-4)
         done = abs(new_mu - mu) < 1e-7 and abs(new_tau2 - tau2) < 1e-7
         mu, tau2 = new_mu, new_tau2
         if done:
             break
     precision = lam + 1.0 / tau2
     return (lam * t + mu / tau2) / precision, np.sqrt(1.0 / precision), mu, math.sqrt(tau2)
+
+
+_FIRST = np.zeros(1, dtype=np.int64)
+
+
+def _mean(values: FloatArray) -> float:
+    """The mean as `condition_on_groups` sums a group (``add.reduceat``: its rounding, not ``mean``'s)."""
+    return float(np.add.reduceat(values, _FIRST)[0] / float(values.size))
+
+
+def condition_on_groups(
+    eap: ArrayLike,
+    se: ArrayLike,
+    starts: ArrayLike,
+    *,
+    prior_mean: float = 0.0,
+    prior_sd: float = 1.0,
+    iterations: int = 200,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """`condition_on_group` for many groups at once: the students of group g are the rows
+    ``starts[g]:starts[g + 1]`` (contiguous, ``starts[0] == 0``).  Returns ``(m, sd, μ, τ)``, μ and τ per
+    group.  Each group's EM iterations stop when *it* converges, so a group's figures do not depend on the
+    other groups (a term rebuilt alone equals the same term in a full rebuild).  Issue 22: one call per
+    group (tens of thousands of small ``mean`` calls) was the largest part of a term's rebuild.
+    """
+    e = np.asarray(eap, dtype=float)
+    s = np.maximum(np.asarray(se, dtype=float), 1e-6)
+    first = np.asarray(starts, dtype=np.int64)
+    n_groups = first.size
+    mu = np.full(n_groups, prior_mean)
+    tau2 = np.full(n_groups, prior_sd**2)
+    if e.size == 0 or n_groups == 0:
+        return e.copy(), s.copy(), mu, np.sqrt(tau2)
+    sizes = np.diff(np.append(first, e.size))
+
+    counts = sizes.astype(float)
+
+    def group_mean(values: FloatArray) -> FloatArray:
+        return np.asarray(np.add.reduceat(values, first) / counts, dtype=np.float64)
+
+    lam = np.maximum(1.0 / s**2 - 1.0 / prior_sd**2, 1e-6)
+    t = (e / s**2 - prior_mean / prior_sd**2) / lam
+    fitted = sizes >= 5
+    start_mu = group_mean(e)
+    start_var = group_mean((e - np.repeat(start_mu, sizes)) ** 2) + group_mean(s**2)
+    mu = np.where(fitted, start_mu, mu)
+    tau2 = np.where(fitted, start_var, tau2)
+    active = fitted.copy()
+    for _ in range(iterations):
+        if not active.any():
+            break
+        row_tau2 = np.repeat(tau2, sizes)
+        precision = lam + 1.0 / row_tau2
+        m = (lam * t + np.repeat(mu, sizes) / row_tau2) / precision
+        new_mu = group_mean(m)
+        new_tau2 = np.maximum(group_mean((m - np.repeat(new_mu, sizes)) ** 2 + 1.0 / precision), 1e-4)
+        done = (np.abs(new_mu - mu) < 1e-7) & (np.abs(new_tau2 - tau2) < 1e-7)
+        mu = np.where(active, new_mu, mu)
+        tau2 = np.where(active, new_tau2, tau2)
+        active &= ~done
+    row_tau2 = np.repeat(tau2, sizes)
+    precision = lam + 1.0 / row_tau2
+    fitted_rows = np.repeat(fitted, sizes)
+    post_mean = np.where(fitted_rows, (lam * t + np.repeat(mu, sizes) / row_tau2) / precision, e)
+    post_sd = np.where(fitted_rows, np.sqrt(1.0 / precision), s)
+    return post_mean, post_sd, mu, np.sqrt(tau2)
 
 
 def plausible_values(post_mean: ArrayLike, post_sd: ArrayLike, z: ArrayLike) -> FloatArray:
@@ -184,23 +251,51 @@ class CellSums:
 def cell_sums(eap: ArrayLike, se: ArrayLike, guessing: ArrayLike, pv: ArrayLike) -> CellSums:
     """The sums of one group from its students' EAPs, SEs, guessing flags and plausible values (n × M)."""
     e = np.asarray(eap, dtype=float)
+    if e.size == 0:
+        return CellSums(m=np.asarray(pv, dtype=float).reshape(0, -1).shape[1])
+    return cells_sums(e, se, guessing, pv, np.zeros(1, dtype=np.int64))[0]
+
+
+def cells_sums(
+    eap: ArrayLike, se: ArrayLike, guessing: ArrayLike, pv: ArrayLike, starts: ArrayLike
+) -> list[CellSums]:
+    """`cell_sums` of many groups at once: group c is the rows ``starts[c]:starts[c + 1]`` (contiguous,
+    non-empty, ``starts[0] == 0``).  Issue 22: one call per cell was a fifth of a term's rebuild."""
+    e = np.asarray(eap, dtype=float)
     s = np.asarray(se, dtype=float)
     pv = np.asarray(pv, dtype=float).reshape(e.size, -1)
-    m = pv.shape[1]
+    first = np.asarray(starts, dtype=np.int64)
+    m, n_cells, n_bins = pv.shape[1], first.size, len(HIST_EDGES) - 1
+    sizes = np.diff(np.append(first, e.size))
+    cell_of_row = np.repeat(np.arange(n_cells), sizes)
     bands = np.searchsorted(_BAND_CUTS_THETA, pv, side="right")  # 0..4
-    hist = np.searchsorted(_HIST_CUTS_THETA, pv, side="right")
-    return CellSums(
-        m=m,
-        n=int(e.size),
-        n_guessing=int(np.count_nonzero(np.asarray(guessing, dtype=bool))),
-        sum_eap=float(e.sum()),
-        sumsq_eap=float((e * e).sum()),
-        sum_se2=float((s * s).sum()),
-        pv_sum=[float(v) for v in pv.sum(axis=0)],
-        pv_sumsq=[float(v) for v in (pv * pv).sum(axis=0)],
-        pv_bands=[[int(np.count_nonzero(bands[:, j] == b)) for b in range(N_BANDS)] for j in range(m)],
-        pv_hist=[int(v) for v in np.bincount(hist.ravel(), minlength=len(HIST_EDGES) - 1)],
+    band_index = (cell_of_row[:, None] * m + np.arange(m)[None, :]) * N_BANDS + bands
+    band_counts = np.bincount(band_index.ravel(), minlength=n_cells * m * N_BANDS).reshape(
+        n_cells, m, N_BANDS
     )
+    hist = np.searchsorted(_HIST_CUTS_THETA, pv, side="right")
+    hist_counts = np.bincount((cell_of_row[:, None] * n_bins + hist).ravel(), minlength=n_cells * n_bins)
+    guessing_n = np.add.reduceat(np.asarray(guessing, dtype=bool).astype(np.int64), first)
+    sum_eap, sumsq_eap = np.add.reduceat(e, first), np.add.reduceat(e * e, first)
+    sum_se2 = np.add.reduceat(s * s, first)
+    pv_sum, pv_sumsq = np.add.reduceat(pv, first, axis=0), np.add.reduceat(pv * pv, first, axis=0)
+    bands_list = band_counts.reshape(n_cells, m, N_BANDS).tolist()
+    hist_list = hist_counts.reshape(n_cells, n_bins).tolist()
+    return [
+        CellSums(
+            m=m,
+            n=int(sizes[c]),
+            n_guessing=int(guessing_n[c]),
+            sum_eap=float(sum_eap[c]),
+            sumsq_eap=float(sumsq_eap[c]),
+            sum_se2=float(sum_se2[c]),
+            pv_sum=pv_sum[c].tolist(),
+            pv_sumsq=pv_sumsq[c].tolist(),
+            pv_bands=bands_list[c],
+            pv_hist=hist_list[c],
+        )
+        for c in range(n_cells)
+    ]
 
 
 def merge(cells: Iterable[CellSums], m: int) -> CellSums:

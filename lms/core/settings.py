@@ -263,6 +263,10 @@ class Settings(BaseSettings):
     metrics_token: str = Field(
         default="", description="bearer token that may read /metrics from outside the loopback interface"
     )
+    exposure_cache_dir: Path = Field(
+        default_factory=lambda: project_root() / "var" / "cache" / "exposure",
+        description="where each test design's exposure-control calibration is stored once for every worker",
+    )
     bank_sync_seconds: float = Field(
         default=10.0, ge=0, description="how often a worker picks up item promotions made by another (0: off)"
     )

@@ -113,6 +113,37 @@ def create_assessment(
     created_by: User | None = None,
 ) -> Assessment:
     """Create a test definition; the design is built once to refuse settings that cannot be delivered."""
+    assessment = new_assessment(
+        title=title,
+        kind=kind,
+        skills=skills,
+        min_items=min_items,
+        max_items=max_items,
+        se_target=se_target,
+        item_ids=item_ids,
+        time_limit_s=time_limit_s,
+        pilot_rate=pilot_rate,
+        created_by=created_by,
+    )
+    session.add(assessment)
+    session.flush()
+    return assessment
+
+
+def new_assessment(
+    *,
+    title: str,
+    kind: str = "cat",
+    skills: Sequence[str] = (),
+    min_items: int = 5,
+    max_items: int = 15,
+    se_target: float | None = None,
+    item_ids: Sequence[str] = (),
+    time_limit_s: int | None = None,
+    pilot_rate: float = 0.0,
+    created_by: User | None = None,
+) -> Assessment:
+    """A checked, not yet stored test definition (`create_assessment`; bulk writers insert many at once)."""
     if kind not in ASSESSMENT_KINDS:
         raise InvalidInput(msg.BAD_KIND.format(kinds=", ".join(ASSESSMENT_KINDS)))
     if not title.strip():
@@ -140,8 +171,6 @@ def create_assessment(
         created_by_id=created_by.id if created_by else None,
     )
     delivery_of(assessment)  # raises InvalidInput when the bank cannot deliver it
-    session.add(assessment)
-    session.flush()
     return assessment
 
 
@@ -185,8 +214,7 @@ def create_assignment(
     """Give a test to a class (or to ``student_ids`` of it) and prepare every student's attempt."""
     assert assessment.id is not None and class_.id is not None
     opens = opens_at or now
-    if closes_at is not None and closes_at <= opens:
-        raise InvalidInput(msg.CLOSES_BEFORE_OPENS)
+    check_window(opens, closes_at)
     enrolled = set(class_student_ids(session, class_.id))
     chosen = list(dict.fromkeys(student_ids or []))
     strangers = [s for s in chosen if s not in enrolled]
@@ -210,7 +238,7 @@ def create_assignment(
     for user_id in chosen:
         session.add(AssignmentTarget(assignment_id=assignment.id, user_id=user_id))
     for user_id, acc in (accommodations or {}).items():
-        _check_accommodation(acc)
+        check_accommodation(acc)
         session.add(
             Accommodation(
                 assignment_id=assignment.id,
@@ -241,43 +269,64 @@ def prepare_attempts(
     delivery: dl.Delivery,
     seen: Mapping[int, Sequence[str]],
 ) -> list[int]:
-    """`prepare_attempt` for a whole class in three statements whatever its size: one INSERT of the attempts,
-    one SELECT of their ids (none for a single pupil), one INSERT of their planned items (issue 22: two
-    flushes per pupil were most of the teacher's wait).  Returns the
-    new attempts' ids in the order of ``student_ids``.  ``seen``: each student's items not to meet again."""
+    """`prepare_attempt` for every student of one new assignment (`prepare_new_attempts`).  Returns the new
+    attempts' ids in the order of ``student_ids``.  ``seen``: each student's items not to meet again."""
     assert assignment.id is not None
-    plans = [
-        (student_id, *dl.new_state(delivery, None, seen.get(student_id, ()))) for student_id in student_ids
-    ]
+    return prepare_new_attempts(
+        session=session,
+        attempts=[NewAttempt(assignment.id, s, delivery, tuple(seen.get(s, ()))) for s in student_ids],
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    """A first attempt to prepare: whose, of which (new) assignment, delivered how, avoiding which items."""
+
+    assignment_id: int
+    student_id: int
+    delivery: dl.Delivery
+    seen: Sequence[str] = ()
+
+
+def prepare_new_attempts(*, session: Session, attempts: Sequence[NewAttempt], now: datetime) -> list[int]:
+    """First attempts of new assignments in three statements whatever their number: one INSERT of the
+    attempts, one SELECT of their ids (none for a single pupil), one INSERT of their planned items (issue 22:
+    two flushes per pupil were most of the teacher's wait).  Returns the ids in the order of ``attempts``."""
+    plans = [(new, *dl.new_state(new.delivery, None, new.seen)) for new in attempts]
     if not plans:
         return []
     rows = [
         {
-            "assignment_id": assignment.id,
-            "student_id": student_id,
+            "assignment_id": new.assignment_id,
+            "student_id": new.student_id,
             "attempt_no": 1,
             "status": "created",
             "cat_state": state.dumps(),
             "prepared_at": now,
             "position": 0,
         }
-        for student_id, state, _planned in plans
+        for new, state, _planned in plans
     ]
-    if len(rows) == 1:  # one pupil (a practice set): RETURNING saves the SELECT
+    if len(rows) == 1:  # one pupil: RETURNING saves the SELECT
         ids = [int(session.execute(insert(Attempt).values(rows[0]).returning(col(Attempt.id))).scalar_one())]
     else:
         session.execute(insert(Attempt), rows)
-        # The assignment is new: its attempts are exactly these (one SELECT is portable; RETURNING in
+        # The assignments are new: their attempts are exactly these (one SELECT is portable; RETURNING in
         # parameter order is not one statement on SQLite).
-        id_of = dict(
-            session.execute(
-                select(Attempt.student_id, Attempt.id).where(Attempt.assignment_id == assignment.id)
+        assignment_ids = sorted({new.assignment_id for new in attempts})
+        id_of = {
+            (assignment_id, student_id): attempt_id
+            for assignment_id, student_id, attempt_id in session.execute(
+                select(Attempt.assignment_id, Attempt.student_id, Attempt.id).where(
+                    col(Attempt.assignment_id).in_(assignment_ids)
+                )
             ).all()
-        )
-        ids = [int(id_of[student_id]) for student_id, _state, _planned in plans]
+        }
+        ids = [int(id_of[new.assignment_id, new.student_id]) for new, _state, _planned in plans]
     items = [
         {"attempt_id": attempt_id, "item_id": item_id, "position": state.answered + offset, "offered_at": now}
-        for attempt_id, (_student, state, planned) in zip(ids, plans, strict=True)
+        for attempt_id, (_new, state, planned) in zip(ids, plans, strict=True)
         for offset, item_id in enumerate(planned)
     ]
     if items:
@@ -285,7 +334,12 @@ def prepare_attempts(
     return ids
 
 
-def _check_accommodation(acc: AccommodationIn) -> None:
+def check_window(opens: datetime, closes: datetime | None) -> None:
+    if closes is not None and closes <= opens:
+        raise InvalidInput(msg.CLOSES_BEFORE_OPENS)
+
+
+def check_accommodation(acc: AccommodationIn) -> None:
     if not 0 <= acc.extra_time_pct <= 300:
         raise InvalidInput(msg.BAD_EXTRA_TIME)
     if acc.ruby_level not in (None, "all", "none"):

@@ -18,8 +18,9 @@ is mixed in.  A fixed form (``kind`` fixed or practice) administers its ``item_i
 
 Exposure (issue 13): a new adaptive attempt uses Sympson–Hetter with ``K_i`` calibrated by simulation for
 the design's pool (`Delivery.new_attempt_design`, r_max = `SH_R_MAX`, or 1.25 × length / pool size when
-that cannot fill a test), once per design and process, when the first attempt is prepared (the teacher's
-assign request; 1–3 s for a 15-item test).  Pages that only read an attempt never calibrate.  States
+that cannot fill a test), once per design for all processes (`exposure_cache`: stored on disk, read by
+every other worker), when the first attempt is prepared (the teacher's assign request; ~1 s for a
+15-item test, paid once).  Pages that only read an attempt never calibrate.  States
 saved under the randomesque design of the same assessment still load and finish with the design they
 began with.
 
@@ -38,7 +39,8 @@ from functools import lru_cache
 from typing import Any
 
 from lms.core.errors import InvalidInput
-from lms.reading import messages
+from lms.core.settings import get_settings
+from lms.reading import exposure_cache, messages
 from reading_tests.cat import CatDesign, CatPool, CatSession, ExposureControl, calibrate_sympson_hetter
 from reading_tests.cat.rng import new_seed, uniform
 from reading_tests.cat.selection import select_item
@@ -222,11 +224,23 @@ def sympson_hetter_design(design: CatDesign) -> CatDesign:
 
 
 def _calibrated(design: CatDesign) -> CatDesign:
+    """Calibrated once per design for all processes: stored in the exposure cache (`exposure_cache`)."""
     r_max = sh_target(design.stopping.max_items, design.bank.size)
-    calibration = calibrate_sympson_hetter(
-        design, r_max, n_simulees=SH_SIMULEES, max_iterations=SH_ITERATIONS, seed=SH_SEED
+    settings = {"r_max": r_max, "simulees": SH_SIMULEES, "iterations": SH_ITERATIONS, "seed": SH_SEED}
+
+    def calibrate() -> list[float]:
+        calibration = calibrate_sympson_hetter(
+            design, r_max, n_simulees=SH_SIMULEES, max_iterations=SH_ITERATIONS, seed=SH_SEED
+        )
+        return [float(k) for k in calibration.parameters]
+
+    parameters = exposure_cache.shared_parameters(
+        get_settings().exposure_cache_dir,
+        exposure_cache.cache_key(design.fingerprint, settings),
+        design.bank.size,
+        calibrate,
     )
-    control = ExposureControl.build("sympson-hetter", bank=design.bank, sh_parameters=calibration.parameters)
+    control = ExposureControl.build("sympson-hetter", bank=design.bank, sh_parameters=parameters)
     return design.with_exposure(control)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from lms.core.db import UTCDateTime, utc_now
@@ -27,3 +28,19 @@ class PracticeOverride(SQLModel, table=True):
     active: bool = Field(default=True)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+
+
+class PracticeHandOut(SQLModel, table=True):
+    """One 「クラス全員に配る」 request, by the key its form or API call carried: a retry of the same request
+    (a resent form, a double click, a client that lost the answer) gets the stored result instead of a
+    second set for every child."""
+
+    __tablename__ = "practice_hand_out"
+    __table_args__ = (UniqueConstraint("class_id", "request_key", name="uq_practice_hand_out_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    class_id: int = Field(foreign_key="schoolclass.id", index=True)
+    request_key: str = Field(max_length=64)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+    assignments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON, nullable=False)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated
 
@@ -37,6 +38,7 @@ from reading_tests.practice import SKILL_NAMES_JA
 
 router = APIRouter(prefix="/api/v1", tags=["practice"], dependencies=[Depends(api_gate)])
 pages = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
+REQUEST_KEY = r"^[A-Za-z0-9_-]+$"  # a hand-out's retry key (`hand_out`)
 
 
 # --- loaders: `lms.authz` (object-level rules + audit) ---------------------------------------------------
@@ -93,6 +95,13 @@ class AssignIn(BaseModel):
 
     student_ids: list[int] | None = Field(default=None, description="default: every student of the class")
     closes_at: datetime | None = None
+    request_key: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=64,
+        pattern=REQUEST_KEY,
+        description="the same key again (a retry) returns the first hand-out's result and assigns nothing",
+    )
 
 
 class AssignedOut(BaseModel):
@@ -210,6 +219,7 @@ def assign(
         student_ids=body.student_ids,
         closes_at=body.closes_at,
         ip=client_ip(request),
+        request_key=body.request_key,
     )
     return [
         AssignedOut(student_id=a.student_id, assignment_id=a.assignment_id, item_ids=a.item_ids) for a in done
@@ -234,6 +244,7 @@ def practice_page(
             "skills": [(code, SKILL_NAMES_JA[code]) for code in SKILLS],
             "notice": notice,
             "can_edit": user.role in ("teacher", "school_admin", "admin"),
+            "hand_out_key": secrets.token_urlsafe(16),
         },
     )
 
@@ -288,9 +299,19 @@ def practice_override_form(
 
 @pages.post("/classes/{class_id}/practice/assign")
 def practice_assign_form(
-    request: Request, class_: PracticeClass, session: SessionDep, user: PageUser, clock: ClockDep
+    request: Request,
+    class_: PracticeClass,
+    session: SessionDep,
+    user: PageUser,
+    clock: ClockDep,
+    hand_out_key: Annotated[str | None, Form(min_length=8, max_length=64, pattern=REQUEST_KEY)] = None,
 ) -> Response:
     service.assign_practice(
-        session=session, actor=user, class_=class_, now=clock.now(), ip=client_ip(request)
+        session=session,
+        actor=user,
+        class_=class_,
+        now=clock.now(),
+        ip=client_ip(request),
+        request_key=hand_out_key,
     )
     return RedirectResponse(f"/classes/{class_.id}/practice?done=assign", status_code=303)

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -38,8 +39,10 @@ from lms.reading.models import (
     Response,
     SkillEstimate,
 )
+from lms.reading.practice import hand_out
 from lms.reading.practice import messages as msg
 from lms.reading.practice.carry import latest_accommodations
+from lms.reading.practice.hand_out import AssignedPractice
 from lms.reading.practice.models import PracticeOverride
 from lms.roster.models import Enrollment, SchoolClass, User
 from reading_tests.items import SKILLS, Item
@@ -89,55 +92,88 @@ class StudentPractice:
 # --- inputs ----------------------------------------------------------------------------------------------
 
 
-def latest_abilities(session: Session, student_id: int) -> tuple[dict[str, SkillAbility], float | None]:
-    """The newest estimate of every skill, and the newest overall θ̂ (None before the first test)."""
-    rows = session.exec(
-        select(SkillEstimate)
-        .where(SkillEstimate.student_id == student_id)
+@dataclass
+class PracticeInputs:
+    """What a student's practice set is chosen from (gathered for a whole class in a fixed number of queries:
+    issue 22, the hand-out made ~8 queries per pupil)."""
+
+    abilities: dict[str, SkillAbility] = field(default_factory=dict)
+    overall: float | None = None
+    history: list[tuple[str, bool, datetime]] = field(default_factory=list)
+    planned: set[str] = field(default_factory=set)  # waiting in an open attempt (planned or on its form)
+    grade: int | None = None
+    override: PracticeOverride | None = None
+
+
+def gather_inputs(session: Session, students: Sequence[User]) -> dict[int, PracticeInputs]:
+    """``{student_id: PracticeInputs}`` in six queries whatever the number of students."""
+    out = {student.id: PracticeInputs(grade=_grade_of(student.grades)) for student in students if student.id}
+    ids = list(out)
+    if not ids:
+        return out
+    estimates = session.execute(  # SQLModel's select takes at most four columns
+        sa_select(
+            col(SkillEstimate.student_id),
+            col(SkillEstimate.skill),
+            col(SkillEstimate.theta),
+            col(SkillEstimate.se),
+            col(SkillEstimate.guessing),
+        )
+        .where(col(SkillEstimate.student_id).in_(ids))
         .order_by(col(SkillEstimate.created_at).desc(), col(SkillEstimate.id).desc())
     )
-    abilities: dict[str, SkillAbility] = {}
-    overall: float | None = None
-    for row in rows:
-        if row.skill == OVERALL:
-            if overall is None:
-                overall = row.theta
-        elif row.skill not in abilities:
-            abilities[row.skill] = SkillAbility(row.skill, row.theta, row.se, row.guessing)
-    return abilities, overall
-
-
-def _history(session: Session, student_id: int) -> list[tuple[str, bool, datetime]]:
-    rows = session.exec(
-        select(Response.item_id, Response.correct, Response.created_at)
+    for student_id, skill, theta, se, guessing in estimates:
+        inputs = out[student_id]
+        if skill == OVERALL:
+            if inputs.overall is None:
+                inputs.overall = theta
+        elif skill not in inputs.abilities:
+            inputs.abilities[skill] = SkillAbility(skill, theta, se, guessing)
+    history = session.exec(
+        select(Attempt.student_id, Response.item_id, Response.correct, Response.created_at)
         .join(Attempt, col(Attempt.id) == col(Response.attempt_id))
-        .where(Attempt.student_id == student_id, Attempt.status != "reset")
+        .where(col(Attempt.student_id).in_(ids), Attempt.status != "reset")
+        .order_by(col(Response.id))
     )
-    return [(item_id, bool(correct), created) for item_id, correct, created in rows]
-
-
-def _planned_in_open_attempts(session: Session, student_id: int) -> set[str]:
-    """Items waiting for the student: planned in an open attempt, or on a fixed/practice form of one."""
-    planned = set(
-        session.exec(
-            select(AttemptItem.item_id)
-            .join(Attempt, col(Attempt.id) == col(AttemptItem.attempt_id))
-            .where(Attempt.student_id == student_id, col(Attempt.status).in_(OPEN_ATTEMPT_STATUSES))
-        )
+    for student_id, item_id, correct, created in history:
+        out[student_id].history.append((item_id, bool(correct), created))
+    open_attempt = (col(Attempt.student_id).in_(ids), col(Attempt.status).in_(OPEN_ATTEMPT_STATUSES))
+    planned = session.exec(
+        select(Attempt.student_id, AttemptItem.item_id)
+        .join(Attempt, col(Attempt.id) == col(AttemptItem.attempt_id))
+        .where(*open_attempt)
     )
+    for student_id, item_id in planned:
+        out[student_id].planned.add(item_id)
     forms = session.exec(
-        select(Assessment.item_ids)
+        select(Attempt.student_id, Assessment.item_ids)
         .join(Assignment, col(Assignment.assessment_id) == col(Assessment.id))
         .join(Attempt, col(Attempt.assignment_id) == col(Assignment.id))
-        .where(
-            Attempt.student_id == student_id,
-            col(Attempt.status).in_(OPEN_ATTEMPT_STATUSES),
-            col(Assessment.kind) != "cat",
-        )
+        .where(*open_attempt, col(Assessment.kind) != "cat")
     )
-    for item_ids in forms:
-        planned.update(item_ids or [])
-    return planned
+    for student_id, item_ids in forms:
+        out[student_id].planned.update(item_ids or [])
+    homeless = {
+        s.home_class_id for s in students if s.id in out and out[s.id].grade is None and s.home_class_id
+    }
+    if homeless:
+        home_grades = dict(
+            session.exec(
+                select(SchoolClass.id, SchoolClass.grades).where(col(SchoolClass.id).in_(sorted(homeless)))
+            ).all()
+        )
+        for student in students:
+            if student.id in out and out[student.id].grade is None and student.home_class_id in home_grades:
+                out[student.id].grade = _grade_of(home_grades[student.home_class_id])
+    overrides = session.exec(
+        select(PracticeOverride)
+        .where(col(PracticeOverride.student_id).in_(ids), col(PracticeOverride.active).is_(True))
+        .order_by(col(PracticeOverride.id).desc())
+    )
+    for override in overrides:
+        if out[override.student_id].override is None:
+            out[override.student_id].override = override
+    return out
 
 
 def practice_items() -> list[Item]:
@@ -166,15 +202,6 @@ def _candidates(items: Sequence[Item], grade: int | None) -> list[Candidate]:
     return out
 
 
-def student_grade_level(session: Session, student: User) -> int | None:
-    """School year 1–9 of the student: their grade code, else their homeroom's."""
-    level = _grade_of(student.grades)
-    if level is None and student.home_class_id is not None:
-        home = session.get(SchoolClass, student.home_class_id)
-        level = _grade_of(home.grades if home else None)
-    return level
-
-
 def active_override(session: Session, student_id: int) -> PracticeOverride | None:
     return session.exec(
         select(PracticeOverride)
@@ -191,32 +218,42 @@ def automatic_for(
 ) -> list[Recommendation]:
     """The platform's own choice (no override), optionally limited to ``skills``."""
     assert student.id is not None
-    abilities, overall = latest_abilities(session, student.id)
-    history = _history(session, student.id)
-    items = practice_items()
-    by_id = {i.id: i for i in items} | {i.id: i for i in dl.item_bank()}
+    inputs = gather_inputs(session, [student])[student.id]
+    return choose_automatic(student.id, inputs, now, skills=skills, n_items=n_items)
+
+
+def choose_automatic(
+    student_id: int,
+    inputs: PracticeInputs,
+    now: datetime,
+    *,
+    skills: Sequence[str] = (),
+    n_items: int = SET_SIZE,
+    items: Sequence[Item] | None = None,
+) -> list[Recommendation]:
+    """The automatic set from gathered inputs (no query).  ``items``: `practice_items()`, if already known."""
+    items = practice_items() if items is None else items
+    bank = dl.item_bank()
     cutoff = now - timedelta(days=RECENT_DAYS)
-    recent = {item_id for item_id, _c, at in history if at >= cutoff} | _planned_in_open_attempts(
-        session, student.id
-    )
+    recent = {item_id for item_id, _c, at in inputs.history if at >= cutoff} | inputs.planned
     outcomes = [
-        SkillOutcome(by_id[item_id].skill, today_in_japan(at), correct)
-        for item_id, correct, at in history
-        if item_id in by_id
+        SkillOutcome(bank[item_id].skill, today_in_japan(at), correct)
+        for item_id, correct, at in inputs.history
+        if item_id in bank
     ]
-    candidates = _candidates(items, student_grade_level(session, student))
+    candidates = _candidates(items, inputs.grade)
     if skills:
         candidates = [c for c in candidates if c.skill in set(skills)]
     today = today_in_japan(now)
     chosen = choose_practice(
-        abilities=abilities,
+        abilities=inputs.abilities,
         candidates=candidates,
         recent=recent,
         review=review_schedule(outcomes),
         today=today,
-        overall=overall,
+        overall=inputs.overall,
         n_items=n_items,
-        seed=student.id * 1_000_003 + today.toordinal(),
+        seed=student_id * 1_000_003 + today.toordinal(),
     )
     return [
         Recommendation(
@@ -251,11 +288,18 @@ def recommend_for(*, session: Session, student: User, now: datetime | None = Non
     """The practice set to offer ``student`` now: the teacher's override if any, else the automatic one."""
     now = now or utc_now()
     assert student.id is not None
-    override = active_override(session, student.id)
+    return choose_recommended(student.id, gather_inputs(session, [student])[student.id], now)
+
+
+def choose_recommended(
+    student_id: int, inputs: PracticeInputs, now: datetime, items: Sequence[Item] | None = None
+) -> list[Recommendation]:
+    """The teacher's override if any, else the automatic set, from gathered inputs (no query)."""
+    override = inputs.override
     if override is not None and override.item_ids:
         return _teacher_items(override.item_ids)
     skills = override.skills if override is not None else []
-    return automatic_for(session=session, student=student, now=now, skills=skills)
+    return choose_automatic(student_id, inputs, now, skills=skills, items=items)
 
 
 def class_practice(*, session: Session, class_: SchoolClass, now: datetime) -> list[StudentPractice]:
@@ -267,14 +311,17 @@ def class_practice(*, session: Session, class_: SchoolClass, now: datetime) -> l
         .where(Enrollment.class_id == class_.id, Enrollment.role == "student", Enrollment.status == "active")
         .order_by(col(Enrollment.shusseki_no), col(User.id))
     ).all()
+    gathered = gather_inputs(session, [student for student, _number in rows])
+    items = practice_items()
     out = []
     for student, number in rows:
         assert student.id is not None
-        auto = automatic_for(session=session, student=student, now=now)
-        override = active_override(session, student.id)
-        effective = recommend_for(session=session, student=student, now=now) if override else auto
-        abilities, _ = latest_abilities(session, student.id)
-        out.append(StudentPractice(student, number, effective, auto, override, sorted(abilities)))
+        inputs = gathered[student.id]
+        auto = choose_automatic(student.id, inputs, now, items=items)
+        effective = choose_recommended(student.id, inputs, now, items) if inputs.override else auto
+        out.append(
+            StudentPractice(student, number, effective, auto, inputs.override, sorted(inputs.abilities))
+        )
     return out
 
 
@@ -380,13 +427,6 @@ def _deactivate(session: Session, student_id: int) -> list[int]:
     return [i for i in ids if i is not None]
 
 
-@dataclass(frozen=True)
-class AssignedPractice:
-    student_id: int
-    assignment_id: int
-    item_ids: list[str]
-
-
 def assign_practice(
     *,
     session: Session,
@@ -396,45 +436,53 @@ def assign_practice(
     student_ids: Sequence[int] | None = None,
     closes_at: datetime | None = None,
     ip: str | None = None,
+    request_key: str | None = None,
 ) -> list[AssignedPractice]:
     """Give every chosen student of the class their own practice set (a ``practice`` assessment each).
 
-    Students without any item to practise are skipped.  One audit event lists what was assigned.
+    Students without any item to practise are skipped.  One audit event lists what was assigned.  A
+    ``request_key`` seen before for this class returns that request's result and writes nothing
+    (`hand_out`).  A fixed number of queries and statements whatever the class's size (issue 22).
     """
     _require_staff(actor)
     assert class_.id is not None
+    if request_key is not None:
+        earlier = hand_out.stored_hand_out(session, class_.id, request_key)
+        if earlier is not None:
+            return earlier
     enrolled = authoring.class_student_ids(session, class_.id)
     chosen = list(dict.fromkeys(student_ids)) if student_ids else enrolled
     strangers = [s for s in chosen if s not in set(enrolled)]
     if strangers:
         raise InvalidInput(msg.NOT_IN_CLASS)
-    out: list[AssignedPractice] = []
-    carried = latest_accommodations(session, chosen)
-    for student_id in chosen:
-        student = session.get(User, student_id)
-        assert student is not None
-        items = [r.item_id for r in recommend_for(session=session, student=student, now=now)]
-        if not items:
-            continue
-        assessment = authoring.create_assessment(
-            session=session,
-            title=msg.practice_title(today_in_japan(now)),
-            kind="practice",
-            item_ids=items,
-            created_by=actor,
+    claim = None
+    if request_key is not None:
+        claim = hand_out.claim_key(session, class_id=class_.id, request_key=request_key, actor=actor, now=now)
+        if claim is None:  # a concurrent request with the same key committed first
+            return hand_out.stored_hand_out(session, class_.id, request_key) or []
+    students = list(session.exec(select(User).where(col(User.id).in_(chosen))))
+    gathered = gather_inputs(session, students)
+    items = practice_items()
+    sets = [
+        (student_id, chosen_items)
+        for student_id in chosen
+        if (
+            chosen_items := [
+                r.item_id for r in choose_recommended(student_id, gathered[student_id], now, items)
+            ]
         )
-        assignment = authoring.create_assignment(
-            session=session,
-            assessment=assessment,
-            class_=class_,
-            now=now,
-            closes_at=closes_at,
-            student_ids=[student_id],
-            accommodations={student_id: carried[student_id]} if student_id in carried else None,
-            created_by=actor,
-        )
-        assert assignment.id is not None
-        out.append(AssignedPractice(student_id, assignment.id, items))
+    ]
+    done = hand_out.write_hand_out(
+        session=session,
+        actor=actor,
+        class_=class_,
+        now=now,
+        sets=sets,
+        carried=latest_accommodations(session, [student_id for student_id, _items in sets]),
+        closes_at=closes_at,
+    )
+    if claim is not None:
+        hand_out.record_result(session, claim, done)
     record_event(
         session=session,
         actor_id=actor.id,
@@ -442,6 +490,6 @@ def assign_practice(
         target_type="class",
         target_id=class_.id,
         ip=ip,
-        detail={"assignments": [asdict(a) for a in out]},
+        detail={"assignments": [asdict(a) for a in done]},
     )
-    return out
+    return done
