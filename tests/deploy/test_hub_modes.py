@@ -239,11 +239,13 @@ def test_every_tier_starts_the_same_lean_japanese_notebook(
     assert values["singleuser"]["defaultUrl"] == STUDENT_DEFAULT_URL  # the Helm values say the same
 
 
-def test_the_student_image_holds_the_settings_and_the_language_pack() -> None:
+def test_the_student_image_holds_the_settings_extensions_and_the_language_pack() -> None:
     dockerfile = (ROOT / "docker" / "student.Dockerfile").read_text(encoding="utf-8")
     assert f"COPY hub_config {IMAGE_HUB_CONFIG}\n" in dockerfile
     ignore = (ROOT / "docker" / "student.Dockerfile.dockerignore").read_text(encoding="utf-8").split()
     assert "!hub_config" in ignore and not any(rule.endswith(".json") for rule in ignore)
+    # the kernel spec and the Assignments-tab extension come from the image's copy of hub_config/jupyter_data
+    assert f"JUPYTER_PATH={IMAGE_HUB_CONFIG / 'jupyter_data'}" in dockerfile
     lock = (ROOT / "docker" / "requirements" / "student.txt").read_text(encoding="utf-8")
     assert "\njupyterlab-language-pack-ja-jp==" in lock
 
