@@ -1,6 +1,7 @@
 """A student's Notebook 7 file browser, started with exactly the spawner's command-line options and
 environment (hub_config.configurer): Japanese menus, and nbgrader's Assignments tab present from the start
-(hub_config/jupyter_data/labextensions/giga-assignments-tab) while Files stays the current tab."""
+(hub_config/jupyter_data/labextensions/giga-assignments-tab), labelled 「課題」, while Files stays the current
+tab."""
 
 from __future__ import annotations
 
@@ -93,12 +94,12 @@ def test_the_file_browser_shows_the_assignments_tab_in_japanese(browser: Any, no
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{notebook_server}/tree?token={TOKEN}")
     tabs = page.locator(".jp-TreePanel .lm-TabBar-tab")
-    tabs.filter(has_text="Assignments").wait_for(timeout=60_000)
+    tabs.filter(has_text="課題").wait_for(timeout=60_000)
     page.wait_for_timeout(500)  # the extension switches back to Files right after nbgrader opens its tab
-    assert tabs.all_inner_texts() == ["Files", "Running", "Assignments"]
+    assert tabs.all_inner_texts() == ["Files", "Running", "課題"]
     assert page.locator(".jp-TreePanel .lm-TabBar-tab.lm-mod-current").inner_text() == "Files"
     assert "ファイル" in page.locator(".lm-MenuBar-itemLabel").all_inner_texts()  # the language pack
-    page.locator(".jp-TreePanel .lm-TabBar-tab", has_text="Assignments").click()
+    page.locator(".jp-TreePanel .lm-TabBar-tab", has_text="課題").click()
     page.locator(".nbgrader-mainarea-widget, #nbgrader-assignment-list").first.wait_for(timeout=10_000)
     assert not [e for e in errors if "giga-assignments-tab" in e]
     page.close()

@@ -1,16 +1,19 @@
 /*
- * giga-assignments-tab: Notebook 7's file browser (/tree) shows nbgrader's "Assignments" tab next to "Files"
- * from the start; stock nbgrader adds it only when a student finds Nbgrader › Assignment List in the menu.
+ * giga-assignments-tab: Notebook 7's file browser (/tree) shows nbgrader's assignment list as a tab next to
+ * "Files" from the start, labelled 「課題」; stock nbgrader adds it only when a student finds
+ * Nbgrader › Assignment List in the menu.
  *
  * A hand-written JupyterLab federated extension (the container protocol that Notebook 7 and JupyterLab load:
  * window._JUPYTERLAB[name] with init() and get(module)), so no node build is needed. It imports nothing and
- * only runs nbgrader's own command; the tab the student was on (Files) stays the current one.
+ * only runs nbgrader's own command; Files stays the current tab.
  * Checked in a real browser by tests/browser/test_notebook_assignments_tab.py.
  */
 (function () {
   "use strict";
   var NAME = "giga-assignments-tab";
   var COMMAND = "nbgrader:open-assignment-list";
+  var WIDGET_ID = "nbgrader-assignment-list"; // nbgrader's MainAreaWidget
+  var LABEL = "課題"; // the language pack does not translate nbgrader ("Assignments")
   var WAIT_FOR_NBGRADER_MS = 60000;
 
   function pageConfig(doc) {
@@ -20,16 +23,6 @@
     } catch (error) {
       return {};
     }
-  }
-
-  function tabs(doc) {
-    return Array.prototype.slice.call(doc.querySelectorAll(".jp-TreePanel .lm-TabBar-tab"));
-  }
-
-  function currentIndex(doc) {
-    return tabs(doc).findIndex(function (tab) {
-      return tab.classList.contains("lm-mod-current");
-    });
   }
 
   // nbgrader's plugins may activate after ours (and after app.restored): wait until its command exists
@@ -58,60 +51,44 @@
     });
   }
 
-  // Lumino's tab bar selects on pointerdown at the tab's position (a click event does nothing)
-  function select(tab) {
-    var box = tab.getBoundingClientRect();
-    var init = {
-      bubbles: true,
-      cancelable: true,
-      button: 0,
-      isPrimary: true,
-      clientX: box.left + box.width / 2,
-      clientY: box.top + box.height / 2,
-    };
-    var Pointer = typeof PointerEvent === "function" ? PointerEvent : MouseEvent;
-    tab.dispatchEvent(new Pointer("pointerdown", init));
-    tab.dispatchEvent(new Pointer("pointerup", init));
-  }
-
-  // Lumino draws the tab bar on an animation frame: poll briefly until ``ready`` holds
-  function until(ready, timeoutMs) {
-    var started = Date.now();
-    return new Promise(function (resolve) {
-      (function poll() {
-        if (ready() || Date.now() - started > timeoutMs) {
-          resolve(ready());
-        } else {
-          setTimeout(poll, 50);
-        }
-      })();
+  function holds(widget, id) {
+    return Boolean(widget && widget.widgets) && Array.prototype.some.call(widget.widgets, function (child) {
+      return child.id === id;
     });
   }
 
-  function openAssignmentsTab(app, doc) {
-    if (!app.commands.hasCommand(COMMAND)) {
-      return Promise.resolve(false);
+  // the tree page's tab panel (Files, Running, …) once it holds nbgrader's widget
+  function panelHolding(app, id) {
+    var main = app.shell.widgets("main");
+    for (var step = main.next(); !step.done; step = main.next()) {
+      if (holds(step.value, id)) {
+        return step.value;
+      }
     }
-    var before = currentIndex(doc);
-    var keep = before >= 0 ? before : 0; // the Files tab, first, unless the student already chose another
-    var count = tabs(doc).length;
-    return Promise.resolve(app.commands.execute(COMMAND))
-      .then(function () {
-        return until(function () {
-          return tabs(doc).length > Math.max(count, keep);
-        }, 5000);
-      })
-      .then(function (drawn) {
-        if (drawn && currentIndex(doc) !== keep) {
-          select(tabs(doc)[keep]); // back to the tab the student was on
-        }
-        return drawn;
+    return null;
+  }
+
+  function openAssignmentsTab(app) {
+    return Promise.resolve(app.commands.execute(COMMAND)).then(function () {
+      var panel = panelHolding(app, WIDGET_ID);
+      if (!panel) {
+        return false; // not the tree's tab panel (nbgrader opened it elsewhere): leave it as it is
+      }
+      var assignments = Array.prototype.find.call(panel.widgets, function (child) {
+        return child.id === WIDGET_ID;
       });
+      assignments.title.label = LABEL;
+      var files = panel.widgets[0];
+      if (files && panel.currentWidget !== files) {
+        panel.currentWidget = files;
+      }
+      return true;
+    });
   }
 
   var plugin = {
     id: NAME + ":plugin",
-    description: "Opens nbgrader's Assignments tab in Notebook 7's file browser at start-up.",
+    description: "Opens nbgrader's assignment list as a tab of Notebook 7's file browser at start-up.",
     autoStart: true,
     activate: function (app) {
       if (pageConfig(document).notebookPage !== "tree") {
@@ -121,11 +98,11 @@
         .then(function () {
           return whenCommandExists(app.commands, COMMAND, WAIT_FOR_NBGRADER_MS);
         })
-        .then(function () {
-          return openAssignmentsTab(app, document);
+        .then(function (exists) {
+          return exists ? openAssignmentsTab(app) : false;
         })
         .catch(function (error) {
-          console.warn(NAME + ": could not open the Assignments tab", error);
+          console.warn(NAME + ": could not open the assignment list", error);
         });
     },
   };
