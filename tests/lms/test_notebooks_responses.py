@@ -32,6 +32,7 @@ def test_course_list_for_the_hub(client: Any, world: Any, course: Any, api_token
         "students": ["s-a1", "s-a1b"],
         "teachers": ["t-a1"],
         "grader": "grader-a1-prog",
+        "lesson_version": "shou",
         "student_names": [
             {
                 "username": name,
