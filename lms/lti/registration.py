@@ -46,19 +46,19 @@ def clean_input(data: PlatformInput) -> PlatformInput:
     client_id = data.client_id.strip()
     issuer = data.issuer.strip()
     if not name:
-        raise InvalidInput(msg.FIELD_REQUIRED.format(label="名前"))
+        raise InvalidInput(msg.FIELD_REQUIRED.format(label=msg.LABEL_NAME))
     if not client_id:
-        raise InvalidInput(msg.FIELD_REQUIRED.format(label="クライアントID"))
+        raise InvalidInput(msg.FIELD_REQUIRED.format(label=msg.LABEL_CLIENT_ID))
     deployments = tuple(dict.fromkeys(d.strip() for d in data.deployment_ids if d.strip()))
     if not deployments:
-        raise InvalidInput(msg.FIELD_REQUIRED.format(label="デプロイメントID"))
+        raise InvalidInput(msg.FIELD_REQUIRED.format(label=msg.LABEL_DEPLOYMENT_ID))
     return PlatformInput(
         name=name[:200],
-        issuer=_check_url(issuer, "発行者（issuer）"),
+        issuer=_check_url(issuer, msg.LABEL_ISSUER),
         client_id=client_id,
-        auth_login_url=_check_url(data.auth_login_url, "認可エンドポイント"),
-        auth_token_url=_check_url(data.auth_token_url, "トークンエンドポイント"),
-        jwks_url=_check_url(data.jwks_url, "公開鍵（JWKS）のURL"),
+        auth_login_url=_check_url(data.auth_login_url, msg.LABEL_AUTH_LOGIN_URL),
+        auth_token_url=_check_url(data.auth_token_url, msg.LABEL_AUTH_TOKEN_URL),
+        jwks_url=_check_url(data.jwks_url, msg.LABEL_JWKS_URL),
         deployment_ids=deployments,
         district_id=data.district_id,
     )
@@ -112,7 +112,7 @@ def add_deployment(
     """Register one more deployment id of a platform (a second school or board using the same portal)."""
     deployment_id = deployment_id.strip()
     if not deployment_id:
-        raise InvalidInput(msg.FIELD_REQUIRED.format(label="デプロイメントID"))
+        raise InvalidInput(msg.FIELD_REQUIRED.format(label=msg.LABEL_DEPLOYMENT_ID))
     assert platform.id is not None
     existing = find_deployment(session=session, platform=platform, deployment_id=deployment_id)
     if existing is not None:
