@@ -13,6 +13,7 @@ from sqlmodel import Session
 from lms.lti import launch as lti_launch
 from lms.lti import registration
 from lms.lti.models import LtiPlatform
+from tests.lms.conftest import cheap_password_hashing, clock, sign_in, world  # noqa: F401  (fixtures)
 from tests.lti.platform import LaunchSpec, TestPlatform, parse_form_post, running_platform
 
 TOOL_URL = "https://testserver"  # https: the embedded cookies are Secure
