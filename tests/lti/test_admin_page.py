@@ -73,3 +73,38 @@ def test_only_the_system_administrator_may_open_it(client: Any, sign_in: Any) ->
     assert client.get("/admin/lti").status_code == 403
     sign_in("sa-a")
     assert client.get("/admin/lti").status_code == 403
+
+
+def test_admin_links_a_portal_course_to_a_class_and_the_teacher_lands_on_its_report(
+    client: Any, sign_in: Any, db_session: Session, platform: Any, registered: Any, roster_city: Any
+) -> None:
+    from lms.lti.models import LtiContext
+    from tests.lti.conftest import launch
+    from tests.lti.platform import INSTRUCTOR, LaunchSpec
+
+    teacher_spec = LaunchSpec(sub="tch-es-1", roles=[INSTRUCTOR], context_id="portal-course-9")
+    first = launch(client, platform, teacher_spec)
+    assert (
+        client.get(first.response.headers["location"], follow_redirects=False).headers["location"] == "/home"
+    )
+    client.cookies.clear()
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    assert "portal-course-9" in page.text and "未対応" in page.text
+    context = db_session.exec(select(LtiContext)).one()
+    bad = client.post(
+        f"/admin/lti/contexts/{context.id}",
+        data={"class_sourced_id": "nope", "csrf_token": csrf_of(page.text)},
+    )
+    assert bad.status_code == 400 and "classes.csv" in bad.text
+    done = client.post(
+        f"/admin/lti/contexts/{context.id}",
+        data={"class_sourced_id": "cls-es-3-1", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    client.cookies.clear()
+    again = launch(client, platform, teacher_spec, hint="h2")
+    klass = roster_city.klass("cls-es-3-1")
+    landing = client.get(again.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"] == f"/classes/{klass.id}/report"
