@@ -167,3 +167,10 @@ def link_context(
         session.rollback()
         return _page(request, session, error=error.message)
     return RedirectResponse("/admin/lti?done=linked", status_code=303)
+
+
+@router.post("/admin/lti/key/rotate")
+def rotate_key(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """A new signing key (the old one stays published a day): after a leak, or a new GIGA_SECRET_KEY."""
+    keys.rotate_tool_key(session, actor_id=user.id, ip=client_ip(request))
+    return RedirectResponse("/admin/lti?done=rotated", status_code=303)

@@ -108,3 +108,19 @@ def test_admin_links_a_portal_course_to_a_class_and_the_teacher_lands_on_its_rep
     klass = roster_city.klass("cls-es-3-1")
     landing = client.get(again.response.headers["location"], follow_redirects=False)
     assert landing.headers["location"] == f"/classes/{klass.id}/report"
+
+
+def test_admin_rotates_the_signing_key(client: Any, sign_in: Any, db_session: Session) -> None:
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    old_kid = page.text.split('id="tool-kid">', 1)[1].split("<", 1)[0]
+    done = client.post(
+        "/admin/lti/key/rotate", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    after = client.get(done.headers["location"])
+    new_kid = after.text.split('id="tool-kid">', 1)[1].split("<", 1)[0]
+    assert new_kid != old_kid
+    published = [k["kid"] for k in client.get("/lti/jwks.json").json()["keys"]]
+    assert published == [old_kid, new_kid]
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.key_rotate")).one()
