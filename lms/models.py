@@ -11,6 +11,15 @@ from lms.auth.models import ApiToken, AuthSession, LoginThrottle
 from lms.board.models import BoardCell, BoardFigure, ReferenceValue
 from lms.board.release_models import BoardRelease
 from lms.board.support_models import ResearchExport, SupportGrant
+from lms.lti.models import (
+    LtiContext,
+    LtiDeployment,
+    LtiHandoff,
+    LtiLaunchState,
+    LtiPlatform,
+    LtiToolKey,
+    LtiUserLink,
+)
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.ops.models import OpsLock
@@ -54,6 +63,13 @@ __all__ = [
     "ItemReviewDecision",
     "ItemReviewer",
     "LoginThrottle",
+    "LtiContext",
+    "LtiDeployment",
+    "LtiHandoff",
+    "LtiLaunchState",
+    "LtiPlatform",
+    "LtiToolKey",
+    "LtiUserLink",
     "NotebookCourse",
     "NotebookGrade",
     "OAuthAccessToken",

@@ -206,6 +206,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/oauth/authorize"): P(Row.PUBLIC),
     ("POST", "/api/v1/oauth/token"): P(Row.PUBLIC),
     ("GET", "/api/v1/oauth/userinfo"): P(Row.PUBLIC),
+    # LTI 1.3 tool (issue 23, lms/lti): the platform's signed id_token authenticates the launch
+    ("GET", "/lti/jwks.json"): P(Row.PUBLIC),
     # notebook courses and grades (J1; lms/notebooks)
     ("POST", "/api/v1/classes/{class_id}/notebook-course"): P(Row.CLASS_RESULTS, scope="hub"),
     ("GET", "/api/v1/notebooks/courses"): P(Row.ADMIN, scope="hub"),

@@ -17,6 +17,7 @@ from lms.board import pages as board_pages
 from lms.board import release_routes, support_routes
 from lms.board import routes as board_routes
 from lms.core.errors import DomainError
+from lms.lti import routes as lti_routes
 from lms.notebooks import routes as notebook_routes
 from lms.oauth_provider import routes as oauth_routes
 from lms.pages import admin_routes, auth_routes, home_routes
@@ -70,5 +71,6 @@ def install_web(app: FastAPI) -> None:
     app.include_router(support_routes.api)
     app.include_router(support_routes.pages)
     app.include_router(oauth_routes.router)
+    app.include_router(lti_routes.router)  # issue 23: LTI 1.3 tool
     app.include_router(notebook_routes.api)
     app.include_router(notebook_routes.pages)
