@@ -51,6 +51,8 @@ ACTION_LABELS: dict[str, str] = {
     "report.view": "クラスの結果を閲覧",
     "report.print": "クラスの結果を印刷",
     "report.export": "クラスの結果をCSVで出力",
+    "lti.deep_link": "ポータルから教材を追加（ディープリンク）",
+    "lti.roster_compare": "ポータルの名簿と照合",
     "practice.view": "練習を閲覧",
     "practice.class_view": "クラスの練習を閲覧",
     "practice.override": "練習問題を先生が変更",
