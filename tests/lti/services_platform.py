@@ -139,9 +139,13 @@ class ServicePlatform:
     refuse_tokens: bool = False
     context_id: str = CONTEXT_ID
     context_title: str = "5年1組"
+    issuer: str = ISSUER
+    client_id: str = CLIENT_ID
+    deployment_id: str = DEPLOYMENT_ID
+    keys: tuple[str, str] | None = None  # (private PEM, public PEM): the launch platform's, when shared
 
     def __post_init__(self) -> None:
-        self.private_pem, self.public_pem = new_rsa_pem()
+        self.private_pem, self.public_pem = self.keys or new_rsa_pem()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = FastAPI()
@@ -152,9 +156,9 @@ class ServicePlatform:
     def registration(self) -> Registration:
         reg = (
             Registration()
-            .set_iss(ISSUER)
-            .set_client_id(CLIENT_ID)
-            .set_deployment_id(DEPLOYMENT_ID)
+            .set_iss(self.issuer)
+            .set_client_id(self.client_id)
+            .set_deployment_id(self.deployment_id)
             .set_platform_public_key(self.public_pem)
             .set_platform_private_key(self.private_pem)
         )
