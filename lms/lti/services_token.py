@@ -160,6 +160,11 @@ class TokenCache:
             self._tokens[slot] = fresh
         return fresh.token
 
+    def clear(self) -> None:
+        """Drop every token (tests; a key rotation)."""
+        with self._lock:
+            self._tokens.clear()
+
     def forget(self, endpoint: TokenEndpoint) -> None:
         """Drop the endpoint's tokens (after a service answered 401: the token was revoked)."""
         with self._lock:

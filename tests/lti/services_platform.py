@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, FastAPI, Request
@@ -221,6 +222,13 @@ class ServicePlatform:
         def ags(request_obj: _Req, lineitem: str | None = None) -> AgS:
             return AgS(request_obj, platform.conf(), platform.lineitems_url, lineitem, platform=platform)
 
+        def guarded(call: Any, *args: Any, **kwargs: Any) -> LtiResponse:
+            try:
+                answer: LtiResponse = call(*args, **kwargs)
+            except jwt.PyJWTError as error:  # a token this platform did not sign (another test's platform)
+                return LtiResponse(result=None, code=401, message=str(error))
+            return answer
+
         def send(answer: LtiResponse) -> Response:
             if answer.result is None:
                 return Response(status_code=answer.code, content=answer.message)
@@ -229,18 +237,18 @@ class ServicePlatform:
         @router.get("/lineitems")
         async def get_lineitems(request: Request) -> Response:
             service = ags(await _lti_request(request))
-            return send(service.handle_resp(service.handle_get_lineitems))
+            return send(guarded(service.handle_resp, service.handle_get_lineitems))
 
         @router.post("/lineitems")
         async def post_lineitem(request: Request) -> Response:
             service = ags(await _lti_request(request))
-            return send(service.handle_resp(service.handle_create_lineitem))
+            return send(guarded(service.handle_resp, service.handle_create_lineitem))
 
         @router.get("/lineitems/{number}")
         async def get_lineitem(request: Request, number: str) -> Response:
             service = ags(await _lti_request(request))
             item_id = f"{platform.lineitems_url}/{number}"
-            return send(service.handle_resp(service.handle_get_lineitem, line_item_id=item_id))
+            return send(guarded(service.handle_resp, service.handle_get_lineitem, line_item_id=item_id))
 
         @router.post("/lineitems/{number}/scores")
         async def post_score(request: Request, number: str) -> Response:
@@ -249,12 +257,12 @@ class ServicePlatform:
                 return Response("the gradebook is down for maintenance", status_code=503)
             service = ags(await _lti_request(request))
             item_id = f"{platform.lineitems_url}/{number}"
-            return send(service.handle_resp(service.handle_update_score, line_item_id=item_id))
+            return send(guarded(service.handle_resp, service.handle_update_score, line_item_id=item_id))
 
         @router.get("/memberships")
         async def memberships(request: Request) -> Response:
             service = Nrps(await _lti_request(request), platform.conf(), platform.memberships_url, platform)
-            return send(service.handle_resp(service.handle_get_members))
+            return send(guarded(service.handle_resp, service.handle_get_members))
 
         @router.post("/deep_link_return")
         async def deep_link_return(request: Request) -> Response:
