@@ -104,7 +104,7 @@ def _job(session: Session, row: LtiScoreOutbox) -> Job:
     link = session.exec(
         select(LtiUserLink)
         .where(LtiUserLink.platform_id == platform.id, LtiUserLink.user_id == row.student_id)
-        .order_by(col(LtiUserLink.last_launch_at).desc(), col(LtiUserLink.id).desc())
+        .order_by(col(LtiUserLink.last_launch_at).desc().nulls_last(), col(LtiUserLink.id).desc())
     ).first()
     return Job(
         row_id=row.id,

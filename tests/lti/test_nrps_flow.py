@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lms.lti.keys import public_jwks
 from lms.lti.models import LtiPlatform
 from lms.lti.services_token import default_cache
 from tests.conftest import RosterCity
@@ -22,8 +23,6 @@ def test_the_launch_announces_the_membership_and_the_page_reports_differences(
     client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
 ) -> None:
     default_cache.clear()  # tokens of earlier tests' platforms on the same port
-    from lms.lti.keys import public_jwks
-
     platform.services.tool_jwks = public_jwks(db_session)
     db_session.commit()
     platform.services.members = [
