@@ -133,7 +133,7 @@ def picker(request: Request, session: SessionDep, user: PageUser, clock: ClockDe
     """「教材を選ぶ」: the reading test of the term or a practice set, for the portal's class."""
     opened = deep_link_service.open_ticket(session=session, secret=t, user=user, now=clock.now())
     context = {
-        "title": "ポータルに教材を追加",
+        "title": msg.PICKER_TITLE,
         "ticket": t,
         "summary": deep_link_service.ticket_summary(opened),
         "choices": deep_link_service.choices(klass=opened.klass, now=clock.now()),
@@ -168,14 +168,14 @@ def picked(
         session.rollback()
         opened = deep_link_service.open_ticket(session=session, secret=t, user=user, now=now)
         context = {
-            "title": "ポータルに教材を追加",
+            "title": msg.PICKER_TITLE,
             "ticket": t,
             "summary": deep_link_service.ticket_summary(opened),
             "choices": deep_link_service.choices(klass=opened.klass, now=now),
             "error": error.message,
         }
         return render(request, "lti_deep_link_picker.html", context, status_code=400)
-    return render(request, "lti_deep_link_return.html", {"title": "ポータルに戻ります", "reply": reply})
+    return render(request, "lti_deep_link_return.html", {"title": msg.RETURN_TITLE, "reply": reply})
 
 
 # --- the roster comparison ---------------------------------------------------------------------------------
@@ -265,10 +265,10 @@ def roster_comparison(
         for ctx, platform, services in _contexts_of(session, klass.id)
     ]
     context = {
-        "title": "ポータルの名簿と照合",
+        "title": msg.ROSTER_TITLE,
         "klass": klass,
         "views": views,
         "no_context": msg.NRPS_NO_CONTEXT,
-        "role_labels": nrps.ROLE_LABELS_JA,
+        "role_labels": msg.ROLE_LABELS,
     }
     return render(request, "lti_roster_compare.html", context)
