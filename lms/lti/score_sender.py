@@ -380,3 +380,27 @@ def score_counts(*, session: Session, now: datetime) -> dict[str, int]:
     }
     out["waiting"] = total - out["sent"] - out["ready"] - out["parked"]
     return out
+
+
+def waiting_rows(*, session: Session, limit: int = 20) -> list[LtiScoreOutbox]:
+    """The oldest scores not yet delivered (with their last error), for the administrator's page."""
+    return list(
+        session.exec(
+            select(LtiScoreOutbox)
+            .where(col(LtiScoreOutbox.sent_at).is_(None))
+            .order_by(col(LtiScoreOutbox.id))
+            .limit(limit)
+        )
+    )
+
+
+def retry_now(*, session: Session) -> int:
+    """Make every undelivered score sendable now (parked ones too), once the cause is fixed; how many."""
+    result = session.execute(
+        update(LtiScoreOutbox)
+        .where(col(LtiScoreOutbox.sent_at).is_(None))
+        .values(tries=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from lms.audit.models import AuditEvent
 from lms.lti import score_sender
 from lms.lti.ags import SCALE_MAXIMUM
 from lms.lti.deep_linking import resource_id_of
@@ -20,6 +21,7 @@ from lms.lti.services_token import TokenCache
 from lms.reading.models import Attempt, SkillEstimate
 from tests.factories import get_row, pk
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
+from tests.lms.conftest import csrf_of
 from tests.lti.portal import Portal, register_portal
 from tests.lti.services_platform import Member
 
@@ -180,3 +182,40 @@ def test_a_student_who_never_launched_is_found_in_the_portals_membership(
     assert [s["userId"] for _, s in portal.platform.scores] == ["portal-77"]
     assert "membership" in report.errors[0]
     assert db_session.exec(select(func.count()).select_from(LtiUserLink)).one() == 0  # nothing linked
+
+
+def test_the_admin_sees_the_waiting_score_and_sends_it_again(
+    client: Any, world: Any, sign_in: Any, clock: Any, db_session: Session, settings: Any, engine: Engine
+) -> None:
+    portal = register_portal(db_session, world.classes["A1"])
+    portal.link(db_session, world.users["s-a1"])
+    assignment = linked_assignment(db_session, world, clock, portal)
+    sign_in("s-a1")
+    take_test(client, settings, pk(assignment))
+    portal.platform.fail_scores = 1
+    with TestClient(portal.platform.app) as http:
+        score_sender.send_once(engine=engine, client=http, cache=TokenCache())
+    client.cookies.clear()
+    sign_in("admin")
+    admin_lti = client.get("/admin/lti")
+    assert 'href="/admin/lti/scores"' in admin_lti.text  # reachable from the LTI page
+    page = client.get("/admin/lti/scores")
+    assert page.status_code == 200 and "503" in page.text
+    counts = page.text.split('id="score-counts"')[1].split("</table>")[0]
+    assert ">1</td>" in counts  # one waiting for its retry
+    retried = client.post(
+        "/admin/lti/scores/retry", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert retried.status_code == 303
+    [row] = outbox(db_session)
+    assert row.tries == 0 and row.locked_until is None  # the worker's next round takes it
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.scores_retry")).one()
+    with TestClient(portal.platform.app) as http:
+        assert score_sender.send_once(engine=engine, client=http, cache=TokenCache()).sent == 1
+
+
+def test_only_the_admin_sees_the_score_outbox(client: Any, sign_in: Any, world: Any) -> None:
+    for username, status in (("t-a1", 403), ("sa-a", 403), ("s-a1", 403), ("board", 403)):
+        client.cookies.clear()
+        sign_in(username)
+        assert client.get("/admin/lti/scores").status_code == status, username
