@@ -224,6 +224,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
+    ("POST", "/admin/lti/contexts/{context_id}"): P(Row.ADMIN),
+    ("POST", "/admin/lti/key/rotate"): P(Row.ADMIN),
     # notebook courses and grades (J1; lms/notebooks)
     ("POST", "/api/v1/classes/{class_id}/notebook-course"): P(Row.CLASS_RESULTS, scope="hub"),
     ("GET", "/api/v1/notebooks/courses"): P(Row.ADMIN, scope="hub"),

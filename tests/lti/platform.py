@@ -50,16 +50,17 @@ def bound_socket(exclude: set[int] | None = None) -> socket.socket:
     for port in range(int(low), int(high or low) + 1):
         if exclude and port in exclude:
             continue
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock = socket.socket()  # no SO_REUSEADDR: a port another process has bound stays theirs
         try:
             sock.bind(("127.0.0.1", port))
+            sock.listen(64)  # claimed now, served by uvicorn later
         except OSError:
             sock.close()
             continue
         return sock
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
     return sock
 
 

@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 from lms.lti import launch as lti_launch
 from lms.lti import registration
 from tests.browser.test_runner_take_test import make_cat
-from tests.lms.conftest import cheap_password_hashing, world  # noqa: F401
 from tests.lti.certs import self_signed
 from tests.lti.platform import LaunchSpec, TestPlatform, bound_socket, serve
 from tests.support import missing
@@ -48,7 +47,7 @@ def certificate(tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture
-def tool_server(settings: Any, world: Any, certificate: tuple[str, str]) -> Iterator[str]:  # noqa: F811
+def tool_server(settings: Any, world: Any, certificate: tuple[str, str]) -> Iterator[str]:
     from lms.main import create_app
 
     cert, key = certificate
@@ -118,7 +117,7 @@ def test_launch_in_an_iframe_with_third_party_cookies_blocked_lets_the_child_ans
     chromium: Any,
     portal: TestPlatform,
     tool_server: str,
-    world: Any,  # noqa: F811
+    world: Any,
     db_session: Session,
 ) -> None:
     from lms.reading.models import Attempt, Response
