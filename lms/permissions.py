@@ -219,7 +219,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/lti/login"): P(Row.PUBLIC),
     ("POST", "/lti/launch"): P(Row.PUBLIC),
     ("GET", "/lti/landing"): P(Row.PUBLIC),  # a one-time ticket; redirects only to its own user's page
-    ("GET", "/lti/handoff"): P(Row.PUBLIC),  # a one-time, two-minute ticket issued by a verified launch
+    ("GET", "/lti/handoff"): P(Row.PUBLIC),
+    ("GET", "/lti/signed-out"): P(Row.PUBLIC),  # a one-time, two-minute ticket issued by a verified launch
     # registering a platform lets it sign roster users in: the admin's, like a roster import
     ("GET", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti"): P(Row.ADMIN),

@@ -119,3 +119,4 @@ CONTEXT_NOT_FOUND = "そのポータルのコースは見つかりません。"
 CLASS_SOURCED_ID_UNKNOWN = (
     "その sourcedId のクラスが名簿にありません。OneRoster の classes.csv の sourcedId を入力してください。"
 )
+SIGNED_OUT_TITLE = "サインアウトしました"

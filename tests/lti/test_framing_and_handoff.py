@@ -56,3 +56,17 @@ def test_without_the_cookie_the_landing_offers_a_new_window_that_signs_in_once(
     client.cookies.clear()
     reused = client.get(f"/lti/handoff?h={ticket}", follow_redirects=False)
     assert reused.status_code == 400 and 'data-lti-refusal="handoff_expired"' in reused.text
+
+
+def test_signing_out_inside_the_portal_says_to_go_back_to_the_portal(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity
+) -> None:
+    from tests.lms.conftest import csrf_of
+
+    launched = launch(client, platform, LaunchSpec(sub="stu-es-1"))
+    home = client.get(launched.response.headers["location"])
+    out = client.post("/logout", data={"csrf_token": csrf_of(home.text)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/lti/signed-out"
+    page = client.get("/lti/signed-out")
+    assert page.status_code == 200 and "学習eポータル" in page.text
+    assert client.get("/home", follow_redirects=False).status_code in (302, 303, 307)
