@@ -20,6 +20,7 @@ from lms.lti.models import (
     LtiToolKey,
     LtiUserLink,
 )
+from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem, LtiScoreOutbox
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.ops.models import OpsLock
@@ -64,10 +65,14 @@ __all__ = [
     "ItemReviewer",
     "LoginThrottle",
     "LtiContext",
+    "LtiContextServices",
+    "LtiDeepLinkTicket",
     "LtiDeployment",
     "LtiHandoff",
     "LtiLaunchState",
+    "LtiLineItem",
     "LtiPlatform",
+    "LtiScoreOutbox",
     "LtiToolKey",
     "LtiUserLink",
     "NotebookCourse",

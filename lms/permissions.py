@@ -139,6 +139,13 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/classes/{class_id}/practice"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/practice/override"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/practice/assign"): P(Row.CLASS_RESULTS),
+    # LTI services (issue 23, lms/lti/service_routes.py): the portal's deep-linking picker creates an
+    # assignment for the context's class (its teacher, checked per ticket); the membership comparison reads
+    ("GET", "/lti/deep-link"): P(Row.CLASS_RESULTS),
+    ("POST", "/lti/deep-link"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/lti/roster"): P(Row.CLASS_ROSTER),
+    ("GET", "/admin/lti/scores"): P(Row.ADMIN),  # the score outbox: counts, errors, send again (audited)
+    ("POST", "/admin/lti/scores/retry"): P(Row.ADMIN),
     # JSON API: online calibration (lms/assessments_calibration)
     ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
     ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),

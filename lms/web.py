@@ -19,6 +19,7 @@ from lms.board import routes as board_routes
 from lms.core.errors import DomainError
 from lms.lti import pages as lti_pages
 from lms.lti import routes as lti_routes
+from lms.lti import service_routes as lti_service_routes
 from lms.lti.framing import AncestorCache, LtiFramingMiddleware, engine_loader
 from lms.notebooks import routes as notebook_routes
 from lms.oauth_provider import routes as oauth_routes
@@ -81,6 +82,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(support_routes.pages)
     app.include_router(oauth_routes.router)
     app.include_router(lti_routes.router)  # issue 23: LTI 1.3 tool
+    app.include_router(lti_service_routes.router)  # issue 23: deep linking, AGS, NRPS
     app.include_router(lti_pages.router)
     app.include_router(notebook_routes.api)
     app.include_router(notebook_routes.pages)

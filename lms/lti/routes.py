@@ -114,12 +114,13 @@ async def launch(
             message_types=frozenset(LANDINGS),
         )
         user = lti.match_user(session=session, launch=verified, now=now)
+        context = lti.sync_context(session=session, launch=verified)
+        # a landing may refuse too (lti-svc: a student's deep-linking launch), before the sign-in
+        target = LANDINGS[verified.message_type](session, verified, user, context, tool_origin(request))
     except lti.LaunchRefused as refusal:
         # returned, not raised: the spent state and the audit event are committed with the refusal
         _audit_refusal(session, request, refusal)
         return refusal_page(request, refusal)
-    context = lti.sync_context(session=session, launch=verified)
-    target = LANDINGS[verified.message_type](session, verified, user, context, tool_origin(request))
     ip = client_ip(request)
     stage = auth_service.next_stage(user, settings)
     if stage == "full":

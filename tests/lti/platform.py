@@ -35,6 +35,8 @@ from lti1p3platform.framework.fastapi.message_launch import FastapiMessageLaunch
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.registration import Registration
 
+from tests.lti.services_platform import ServicePlatform
+
 PORTS = range(18100, 18200)
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -175,6 +177,15 @@ class TestPlatform:
         )
         self.launches: dict[str, LaunchSpec] = {}
         self.jwks_requests = 0
+        # the services (lti-svc): token endpoint, AGS line items and scores, NRPS, deep-linking return —
+        # tests/lti/services_platform.py, on this platform's issuer, registration and key
+        self.services = ServicePlatform(
+            base_url=self.base_url,
+            issuer=self.issuer,
+            client_id=client_id,
+            deployment_id=deployment_id,
+            keys=(self.private_key, self.public_key),
+        )
         self.app = build_app(self)
         self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
@@ -291,6 +302,7 @@ def build_app(platform: TestPlatform) -> FastAPI:
         sent = "yes" if request.cookies.get("probe") == "1" else "no"
         return HTMLResponse(f'<!doctype html><p id="result">cookie:{sent}</p>')
 
+    app.include_router(platform.services.router())
     return app
 
 
