@@ -2,7 +2,7 @@
 (issue 22)
 
 Revision ID: 0021_practice_hand_out
-Revises: 0017_bank_review
+Revises: 0019_lti_services
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from lms.core.db import UTCDateTime
 
 revision: str = "0021_practice_hand_out"
-down_revision: str | None = "0017_bank_review"
+down_revision: str | None = "0019_lti_services"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
