@@ -11,6 +11,16 @@ from lms.auth.models import ApiToken, AuthSession, LoginThrottle
 from lms.board.models import BoardCell, BoardFigure, ReferenceValue
 from lms.board.release_models import BoardRelease
 from lms.board.support_models import ResearchExport, SupportGrant
+from lms.lti.models import (
+    LtiContext,
+    LtiDeployment,
+    LtiHandoff,
+    LtiLaunchState,
+    LtiPlatform,
+    LtiToolKey,
+    LtiUserLink,
+)
+from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem, LtiScoreOutbox
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.oauth_provider.models import OAuthAccessToken, OAuthCode
 from lms.ops.models import OpsLock
@@ -54,6 +64,17 @@ __all__ = [
     "ItemReviewDecision",
     "ItemReviewer",
     "LoginThrottle",
+    "LtiContext",
+    "LtiContextServices",
+    "LtiDeepLinkTicket",
+    "LtiDeployment",
+    "LtiHandoff",
+    "LtiLaunchState",
+    "LtiLineItem",
+    "LtiPlatform",
+    "LtiScoreOutbox",
+    "LtiToolKey",
+    "LtiUserLink",
     "NotebookCourse",
     "NotebookGrade",
     "OAuthAccessToken",

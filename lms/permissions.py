@@ -138,6 +138,11 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/classes/{class_id}/practice"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/practice/override"): P(Row.CLASS_RESULTS),
     ("POST", "/classes/{class_id}/practice/assign"): P(Row.CLASS_RESULTS),
+    # LTI services (issue 23, lms/lti/service_routes.py): the portal's deep-linking picker creates an
+    # assignment for the context's class (its teacher, checked per ticket); the membership comparison reads
+    ("GET", "/lti/deep-link"): P(Row.CLASS_RESULTS),
+    ("POST", "/lti/deep-link"): P(Row.CLASS_RESULTS),
+    ("GET", "/classes/{class_id}/lti/roster"): P(Row.CLASS_ROSTER),
     # JSON API: online calibration (lms/assessments_calibration)
     ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
     ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
@@ -215,6 +220,17 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/oauth/authorize"): P(Row.PUBLIC),
     ("POST", "/api/v1/oauth/token"): P(Row.PUBLIC),
     ("GET", "/api/v1/oauth/userinfo"): P(Row.PUBLIC),
+    # LTI 1.3 tool (issue 23, lms/lti): the platform's signed id_token authenticates the launch
+    ("GET", "/lti/jwks.json"): P(Row.PUBLIC),
+    ("GET", "/lti/login"): P(Row.PUBLIC),
+    ("POST", "/lti/login"): P(Row.PUBLIC),
+    ("POST", "/lti/launch"): P(Row.PUBLIC),
+    ("GET", "/lti/landing"): P(Row.PUBLIC),  # a one-time ticket; redirects only to its own user's page
+    ("GET", "/lti/handoff"): P(Row.PUBLIC),  # a one-time, two-minute ticket issued by a verified launch
+    # registering a platform lets it sign roster users in: the admin's, like a roster import
+    ("GET", "/admin/lti"): P(Row.ADMIN),
+    ("POST", "/admin/lti"): P(Row.ADMIN),
+    ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
     # notebook courses and grades (J1; lms/notebooks)
     ("POST", "/api/v1/classes/{class_id}/notebook-course"): P(Row.CLASS_RESULTS, scope="hub"),
     ("GET", "/api/v1/notebooks/courses"): P(Row.ADMIN, scope="hub"),

@@ -17,6 +17,10 @@ from lms.board import pages as board_pages
 from lms.board import release_routes, support_routes
 from lms.board import routes as board_routes
 from lms.core.errors import DomainError
+from lms.lti import pages as lti_pages
+from lms.lti import routes as lti_routes
+from lms.lti import service_routes as lti_service_routes
+from lms.lti.framing import AncestorCache, LtiFramingMiddleware, engine_loader
 from lms.notebooks import routes as notebook_routes
 from lms.oauth_provider import routes as oauth_routes
 from lms.pages import admin_routes, auth_routes, home_routes
@@ -50,6 +54,11 @@ def install_web(app: FastAPI) -> None:
     oidc_settings = app.state.settings.oidc
     app.state.oidc = OidcClient(oidc_settings) if oidc_settings.enabled else None
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # issue 23: registered portals may frame the tool (outermost, after the security headers)
+    app.state.lti_frame_ancestors = AncestorCache(
+        engine_loader(app.state.engine), extra=app.state.settings.lti.frame_ancestors
+    )
+    app.add_middleware(LtiFramingMiddleware, cache=app.state.lti_frame_ancestors)
 
     # First: the answer route is the hot path and routes are matched in order (docs/performance.md).
     app.include_router(assessments_router)
@@ -72,5 +81,8 @@ def install_web(app: FastAPI) -> None:
     app.include_router(support_routes.api)
     app.include_router(support_routes.pages)
     app.include_router(oauth_routes.router)
+    app.include_router(lti_routes.router)  # issue 23: LTI 1.3 tool
+    app.include_router(lti_service_routes.router)  # issue 23: deep linking, AGS, NRPS
+    app.include_router(lti_pages.router)
     app.include_router(notebook_routes.api)
     app.include_router(notebook_routes.pages)

@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
-def _fernet(secret_key: str) -> Fernet:
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret_key.encode())
+def _fernet(secret_key: str, info: bytes = INFO) -> Fernet:
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(raw))
 
 
@@ -40,9 +40,21 @@ class Opened:
     legacy: bool = False
 
 
-def seal(secret: str, *, secret_key: str) -> str:
-    """The Fernet token (text, about 140 characters for a 32-character secret) to store for ``secret``."""
-    return _fernet(secret_key).encrypt(secret.encode()).decode("ascii")
+def seal(secret: str, *, secret_key: str, info: bytes = INFO) -> str:
+    """The Fernet token (text, about 140 characters for a 32-character secret) to store for ``secret``.
+
+    ``info`` separates the keys of different uses (the LTI tool key has its own) under one
+    ``GIGA_SECRET_KEY``.
+    """
+    return _fernet(secret_key, info).encrypt(secret.encode()).decode("ascii")
+
+
+def unseal(stored: str, *, secret_key: str, info: bytes) -> str | None:
+    """The secret sealed with ``info``; None when it does not decrypt (``GIGA_SECRET_KEY`` changed)."""
+    try:
+        return _fernet(secret_key, info).decrypt(stored.encode("ascii")).decode()
+    except (InvalidToken, UnicodeError):
+        return None
 
 
 def is_sealed(stored: str) -> bool:

@@ -19,6 +19,7 @@ from lms.cli.db import db_app
 from lms.cli.demo import demo_app
 from lms.cli.roster import roster_app
 from lms.cli.serve import serve
+from lms.lti.score_cli import lti_scores_app
 from lms.ops.cli import backup_app, restore
 from lms.reading.bank_review.cli import apply_reviews_command, reviewers_app
 from lms.reading.calibration.cli import recalibrate_command
@@ -35,6 +36,7 @@ app.add_typer(items_app, name="items")
 items_app.command("apply-reviews")(apply_reviews_command)
 items_app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(xapi_app, name="xapi")
+app.add_typer(lti_scores_app, name="lti-scores")
 app.add_typer(board_app, name="board")
 board_app.command("research-export")(research_export_command)
 app.add_typer(backup_app, name="backup")

@@ -1,9 +1,9 @@
 """Settings of the LMS: one object, `Settings`, with a section per concern.
 
 Every knob is an environment variable. The general ones are ``GIGA_<FIELD>`` on `Settings` itself; the
-sections (`Settings.board`, `.xapi`, `.oauth`, `.oidc`) read their own prefix (``GIGA_BOARD_*``,
-``GIGA_XAPI_*``, ``GIGA_OAUTH_*``, ``GIGA_OIDC_*``) when first used, so an invalid section (say an OAuth
-secret too short for production) fails where it is used, as when each lived in its own module.
+sections (`Settings.board`, `.xapi`, `.oauth`, `.oidc`, `.lti`) read their own prefix (``GIGA_BOARD_*``,
+``GIGA_XAPI_*``, ``GIGA_OAUTH_*``, ``GIGA_OIDC_*``, ``GIGA_LTI_*``) when first used, so an invalid section
+(say an OAuth secret too short for production) fails where it is used, as when each lived in its own module.
 docs/configuration.md lists them all.
 """
 
@@ -157,6 +157,18 @@ class OidcSettings(BaseSettings):
         return bool(self.issuer and self.client_id)
 
 
+class LtiSettings(BaseSettings):
+    """``GIGA_LTI_*``: the LTI 1.3 tool (launched from a 学習eポータル; platforms: /admin/lti)."""
+
+    model_config = SettingsConfigDict(env_prefix="GIGA_LTI_", env_file=None, extra="ignore")
+
+    frame_ancestors: str = Field(
+        default="",
+        description="space-separated origins (https://portal.example.jp) that may frame the tool besides the "
+        "registered platforms' own",
+    )
+
+
 # ---------------------------------------------------------------------------------------- root
 
 
@@ -294,6 +306,11 @@ class Settings(BaseSettings):
     def oauth(self) -> OAuthProviderSettings:
         """``GIGA_OAUTH_*``: the JupyterHub client of the LMS's OAuth provider."""
         return OAuthProviderSettings()
+
+    @cached_property
+    def lti(self) -> LtiSettings:
+        """``GIGA_LTI_*``: the LTI 1.3 tool's framing by the portals."""
+        return LtiSettings()
 
     @cached_property
     def oidc(self) -> OidcSettings:

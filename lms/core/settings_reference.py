@@ -12,7 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic_settings import BaseSettings
 
-from lms.core.settings import BoardSettings, OAuthProviderSettings, OidcSettings, Settings, XapiSettings
+from lms.core.settings import (
+    BoardSettings,
+    LtiSettings,
+    OAuthProviderSettings,
+    OidcSettings,
+    Settings,
+    XapiSettings,
+)
 
 # (attribute on Settings or "" for the root, class, one line for the reader)
 SECTIONS: tuple[tuple[str, type[BaseSettings], str], ...] = (
@@ -21,6 +28,7 @@ SECTIONS: tuple[tuple[str, type[BaseSettings], str], ...] = (
     ("xapi", XapiSettings, "sending learning records (xAPI) to an LRS"),
     ("oauth", OAuthProviderSettings, "the LMS as the hub's sign-in provider"),
     ("oidc", OidcSettings, "optional sign-in with school accounts (Google / Microsoft)"),
+    ("lti", LtiSettings, "the LTI 1.3 tool launched from a 学習eポータル"),
 )
 SECRET_WORDS = ("secret", "password", "token", "key")
 

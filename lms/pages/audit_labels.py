@@ -32,6 +32,12 @@ ACTION_LABELS: dict[str, str] = {
     "token.create": "APIトークンを発行",
     "token.revoke": "APIトークンを無効化",
     "oauth.token_issued": "ハブ連携のトークンを発行",
+    "lti.launch": "学習eポータルから起動（LTI）",
+    "lti.launch_refused": "学習eポータルからの起動を拒否（LTI）",
+    "lti.platform_add": "LTI プラットフォームを登録",
+    "lti.deployment_add": "LTI デプロイメントIDを追加",
+    "lti.context_link": "ポータルのコースをクラスに対応づけ（LTI）",
+    "lti.key_rotate": "LTI の署名鍵を作り直し",
     "user.create": "アカウントを作成",
     "user.view": "児童生徒の情報を閲覧",
     "school.accounts_view": "学校のアカウント一覧を閲覧",
@@ -51,6 +57,8 @@ ACTION_LABELS: dict[str, str] = {
     "report.view": "クラスの結果を閲覧",
     "report.print": "クラスの結果を印刷",
     "report.export": "クラスの結果をCSVで出力",
+    "lti.deep_link": "ポータルから教材を追加（ディープリンク）",
+    "lti.roster_compare": "ポータルの名簿と照合",
     "practice.view": "練習を閲覧",
     "practice.class_view": "クラスの練習を閲覧",
     "practice.override": "練習問題を先生が変更",
@@ -100,6 +108,10 @@ TARGET_LABELS: dict[str, str] = {
     "reference_value": "参照値",
     "oauth_client": "連携先",
     "oidc_subject": "外部サインイン",
+    "lti_platform": "LTI プラットフォーム（学習eポータル）",
+    "lti_subject": "学習eポータルの利用者",
+    "lti_context": "学習eポータルのコース",
+    "lti_tool_key": "LTI の署名鍵",
 }
 
 

@@ -13,6 +13,7 @@ from lms.audit.service import record_event
 from lms.auth import oidc, service, throttle, totp
 from lms.auth.csrf import PRE_SESSION_COOKIE
 from lms.auth.deps import ClockDep, SessionStateDep, SettingsDep, client_ip, remember_page_user
+from lms.auth.partitioned import set_partitioned_cookie
 from lms.auth.sessions import SESSION_COOKIE, LoadedSession, create_session, end_session, set_stage
 from lms.core.db import SessionDep
 from lms.core.errors import NotFound
@@ -48,8 +49,13 @@ def start_session(
     now: datetime,
     target: str,
     old: LoadedSession | None,
+    embedded: bool = False,
 ) -> Response:
-    """Open a fresh session (a new id: no session fixation) and redirect to the next step."""
+    """Open a fresh session (a new id: no session fixation) and redirect to the next step.
+
+    ``embedded`` (an LTI launch inside the portal's iframe): the cookie is ``SameSite=None; Secure;
+    Partitioned`` (CHIPS), the one kind a cross-site iframe may keep when third-party cookies are blocked.
+    """
     if old is not None:
         end_session(session=session, row=old.row)
     _row, raw = create_session(
@@ -61,9 +67,12 @@ def start_session(
         now=now,
     )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=settings.cookies_secure, path="/"
-    )
+    if embedded:
+        set_partitioned_cookie(response, SESSION_COOKIE, raw)
+    else:
+        response.set_cookie(
+            SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=settings.cookies_secure, path="/"
+        )
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")
     return response
 

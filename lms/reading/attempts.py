@@ -17,6 +17,7 @@ from sqlalchemy import and_, update
 from sqlmodel import Session, col, select
 
 from lms.core.errors import Conflict, Forbidden, NotFound
+from lms.lti import ags as lti_ags
 from lms.reading import delivery as dl
 from lms.reading import messages as msg
 from lms.reading import xapi
@@ -331,6 +332,15 @@ def finalize(*, session: Session, loaded: Loaded, now: datetime, ctx: xapi.XapiC
             duration_ms=(now - started).total_seconds() * 1000 if started else None,
             at=now,
         ),
+        now=now,
+    )
+    lti_ags.enqueue_score(  # the portal's gradebook, when the assignment came from an LTI link (issue 23)
+        session=session,
+        attempt=attempt,
+        kind=loaded.assessment.kind,
+        report=report,
+        n_correct=sum(1 for r in scored if r.correct),
+        n_items=len(scored),
         now=now,
     )
     session.flush()

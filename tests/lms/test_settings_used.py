@@ -13,7 +13,14 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
-from lms.core.settings import BoardSettings, OAuthProviderSettings, OidcSettings, Settings, XapiSettings
+from lms.core.settings import (
+    BoardSettings,
+    LtiSettings,
+    OAuthProviderSettings,
+    OidcSettings,
+    Settings,
+    XapiSettings,
+)
 
 LMS = Path(__file__).resolve().parents[2] / "lms"
 CLASSES: tuple[type[BaseSettings], ...] = (
@@ -22,6 +29,7 @@ CLASSES: tuple[type[BaseSettings], ...] = (
     OidcSettings,
     OAuthProviderSettings,
     XapiSettings,
+    LtiSettings,
 )
 
 

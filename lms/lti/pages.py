@@ -1,0 +1,146 @@
+"""The administrator's page ``/admin/lti``: the tool's URLs to paste into the portal, the registered
+platforms, manual registration and extra deployment ids.
+
+Row of the permission matrix: admin (system administrator). Registering a platform lets it sign in any
+roster user it names — the same weight as a roster import, which is the admin's too (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import col, select
+
+from lms.auth.deps import PageUser, client_ip
+from lms.core.db import SessionDep
+from lms.core.errors import Conflict, InvalidInput
+from lms.lti import keys, registration
+from lms.lti import messages as msg
+from lms.lti.framing import AncestorCache
+from lms.pages.deps import PAGE_DEPENDENCIES
+from lms.pages.render import render
+from lms.roster.models import Org
+
+router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
+
+FORM_FIELDS = (
+    "name",
+    "issuer",
+    "client_id",
+    "deployment_ids",
+    "auth_login_url",
+    "auth_token_url",
+    "jwks_url",
+)
+
+
+def _tool_urls(request: Request, kid: str) -> dict[str, str]:
+    return {
+        "login": str(request.url_for("lti_login")),
+        "launch": str(request.url_for("lti_launch")),
+        "jwks": str(request.url_for("lti_jwks")),
+        "kid": kid,
+    }
+
+
+def _page(
+    request: Request, session: SessionDep, *, form: dict[str, str] | None = None, error: str | None = None
+) -> Response:
+    districts = session.exec(select(Org).where(Org.type == "district").order_by(col(Org.name))).all()
+    names = {d.id: d.name for d in districts}
+    rows = [
+        {
+            "platform": p,
+            "deployments": deployments,
+            "district": names.get(p.district_id) if p.district_id else None,
+        }
+        for p, deployments in registration.list_platforms(session=session)
+    ]
+    context: dict[str, Any] = {
+        "tool": _tool_urls(request, keys.current_key(session).kid),
+        "platforms": rows,
+        "districts": districts,
+        "form": form or dict.fromkeys((*FORM_FIELDS, "district_id"), ""),
+        "error": error,
+        "notice": msg.ADMIN_NOTICES.get(request.query_params.get("done", "")),
+    }
+    return render(request, "admin_lti.html", context, status_code=400 if error else 200)
+
+
+def _invalidate_framing(request: Request) -> None:
+    cache: AncestorCache | None = getattr(request.app.state, "lti_frame_ancestors", None)
+    if cache is not None:
+        cache.invalidate()
+
+
+@router.get("/admin/lti")
+def admin_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return _page(request, session)
+
+
+@router.post("/admin/lti")
+def register(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    issuer: Annotated[str, Form(max_length=255)] = "",
+    client_id: Annotated[str, Form(max_length=255)] = "",
+    deployment_ids: Annotated[str, Form(max_length=2000)] = "",
+    auth_login_url: Annotated[str, Form(max_length=500)] = "",
+    auth_token_url: Annotated[str, Form(max_length=500)] = "",
+    jwks_url: Annotated[str, Form(max_length=500)] = "",
+    district_id: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    form = {
+        "name": name,
+        "issuer": issuer,
+        "client_id": client_id,
+        "deployment_ids": deployment_ids,
+        "auth_login_url": auth_login_url,
+        "auth_token_url": auth_token_url,
+        "jwks_url": jwks_url,
+        "district_id": district_id,
+    }
+    data = registration.PlatformInput(
+        name=name,
+        issuer=issuer,
+        client_id=client_id,
+        auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url,
+        jwks_url=jwks_url,
+        deployment_ids=tuple(deployment_ids.replace(",", "\n").splitlines()),
+        district_id=int(district_id) if district_id.isdigit() else None,
+    )
+    try:
+        registration.register_platform(session=session, data=data, actor_id=user.id, ip=client_ip(request))
+    except (InvalidInput, Conflict) as error:
+        session.rollback()
+        return _page(request, session, form=form, error=error.message)
+    _invalidate_framing(request)
+    return RedirectResponse("/admin/lti?done=added", status_code=303)
+
+
+@router.post("/admin/lti/{platform_id}/deployments")
+def add_deployment(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    platform_id: int,
+    deployment_id: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    platform = registration.get_platform(session=session, platform_id=platform_id)
+    try:
+        registration.add_deployment(
+            session=session,
+            platform=platform,
+            deployment_id=deployment_id,
+            actor_id=user.id,
+            ip=client_ip(request),
+        )
+    except InvalidInput as error:
+        session.rollback()
+        return _page(request, session, error=error.message)
+    return RedirectResponse("/admin/lti?done=deployment", status_code=303)
