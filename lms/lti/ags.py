@@ -198,8 +198,9 @@ def remember_line_item(
 ) -> LtiLineItem | None:
     """A resource-link launch with an AGS ``lineitem``: the grade column of the assignment it opens.
 
-    Only for an assignment of the context's own class: a platform's signed claim cannot route scores of
-    another class's assignment."""
+    Only for an assignment of the context's own class, and only a line item this context made: a platform's
+    signed claim cannot route scores of another class's assignment, nor move another portal's column (the
+    sender would post there with that portal's access token)."""
     ags = claims.get(CLAIM_AGS_ENDPOINT)
     assignment_id = claimed_assignment_id(claims)
     if not isinstance(ags, dict) or assignment_id is None or class_id is None:
@@ -209,6 +210,8 @@ def remember_line_item(
         return None
     url = ags.get("lineitem")
     row = line_item_of(session, assignment_id)
+    if row is not None and row.lti_context_id != lti_context_id:
+        return None
     if row is None:
         if not isinstance(url, str):
             return None

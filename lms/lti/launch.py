@@ -145,6 +145,8 @@ def _signing_key(platform: LtiPlatform, id_token: str) -> Any:
         raise _refuse("jwks_unreachable", status_code=502, platform=platform) from error
     except jwt.PyJWKClientError as error:  # no key with that kid, even after a refetch
         raise _refuse("bad_signature", platform=platform) from error
+    except (jwt.PyJWKSetError, ValueError) as error:  # not JSON (an HTML page), or no usable key in the set
+        raise _refuse("jwks_unreadable", status_code=502, platform=platform) from error
     if len(keys) != 1:
         raise _refuse("bad_signature", platform=platform)
     return keys[0].key
@@ -178,7 +180,9 @@ def _decode(platform: LtiPlatform, id_token: str, *, now: datetime) -> dict[str,
     if decoded["exp"] + CLOCK_LEEWAY_SECONDS < now.timestamp():
         raise _refuse("expired", platform=platform)
     audience = decoded["aud"]
-    if isinstance(audience, list) and len(audience) > 1 and decoded.get("azp") != platform.client_id:
+    several = isinstance(audience, list) and len(audience) > 1
+    # OIDC Core 3.1.3.7: azp is required with several audiences and, when present, must be our client id
+    if (several or "azp" in decoded) and decoded.get("azp") != platform.client_id:
         raise _refuse("wrong_audience", status_code=403, platform=platform)
     return decoded
 
@@ -331,7 +335,8 @@ def match_user(*, session: Session, launch: VerifiedLaunch, now: datetime) -> Us
 
 def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | None:
     """The launch's context row (made on first sight), with its class matched by OneRoster sourcedId when the
-    portal sends it (``lis.course_section_sourcedid``, or a context id that is a class sourcedId)."""
+    portal sends it (``lis.course_section_sourcedid``, or a context id that is a class sourcedId) — a class
+    of the platform's district only, as `match_user` keeps it to its district's users."""
     context_id = launch.context.get("id")
     if not isinstance(context_id, str) or not context_id:
         return None
@@ -352,6 +357,9 @@ def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | No
         for key in keys:
             if isinstance(key, str) and key:
                 klass = session.exec(select(SchoolClass).where(SchoolClass.sourced_id == key)).first()
+                district_id = launch.platform.district_id
+                if klass is not None and district_id is not None:
+                    klass = klass if _district_of(session, klass.school_id) == district_id else None
                 if klass is not None:
                     row.school_class_id = klass.id
                     break

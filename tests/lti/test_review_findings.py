@@ -1,0 +1,256 @@
+"""Findings of the independent security review of the LTI 1.3 tool (issue 23), one test each.
+
+Each test failed before its fix: the finding's name and severity are in the test's docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from sqlmodel import Session
+
+from lms.lti import ags, registration
+from lms.lti import claims as c
+from lms.lti import launch as lti
+from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, resource_id_of
+from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
+from lms.lti.service_models import LtiLineItem
+from lms.roster.models import Org
+from tests.conftest import RosterCity
+from tests.factories import get_row, pk
+from tests.lms.assessments_helpers import make_assignment
+from tests.lti.portal import register_portal
+
+PORTS = range(18700, 18800)  # this review's port range on the shared machine
+
+
+# --- a JWKS endpoint whose answer each test chooses ---------------------------------------------------------
+
+
+class _JwksServer:
+    def __init__(self) -> None:
+        self.body = b"{}"
+        self.url = ""
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[_JwksServer]:
+    served = _JwksServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(served.body)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = None
+    for port in PORTS:
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+            break
+        except OSError:
+            continue
+    assert server is not None, "no free port in 18700-18799"
+    served.url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    lti.jwks_cache.clear()
+    try:
+        yield served
+    finally:
+        server.shutdown()
+        server.server_close()
+        lti.jwks_cache.clear()
+
+
+def _platform(jwks_url: str) -> LtiPlatform:
+    return LtiPlatform(
+        name="p",
+        issuer="https://portal.example",
+        client_id="giga-tool",
+        auth_login_url="https://portal.example/auth",
+        auth_token_url="https://portal.example/token",
+        jwks_url=jwks_url,
+    )
+
+
+def _token(key: rsa.RSAPrivateKey, now: datetime, **claims: Any) -> str:
+    payload: dict[str, Any] = {
+        "iss": "https://portal.example",
+        "aud": "giga-tool",
+        "sub": "s-1",
+        "nonce": "n-1",
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + 300,
+        **claims,
+    }
+    return jwt.encode(payload, key, "RS256", headers={"kid": "k-1"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>Not the JWKS</html>", b'{"keys": [{"kty": "unknown"}]}'],
+    ids=["html-page", "no-usable-key"],
+)
+def test_an_unreadable_platform_jwks_is_a_refusal_page_not_a_500(
+    jwks_server: _JwksServer, body: bytes
+) -> None:
+    """F3 (medium): a JWKS URL answering HTML (a mistyped URL, a portal's login page) or a key set with no
+    usable key raised JSONDecodeError / PyJWKSetError out of the launch: a 500, not the Japanese page."""
+    jwks_server.body = body
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    with pytest.raises(lti.LaunchRefused) as refused:
+        lti._decode(_platform(jwks_server.url), _token(key, now), now=now)
+    assert refused.value.code == "jwks_unreadable"
+    assert refused.value.status_code == 502
+    assert "公開鍵" in refused.value.admin_hint
+
+
+def test_an_azp_naming_another_client_is_refused_even_with_one_audience(jwks_server: _JwksServer) -> None:
+    """F4 (low): OIDC Core §3.1.3.7 / Security Framework §5.1.3 step 5: when ``azp`` is present it must be the
+    tool's client id; it was only checked when ``aud`` had several values."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk["kid"] = "k-1"
+    jwks_server.body = json.dumps({"keys": [jwk]}).encode()
+    now = datetime.now(UTC)
+    platform = _platform(jwks_server.url)
+    assert lti._decode(platform, _token(key, now, azp="giga-tool"), now=now)["sub"] == "s-1"
+    with pytest.raises(lti.LaunchRefused) as refused:
+        lti._decode(platform, _token(key, now, azp="another-tool"), now=now)
+    assert refused.value.code == "wrong_audience"
+
+
+# --- scores go only where the line item's own portal said ---------------------------------------------------
+
+
+def _second_platform(session: Session, *, issuer: str, class_id: int) -> LtiContext:
+    row = LtiPlatform(
+        name="別のポータル",
+        issuer=issuer,
+        client_id="other-client",
+        auth_login_url=f"{issuer}/auth",
+        auth_token_url=f"{issuer}/token",
+        jwks_url=f"{issuer}/jwks",
+    )
+    session.add(row)
+    session.flush()
+    session.add(LtiDeployment(platform_id=pk(row), deployment_id="dep-other"))
+    context = LtiContext(platform_id=pk(row), context_id="other-course", school_class_id=class_id)
+    session.add(context)
+    session.commit()
+    return context
+
+
+def test_another_contexts_launch_cannot_move_a_line_item_to_its_own_url(
+    db_session: Session, world: Any, clock: Any
+) -> None:
+    """F1 (high): `ags.remember_line_item` overwrote ``lineitem_url`` of an assignment's line item from any
+    context mapped to the same class. The sender takes the bearer token from the line item's own portal and
+    the URL from the row: a second portal's launch (its own signed claim naming ``giga_assignment_id``) got
+    the first portal's access token and every child's score posted to a URL of its choosing."""
+    klass = world.classes["A1"]
+    portal = register_portal(db_session, klass)
+    assignment = make_assignment(db_session, world, clock)
+    own_url = "https://portal-a.example/lineitems/7"
+    db_session.add(
+        LtiLineItem(
+            assignment_id=pk(assignment),
+            lti_context_id=pk(portal.context),
+            resource_id=resource_id_of(pk(assignment)),
+            lineitem_url=own_url,
+            label="読解力テスト",
+            score_maximum=ags.SCALE_MAXIMUM,
+        )
+    )
+    db_session.commit()
+    other = _second_platform(db_session, issuer="https://evil-portal.example", class_id=pk(klass))
+    claims = {
+        CLAIM_AGS_ENDPOINT: {"lineitem": "https://evil-portal.example/collect"},
+        c.CUSTOM: {ASSIGNMENT_PARAM: str(pk(assignment))},
+    }
+    ags.remember_line_item(
+        session=db_session, lti_context_id=pk(other), class_id=pk(klass), claims=claims, now=clock.now()
+    )
+    db_session.commit()
+    row = ags.line_item_of(db_session, pk(assignment))
+    assert row is not None
+    assert (row.lti_context_id, row.lineitem_url) == (pk(portal.context), own_url)
+    # the line item's own context still updates it (a platform may move its column)
+    claims[CLAIM_AGS_ENDPOINT] = {"lineitem": "https://portal-a.example/lineitems/8"}
+    ags.remember_line_item(
+        session=db_session,
+        lti_context_id=pk(portal.context),
+        class_id=pk(klass),
+        claims=claims,
+        now=clock.now(),
+    )
+    assert get_row(db_session, LtiLineItem, row.id).lineitem_url == "https://portal-a.example/lineitems/8"
+
+
+# --- a platform's context is only linked to a class of its own district ------------------------------------
+
+
+def _launch_with_context(
+    session: Session, platform: LtiPlatform, context_id: str, lis: dict[str, str] | None = None
+) -> lti.VerifiedLaunch:
+    deployment = registration.find_deployment(session=session, platform=platform, deployment_id="dep-1")
+    assert deployment is not None
+    claims: dict[str, Any] = {"sub": "t-1", c.CONTEXT: {"id": context_id, "title": "3年1組"}}
+    if lis:
+        claims[c.LIS] = lis
+    return lti.VerifiedLaunch(
+        platform=platform, deployment=deployment, claims=claims, target_link_uri="https://testserver/"
+    )
+
+
+def test_a_district_portal_cannot_link_its_context_to_another_districts_class(
+    db_session: Session, roster_city: RosterCity
+) -> None:
+    """F2 (high, with F1; medium alone): `sync_context` matched the context to any class whose sourcedId the
+    portal names, in any district, although `match_user` keeps a district's portal to its own users. The
+    class's line items, NRPS comparison page and teacher landing then followed another board's portal."""
+    other_district = Org(sourced_id="org-district-2", name="となり町教育委員会", type="district")
+    db_session.add(other_district)
+    db_session.commit()
+
+    def register(name: str, district_id: int) -> LtiPlatform:
+        return registration.register_platform(
+            session=db_session,
+            data=registration.PlatformInput(
+                name=name,
+                issuer=f"https://{name}.example",
+                client_id="c",
+                auth_login_url=f"https://{name}.example/auth",
+                auth_token_url=f"https://{name}.example/token",
+                jwks_url=f"https://{name}.example/jwks",
+                deployment_ids=("dep-1",),
+                district_id=district_id,
+            ),
+            actor_id=None,
+            ip=None,
+        )
+
+    neighbour = register("tonari", pk(other_district))
+    for how in ({"context_id": "cls-es-3-1"}, {"context_id": "c-9", "lis": "cls-es-3-1"}):
+        lis = {"course_section_sourcedid": how["lis"]} if "lis" in how else None
+        launch = _launch_with_context(db_session, neighbour, how["context_id"], lis)
+        context = lti.sync_context(session=db_session, launch=launch)
+        assert context is not None and context.school_class_id is None, how
+    # the class's own district's portal still links it
+    own = register("kawasemi", pk(roster_city.org("org-district")))
+    context = lti.sync_context(session=db_session, launch=_launch_with_context(db_session, own, "cls-es-3-1"))
+    assert context is not None and context.school_class_id == pk(roster_city.klass("cls-es-3-1"))
