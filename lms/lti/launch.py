@@ -30,6 +30,7 @@ STATE_LIFETIME = timedelta(minutes=10)
 CLOCK_LEEWAY_SECONDS = 60
 JWKS_CACHE_SECONDS = 300
 LAUNCH_ROLES = frozenset({"student", "teacher", "school_admin"})
+MAX_ID_LENGTH = 255  # sub and context id (the columns' width too)
 
 
 class LaunchRefused(Exception):
@@ -254,6 +255,11 @@ def verify_launch(
     if deployment is None:
         raise _refuse("unknown_deployment", status_code=403, platform=platform)
     if message_type == c.RESOURCE_LINK_REQUEST and not isinstance(decoded.get(c.RESOURCE_LINK), dict):
+        raise _refuse("bad_token", platform=platform)
+    # OIDC Core §2 and LTI Core §5.3.6/§5.4.1 cap sub and the context id at 255: longer is malformed (stored
+    # cut, a second launch would miss its own row)
+    context_id = decoded.get(c.CONTEXT, {}).get("id") if isinstance(decoded.get(c.CONTEXT), dict) else None
+    if len(str(decoded["sub"])) > MAX_ID_LENGTH or len(str(context_id or "")) > MAX_ID_LENGTH:
         raise _refuse("bad_token", platform=platform)
     target = decoded.get(c.TARGET_LINK_URI)
     return VerifiedLaunch(

@@ -187,10 +187,17 @@ def new_window(
     now = clock.now()
     ticket = handoff.peek(session=session, token=h, now=now)
     user = session.get(User, ticket.user_id) if ticket is not None else None
-    if ticket is None or user is None or not user.enabled or user.status != "active":
+    if (
+        ticket is None
+        or user is None
+        or not user.enabled
+        or user.status != "active"
+        or not handoff.spend(session=session, row=ticket, now=now)  # another tab spent it meanwhile
+    ):
         return refusal_page(request, lti.LaunchRefused("handoff_expired", msg.HANDOFF_EXPIRED))
-    handoff.spend(session=session, row=ticket, now=now)
     stage = auth_service.next_stage(user, settings)
+    if stage == "full":  # a second session of the launch's sign-in: audited like the first
+        record_sign_in(session, user, ip=client_ip(request), method="lti_new_window")
     return start_session(
         request,
         session=session,

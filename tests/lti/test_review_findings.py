@@ -11,14 +11,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
-from lms.lti import ags, registration
+from lms.audit.models import AuditEvent
+from lms.auth.models import AuthSession
+from lms.lti import ags, handoff, registration
 from lms.lti import claims as c
 from lms.lti import launch as lti
 from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, resource_id_of
@@ -28,6 +32,8 @@ from lms.roster.models import Org
 from tests.conftest import RosterCity
 from tests.factories import get_row, pk
 from tests.lms.assessments_helpers import make_assignment
+from tests.lti.conftest import launch
+from tests.lti.platform import LaunchSpec, TestPlatform
 from tests.lti.portal import register_portal
 
 PORTS = range(18700, 18800)  # this review's port range on the shared machine
@@ -254,3 +260,77 @@ def test_a_district_portal_cannot_link_its_context_to_another_districts_class(
     own = register("kawasemi", pk(roster_city.org("org-district")))
     context = lti.sync_context(session=db_session, launch=_launch_with_context(db_session, own, "cls-es-3-1"))
     assert context is not None and context.school_class_id == pk(roster_city.klass("cls-es-3-1"))
+
+
+# --- identifiers longer than the columns ---------------------------------------------------------------
+
+
+def test_a_sub_or_context_id_longer_than_255_is_refused_not_truncated(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    """F5 (low): ``sub`` and the context id were looked up whole but stored cut to 255 characters, so the same
+    launch a second time missed its own row and inserted a duplicate: IntegrityError, a 500. OIDC and LTI Core
+    cap both at 255 ASCII characters; a longer one is a malformed id_token."""
+    long_sub = LaunchSpec(sub="s" * 300, lis={"person_sourcedid": "stu-es-1"})
+    long_context = LaunchSpec(sub="stu-es-1", context_id="c" * 300)
+    for n, spec in enumerate((long_sub, long_context)):
+        for attempt in range(2):
+            client.cookies.clear()
+            launched = launch(client, platform, spec, hint=f"h-{n}-{attempt}")
+            assert launched.response.status_code == 400, launched.response.text[:300]
+            assert 'data-lti-refusal="bad_token"' in launched.response.text
+
+
+# --- the new-window handoff ----------------------------------------------------------------------------
+
+
+def _ticket_of(client: Any, platform: TestPlatform) -> str:
+    launched = launch(client, platform, LaunchSpec(sub="stu-es-1"))
+    assert launched.response.status_code == 303
+    client.cookies.clear()  # the iframe lost its cookie: the landing offers a new window
+    return str(parse_qs(urlsplit(launched.response.headers["location"]).query)["h"][0])
+
+
+def test_the_new_window_sign_in_is_audited(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    """F6 (low): the new window opened a second session with no ``auth.login`` event (the audit log showed one
+    sign-in for two sessions)."""
+    ticket = _ticket_of(client, platform)
+    opened = client.get("/lti/handoff", params={"h": ticket}, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/home"
+    db_session.expire_all()
+    methods = [
+        json.loads(e.detail or "{}").get("method")
+        for e in db_session.exec(
+            select(AuditEvent).where(AuditEvent.action == "auth.login").order_by(col(AuditEvent.id))
+        )
+    ]
+    assert methods == ["lti", "lti_new_window"]
+
+
+def test_a_handoff_ticket_spent_by_another_tab_meanwhile_signs_nobody_in(
+    client: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F7 (low): `/lti/handoff` ignored `handoff.spend`'s answer, so two requests with one ticket that both
+    passed `peek` both opened a session (the ticket is meant to be one use)."""
+    ticket = _ticket_of(client, platform)
+    original_peek = handoff.peek
+
+    def peek_then_lose_the_race(*, session: Session, token: str, now: datetime) -> Any:
+        row = original_peek(session=session, token=token, now=now)
+        if row is not None:  # the other tab's request spends it between our peek and our spend
+            assert handoff.spend(session=session, row=row, now=now)
+        return row
+
+    monkeypatch.setattr(handoff, "peek", peek_then_lose_the_race)
+    sessions_before = db_session.exec(select(func.count()).select_from(AuthSession)).one()
+    opened = client.get("/lti/handoff", params={"h": ticket}, follow_redirects=False)
+    assert opened.status_code == 400 and 'data-lti-refusal="handoff_expired"' in opened.text
+    db_session.expire_all()
+    assert db_session.exec(select(func.count()).select_from(AuthSession)).one() == sessions_before
