@@ -27,14 +27,16 @@ from lms.lti import claims as c
 from lms.lti import launch as lti
 from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, resource_id_of
 from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
-from lms.lti.service_models import LtiLineItem
+from lms.lti.service_models import LtiDeepLinkTicket, LtiLineItem
+from lms.reading.models import Assignment
 from lms.roster.models import Org
 from tests.conftest import RosterCity
 from tests.factories import get_row, pk
 from tests.lms.assessments_helpers import make_assignment
 from tests.lti.conftest import launch
-from tests.lti.platform import LaunchSpec, TestPlatform
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform
 from tests.lti.portal import register_portal
+from tests.lti.test_deep_linking_flow import count, deep_linking_spec
 
 PORTS = range(18700, 18800)  # this review's port range on the shared machine
 
@@ -334,3 +336,46 @@ def test_a_handoff_ticket_spent_by_another_tab_meanwhile_signs_nobody_in(
     assert opened.status_code == 400 and 'data-lti-refusal="handoff_expired"' in opened.text
     db_session.expire_all()
     assert db_session.exec(select(func.count()).select_from(AuthSession)).one() == sessions_before
+
+
+# --- checked and holding (regression guards, not findings) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sub", "sourced_id", "code"),
+    [("portal-s1", "stu-es-1", "dl_not_teacher"), ("portal-t2", "tch-es-2", "dl_not_class_teacher")],
+    ids=["student-with-instructor-claim", "teacher-of-another-class"],
+)
+def test_deep_linking_needs_the_roster_teacher_of_the_contexts_class(
+    client: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    db_session: Session,
+    sub: str,
+    sourced_id: str,
+    code: str,
+) -> None:
+    """The roster's role wins over the portal's claim, and a teacher links only for their own class."""
+    counted = (Assignment, LtiDeepLinkTicket, AuthSession)
+    before = [count(db_session, m) for m in counted]
+    spec = deep_linking_spec(platform, sub=sub, sourced_id=sourced_id, roles=[INSTRUCTOR])
+    refused = launch(client, platform, spec).response
+    assert refused.status_code == 403 and f'data-lti-refusal="{code}"' in refused.text
+    assert [count(db_session, m) for m in counted] == before
+
+
+def test_a_students_launch_claiming_instructor_opens_only_student_pages(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    klass = roster_city.klass("cls-es-3-1")
+    spec = LaunchSpec(
+        sub="portal-s1",
+        roles=[INSTRUCTOR],
+        lis={"person_sourcedid": "stu-es-1", "course_section_sourcedid": "cls-es-3-1"},
+        custom={"giga_target": f"/classes/{pk(klass)}/report"},
+    )
+    launched = launch(client, platform, spec)
+    landing = client.get(launched.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"] == "/home"
+    assert client.get(f"/classes/{pk(klass)}/report", follow_redirects=False).status_code in (403, 404)
