@@ -22,8 +22,11 @@ from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import AuthSession
+from lms.core.db import utc_now
+from lms.core.errors import NotFound
 from lms.lti import ags, handoff, registration
 from lms.lti import claims as c
+from lms.lti import deep_link_service as dls
 from lms.lti import launch as lti
 from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, resource_id_of
 from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
@@ -36,6 +39,8 @@ from tests.lms.assessments_helpers import make_assignment
 from tests.lti.conftest import launch
 from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform
 from tests.lti.portal import register_portal
+from tests.lti.services_platform import tool_key_and_jwks
+from tests.lti.test_deep_link_service import ticket_for
 from tests.lti.test_deep_linking_flow import count, deep_linking_spec
 
 PORTS = range(18700, 18800)  # this review's port range on the shared machine
@@ -379,3 +384,36 @@ def test_a_students_launch_claiming_instructor_opens_only_student_pages(
     landing = client.get(launched.response.headers["location"], follow_redirects=False)
     assert landing.headers["location"] == "/home"
     assert client.get(f"/classes/{pk(klass)}/report", follow_redirects=False).status_code in (403, 404)
+
+
+def test_a_deep_linking_ticket_creates_one_assignment_even_when_two_posts_race(
+    db_session: Session, world: Any
+) -> None:
+    """F8 (low): `create_link` spent the ticket with a plain assignment after creating the assignment, so two
+    posts of the picker (a double click, two tabs) that both passed `open_ticket` made two assignments and
+    two links in the portal."""
+    portal = register_portal(db_session, world.classes["A1"])
+    key, jwks = tool_key_and_jwks()
+    portal.platform.tool_jwks = jwks
+    teacher = world.users["t-a1"]
+    secret = ticket_for(db_session, portal, teacher)
+    now = utc_now()
+    first_tab = dls.open_ticket(session=db_session, secret=secret, user=teacher, now=now)
+    second_tab = dls.open_ticket(session=db_session, secret=secret, user=teacher, now=now)
+
+    def post(opened: dls.OpenTicket) -> dls.LinkReply:
+        return dls.create_link(
+            session=db_session,
+            opened=opened,
+            user=teacher,
+            choice_key="test",
+            tool_origin="https://tool.test",
+            now=now,
+            ip=None,
+            key=key,
+        )
+
+    post(first_tab)
+    with pytest.raises(NotFound):
+        post(second_tab)
+    assert count(db_session, Assignment) == 1
