@@ -28,9 +28,9 @@ from lms.lti import ags, handoff, registration
 from lms.lti import claims as c
 from lms.lti import deep_link_service as dls
 from lms.lti import launch as lti
-from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, resource_id_of
+from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, CLAIM_NRPS, resource_id_of
 from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
-from lms.lti.service_models import LtiDeepLinkTicket, LtiLineItem
+from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem
 from lms.reading.models import Assignment
 from lms.roster.models import Org
 from tests.conftest import RosterCity
@@ -196,7 +196,12 @@ def test_another_contexts_launch_cannot_move_a_line_item_to_its_own_url(
         c.CUSTOM: {ASSIGNMENT_PARAM: str(pk(assignment))},
     }
     ags.remember_line_item(
-        session=db_session, lti_context_id=pk(other), class_id=pk(klass), claims=claims, now=clock.now()
+        session=db_session,
+        platform=get_row(db_session, LtiPlatform, other.platform_id),
+        lti_context_id=pk(other),
+        class_id=pk(klass),
+        claims=claims,
+        now=clock.now(),
     )
     db_session.commit()
     row = ags.line_item_of(db_session, pk(assignment))
@@ -206,12 +211,72 @@ def test_another_contexts_launch_cannot_move_a_line_item_to_its_own_url(
     claims[CLAIM_AGS_ENDPOINT] = {"lineitem": "https://portal-a.example/lineitems/8"}
     ags.remember_line_item(
         session=db_session,
+        platform=portal.row,
         lti_context_id=pk(portal.context),
         class_id=pk(klass),
         claims=claims,
         now=clock.now(),
     )
     assert get_row(db_session, LtiLineItem, row.id).lineitem_url == "https://portal-a.example/lineitems/8"
+
+
+def test_a_launch_cannot_aim_the_tools_service_calls_at_its_own_network(
+    db_session: Session, world: Any, clock: Any
+) -> None:
+    """F9 (medium): the AGS and NRPS URLs of a launch were stored as sent, then called from the server with
+    a bearer token: ``http://169.254.169.254/…`` (cloud metadata), ``http://127.0.0.1:…`` or a private address
+    made the tool probe its own network (the NRPS page shows what parses as members; errors quote status)."""
+    klass = world.classes["A1"]
+    portal = register_portal(db_session, klass)
+    services = db_session.exec(select(LtiContextServices)).one()
+    good_lineitems, good_memberships = services.lineitems_url, services.memberships_url
+    assignment = make_assignment(db_session, world, clock)
+    inside = {
+        CLAIM_AGS_ENDPOINT: {
+            "lineitems": "http://169.254.169.254/latest/meta-data/",
+            "lineitem": "http://127.0.0.1:8000/admin/lti",
+            "scope": [],
+        },
+        CLAIM_NRPS: {"context_memberships_url": "https://10.0.0.5/members"},
+        c.CUSTOM: {ASSIGNMENT_PARAM: str(pk(assignment))},
+    }
+    now = clock.now()
+    ags.remember_services(
+        session=db_session,
+        platform=portal.row,
+        lti_context_id=pk(portal.context),
+        deployment_id="d",
+        claims=inside,
+        now=now,
+    )
+    made = ags.remember_line_item(
+        session=db_session,
+        platform=portal.row,
+        lti_context_id=pk(portal.context),
+        class_id=pk(klass),
+        claims=inside,
+        now=now,
+    )
+    db_session.expire_all()
+    services = db_session.exec(select(LtiContextServices)).one()
+    assert (services.lineitems_url, services.memberships_url) == (good_lineitems, good_memberships)
+    assert made is None and ags.line_item_of(db_session, pk(assignment)) is None
+    # a public https URL (services on another host than the issuer) and the platform's own origin still do
+    public = {
+        CLAIM_AGS_ENDPOINT: {"lineitems": "https://gradebook.portal.example/li", "scope": []},
+        CLAIM_NRPS: {"context_memberships_url": good_memberships},
+    }
+    ags.remember_services(
+        session=db_session,
+        platform=portal.row,
+        lti_context_id=pk(portal.context),
+        deployment_id="d",
+        claims=public,
+        now=now,
+    )
+    services = db_session.exec(select(LtiContextServices)).one()
+    assert services.lineitems_url == "https://gradebook.portal.example/li"
+    assert services.memberships_url == good_memberships
 
 
 # --- a platform's context is only linked to a class of its own district ------------------------------------
