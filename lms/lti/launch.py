@@ -19,6 +19,7 @@ import jwt
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from lms.audit.service import record_event
 from lms.auth.tokens import sha256_hex
 from lms.lti import claims as c
 from lms.lti import messages as msg
@@ -339,7 +340,9 @@ def match_user(*, session: Session, launch: VerifiedLaunch, now: datetime) -> Us
     return user
 
 
-def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | None:
+def sync_context(
+    *, session: Session, launch: VerifiedLaunch, actor_id: int | None = None, ip: str | None = None
+) -> LtiContext | None:
     """The launch's context row (made on first sight), with its class matched by OneRoster sourcedId when the
     portal sends it (``lis.course_section_sourcedid``, or a context id that is a class sourcedId) — a class
     of the platform's district only, as `match_user` keeps it to its district's users."""
@@ -356,6 +359,7 @@ def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | No
     title = launch.context.get("title") or launch.context.get("label")
     if isinstance(title, str):
         row.title = title[:255]
+    linked = False
     if row.school_class_id is None:
         lis = launch.claims.get(c.LIS)
         keys = [lis.get("course_section_sourcedid")] if isinstance(lis, dict) else []
@@ -367,10 +371,21 @@ def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | No
                 if klass is not None and district_id is not None:
                     klass = klass if _district_of(session, klass.school_id) == district_id else None
                 if klass is not None:
-                    row.school_class_id = klass.id
+                    row.school_class_id, linked = klass.id, True
                     break
     session.add(row)
     session.flush()
+    if linked:
+        # the class's scores and roster comparison now follow this portal: audited
+        record_event(
+            session=session,
+            actor_id=actor_id,
+            action="lti.context_link",
+            target_type="class",
+            target_id=row.school_class_id,
+            ip=ip,
+            detail={"platform_id": platform_id, "context_id": row.context_id},
+        )
     return row
 
 

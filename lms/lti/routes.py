@@ -114,7 +114,7 @@ async def launch(
             message_types=frozenset(LANDINGS),
         )
         user = lti.match_user(session=session, launch=verified, now=now)
-        context = lti.sync_context(session=session, launch=verified)
+        context = lti.sync_context(session=session, launch=verified, actor_id=user.id, ip=client_ip(request))
         # a landing may refuse too (lti-svc: a student's deep-linking launch), before the sign-in
         target = LANDINGS[verified.message_type](session, verified, user, context, tool_origin(request))
     except lti.LaunchRefused as refusal:

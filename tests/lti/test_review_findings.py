@@ -482,3 +482,37 @@ def test_a_deep_linking_ticket_creates_one_assignment_even_when_two_posts_race(
     with pytest.raises(NotFound):
         post(second_tab)
     assert count(db_session, Assignment) == 1
+
+
+def test_linking_a_portal_context_to_a_class_is_audited_once(
+    db_session: Session, roster_city: RosterCity
+) -> None:
+    """F10 (low): the automatic link of a portal's context to a roster class (from then on the class's scores
+    go to that portal and its roster is compared with it) left no audit row, although the label
+    ``lti.context_link`` was written for it."""
+    platform = registration.register_platform(
+        session=db_session,
+        data=registration.PlatformInput(
+            name="kawasemi",
+            issuer="https://kawasemi.example",
+            client_id="c",
+            auth_login_url="https://kawasemi.example/auth",
+            auth_token_url="https://kawasemi.example/token",
+            jwks_url="https://kawasemi.example/jwks",
+            deployment_ids=("dep-1",),
+        ),
+        actor_id=None,
+        ip=None,
+    )
+    teacher = roster_city.user("tch-es-1")
+    for _ in range(2):  # the second launch finds the link made: no second event
+        lti.sync_context(
+            session=db_session,
+            launch=_launch_with_context(db_session, platform, "cls-es-3-1"),
+            actor_id=pk(teacher),
+            ip="192.0.2.1",
+        )
+    events = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.context_link")).all()
+    assert [(e.actor_id, e.target_type, e.target_id) for e in events] == [
+        (pk(teacher), "class", str(pk(roster_city.klass("cls-es-3-1"))))
+    ]
