@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +29,7 @@ from lms.lti import claims as c
 from lms.lti import deep_link_service as dls
 from lms.lti import launch as lti
 from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, CLAIM_NRPS, resource_id_of
-from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
+from lms.lti.models import LtiContext, LtiDeployment, LtiHandoff, LtiLaunchState, LtiPlatform
 from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem
 from lms.reading.models import Assignment
 from lms.roster.models import Org
@@ -516,3 +516,44 @@ def test_linking_a_portal_context_to_a_class_is_audited_once(
     assert [(e.actor_id, e.target_type, e.target_id) for e in events] == [
         (pk(teacher), "class", str(pk(roster_city.klass("cls-es-3-1"))))
     ]
+
+
+def test_the_daily_purge_removes_expired_lti_logins_and_tickets(
+    db_session: Session, roster_city: RosterCity, registered: LtiPlatform
+) -> None:
+    """F11 (medium): ``purge_launch_states`` existed but nothing called it, and tickets had no purge at all:
+    ``/lti/login`` is public and stores a row per request (any registered issuer), so the table only grew.
+    The daily ``giga sessions purge`` now removes both an hour past their expiry."""
+    from typer.testing import CliRunner
+
+    from lms.cli import app
+
+    now = datetime.now(UTC)
+    student = roster_city.user("stu-es-1")
+    for age, name in ((timedelta(hours=3), "old"), (timedelta(minutes=1), "new")):
+        db_session.add(
+            LtiLaunchState(
+                state_hash=name.ljust(64, "s"),
+                nonce=name,
+                platform_id=pk(registered),
+                target_link_uri="https://testserver/",
+                created_at=now - age,
+                expires_at=now - age + lti.STATE_LIFETIME,
+            )
+        )
+        db_session.add(
+            LtiHandoff(
+                token_hash=name.ljust(64, "h"),
+                user_id=pk(student),
+                target="/home",
+                created_at=now - age,
+                expires_at=now - age + handoff.LIFETIME,
+            )
+        )
+    db_session.commit()
+    result = CliRunner().invoke(app, ["sessions", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 LTI login state(s) and 1 new-window ticket(s)" in result.stdout
+    db_session.expire_all()
+    assert db_session.exec(select(LtiLaunchState.nonce)).all() == ["new"]
+    assert db_session.exec(select(LtiHandoff.target)).all() == ["/home"]
