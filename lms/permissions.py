@@ -143,6 +143,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/lti/deep-link"): P(Row.CLASS_RESULTS),
     ("POST", "/lti/deep-link"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/lti/roster"): P(Row.CLASS_ROSTER),
+    ("GET", "/admin/lti/scores"): P(Row.ADMIN),  # the score outbox: counts, errors, send again (audited)
+    ("POST", "/admin/lti/scores/retry"): P(Row.ADMIN),
     # JSON API: online calibration (lms/assessments_calibration)
     ("GET", "/api/v1/calibrations"): P(Row.ITEM_BANK, session_only=True),
     ("POST", "/api/v1/calibrations/{calibration_id}/promote"): P(Row.ITEM_BANK, session_only=True),
@@ -226,11 +228,14 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/lti/login"): P(Row.PUBLIC),
     ("POST", "/lti/launch"): P(Row.PUBLIC),
     ("GET", "/lti/landing"): P(Row.PUBLIC),  # a one-time ticket; redirects only to its own user's page
-    ("GET", "/lti/handoff"): P(Row.PUBLIC),  # a one-time, two-minute ticket issued by a verified launch
+    ("GET", "/lti/handoff"): P(Row.PUBLIC),
+    ("GET", "/lti/signed-out"): P(Row.PUBLIC),  # a one-time, two-minute ticket issued by a verified launch
     # registering a platform lets it sign roster users in: the admin's, like a roster import
     ("GET", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
+    ("POST", "/admin/lti/contexts/{context_id}"): P(Row.ADMIN),
+    ("POST", "/admin/lti/key/rotate"): P(Row.ADMIN),
     # notebook courses and grades (J1; lms/notebooks)
     ("POST", "/api/v1/classes/{class_id}/notebook-course"): P(Row.CLASS_RESULTS, scope="hub"),
     ("GET", "/api/v1/notebooks/courses"): P(Row.ADMIN, scope="hub"),

@@ -44,6 +44,7 @@ from lms.teaching.schemas import AssignmentCreate
 
 TICKET_LIFETIME = timedelta(minutes=30)
 PRACTICE_SET_SIZE = 5
+TEST_MIN_ITEMS, TEST_MAX_ITEMS = 5, 15  # the assign form's defaults for an adaptive test
 TEST_CHOICE = "test"
 TARGET_PARAM = "giga_target"  # lms.lti.claims.TARGET_CUSTOM: the page a resource-link launch opens
 
@@ -138,13 +139,13 @@ def _grade_number(code: str | None) -> int:
 def choices(*, klass: SchoolClass, now: datetime) -> list[Choice]:
     """The reading test of the current term (adaptive, seven skills), then a practice set per skill."""
     _, term = school_year_and_term(now)
-    title = msg.READING_TEST_TITLE.format(term=msg.TERMS.get(term, f"{term}学期"))
+    title = msg.READING_TEST_TITLE.format(term=term)
     out = [
         Choice(
             TEST_CHOICE,
             title,
-            "7つの読解スキルの適応型テスト（5〜15問）",
-            AssignmentCreate(title=title, kind="cat", min_items=5, max_items=15),
+            msg.READING_TEST_TEXT.format(min_items=TEST_MIN_ITEMS, max_items=TEST_MAX_ITEMS),
+            AssignmentCreate(title=title, kind="cat", min_items=TEST_MIN_ITEMS, max_items=TEST_MAX_ITEMS),
         )
     ]
     grade = _grade_number((klass.grades or "").split(",")[0].strip() or None)
@@ -160,7 +161,7 @@ def choices(*, klass: SchoolClass, now: datetime) -> list[Choice]:
             Choice(
                 f"practice-{skill}",
                 set_title,
-                f"{name}の練習問題 {len(items)} 問（スコアはつきません）",
+                msg.PRACTICE_SET_TEXT.format(skill=name, n=len(items)),
                 AssignmentCreate(
                     title=set_title,
                     kind="practice",

@@ -77,8 +77,9 @@ def engine_loader(engine: Engine) -> Callable[[], set[str]]:
 def _embedded(scope: Scope) -> bool:
     if str(scope.get("path", "")).startswith("/lti/"):
         return True
+    marker = EMBED_COOKIE.encode() + b"="
     for name, value in scope.get("headers", ()):
-        if name == b"cookie" and (EMBED_COOKIE.encode() + b"=") in value:
+        if name == b"cookie" and any(part.strip().startswith(marker) for part in value.split(b";")):
             return True
     return False
 

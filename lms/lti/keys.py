@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from sqlmodel import Session, col, select
 
+from lms.audit.service import record_event
 from lms.auth.secret_box import seal, unseal
 from lms.core.db import utc_now
 from lms.core.errors import Conflict
@@ -71,13 +72,24 @@ def tool_signing_key(session: Session) -> tuple[str, rsa.RSAPrivateKey]:
     return row.kid, key
 
 
-def rotate_tool_key(session: Session) -> LtiToolKey:
-    """Retire the active key and make a new one; retired keys stay in the JWKS for a day of overlap."""
+def rotate_tool_key(session: Session, *, actor_id: int | None = None, ip: str | None = None) -> LtiToolKey:
+    """Retire the active key and make a new one (audited ``lti.key_rotate``); retired keys stay in the JWKS
+    for a day, so what was signed just before still verifies."""
     for row in session.exec(select(LtiToolKey).where(col(LtiToolKey.retired_at).is_(None))).all():
         row.retired_at = utc_now()
         session.add(row)
     session.flush()
-    return _new_key(session, secret_key=get_settings().secret_key)
+    new = _new_key(session, secret_key=get_settings().secret_key)
+    record_event(
+        session=session,
+        actor_id=actor_id,
+        action="lti.key_rotate",
+        target_type="lti_tool_key",
+        target_id=new.id,
+        ip=ip,
+        detail={"kid": new.kid},
+    )
+    return new
 
 
 def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:

@@ -118,5 +118,12 @@ HANDOFF_EXPIRED = (
 ADMIN_NOTICES = {
     "added": "プラットフォームを登録しました。学習eポータル側にも、このページ上部のURLを登録してください。",
     "deployment": "デプロイメントIDを追加しました。",
+    "rotated": "署名鍵を作り直しました。ポータルは公開鍵セットURLから新しい鍵を読み込みます。",
+    "linked": "ポータルのコースをクラスに対応づけました。先生の起動はそのクラスの結果のページを開きます。",
 }
 REFUSED_TITLE = "学習eポータルから開けませんでした"
+CONTEXT_NOT_FOUND = "そのポータルのコースは見つかりません。"
+CLASS_SOURCED_ID_UNKNOWN = (
+    "その sourcedId のクラスが名簿にありません。OneRoster の classes.csv の sourcedId を入力してください。"
+)
+SIGNED_OUT_TITLE = "サインアウトしました"

@@ -31,7 +31,6 @@ LTI_ROLE_OF = {
     "Mentor": "teacher",
     "Administrator": "administrator",
 }
-ROLE_LABELS_JA = {"student": "児童生徒", "teacher": "教員", "administrator": "管理者", "other": "その他"}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from lms.auth.deps import PageUser, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import Conflict, InvalidInput
-from lms.lti import keys, registration
+from lms.lti import contexts, keys, registration
 from lms.lti import messages as msg
 from lms.lti.framing import AncestorCache
 from lms.pages.deps import PAGE_DEPENDENCIES
@@ -61,6 +61,7 @@ def _page(
     context: dict[str, Any] = {
         "tool": _tool_urls(request, keys.current_key(session).kid),
         "platforms": rows,
+        "contexts": contexts.list_contexts(session=session),
         "districts": districts,
         "form": form or dict.fromkeys((*FORM_FIELDS, "district_id"), ""),
         "error": error,
@@ -144,3 +145,32 @@ def add_deployment(
         session.rollback()
         return _page(request, session, error=error.message)
     return RedirectResponse("/admin/lti?done=deployment", status_code=303)
+
+
+@router.post("/admin/lti/contexts/{context_id}")
+def link_context(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    context_id: int,
+    class_sourced_id: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    try:
+        contexts.link_context(
+            session=session,
+            context_id=context_id,
+            class_sourced_id=class_sourced_id,
+            actor_id=user.id,
+            ip=client_ip(request),
+        )
+    except InvalidInput as error:
+        session.rollback()
+        return _page(request, session, error=error.message)
+    return RedirectResponse("/admin/lti?done=linked", status_code=303)
+
+
+@router.post("/admin/lti/key/rotate")
+def rotate_key(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """A new signing key (the old one stays published a day): after a leak, or a new GIGA_SECRET_KEY."""
+    keys.rotate_tool_key(session, actor_id=user.id, ip=client_ip(request))
+    return RedirectResponse("/admin/lti?done=rotated", status_code=303)

@@ -208,3 +208,9 @@ def new_window(
         target=ticket.target,
         old=loaded,
     )
+
+
+@router.get("/lti/signed-out")
+def signed_out(request: Request) -> Response:
+    """After おわる（サインアウト） inside the portal's iframe: back to the portal, not to a sign-in page."""
+    return render(request, "lti_signed_out.html", {"title": msg.SIGNED_OUT_TITLE})

@@ -27,13 +27,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lms.core.db import session_scope, utc_now
-from lms.lti import ags
+from lms.lti import ags, nrps
 from lms.lti.keys import tool_signing_key
 from lms.lti.models import LtiContext, LtiPlatform, LtiUserLink
 from lms.lti.service_models import LtiContextServices, LtiLineItem, LtiScoreOutbox
 from lms.lti.services_token import (
     SCOPE_LINEITEM,
     SCOPE_LINEITEM_READONLY,
+    SCOPE_NRPS,
     SCOPE_SCORE,
     PlatformUnavailable,
     ServiceError,
@@ -42,6 +43,7 @@ from lms.lti.services_token import (
     ToolKey,
     default_cache,
 )
+from lms.roster.models import User
 from lms.xapi_sender.outbox import backoff_delay
 
 BATCH_SIZE = 50
@@ -80,6 +82,8 @@ class Job:
     lineitems_url: str | None
     scopes: tuple[str, ...]
     endpoint: TokenEndpoint
+    memberships_url: str | None = None  # to find the platform's id of a student who never launched
+    student_ids: tuple[str, ...] = ()  # the student's OneRoster sourcedId and userMasterIdentifier
 
 
 def _sendable(now: datetime) -> Any:
@@ -101,6 +105,7 @@ def _job(session: Session, row: LtiScoreOutbox) -> Job:
     services = session.exec(
         select(LtiContextServices).where(LtiContextServices.lti_context_id == context.id)
     ).first()
+    student = session.get(User, row.student_id)
     link = session.exec(
         select(LtiUserLink)
         .where(LtiUserLink.platform_id == platform.id, LtiUserLink.user_id == row.student_id)
@@ -119,6 +124,10 @@ def _job(session: Session, row: LtiScoreOutbox) -> Job:
         lineitems_url=services.lineitems_url if services else None,
         scopes=tuple(services.ags_scopes) if services else (),
         endpoint=TokenEndpoint(token_url=platform.auth_token_url, client_id=platform.client_id),
+        memberships_url=services.memberships_url if services else None,
+        student_ids=tuple(i for i in (student.sourced_id, student.user_master_identifier) if i)
+        if student
+        else (),
     )
 
 
@@ -197,11 +206,39 @@ def find_or_create_line_item(client: httpx.Client, job: Job, token: str) -> str:
         raise ServiceError(f"unreadable line item answer ({error})") from error
 
 
-def deliver(client: httpx.Client, job: Job, *, key: ToolKey, cache: TokenCache) -> str | None:
+def member_id(
+    client: httpx.Client, job: Job, *, key: ToolKey, cache: TokenCache, rosters: dict[str, list[nrps.Member]]
+) -> str | None:
+    """The platform's id of a student who never launched from it (signed in with a password or a QR card):
+    the context's membership (NRPS, read once per round) names them by OneRoster sourcedId or
+    userMasterIdentifier. Nothing is stored: the launch keeps the only links."""
+    if job.memberships_url is None or not job.student_ids:
+        return None
+    if job.memberships_url not in rosters:
+        token = cache.get(client, endpoint=job.endpoint, key=key, scopes={SCOPE_NRPS})
+        rosters[job.memberships_url] = nrps.fetch_members(client, url=job.memberships_url, token=token)
+    for member in rosters[job.memberships_url]:
+        if member.sourced_id in job.student_ids or member.user_id in job.student_ids:
+            return member.user_id
+    return None
+
+
+def deliver(
+    client: httpx.Client,
+    job: Job,
+    *,
+    key: ToolKey,
+    cache: TokenCache,
+    rosters: dict[str, list[nrps.Member]] | None = None,
+) -> str | None:
     """POST one score; the line item URL it found on the way (to store), or raise `ServiceError`."""
-    if job.user_sub is None:
+    user_sub = job.user_sub or member_id(
+        client, job, key=key, cache=cache, rosters={} if rosters is None else rosters
+    )
+    if user_sub is None:
         raise ServiceError(
-            "the student has never launched from this platform: their platform user id is unknown"
+            "the platform's id of the student is unknown: they never launched from it and its membership "
+            "(NRPS) does not name their sourcedId"
         )
     scopes = {SCOPE_SCORE}
     if job.lineitem_url is None:
@@ -214,7 +251,7 @@ def deliver(client: httpx.Client, job: Job, *, key: ToolKey, cache: TokenCache) 
     try:
         response = client.post(
             _scores_url(lineitem_url),
-            content=json.dumps({**job.score, "userId": job.user_sub}, ensure_ascii=False).encode(),
+            content=json.dumps({**job.score, "userId": user_sub}, ensure_ascii=False).encode(),
             headers={"Authorization": f"Bearer {token}", "Content-Type": ags.SCORE_MEDIA_TYPE},
         )
     except httpx.HTTPError as error:
@@ -246,9 +283,10 @@ def send_once(
     sent: list[int] = []
     found_urls: dict[int, str] = {}
     failures: dict[int, tuple[int, str]] = {}
+    rosters: dict[str, list[nrps.Member]] = {}
     for job in jobs:
         try:
-            url = deliver(client, job, key=key, cache=cache)
+            url = deliver(client, job, key=key, cache=cache, rosters=rosters)
         except ServiceError as error:
             failures[job.row_id] = (job.tries, error.message)
             continue
@@ -342,3 +380,27 @@ def score_counts(*, session: Session, now: datetime) -> dict[str, int]:
     }
     out["waiting"] = total - out["sent"] - out["ready"] - out["parked"]
     return out
+
+
+def waiting_rows(*, session: Session, limit: int = 20) -> list[LtiScoreOutbox]:
+    """The oldest scores not yet delivered (with their last error), for the administrator's page."""
+    return list(
+        session.exec(
+            select(LtiScoreOutbox)
+            .where(col(LtiScoreOutbox.sent_at).is_(None))
+            .order_by(col(LtiScoreOutbox.id))
+            .limit(limit)
+        )
+    )
+
+
+def retry_now(*, session: Session) -> int:
+    """Make every undelivered score sendable now (parked ones too), once the cause is fixed; how many."""
+    result = session.execute(
+        update(LtiScoreOutbox)
+        .where(col(LtiScoreOutbox.sent_at).is_(None))
+        .values(tries=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

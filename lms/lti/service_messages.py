@@ -32,9 +32,14 @@ DL_TICKET_OTHER_USER = "この教材選択の画面は、別の先生のもの�
 DL_UNKNOWN_CHOICE = "選ばれた教材が見つかりません。一覧から選び直してください。"
 DL_DONE_MESSAGE = "「{title}」を{klass}に出題しました。"
 
-READING_TEST_TITLE = "読解力テスト（{term}）"
+READING_TEST_TITLE = "読解力テスト（{term}学期）"
+READING_TEST_TEXT = "7つの読解スキルの適応型テスト（{min_items}〜{max_items}問）"
 PRACTICE_SET_TITLE = "練習セット：{skill}"
-TERMS = {1: "1学期", 2: "2学期", 3: "3学期"}
+PRACTICE_SET_TEXT = "{skill}の練習問題 {n} 問（スコアはつきません）"
+PICKER_TITLE = "ポータルに教材を追加"
+RETURN_TITLE = "ポータルに戻ります"
+ROSTER_TITLE = "ポータルの名簿と照合"
+ROLE_LABELS = {"student": "児童生徒", "teacher": "教員", "administrator": "管理者", "other": "その他"}
 
 SCORE_COMMENT = (
     "読解力スコア {score}（95%の範囲 {lower}〜{upper}、標準誤差 {se:.0f}）。段階：{band}。"
@@ -58,3 +63,6 @@ NRPS_TOKEN_REFUSED = (
     "ポータルの管理者に、このツールの登録（クライアントID と公開鍵の URL）を確認するよう伝えてください。"
 )
 NRPS_UNAVAILABLE = "ポータルの名簿サービスに接続できませんでした。しばらくしてからもう一度お試しください。"
+
+SCORES_TITLE = "ポータルへの成績送信（LTI AGS）"
+SCORES_RETRIED = "{n} 件の成績を、次の送信で送り直します。"

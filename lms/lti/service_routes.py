@@ -17,15 +17,16 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
 from lms import authz
+from lms.audit.service import record_event
 from lms.auth.csrf import verify_csrf
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep, utc_now
 from lms.core.errors import InvalidInput
-from lms.lti import ags, deep_link_service, nrps
+from lms.lti import ags, deep_link_service, nrps, score_sender
 from lms.lti import claims as c
 from lms.lti import service_messages as msg
 from lms.lti.deep_linking import DeepLinkingClaimsError, is_instructor, read_settings
@@ -135,7 +136,7 @@ def picker(request: Request, session: SessionDep, user: PageUser, clock: ClockDe
     """「教材を選ぶ」: the reading test of the term or a practice set, for the portal's class."""
     opened = deep_link_service.open_ticket(session=session, secret=t, user=user, now=clock.now())
     context = {
-        "title": "ポータルに教材を追加",
+        "title": msg.PICKER_TITLE,
         "ticket": t,
         "summary": deep_link_service.ticket_summary(opened),
         "choices": deep_link_service.choices(klass=opened.klass, now=clock.now()),
@@ -170,14 +171,14 @@ def picked(
         session.rollback()
         opened = deep_link_service.open_ticket(session=session, secret=t, user=user, now=now)
         context = {
-            "title": "ポータルに教材を追加",
+            "title": msg.PICKER_TITLE,
             "ticket": t,
             "summary": deep_link_service.ticket_summary(opened),
             "choices": deep_link_service.choices(klass=opened.klass, now=now),
             "error": error.message,
         }
         return render(request, "lti_deep_link_picker.html", context, status_code=400)
-    return render(request, "lti_deep_link_return.html", {"title": "ポータルに戻ります", "reply": reply})
+    return render(request, "lti_deep_link_return.html", {"title": msg.RETURN_TITLE, "reply": reply})
 
 
 # --- the roster comparison ---------------------------------------------------------------------------------
@@ -267,10 +268,43 @@ def roster_comparison(
         for ctx, platform, services in _contexts_of(session, klass.id)
     ]
     context = {
-        "title": "ポータルの名簿と照合",
+        "title": msg.ROSTER_TITLE,
         "klass": klass,
         "views": views,
         "no_context": msg.NRPS_NO_CONTEXT,
-        "role_labels": nrps.ROLE_LABELS_JA,
+        "role_labels": msg.ROLE_LABELS,
     }
     return render(request, "lti_roster_compare.html", context)
+
+
+# --- the administrator's view of the score outbox -----------------------------------------------------------
+
+
+@router.get("/admin/lti/scores")
+def scores_page(request: Request, session: SessionDep, user: PageUser, clock: ClockDep) -> Response:
+    """「ポータルへの成績送信」: how many scores are sent, waiting and parked, and why the oldest wait."""
+    context = {
+        "title": msg.SCORES_TITLE,
+        "counts": score_sender.score_counts(session=session, now=clock.now()),
+        "rows": score_sender.waiting_rows(session=session),
+        "notice": msg.SCORES_RETRIED.format(n=request.query_params["retried"])
+        if request.query_params.get("retried", "").isdigit()
+        else None,
+    }
+    return render(request, "lti_scores_admin.html", context)
+
+
+@router.post("/admin/lti/scores/retry", dependencies=[Depends(verify_csrf)])
+def scores_retry(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """Send every waiting and parked score again at the worker's next round (audited)."""
+    count = score_sender.retry_now(session=session)
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="lti.scores_retry",
+        target_type=None,
+        target_id=None,
+        ip=client_ip(request),
+        detail={"scores": count},
+    )
+    return RedirectResponse(f"/admin/lti/scores?retried={count}", status_code=303)

@@ -59,6 +59,7 @@ ACTION_LABELS: dict[str, str] = {
     "report.export": "クラスの結果をCSVで出力",
     "lti.deep_link": "ポータルから教材を追加（ディープリンク）",
     "lti.roster_compare": "ポータルの名簿と照合",
+    "lti.scores_retry": "ポータルへの成績を送り直し",
     "practice.view": "練習を閲覧",
     "practice.class_view": "クラスの練習を閲覧",
     "practice.override": "練習問題を先生が変更",

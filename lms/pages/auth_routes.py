@@ -18,6 +18,7 @@ from lms.auth.sessions import SESSION_COOKIE, LoadedSession, create_session, end
 from lms.core.db import SessionDep
 from lms.core.errors import NotFound
 from lms.core.settings import Settings
+from lms.lti.framing import EMBED_COOKIE
 from lms.pages import messages as msg
 from lms.pages.deps import PAGE_DEPENDENCIES, safe_next
 from lms.pages.render import render
@@ -304,7 +305,9 @@ def logout(request: Request, session: SessionDep, loaded: SessionStateDep) -> Re
             ip=client_ip(request),
         )
         end_session(session=session, row=loaded.row)
-    response = RedirectResponse("/login?bye=1", status_code=303)
+    # inside a portal's iframe (LTI) the sign-in page cannot work: say where to go back to instead
+    embedded = EMBED_COOKIE in request.cookies
+    response = RedirectResponse("/lti/signed-out" if embedded else "/login?bye=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -378,16 +378,20 @@
   }
 
   /* ---- start or resume -------------------------------------------------------------------------------- */
+  // localStorage throws in a portal's iframe when the browser blocks third-party storage (LTI, issue 23):
+  // the test still runs, without the device-side memory of the attempt and the preferences.
+  function lsGet(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
+  function lsPut(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* blocked or full */ } }
   function begin() {
     screen("loading");
-    var key = "giga-runner-attempt-" + cfg.assignmentId, known = localStorage.getItem(key);
+    var key = "giga-runner-attempt-" + cfg.assignmentId, known = lsGet(key);
     var first = known ? api("GET", "/attempts/" + known).catch(function () { return null; }) : Promise.resolve(null);
     first.then(function (data) {
       if (data && data.status === "in_progress") return data;
       return api("POST", "/assignments/" + cfg.assignmentId + "/start", {});
     }).then(function (data) {
       S.attempt = data.attempt_id;
-      localStorage.setItem(key, String(data.attempt_id));
+      lsPut(key, String(data.attempt_id));
       adopt(data);
       if (data.accommodations && data.accommodations.read_aloud) S.readAloud = true;
       S.pos = data.position || 0;
@@ -416,7 +420,7 @@
   /* ---- preferences: text size and background colour, kept on the device ------------------------------ */
   function prefs() {
     var p = {};
-    try { p = JSON.parse(localStorage.getItem("giga-runner-prefs") || "{}"); } catch (e) { p = {}; }
+    try { p = JSON.parse(lsGet("giga-runner-prefs") || "{}"); } catch (e) { p = {}; }
     return { size: p.size || (cfg.largeText === "1" ? "large" : "normal"), bg: p.bg || "white" };
   }
   function applyPrefs() {
@@ -427,7 +431,7 @@
   }
   function savePref(ev) {
     var p = prefs(); p[ev.target.name] = ev.target.value;
-    localStorage.setItem("giga-runner-prefs", JSON.stringify(p)); applyPrefs();
+    lsPut("giga-runner-prefs", JSON.stringify(p)); applyPrefs();
   }
 
   /* ---- read-aloud: the stored kana readings, a ja-JP voice when there is one -------------------------- */

@@ -13,11 +13,8 @@ from sqlmodel import Session
 from lms.lti import launch as lti_launch
 from lms.lti import registration
 from lms.lti.models import LtiPlatform
-from tests.lms.conftest import cheap_password_hashing, clock, sign_in, world
+from tests.lms.conftest import cheap_password_hashing, clock, sign_in, world  # noqa: F401  (fixtures)
 from tests.lti.platform import LaunchSpec, TestPlatform, parse_form_post, running_platform
-
-# the small city of tests/lms/conftest.py for the services' tests (lti-svc)
-__all__ = ["cheap_password_hashing", "clock", "sign_in", "world"]
 
 TOOL_URL = "https://testserver"  # https: the embedded cookies are Secure
 

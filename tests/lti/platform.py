@@ -12,6 +12,7 @@ Ports: the first free one in 18100–18199 (this helper's range), else any free 
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
@@ -20,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from html import unescape
+from html import escape, unescape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,17 +43,38 @@ LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def bound_socket(exclude: set[int] | None = None) -> socket.socket:
+    """A socket bound to 127.0.0.1 on the first free port of ``PORTS`` (``GIGA_TEST_PORTS`` overrides,
+    e.g. "18200-18299"), kept open and handed to uvicorn: no other process can take the port in between."""
+    low, _, high = os.environ.get("GIGA_TEST_PORTS", f"{PORTS.start}-{PORTS.stop - 1}").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        if exclude and port in exclude:
+            continue
+        sock = socket.socket()  # no SO_REUSEADDR: a port another process has bound stays theirs
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen(64)  # claimed now, served by uvicorn later
+        except OSError:
+            sock.close()
+            continue
+        return sock
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+def serve(app: Any, sock: socket.socket, **ssl: Any) -> tuple[uvicorn.Server, threading.Thread]:
+    """Run ``app`` with uvicorn on ``sock`` in a daemon thread; return when it accepts connections."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **ssl))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("a test server did not start")
+        time.sleep(0.05)
+    return server, thread
 
 
 def _pem_pair() -> tuple[str, str]:
@@ -120,9 +142,22 @@ class TestPlatform:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, *, tool_url: str, client_id: str = "giga-tool", deployment_id: str = "deployment-1"):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+    def __init__(
+        self,
+        *,
+        tool_url: str,
+        client_id: str = "giga-tool",
+        deployment_id: str = "deployment-1",
+        public_host: str | None = None,
+    ):
+        """``public_host`` (e.g. "portal.test"): browsers reach the platform there over https (a second
+        listener, `start`'s certificate); servers still reach its JWKS on 127.0.0.1 over http."""
+        self._socket = bound_socket()
+        self.port = int(self._socket.getsockname()[1])
+        self.local_url = f"http://127.0.0.1:{self.port}"
+        self._https_socket = bound_socket(exclude={self.port}) if public_host else None
+        self.https_port = int(self._https_socket.getsockname()[1]) if self._https_socket else None
+        self.base_url = f"https://{public_host}:{self.https_port}" if public_host else self.local_url
         self.issuer = self.base_url
         self.client_id = client_id
         self.deployment_id = deployment_id
@@ -152,8 +187,7 @@ class TestPlatform:
             keys=(self.private_key, self.public_key),
         )
         self.app = build_app(self)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     # --- what the tool's administrator types on /admin/lti ---
 
@@ -167,7 +201,7 @@ class TestPlatform:
 
     @property
     def jwks_url(self) -> str:
-        return self.base_url + "/jwks"
+        return self.local_url + "/jwks"
 
     # --- the portal's link: the third-party-initiated login ---
 
@@ -199,27 +233,19 @@ class TestPlatform:
     # --- the server ---
 
     def start(self, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the LTI test platform did not start")
-            time.sleep(0.05)
+        self._servers.append(serve(self.app, self._socket))
+        if self._https_socket is not None:
+            assert ssl_certfile and ssl_keyfile, "a public host is served over https"
+            self._servers.append(
+                serve(self.app, self._https_socket, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+            )
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        for server, _ in self._servers:
+            server.should_exit = True
+        for _, thread in self._servers:
+            thread.join(timeout=10)
+        self._servers.clear()
 
 
 class _SigningLaunch(_Launch):
@@ -250,6 +276,31 @@ def build_app(platform: TestPlatform) -> FastAPI:
         launch.platform = platform
         response: Response = launch.lti_launch()
         return response
+
+    @app.get("/course/{hint}")
+    def course_page(hint: str) -> HTMLResponse:
+        """The portal's page of a course: the tool in an iframe, opened by a third-party-initiated login."""
+        src = escape(platform.login_url(hint))
+        return HTMLResponse(
+            '<!doctype html><html lang="ja"><title>ポータル</title><h1>学習eポータル（テスト）</h1>'
+            f'<iframe id="tool" src="{src}" width="1200" height="760"></iframe></html>'
+        )
+
+    @app.get("/probe/embed")
+    def probe_embed(frame: str) -> HTMLResponse:
+        """A portal page framing another site's cookie probe (is a plain SameSite=None cookie sent?)."""
+        return HTMLResponse(f'<!doctype html><iframe id="probe" src="{escape(frame)}"></iframe>')
+
+    @app.get("/probe/set")
+    def probe_set() -> HTMLResponse:
+        response = HTMLResponse('<!doctype html><meta http-equiv="refresh" content="0;url=/probe/check">set')
+        response.headers.append("set-cookie", "probe=1; Path=/; SameSite=None; Secure")
+        return response
+
+    @app.get("/probe/check")
+    def probe_check(request: Request) -> HTMLResponse:
+        sent = "yes" if request.cookies.get("probe") == "1" else "no"
+        return HTMLResponse(f'<!doctype html><p id="result">cookie:{sent}</p>')
 
     app.include_router(platform.services.router())
     return app

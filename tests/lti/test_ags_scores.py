@@ -9,17 +9,23 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from lms.audit.models import AuditEvent
 from lms.lti import score_sender
 from lms.lti.ags import SCALE_MAXIMUM
 from lms.lti.deep_linking import resource_id_of
+from lms.lti.models import LtiUserLink
 from lms.lti.service_models import LtiLineItem, LtiScoreOutbox
 from lms.lti.services_token import TokenCache
 from lms.reading.models import Attempt, SkillEstimate
 from tests.factories import get_row, pk
 from tests.lms.assessments_helpers import answer_body, csrf_headers, make_assignment
+from tests.lms.conftest import csrf_of
 from tests.lti.portal import Portal, register_portal
+from tests.lti.services_platform import Member
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 
 
 def take_test(client: Any, settings: Any, assignment_id: int) -> int:
@@ -151,3 +157,65 @@ def test_an_assignment_without_a_line_item_queues_nothing(
     counts = score_sender.score_counts(session=db_session, now=clock.now())
     assert counts == {"sent": 0, "ready": 0, "parked": 0, "waiting": 0}
     assert json.dumps(counts)
+
+
+def test_a_student_who_never_launched_is_found_in_the_portals_membership(
+    client: Any, world: Any, sign_in: Any, clock: Any, db_session: Session, settings: Any, engine: Engine
+) -> None:
+    portal = register_portal(db_session, world.classes["A1"])
+    student = world.users["s-a1"]
+    student.sourced_id = "user-s-a1"  # signed in with a QR card, never from the portal: no link
+    db_session.add(student)
+    db_session.commit()
+    portal.platform.members = [Member("portal-77", [LEARNER], lis_person_sourcedid="user-s-a1")]
+    assignment = linked_assignment(db_session, world, clock, portal)
+    sign_in("s-a1")
+    take_test(client, settings, pk(assignment))
+    world.users["s-a1b"].sourced_id = "user-s-a1b"  # not in the portal's membership
+    db_session.add(world.users["s-a1b"])
+    db_session.commit()
+    sign_in("s-a1b")
+    take_test(client, settings, pk(assignment))
+    with TestClient(portal.platform.app) as http:
+        report = score_sender.send_once(engine=engine, client=http, cache=TokenCache())
+    assert (report.sent, report.failed) == (1, 1)
+    assert [s["userId"] for _, s in portal.platform.scores] == ["portal-77"]
+    assert "membership" in report.errors[0]
+    assert db_session.exec(select(func.count()).select_from(LtiUserLink)).one() == 0  # nothing linked
+
+
+def test_the_admin_sees_the_waiting_score_and_sends_it_again(
+    client: Any, world: Any, sign_in: Any, clock: Any, db_session: Session, settings: Any, engine: Engine
+) -> None:
+    portal = register_portal(db_session, world.classes["A1"])
+    portal.link(db_session, world.users["s-a1"])
+    assignment = linked_assignment(db_session, world, clock, portal)
+    sign_in("s-a1")
+    take_test(client, settings, pk(assignment))
+    portal.platform.fail_scores = 1
+    with TestClient(portal.platform.app) as http:
+        score_sender.send_once(engine=engine, client=http, cache=TokenCache())
+    client.cookies.clear()
+    sign_in("admin")
+    admin_lti = client.get("/admin/lti")
+    assert 'href="/admin/lti/scores"' in admin_lti.text  # reachable from the LTI page
+    page = client.get("/admin/lti/scores")
+    assert page.status_code == 200 and "503" in page.text
+    counts = page.text.split('id="score-counts"')[1].split("</table>")[0]
+    assert ">1</td>" in counts  # one waiting for its retry
+    retried = client.post(
+        "/admin/lti/scores/retry", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert retried.status_code == 303
+    [row] = outbox(db_session)
+    assert row.tries == 0 and row.locked_until is None  # the worker's next round takes it
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.scores_retry")).one()
+    with TestClient(portal.platform.app) as http:
+        assert score_sender.send_once(engine=engine, client=http, cache=TokenCache()).sent == 1
+
+
+def test_only_the_admin_sees_the_score_outbox(client: Any, sign_in: Any, world: Any) -> None:
+    for username, status in (("t-a1", 403), ("sa-a", 403), ("s-a1", 403), ("board", 403)):
+        client.cookies.clear()
+        sign_in(username)
+        assert client.get("/admin/lti/scores").status_code == status, username

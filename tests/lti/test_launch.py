@@ -221,3 +221,42 @@ def test_the_platform_jwks_is_cached_between_launches(
         client.cookies.clear()
         assert launch(client, platform, LaunchSpec(sub="stu-es-1"), hint=f"h{n}").response.status_code == 303
     assert platform.jwks_requests == 1
+
+
+def test_each_login_purges_states_and_tickets_an_hour_past_expiry(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    from datetime import timedelta
+
+    from lms.core.db import utc_now
+
+    student = roster_city.user("stu-es-1")
+    old = utc_now() - timedelta(hours=2)
+    db_session.add(
+        LtiLaunchState(state_hash="a" * 64, nonce="old", platform_id=registered.id or 0, expires_at=old)
+    )
+    db_session.add(LtiHandoff(token_hash="b" * 64, user_id=student.id or 0, target="/home", expires_at=old))
+    db_session.commit()
+    assert (
+        client.get("/lti/login", params=platform.login_params("h"), follow_redirects=False).status_code == 302
+    )
+    db_session.expire_all()
+    assert db_session.exec(select(LtiLaunchState).where(LtiLaunchState.nonce == "old")).first() is None
+    assert db_session.exec(select(LtiHandoff)).all() == []
+
+
+def test_a_teacher_with_a_second_factor_still_passes_it_after_the_launch(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    import pyotp
+
+    teacher = roster_city.user("tch-es-1")
+    teacher.totp_secret, teacher.totp_enabled = pyotp.random_base32(), True
+    db_session.add(teacher)
+    db_session.commit()
+    launched = launch(client, platform, LaunchSpec(sub="tch-es-1", roles=[INSTRUCTOR]))
+    landing = client.get(launched.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"].startswith("/login/mfa?next=")
+    assert client.get("/home", follow_redirects=False).status_code in (302, 303, 307)  # not signed in yet
+    actions = db_session.exec(select(AuditEvent.action)).all()
+    assert "auth.login" not in actions and "lti.launch" in actions

@@ -1,0 +1,60 @@
+"""The portal's courses (LTI contexts) and the roster classes they stand for: matched by OneRoster sourcedId
+at launch when the portal sends it, otherwise linked here by the administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from lms.audit.service import record_event
+from lms.core.errors import InvalidInput, NotFound
+from lms.lti import messages as msg
+from lms.lti.models import LtiContext, LtiPlatform
+from lms.roster.models import SchoolClass
+
+
+@dataclass(frozen=True)
+class ContextRow:
+    context: LtiContext
+    platform_name: str
+    class_title: str | None
+
+
+def list_contexts(*, session: Session) -> list[ContextRow]:
+    """Every context seen in a launch, unlinked first, then by platform and title."""
+    rows = session.exec(
+        select(LtiContext, LtiPlatform.name, SchoolClass.title)
+        .join(LtiPlatform, col(LtiPlatform.id) == col(LtiContext.platform_id))
+        .outerjoin(SchoolClass, col(SchoolClass.id) == col(LtiContext.school_class_id))
+        .order_by(col(LtiContext.school_class_id).is_not(None), col(LtiPlatform.name), col(LtiContext.title))
+    ).all()
+    return [ContextRow(context, name, title) for context, name, title in rows]
+
+
+def link_context(
+    *, session: Session, context_id: int, class_sourced_id: str, actor_id: int | None, ip: str | None
+) -> LtiContext:
+    """Link a portal course to the roster class with this OneRoster ``sourcedId`` (audited)."""
+    context = session.get(LtiContext, context_id)
+    if context is None:
+        raise NotFound(msg.CONTEXT_NOT_FOUND)
+    klass = session.exec(
+        select(SchoolClass).where(SchoolClass.sourced_id == class_sourced_id.strip())
+    ).first()
+    if klass is None:
+        raise InvalidInput(msg.CLASS_SOURCED_ID_UNKNOWN)
+    context.school_class_id = klass.id
+    context.linked_by_id = actor_id
+    session.add(context)
+    session.flush()
+    record_event(
+        session=session,
+        actor_id=actor_id,
+        action="lti.context_link",
+        target_type="lti_context",
+        target_id=context.id,
+        ip=ip,
+        detail={"context_id": context.context_id, "class_id": klass.id},
+    )
+    return context

@@ -1,0 +1,126 @@
+"""/admin/lti: the system administrator registers a portal by hand and reads the URLs to paste into it;
+other roles are refused; the page is linked from the administrator's home (done means reachable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from lms.audit.models import AuditEvent
+from lms.lti.models import LtiDeployment, LtiPlatform
+from tests.lms.conftest import csrf_of
+
+FORM = {
+    "name": "かわせみ市 学習eポータル",
+    "issuer": "https://portal.example.jp",
+    "client_id": "giga-123",
+    "deployment_ids": "dep-1\ndep-2",
+    "auth_login_url": "https://portal.example.jp/auth",
+    "auth_token_url": "https://portal.example.jp/token",
+    "jwks_url": "https://portal.example.jp/jwks",
+}
+
+
+def test_admin_registers_a_platform_from_the_page(client: Any, sign_in: Any, db_session: Session) -> None:
+    sign_in("admin")
+    home = client.get("/home")
+    assert 'href="/admin/lti"' in home.text
+    page = client.get("/admin/lti")
+    assert page.status_code == 200
+    for path in ("/lti/login", "/lti/launch", "/lti/jwks.json"):
+        assert f"https://testserver{path}" in page.text
+    response = client.post(
+        "/admin/lti", data={**FORM, "csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/admin/lti?done=added"
+    listed = client.get(response.headers["location"])
+    assert "かわせみ市 学習eポータル" in listed.text and "dep-2" in listed.text
+    platform = db_session.exec(select(LtiPlatform)).one()
+    assert (platform.issuer, platform.client_id) == ("https://portal.example.jp", "giga-123")
+    deployments = db_session.exec(select(LtiDeployment.deployment_id).order_by(col(LtiDeployment.id))).all()
+    assert deployments == ["dep-1", "dep-2"]
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_add")).one()
+    # one more deployment id from the list
+    more = client.post(
+        f"/admin/lti/{platform.id}/deployments",
+        data={"deployment_id": "dep-3", "csrf_token": csrf_of(listed.text)},
+        follow_redirects=False,
+    )
+    assert more.status_code == 303
+    assert len(db_session.exec(select(LtiDeployment)).all()) == 3
+
+
+def test_bad_input_is_a_japanese_400_that_keeps_the_form(
+    client: Any, sign_in: Any, db_session: Session
+) -> None:
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    bad = {**FORM, "jwks_url": "ftp://portal.example.jp/jwks", "csrf_token": csrf_of(page.text)}
+    response = client.post("/admin/lti", data=bad)
+    assert response.status_code == 400
+    assert "公開鍵（JWKS）のURL" in response.text and "https://" in response.text
+    assert 'value="giga-123"' in response.text  # what was typed stays
+    assert db_session.exec(select(LtiPlatform)).all() == []
+    twice = {**FORM, "csrf_token": csrf_of(page.text)}
+    assert client.post("/admin/lti", data=twice, follow_redirects=False).status_code == 303
+    again = client.post("/admin/lti", data=twice)
+    assert again.status_code == 400 and "登録済み" in again.text
+
+
+def test_only_the_system_administrator_may_open_it(client: Any, sign_in: Any) -> None:
+    sign_in("t-a1")
+    assert client.get("/admin/lti").status_code == 403
+    sign_in("sa-a")
+    assert client.get("/admin/lti").status_code == 403
+
+
+def test_admin_links_a_portal_course_to_a_class_and_the_teacher_lands_on_its_report(
+    client: Any, sign_in: Any, db_session: Session, platform: Any, registered: Any, roster_city: Any
+) -> None:
+    from lms.lti.models import LtiContext
+    from tests.lti.conftest import launch
+    from tests.lti.platform import INSTRUCTOR, LaunchSpec
+
+    teacher_spec = LaunchSpec(sub="tch-es-1", roles=[INSTRUCTOR], context_id="portal-course-9")
+    first = launch(client, platform, teacher_spec)
+    assert (
+        client.get(first.response.headers["location"], follow_redirects=False).headers["location"] == "/home"
+    )
+    client.cookies.clear()
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    assert "portal-course-9" in page.text and "未対応" in page.text
+    context = db_session.exec(select(LtiContext)).one()
+    bad = client.post(
+        f"/admin/lti/contexts/{context.id}",
+        data={"class_sourced_id": "nope", "csrf_token": csrf_of(page.text)},
+    )
+    assert bad.status_code == 400 and "classes.csv" in bad.text
+    done = client.post(
+        f"/admin/lti/contexts/{context.id}",
+        data={"class_sourced_id": "cls-es-3-1", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    client.cookies.clear()
+    again = launch(client, platform, teacher_spec, hint="h2")
+    klass = roster_city.klass("cls-es-3-1")
+    landing = client.get(again.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"] == f"/classes/{klass.id}/report"
+
+
+def test_admin_rotates_the_signing_key(client: Any, sign_in: Any, db_session: Session) -> None:
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    old_kid = page.text.split('id="tool-kid">', 1)[1].split("<", 1)[0]
+    done = client.post(
+        "/admin/lti/key/rotate", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    after = client.get(done.headers["location"])
+    new_kid = after.text.split('id="tool-kid">', 1)[1].split("<", 1)[0]
+    assert new_kid != old_kid
+    published = [k["kid"] for k in client.get("/lti/jwks.json").json()["keys"]]
+    assert published == [old_kid, new_kid]
+    assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.key_rotate")).one()
