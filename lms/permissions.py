@@ -236,6 +236,9 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
     ("POST", "/admin/lti/contexts/{context_id}"): P(Row.ADMIN),
     ("POST", "/admin/lti/key/rotate"): P(Row.ADMIN),
+    # a teacher names the class of a portal course (their own classes only: lms/lti/contexts.py)
+    ("GET", "/lti/contexts/{context_id}/link"): P(Row.CLASS_LIST),
+    ("POST", "/lti/contexts/{context_id}/link"): P(Row.CLASS_LIST),
     # notebook courses and grades (J1; lms/notebooks)
     ("POST", "/api/v1/classes/{class_id}/notebook-course"): P(Row.CLASS_RESULTS, scope="hub"),
     ("GET", "/api/v1/notebooks/courses"): P(Row.ADMIN, scope="hub"),

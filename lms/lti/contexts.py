@@ -11,7 +11,8 @@ from lms.audit.service import record_event
 from lms.core.errors import InvalidInput, NotFound
 from lms.lti import messages as msg
 from lms.lti.models import LtiContext, LtiPlatform
-from lms.roster.models import SchoolClass
+from lms.permissions import taught_class_ids
+from lms.roster.models import SchoolClass, User
 
 
 @dataclass(frozen=True)
@@ -56,5 +57,49 @@ def link_context(
         target_id=context.id,
         ip=ip,
         detail={"context_id": context.context_id, "class_id": klass.id},
+    )
+    return context
+
+
+def linkable_classes(*, session: Session, user: User) -> list[SchoolClass]:
+    """The classes a teacher may link a portal course to: the ones they teach (current years only)."""
+    ids = taught_class_ids(session, user)
+    if not ids:
+        return []
+    rows = session.exec(
+        select(SchoolClass)
+        .where(col(SchoolClass.id).in_(ids), col(SchoolClass.read_only).is_(False))
+        .order_by(col(SchoolClass.title))
+    ).all()
+    return list(rows)
+
+
+def unlinked_context(*, session: Session, context_id: int) -> LtiContext:
+    """A context not yet linked to a class (once linked, only the administrator changes it)."""
+    context = session.get(LtiContext, context_id)
+    if context is None or context.school_class_id is not None:
+        raise NotFound(msg.CONTEXT_NOT_FOUND)
+    return context
+
+
+def teacher_links_context(
+    *, session: Session, user: User, context_id: int, class_id: int, ip: str | None
+) -> LtiContext:
+    """A teacher links an unlinked portal course to one of their classes (audited ``lti.context_link``)."""
+    context = unlinked_context(session=session, context_id=context_id)
+    if class_id not in {c.id for c in linkable_classes(session=session, user=user)}:
+        raise InvalidInput(msg.CLASS_NOT_TAUGHT)
+    context.school_class_id = class_id
+    context.linked_by_id = user.id
+    session.add(context)
+    session.flush()
+    record_event(
+        session=session,
+        actor_id=user.id,
+        action="lti.context_link",
+        target_type="lti_context",
+        target_id=context.id,
+        ip=ip,
+        detail={"context_id": context.context_id, "class_id": class_id},
     )
     return context

@@ -418,6 +418,8 @@ def landing_path(*, user: User, launch: VerifiedLaunch, context: LtiContext | No
                 return path
     if user.role != "student" and context is not None and context.school_class_id is not None:
         return f"/classes/{context.school_class_id}/report"
+    if user.role == "teacher" and context is not None and context.id is not None:
+        return f"/lti/contexts/{context.id}/link"  # the teacher says which class this course is
     return "/home"
 
 

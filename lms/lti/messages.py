@@ -127,3 +127,5 @@ CLASS_SOURCED_ID_UNKNOWN = (
     "その sourcedId のクラスが名簿にありません。OneRoster の classes.csv の sourcedId を入力してください。"
 )
 SIGNED_OUT_TITLE = "サインアウトしました"
+CLASS_NOT_TAUGHT = "担当しているクラスから選んでください。"
+TEACHER_LINK_ONLY = "ポータルのコースとクラスの対応づけは、そのクラスを担当する先生が行います。"

@@ -15,13 +15,13 @@ from sqlmodel import col, select
 
 from lms.auth.deps import PageUser, client_ip
 from lms.core.db import SessionDep
-from lms.core.errors import Conflict, InvalidInput
+from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.lti import contexts, keys, registration
 from lms.lti import messages as msg
 from lms.lti.framing import AncestorCache
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.roster.models import Org
+from lms.roster.models import Org, User
 
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
@@ -174,3 +174,34 @@ def rotate_key(request: Request, session: SessionDep, user: PageUser) -> Respons
     """A new signing key (the old one stays published a day): after a leak, or a new GIGA_SECRET_KEY."""
     keys.rotate_tool_key(session, actor_id=user.id, ip=client_ip(request))
     return RedirectResponse("/admin/lti?done=rotated", status_code=303)
+
+
+def _teacher(user: User) -> None:
+    if user.role == "student":
+        raise NotFound(msg.CONTEXT_NOT_FOUND)
+    if user.role != "teacher":
+        raise Forbidden(msg.TEACHER_LINK_ONLY)
+
+
+@router.get("/lti/contexts/{context_id}/link")
+def teacher_link_page(request: Request, session: SessionDep, user: PageUser, context_id: int) -> Response:
+    """After a teacher's first launch from a portal course no class is known for: which class is it?"""
+    _teacher(user)
+    context = contexts.unlinked_context(session=session, context_id=context_id)
+    classes = contexts.linkable_classes(session=session, user=user)
+    return render(request, "lti_link_context.html", {"context": context, "classes": classes})
+
+
+@router.post("/lti/contexts/{context_id}/link")
+def teacher_link(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    context_id: int,
+    class_id: Annotated[int, Form()] = 0,
+) -> Response:
+    _teacher(user)
+    contexts.teacher_links_context(
+        session=session, user=user, context_id=context_id, class_id=class_id, ip=client_ip(request)
+    )
+    return RedirectResponse(f"/classes/{class_id}/report", status_code=303)

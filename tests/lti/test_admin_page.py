@@ -84,9 +84,8 @@ def test_admin_links_a_portal_course_to_a_class_and_the_teacher_lands_on_its_rep
 
     teacher_spec = LaunchSpec(sub="tch-es-1", roles=[INSTRUCTOR], context_id="portal-course-9")
     first = launch(client, platform, teacher_spec)
-    assert (
-        client.get(first.response.headers["location"], follow_redirects=False).headers["location"] == "/home"
-    )
+    landing = client.get(first.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"].startswith("/lti/contexts/")  # the teacher may name it; the admin does
     client.cookies.clear()
     sign_in("admin")
     page = client.get("/admin/lti")

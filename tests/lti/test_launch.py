@@ -260,3 +260,35 @@ def test_a_teacher_with_a_second_factor_still_passes_it_after_the_launch(
     assert client.get("/home", follow_redirects=False).status_code in (302, 303, 307)  # not signed in yet
     actions = db_session.exec(select(AuditEvent.action)).all()
     assert "auth.login" not in actions and "lti.launch" in actions
+
+
+def test_a_teacher_names_the_class_of_an_unknown_portal_course_once(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    from tests.lms.conftest import csrf_of
+
+    mine, other = roster_city.klass("cls-es-3-1"), roster_city.klass("cls-es-4-1")
+    spec = LaunchSpec(sub="tch-es-1", roles=[INSTRUCTOR], context_id="portal-course-7", context_title="国語A")
+    launched = launch(client, platform, spec)
+    page = client.get(launched.response.headers["location"])  # landing → the question
+    assert "このコースはどのクラスですか" in page.text and "国語A" in page.text
+    assert f'value="{mine.id}"' in page.text and f'value="{other.id}"' not in page.text
+    context = db_session.exec(select(LtiContext)).one()
+    refused = client.post(
+        f"/lti/contexts/{context.id}/link", data={"class_id": str(other.id), "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 400
+    done = client.post(
+        f"/lti/contexts/{context.id}/link",
+        data={"class_id": str(mine.id), "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/classes/{mine.id}/report"
+    db_session.expire_all()
+    assert db_session.exec(select(LtiContext)).one().school_class_id == mine.id
+    # once linked, the question is gone (404) and the next launch opens the report
+    assert client.get(f"/lti/contexts/{context.id}/link").status_code == 404
+    client.cookies.clear()
+    again = launch(client, platform, spec, hint="h2")
+    landing = client.get(again.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"] == f"/classes/{mine.id}/report"
