@@ -140,20 +140,12 @@ def purge_sessions() -> None:
     from lms.core.db import session_scope
 
     settings = _settings_with_current_schema()
-    from lms.lti import handoff
-    from lms.lti.launch import purge_launch_states
-
     try:
         with session_scope(engine_for(settings)) as session:
-            now = Clock().now()
-            removed = purge_expired_sessions(session=session, settings=settings, now=now)
-            # LTI logins (a public URL makes one per request) and new-window tickets: same daily job
-            states = purge_launch_states(session=session, now=now)
-            tickets = handoff.purge(session=session, now=now)
+            removed = purge_expired_sessions(session=session, settings=settings, now=Clock().now())
     except SQLAlchemyError as error:
         fail(f"cannot purge the sessions ({type(error).__name__}); nothing was removed")
     typer.echo(
         f"removed {removed} expired sign-in session(s) (idle > {settings.session_idle_timeout_minutes} min "
         f"or older than {settings.session_absolute_timeout_minutes} min)"
     )
-    typer.echo(f"removed {states} LTI login state(s) and {tickets} new-window ticket(s) past their expiry")

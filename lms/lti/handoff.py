@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from lms.auth.tokens import sha256_hex
@@ -50,9 +50,3 @@ def spend(*, session: Session, row: LtiHandoff, now: datetime) -> bool:
         .values(used_at=now)
     )
     return bool(result.rowcount == 1)
-
-
-def purge(*, session: Session, now: datetime) -> int:
-    """Delete tickets an hour past their expiry (spent or not); return how many (the daily purge job)."""
-    result = session.exec(delete(LtiHandoff).where(col(LtiHandoff.expires_at) < now - timedelta(hours=1)))
-    return int(result.rowcount or 0)

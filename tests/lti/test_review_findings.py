@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +29,7 @@ from lms.lti import claims as c
 from lms.lti import deep_link_service as dls
 from lms.lti import launch as lti
 from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, CLAIM_NRPS, resource_id_of
-from lms.lti.models import LtiContext, LtiDeployment, LtiHandoff, LtiLaunchState, LtiPlatform
+from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
 from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem
 from lms.reading.models import Assignment
 from lms.roster.models import Org
@@ -518,42 +518,29 @@ def test_linking_a_portal_context_to_a_class_is_audited_once(
     ]
 
 
-def test_the_daily_purge_removes_expired_lti_logins_and_tickets(
-    db_session: Session, roster_city: RosterCity, registered: LtiPlatform
+def test_a_teacher_names_the_class_only_of_a_portal_course_they_were_launched_from(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
 ) -> None:
-    """F11 (medium): ``purge_launch_states`` existed but nothing called it, and tickets had no purge at all:
-    ``/lti/login`` is public and stores a row per request (any registered issuer), so the table only grew.
-    The daily ``giga sessions purge`` now removes both an hour past their expiry."""
-    from typer.testing import CliRunner
+    """F12 (high): ``/lti/contexts/{id}/link`` took any unlinked context id (they count up): a teacher of
+    another school bound another teacher's portal course to their own class, then read that course's
+    membership (children's names) on 「ポータルの名簿と照合」, and the course's own teacher could no longer
+    name it."""
+    from tests.lms.conftest import csrf_of
 
-    from lms.cli import app
-
-    now = datetime.now(UTC)
-    student = roster_city.user("stu-es-1")
-    for age, name in ((timedelta(hours=3), "old"), (timedelta(minutes=1), "new")):
-        db_session.add(
-            LtiLaunchState(
-                state_hash=name.ljust(64, "s"),
-                nonce=name,
-                platform_id=pk(registered),
-                target_link_uri="https://testserver/",
-                created_at=now - age,
-                expires_at=now - age + lti.STATE_LIFETIME,
-            )
-        )
-        db_session.add(
-            LtiHandoff(
-                token_hash=name.ljust(64, "h"),
-                user_id=pk(student),
-                target="/home",
-                created_at=now - age,
-                expires_at=now - age + handoff.LIFETIME,
-            )
-        )
-    db_session.commit()
-    result = CliRunner().invoke(app, ["sessions", "purge"])
-    assert result.exit_code == 0, result.output
-    assert "removed 1 LTI login state(s) and 1 new-window ticket(s)" in result.stdout
+    first = LaunchSpec(sub="tch-es-1", roles=[INSTRUCTOR], context_id="portal-course-7")
+    launch(client, platform, first)
+    theirs = db_session.exec(select(LtiContext).where(LtiContext.context_id == "portal-course-7")).one()
+    client.cookies.clear()
+    second = LaunchSpec(sub="tch-es-2", roles=[INSTRUCTOR], context_id="portal-course-8")
+    page = client.get(launch(client, platform, second, hint="h2").response.headers["location"])
+    assert "このコースはどのクラスですか" in page.text
+    own_class = roster_city.klass("cls-es-4-1")
+    assert client.get(f"/lti/contexts/{pk(theirs)}/link").status_code == 404
+    taken = client.post(
+        f"/lti/contexts/{pk(theirs)}/link",
+        data={"class_id": str(pk(own_class)), "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert taken.status_code == 404
     db_session.expire_all()
-    assert db_session.exec(select(LtiLaunchState.nonce)).all() == ["new"]
-    assert db_session.exec(select(LtiHandoff.target)).all() == ["/home"]
+    assert get_row(db_session, LtiContext, pk(theirs)).school_class_id is None
