@@ -53,6 +53,7 @@ class _JwksServer:
     def __init__(self) -> None:
         self.body = b"{}"
         self.url = ""
+        self.requests = 0
 
 
 @pytest.fixture
@@ -61,6 +62,7 @@ def jwks_server() -> Iterator[_JwksServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            served.requests += 1
             self.send_response(200)
             self.end_headers()
             self.wfile.write(served.body)
@@ -145,6 +147,27 @@ def test_an_azp_naming_another_client_is_refused_even_with_one_audience(jwks_ser
     with pytest.raises(lti.LaunchRefused) as refused:
         lti._decode(platform, _token(key, now, azp="another-tool"), now=now)
     assert refused.value.code == "wrong_audience"
+
+
+def test_unknown_kids_do_not_make_the_tool_refetch_the_platform_jwks_each_time(
+    jwks_server: _JwksServer,
+) -> None:
+    """F13 (low): PyJWKClient refetched the key set for every unknown ``kid`` before PyJWT 2.14 (its
+    cooldown); with a fresh state from the public ``/lti/login`` per request, anyone could make the tool hit
+    the portal's JWKS once per request. pyproject allowed ``pyjwt>=2.9``: now ``>=2.14``. This test holds on
+    the installed 2.15 and would fail on 2.9-2.13 (not run here)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk["kid"] = "k-1"
+    jwks_server.body = json.dumps({"keys": [jwk]}).encode()
+    now = datetime.now(UTC)
+    platform = _platform(jwks_server.url)
+    assert lti._decode(platform, _token(key, now), now=now)["sub"] == "s-1"
+    for n in range(5):
+        forged = jwt.encode({"sub": "x"}, key, "RS256", headers={"kid": f"unknown-{n}"})
+        with pytest.raises(lti.LaunchRefused):
+            lti._decode(platform, forged, now=now)
+    assert jwks_server.requests <= 2  # the first fetch and at most one forced refresh
 
 
 # --- scores go only where the line item's own portal said ---------------------------------------------------
