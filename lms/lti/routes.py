@@ -156,7 +156,10 @@ async def launch(
         old=loaded,
         embedded=True,
     )
-    set_partitioned_cookie(response, EMBED_COOKIE, "1")
+    # the "inside a portal's iframe" marker (framing allowed, sign-out back to the portal): not for a launch
+    # the browser says is a top-level window, or every page of that first-party session could be framed
+    if request.headers.get("sec-fetch-dest", "").lower() != "document":
+        set_partitioned_cookie(response, EMBED_COOKIE, "1")
     return response
 
 

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -37,7 +38,7 @@ from tests.conftest import RosterCity
 from tests.factories import get_row, pk
 from tests.lms.assessments_helpers import make_assignment
 from tests.lti.conftest import launch
-from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform, parse_form_post
 from tests.lti.portal import register_portal
 from tests.lti.services_platform import tool_key_and_jwks
 from tests.lti.test_deep_link_service import ticket_for
@@ -567,3 +568,27 @@ def test_a_teacher_names_the_class_only_of_a_portal_course_they_were_launched_fr
     assert taken.status_code == 404
     db_session.expire_all()
     assert get_row(db_session, LtiContext, pk(theirs)).school_class_id is None
+
+
+@pytest.mark.parametrize(("dest", "marked"), [("document", False), ("iframe", True), (None, True)])
+def test_the_iframe_marker_is_not_set_by_a_top_level_launch(
+    client: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    dest: str | None,
+    marked: bool,
+) -> None:
+    """F14 (low): every launch set the ``giga_lti`` marker, also one the portal opened as a new window
+    (``Sec-Fetch-Dest: document``); in that first-party session every page of the tool, the admin's too, then
+    answered ``frame-ancestors`` with the registered portals, and sign-out ended on the iframe's page."""
+    platform.launches["hint-top"] = LaunchSpec(sub="stu-es-1")
+    login = client.get("/lti/login", params=platform.login_params("hint-top"), follow_redirects=False)
+    answer = httpx.get(login.headers["location"], timeout=10)
+    _action, form = parse_form_post(answer.text)
+    headers = {"Sec-Fetch-Dest": dest} if dest else {}
+    launched = client.post("/lti/launch", data=form, headers=headers, follow_redirects=False)
+    assert launched.status_code == 303
+    cookies = launched.headers.get_list("set-cookie")
+    assert any(c.startswith("giga_session=") for c in cookies)
+    assert any(c.startswith("giga_lti=") for c in cookies) is marked
