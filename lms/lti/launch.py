@@ -25,6 +25,7 @@ from lms.lti import claims as c
 from lms.lti import messages as msg
 from lms.lti import registration
 from lms.lti.models import LtiContext, LtiDeployment, LtiHandoff, LtiLaunchState, LtiPlatform, LtiUserLink
+from lms.lti.service_models import LtiDeepLinkTicket
 from lms.roster.models import Org, SchoolClass, User
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -424,8 +425,9 @@ def landing_path(*, user: User, launch: VerifiedLaunch, context: LtiContext | No
 
 
 def purge_expired(*, session: Session, now: datetime) -> None:
-    """Delete login states and handoff tickets an hour past their expiry (run by each login: one indexed
+    """Delete login states, handoff and deep-linking tickets an hour past their expiry (run by each login: one
     DELETE each, so the tables stay small without a scheduled job)."""
     cutoff = now - timedelta(hours=1)
     session.exec(delete(LtiLaunchState).where(col(LtiLaunchState.expires_at) < cutoff))
     session.exec(delete(LtiHandoff).where(col(LtiHandoff.expires_at) < cutoff))
+    session.exec(delete(LtiDeepLinkTicket).where(col(LtiDeepLinkTicket.expires_at) < cutoff))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -592,3 +592,20 @@ def test_the_iframe_marker_is_not_set_by_a_top_level_launch(
     cookies = launched.headers.get_list("set-cookie")
     assert any(c.startswith("giga_session=") for c in cookies)
     assert any(c.startswith("giga_lti=") for c in cookies) is marked
+
+
+def test_each_login_also_purges_expired_deep_linking_tickets(db_session: Session, world: Any) -> None:
+    """F15 (low): deep-linking tickets (hash, teacher, the portal's return URL and data) were never deleted;
+    `purge_expired`, run by each login, removed only login states and handoff tickets."""
+    portal = register_portal(db_session, world.classes["A1"])
+    teacher = world.users["t-a1"]
+    ticket_for(db_session, portal, teacher)
+    old = db_session.exec(select(LtiDeepLinkTicket)).one()
+    old.expires_at = utc_now() - timedelta(hours=2)
+    db_session.add(old)
+    db_session.commit()
+    fresh = ticket_for(db_session, portal, teacher)
+    lti.purge_expired(session=db_session, now=utc_now())
+    db_session.commit()
+    left = db_session.exec(select(LtiDeepLinkTicket)).all()
+    assert len(left) == 1 and dls.open_ticket(session=db_session, secret=fresh, user=teacher, now=utc_now())
