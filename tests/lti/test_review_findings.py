@@ -25,13 +25,14 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import AuthSession
 from lms.core.db import utc_now
 from lms.core.errors import NotFound
-from lms.lti import ags, handoff, registration
+from lms.lti import ags, handoff, nrps, registration
 from lms.lti import claims as c
 from lms.lti import deep_link_service as dls
 from lms.lti import launch as lti
 from lms.lti.deep_linking import ASSIGNMENT_PARAM, CLAIM_AGS_ENDPOINT, CLAIM_NRPS, resource_id_of
 from lms.lti.models import LtiContext, LtiDeployment, LtiPlatform
 from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem
+from lms.lti.services_token import ServiceError
 from lms.reading.models import Assignment
 from lms.roster.models import Org
 from tests.conftest import RosterCity
@@ -609,3 +610,19 @@ def test_each_login_also_purges_expired_deep_linking_tickets(db_session: Session
     db_session.commit()
     left = db_session.exec(select(LtiDeepLinkTicket)).all()
     assert len(left) == 1 and dls.open_ticket(session=db_session, secret=fresh, user=teacher, now=utc_now())
+
+
+def test_the_membership_token_never_follows_a_next_page_to_another_host() -> None:
+    """F16 (low): NRPS paging followed ``Link: rel="next"`` to any URL with the bearer token (the answer's
+    URLs escaped the F9 check on the launch's claims)."""
+    url = "https://portal.test/memberships"
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        body = {"id": url, "members": [{"user_id": "u-1", "roles": []}]}
+        return httpx.Response(200, json=body, headers={"Link": '<http://169.254.169.254/x>; rel="next"'})
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client, pytest.raises(ServiceError):
+        nrps.fetch_members(client, url=url, token="tok")
+    assert asked == [url]
