@@ -28,6 +28,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from lms.lti import service_messages as msg
+from lms.lti import service_urls
 from lms.lti.deep_linking import (
     ASSIGNMENT_PARAM,
     CLAIM_AGS_ENDPOINT,
@@ -35,6 +36,7 @@ from lms.lti.deep_linking import (
     CLAIM_NRPS,
     resource_id_of,
 )
+from lms.lti.models import LtiPlatform
 from lms.lti.service_models import LtiContextServices, LtiLineItem, LtiScoreOutbox
 from lms.reading.models import Assignment, Attempt
 
@@ -159,21 +161,30 @@ def enqueue_score(
 
 
 def remember_services(
-    *, session: Session, lti_context_id: int, deployment_id: str, claims: dict[str, Any], now: datetime
+    *,
+    session: Session,
+    platform: LtiPlatform,
+    lti_context_id: int,
+    deployment_id: str,
+    claims: dict[str, Any],
+    now: datetime,
 ) -> LtiContextServices:
-    """Store the AGS / NRPS endpoints the launch announced for its context (the newest launch wins)."""
+    """Store the AGS / NRPS endpoints the launch announced for its context (the newest launch wins; URLs
+    the tool may not call are ignored, `lms.lti.service_urls`)."""
     row = session.exec(
         select(LtiContextServices).where(LtiContextServices.lti_context_id == lti_context_id)
     ).first() or LtiContextServices(lti_context_id=lti_context_id, deployment_id=deployment_id)
     ags = claims.get(CLAIM_AGS_ENDPOINT)
     if isinstance(ags, dict):
-        if isinstance(ags.get("lineitems"), str):
-            row.lineitems_url = ags["lineitems"]
+        lineitems = service_urls.accepted(ags.get("lineitems"), platform=platform)
+        if lineitems is not None:
+            row.lineitems_url = lineitems
         scopes = ags.get("scope")
         row.ags_scopes = [str(s) for s in scopes] if isinstance(scopes, list) else row.ags_scopes
     nrps = claims.get(CLAIM_NRPS)
-    if isinstance(nrps, dict) and isinstance(nrps.get("context_memberships_url"), str):
-        row.memberships_url = nrps["context_memberships_url"]
+    memberships = nrps.get("context_memberships_url") if isinstance(nrps, dict) else None
+    if service_urls.accepted(memberships, platform=platform) is not None:
+        row.memberships_url = memberships
     row.deployment_id = deployment_id
     row.updated_at = now
     session.add(row)
@@ -191,6 +202,7 @@ def claimed_assignment_id(claims: dict[str, Any]) -> int | None:
 def remember_line_item(
     *,
     session: Session,
+    platform: LtiPlatform,
     lti_context_id: int,
     class_id: int | None,
     claims: dict[str, Any],
@@ -198,8 +210,9 @@ def remember_line_item(
 ) -> LtiLineItem | None:
     """A resource-link launch with an AGS ``lineitem``: the grade column of the assignment it opens.
 
-    Only for an assignment of the context's own class: a platform's signed claim cannot route scores of
-    another class's assignment."""
+    Only for an assignment of the context's own class, and only a line item this context made: a platform's
+    signed claim cannot route scores of another class's assignment, nor move another portal's column (the
+    sender would post there with that portal's access token)."""
     ags = claims.get(CLAIM_AGS_ENDPOINT)
     assignment_id = claimed_assignment_id(claims)
     if not isinstance(ags, dict) or assignment_id is None or class_id is None:
@@ -207,8 +220,10 @@ def remember_line_item(
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.class_id != class_id:
         return None
-    url = ags.get("lineitem")
+    url = service_urls.accepted(ags.get("lineitem"), platform=platform)
     row = line_item_of(session, assignment_id)
+    if row is not None and row.lti_context_id != lti_context_id:
+        return None
     if row is None:
         if not isinstance(url, str):
             return None

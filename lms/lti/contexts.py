@@ -3,10 +3,12 @@ at launch when the portal sends it, otherwise linked here by the administrator."
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from lms.audit.models import AuditEvent
 from lms.audit.service import record_event
 from lms.core.errors import InvalidInput, NotFound
 from lms.lti import messages as msg
@@ -82,11 +84,41 @@ def unlinked_context(*, session: Session, context_id: int) -> LtiContext:
     return context
 
 
+LAUNCHES_LOOKED_AT = 200  # a teacher's most recent launches from the context's portal
+
+
+def launched_from(*, session: Session, user: User, context: LtiContext) -> bool:
+    """Whether ``user`` was launched from this portal course (their ``lti.launch`` audit events say so).
+
+    Without it any teacher could bind any portal's unlinked course (ids count up) to their own class and then
+    read that course's membership — another school's children's names — on the roster comparison page."""
+    details = session.exec(
+        select(AuditEvent.detail)
+        .where(
+            AuditEvent.action == "lti.launch",
+            AuditEvent.actor_id == user.id,
+            AuditEvent.target_type == "lti_platform",
+            AuditEvent.target_id == str(context.platform_id),
+        )
+        .order_by(col(AuditEvent.id).desc())
+        .limit(LAUNCHES_LOOKED_AT)
+    ).all()
+    return any(json.loads(d or "{}").get("context_id") == context.context_id for d in details)
+
+
+def teacher_context(*, session: Session, user: User, context_id: int) -> LtiContext:
+    """The unlinked portal course ``user`` was launched from (404 for any other: it is not theirs to name)."""
+    context = unlinked_context(session=session, context_id=context_id)
+    if not launched_from(session=session, user=user, context=context):
+        raise NotFound(msg.CONTEXT_NOT_FOUND)
+    return context
+
+
 def teacher_links_context(
     *, session: Session, user: User, context_id: int, class_id: int, ip: str | None
 ) -> LtiContext:
     """A teacher links an unlinked portal course to one of their classes (audited ``lti.context_link``)."""
-    context = unlinked_context(session=session, context_id=context_id)
+    context = teacher_context(session=session, user=user, context_id=context_id)
     if class_id not in {c.id for c in linkable_classes(session=session, user=user)}:
         raise InvalidInput(msg.CLASS_NOT_TAUGHT)
     context.school_class_id = class_id

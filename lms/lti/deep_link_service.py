@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from lms.audit.service import record_event
 from lms.auth.tokens import sha256_hex
@@ -198,6 +199,13 @@ def create_link(
     if chosen is None:
         raise InvalidInput(msg.DL_UNKNOWN_CHOICE)
     ticket = opened.ticket
+    spent = session.exec(  # one conditional UPDATE: a double click or a second tab cannot link twice
+        update(LtiDeepLinkTicket)
+        .where(col(LtiDeepLinkTicket.id) == ticket.id, col(LtiDeepLinkTicket.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        raise NotFound(msg.DL_TICKET_UNKNOWN)
     assignment = teaching.create_assignment(
         session=session, actor=user, class_=opened.klass, data=chosen.data, now=now, ip=ip
     )

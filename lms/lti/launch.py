@@ -19,17 +19,20 @@ import jwt
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from lms.audit.service import record_event
 from lms.auth.tokens import sha256_hex
 from lms.lti import claims as c
 from lms.lti import messages as msg
 from lms.lti import registration
 from lms.lti.models import LtiContext, LtiDeployment, LtiHandoff, LtiLaunchState, LtiPlatform, LtiUserLink
+from lms.lti.service_models import LtiDeepLinkTicket
 from lms.roster.models import Org, SchoolClass, User
 
 STATE_LIFETIME = timedelta(minutes=10)
 CLOCK_LEEWAY_SECONDS = 60
 JWKS_CACHE_SECONDS = 300
 LAUNCH_ROLES = frozenset({"student", "teacher", "school_admin"})
+MAX_ID_LENGTH = 255  # sub and context id (the columns' width too)
 
 
 class LaunchRefused(Exception):
@@ -146,6 +149,8 @@ def _signing_key(platform: LtiPlatform, id_token: str) -> Any:
         raise _refuse("jwks_unreachable", status_code=502, platform=platform) from error
     except jwt.PyJWKClientError as error:  # no key with that kid, even after a refetch
         raise _refuse("bad_signature", platform=platform) from error
+    except (jwt.PyJWKSetError, ValueError) as error:  # not JSON (an HTML page), or no usable key in the set
+        raise _refuse("jwks_unreadable", status_code=502, platform=platform) from error
     if len(keys) != 1:
         raise _refuse("bad_signature", platform=platform)
     return keys[0].key
@@ -179,7 +184,9 @@ def _decode(platform: LtiPlatform, id_token: str, *, now: datetime) -> dict[str,
     if decoded["exp"] + CLOCK_LEEWAY_SECONDS < now.timestamp():
         raise _refuse("expired", platform=platform)
     audience = decoded["aud"]
-    if isinstance(audience, list) and len(audience) > 1 and decoded.get("azp") != platform.client_id:
+    several = isinstance(audience, list) and len(audience) > 1
+    # OIDC Core 3.1.3.7: azp is required with several audiences and, when present, must be our client id
+    if (several or "azp" in decoded) and decoded.get("azp") != platform.client_id:
         raise _refuse("wrong_audience", status_code=403, platform=platform)
     return decoded
 
@@ -251,6 +258,11 @@ def verify_launch(
     if deployment is None:
         raise _refuse("unknown_deployment", status_code=403, platform=platform)
     if message_type == c.RESOURCE_LINK_REQUEST and not isinstance(decoded.get(c.RESOURCE_LINK), dict):
+        raise _refuse("bad_token", platform=platform)
+    # OIDC Core §2 and LTI Core §5.3.6/§5.4.1 cap sub and the context id at 255: longer is malformed (stored
+    # cut, a second launch would miss its own row)
+    context_id = decoded.get(c.CONTEXT, {}).get("id") if isinstance(decoded.get(c.CONTEXT), dict) else None
+    if len(str(decoded["sub"])) > MAX_ID_LENGTH or len(str(context_id or "")) > MAX_ID_LENGTH:
         raise _refuse("bad_token", platform=platform)
     target = decoded.get(c.TARGET_LINK_URI)
     return VerifiedLaunch(
@@ -330,9 +342,12 @@ def match_user(*, session: Session, launch: VerifiedLaunch, now: datetime) -> Us
     return user
 
 
-def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | None:
+def sync_context(
+    *, session: Session, launch: VerifiedLaunch, actor_id: int | None = None, ip: str | None = None
+) -> LtiContext | None:
     """The launch's context row (made on first sight), with its class matched by OneRoster sourcedId when the
-    portal sends it (``lis.course_section_sourcedid``, or a context id that is a class sourcedId)."""
+    portal sends it (``lis.course_section_sourcedid``, or a context id that is a class sourcedId) — a class
+    of the platform's district only, as `match_user` keeps it to its district's users."""
     context_id = launch.context.get("id")
     if not isinstance(context_id, str) or not context_id:
         return None
@@ -346,6 +361,7 @@ def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | No
     title = launch.context.get("title") or launch.context.get("label")
     if isinstance(title, str):
         row.title = title[:255]
+    linked = False
     if row.school_class_id is None:
         lis = launch.claims.get(c.LIS)
         keys = [lis.get("course_section_sourcedid")] if isinstance(lis, dict) else []
@@ -353,11 +369,25 @@ def sync_context(*, session: Session, launch: VerifiedLaunch) -> LtiContext | No
         for key in keys:
             if isinstance(key, str) and key:
                 klass = session.exec(select(SchoolClass).where(SchoolClass.sourced_id == key)).first()
+                district_id = launch.platform.district_id
+                if klass is not None and district_id is not None:
+                    klass = klass if _district_of(session, klass.school_id) == district_id else None
                 if klass is not None:
-                    row.school_class_id = klass.id
+                    row.school_class_id, linked = klass.id, True
                     break
     session.add(row)
     session.flush()
+    if linked:
+        # the class's scores and roster comparison now follow this portal: audited
+        record_event(
+            session=session,
+            actor_id=actor_id,
+            action="lti.context_link",
+            target_type="class",
+            target_id=row.school_class_id,
+            ip=ip,
+            detail={"platform_id": platform_id, "context_id": row.context_id},
+        )
     return row
 
 
@@ -395,8 +425,9 @@ def landing_path(*, user: User, launch: VerifiedLaunch, context: LtiContext | No
 
 
 def purge_expired(*, session: Session, now: datetime) -> None:
-    """Delete login states and handoff tickets an hour past their expiry (run by each login: one indexed
+    """Delete login states, handoff and deep-linking tickets an hour past their expiry (run by each login: one
     DELETE each, so the tables stay small without a scheduled job)."""
     cutoff = now - timedelta(hours=1)
     session.exec(delete(LtiLaunchState).where(col(LtiLaunchState.expires_at) < cutoff))
     session.exec(delete(LtiHandoff).where(col(LtiHandoff.expires_at) < cutoff))
+    session.exec(delete(LtiDeepLinkTicket).where(col(LtiDeepLinkTicket.expires_at) < cutoff))

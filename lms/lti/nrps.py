@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, select
 
+from lms.lti.framing import origin
 from lms.lti.models import LtiUserLink
 from lms.lti.services_token import PlatformUnavailable, ServiceError, TokenRefused
 from lms.roster.models import Enrollment, User
@@ -102,6 +103,9 @@ def fetch_members(client: httpx.Client, *, url: str, token: str) -> list[Member]
         members += parse_members(body if isinstance(body, dict) else {})
         link = response.links.get("next")
         next_url = link.get("url") if link else (body.get("next") if isinstance(body, dict) else None)
+        if next_url is not None and origin(str(next_url)) != origin(url):
+            # the bearer token goes with it: never to another host than the membership service's own
+            raise ServiceError("the membership service's next page is on another host")
     return members
 
 

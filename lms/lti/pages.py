@@ -187,7 +187,7 @@ def _teacher(user: User) -> None:
 def teacher_link_page(request: Request, session: SessionDep, user: PageUser, context_id: int) -> Response:
     """After a teacher's first launch from a portal course no class is known for: which class is it?"""
     _teacher(user)
-    context = contexts.unlinked_context(session=session, context_id=context_id)
+    context = contexts.teacher_context(session=session, user=user, context_id=context_id)
     classes = contexts.linkable_classes(session=session, user=user)
     return render(request, "lti_link_context.html", {"context": context, "classes": classes})
 

@@ -114,7 +114,7 @@ async def launch(
             message_types=frozenset(LANDINGS),
         )
         user = lti.match_user(session=session, launch=verified, now=now)
-        context = lti.sync_context(session=session, launch=verified)
+        context = lti.sync_context(session=session, launch=verified, actor_id=user.id, ip=client_ip(request))
         # a landing may refuse too (lti-svc: a student's deep-linking launch), before the sign-in
         target = LANDINGS[verified.message_type](session, verified, user, context, tool_origin(request))
     except lti.LaunchRefused as refusal:
@@ -156,7 +156,10 @@ async def launch(
         old=loaded,
         embedded=True,
     )
-    set_partitioned_cookie(response, EMBED_COOKIE, "1")
+    # the "inside a portal's iframe" marker (framing allowed, sign-out back to the portal): not for a launch
+    # the browser says is a top-level window, or every page of that first-party session could be framed
+    if request.headers.get("sec-fetch-dest", "").lower() != "document":
+        set_partitioned_cookie(response, EMBED_COOKIE, "1")
     return response
 
 
@@ -187,10 +190,17 @@ def new_window(
     now = clock.now()
     ticket = handoff.peek(session=session, token=h, now=now)
     user = session.get(User, ticket.user_id) if ticket is not None else None
-    if ticket is None or user is None or not user.enabled or user.status != "active":
+    if (
+        ticket is None
+        or user is None
+        or not user.enabled
+        or user.status != "active"
+        or not handoff.spend(session=session, row=ticket, now=now)  # another tab spent it meanwhile
+    ):
         return refusal_page(request, lti.LaunchRefused("handoff_expired", msg.HANDOFF_EXPIRED))
-    handoff.spend(session=session, row=ticket, now=now)
     stage = auth_service.next_stage(user, settings)
+    if stage == "full":  # a second session of the launch's sign-in: audited like the first
+        record_sign_in(session, user, ip=client_ip(request), method="lti_new_window")
     return start_session(
         request,
         session=session,

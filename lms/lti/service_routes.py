@@ -67,6 +67,7 @@ def _remember(session: Session, launch: VerifiedLaunch, context: LtiContext | No
     now = utc_now()
     ags.remember_services(
         session=session,
+        platform=launch.platform,
         lti_context_id=context.id,
         deployment_id=launch.deployment.deployment_id,
         claims=launch.claims,
@@ -74,6 +75,7 @@ def _remember(session: Session, launch: VerifiedLaunch, context: LtiContext | No
     )
     ags.remember_line_item(
         session=session,
+        platform=launch.platform,
         lti_context_id=context.id,
         class_id=context.school_class_id,
         claims=launch.claims,
