@@ -256,6 +256,9 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/notebooks/prestart/status"): P(Row.CLASS_RESULTS),
     ("GET", "/notebooks"): P(Row.OWN),
+    # a notebook lesson opened by an LTI launch: members of its class only (lms/lti/notebook_lessons.py)
+    ("GET", "/notebooks/{course_id}/{assignment}"): P(Row.CLASS_LIST),
+    ("GET", "/notebooks/{course_id}/{assignment}/open"): P(Row.CLASS_LIST),
 }
 
 
