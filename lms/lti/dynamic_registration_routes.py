@@ -58,7 +58,7 @@ def _failed(request: Request, message: str, status_code: int) -> Response:
     )
 
 
-@router.get("/lti/register")
+@router.get("/lti/register", name="lti_register")
 def confirm_page(
     request: Request,
     session: SessionDep,
