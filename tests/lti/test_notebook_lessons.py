@@ -93,3 +93,13 @@ def test_outside_the_iframe_the_button_goes_to_the_hub_directly(
     assert page.status_code == 200 and "提出期限" not in page.text
     assert _open_link(page.text) == HUB_TREE and 'target="_blank"' not in page.text
     assert client.get("/notebooks/es-3-1-prog/bad name!").status_code == 404
+
+
+def test_the_teacher_of_the_class_may_open_the_lesson_page_too(
+    client: Any, platform: TestPlatform, registered: Any, city_course: NotebookCourse
+) -> None:
+    spec = LaunchSpec(sub="tch-es-1", custom={"giga_target": "/notebooks/es-3-1-prog/lesson1"})
+    launched = launch(client, platform, spec)
+    landing = client.get(launched.response.headers["location"], follow_redirects=False)
+    assert landing.headers["location"] == "/notebooks/es-3-1-prog/lesson1"
+    assert client.get("/notebooks/es-3-1-prog/lesson1").status_code == 200
