@@ -237,6 +237,9 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
     ("POST", "/admin/lti/contexts/{context_id}"): P(Row.ADMIN),
     ("POST", "/admin/lti/key/rotate"): P(Row.ADMIN),
+    # LTI Dynamic Registration: opened by the portal, confirmed by a signed-in admin (lms/lti/dynamic_*)
+    ("GET", "/lti/register"): P(Row.ADMIN),
+    ("POST", "/lti/register"): P(Row.ADMIN),
     # a teacher names the class of a portal course (their own classes only: lms/lti/contexts.py)
     ("GET", "/lti/contexts/{context_id}/link"): P(Row.CLASS_LIST),
     ("POST", "/lti/contexts/{context_id}/link"): P(Row.CLASS_LIST),
@@ -256,6 +259,9 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/classes/{class_id}/notebooks/prestart"): P(Row.CLASS_RESULTS),
     ("GET", "/classes/{class_id}/notebooks/prestart/status"): P(Row.CLASS_RESULTS),
     ("GET", "/notebooks"): P(Row.OWN),
+    # a notebook lesson opened by an LTI launch: members of its class only (lms/lti/notebook_lessons.py)
+    ("GET", "/notebooks/{course_id}/{assignment}"): P(Row.CLASS_LIST),
+    ("GET", "/notebooks/{course_id}/{assignment}/open"): P(Row.CLASS_LIST),
 }
 
 

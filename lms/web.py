@@ -17,6 +17,8 @@ from lms.board import pages as board_pages
 from lms.board import release_routes, support_routes
 from lms.board import routes as board_routes
 from lms.core.errors import DomainError
+from lms.lti import dynamic_registration_routes as lti_dynamic_registration
+from lms.lti import notebook_lessons as lti_notebook_lessons
 from lms.lti import pages as lti_pages
 from lms.lti import routes as lti_routes
 from lms.lti import service_routes as lti_service_routes
@@ -84,5 +86,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(lti_routes.router)  # issue 23: LTI 1.3 tool
     app.include_router(lti_service_routes.router)  # issue 23: deep linking, AGS, NRPS
     app.include_router(lti_pages.router)
+    app.include_router(lti_notebook_lessons.router)  # issue 23: notebook lessons by launch
+    app.include_router(lti_dynamic_registration.router)  # issue 23: LTI Dynamic Registration
     app.include_router(notebook_routes.api)
     app.include_router(notebook_routes.pages)

@@ -15,7 +15,7 @@ from lms.roster.models import User
 LIFETIME = timedelta(minutes=2)
 
 
-def issue(*, session: Session, user: User, target: str, now: datetime) -> str:
+def issue(*, session: Session, user: User, target: str, now: datetime, lifetime: timedelta = LIFETIME) -> str:
     """A fresh ticket for ``user`` to open ``target``; only its SHA-256 is stored."""
     assert user.id is not None
     token = secrets.token_urlsafe(32)
@@ -25,7 +25,7 @@ def issue(*, session: Session, user: User, target: str, now: datetime) -> str:
             user_id=user.id,
             target=target[:500],
             created_at=now,
-            expires_at=now + LIFETIME,
+            expires_at=now + lifetime,
         )
     )
     session.flush()

@@ -41,6 +41,7 @@ def _tool_urls(request: Request, kid: str) -> dict[str, str]:
         "login": str(request.url_for("lti_login")),
         "launch": str(request.url_for("lti_launch")),
         "jwks": str(request.url_for("lti_jwks")),
+        "register": str(request.url_for("lti_register")),
         "kid": kid,
     }
 

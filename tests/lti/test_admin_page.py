@@ -28,7 +28,8 @@ def test_admin_registers_a_platform_from_the_page(client: Any, sign_in: Any, db_
     assert 'href="/admin/lti"' in home.text
     page = client.get("/admin/lti")
     assert page.status_code == 200
-    for path in ("/lti/login", "/lti/launch", "/lti/jwks.json"):
+    assert "giga_target=/notebooks/" in page.text  # how to link a notebook lesson
+    for path in ("/lti/login", "/lti/launch", "/lti/jwks.json", "/lti/register"):
         assert f"https://testserver{path}" in page.text
     response = client.post(
         "/admin/lti", data={**FORM, "csrf_token": csrf_of(page.text)}, follow_redirects=False

@@ -157,3 +157,47 @@ def test_launch_in_an_iframe_with_third_party_cookies_blocked_lets_the_child_ans
     assert cookies["giga_session"].get("partitionKey") == "https://portal.test"
     page.screenshot(path="/tmp/giga_lti_iframe.png")
     context.close()
+
+
+def test_a_notebook_lesson_launched_in_the_iframe_opens_the_hub_in_a_signed_in_new_window(
+    chromium: Any, portal: TestPlatform, tool_server: str, world: Any, db_session: Session
+) -> None:
+    """The hub refuses frames: the lesson page's button opens a new top-level window, which the handoff
+    ticket signs in with a first-party cookie before it goes on to the hub (answered here by a route)."""
+    from lms.notebooks.models import NotebookCourse
+
+    student = world.users["s-a1"]
+    student.sourced_id = "stu-a1"
+    db_session.add(student)
+    db_session.add(NotebookCourse(class_id=world.classes["A1"].id, course_id="a1-prog"))
+    db_session.commit()
+    portal.launches["hint-nb"] = LaunchSpec(
+        sub="portal-sub-1",
+        lis={"person_sourcedid": "stu-a1"},
+        custom={"giga_target": "/notebooks/a1-prog/lesson1"},
+    )
+    context = chromium.new_context(ignore_https_errors=True, locale="ja-JP")
+    hub_requests: list[str] = []
+
+    def fake_hub(route: Any) -> None:
+        hub_requests.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<title>hub</title><p id=hub>hub</p>")
+
+    context.route("http://127.0.0.1:8001/**", fake_hub)
+    page = context.new_page()
+    page.goto(f"{portal.base_url}/course/hint-nb")
+    frame = page.frame_locator("#tool")
+    button = frame.locator("#open-lesson")
+    button.wait_for()
+    assert "lesson1" in frame.locator("h1").inner_text()
+    with context.expect_page() as opened:
+        button.click()
+    window = opened.value
+    window.wait_for_url("http://127.0.0.1:8001/hub/user-redirect/tree")
+    assert hub_requests == ["http://127.0.0.1:8001/hub/user-redirect/tree"]
+    # the new window holds a first-party (not partitioned) session: what the hub's OAuth sign-in needs
+    first_party = [
+        c for c in context.cookies(tool_server) if c["name"] == "giga_session" and not c.get("partitionKey")
+    ]
+    assert len(first_party) == 1
+    context.close()
