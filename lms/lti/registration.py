@@ -64,6 +64,10 @@ def clean_input(data: PlatformInput) -> PlatformInput:
     )
 
 
+def _district_count(session: Session) -> int:
+    return len(session.exec(select(Org.id).where(Org.type == "district").limit(2)).all())
+
+
 def register_platform(
     *, session: Session, data: PlatformInput, actor_id: int | None, ip: str | None
 ) -> LtiPlatform:
@@ -73,6 +77,10 @@ def register_platform(
         district = session.get(Org, data.district_id)
         if district is None or district.type != "district":
             raise InvalidInput(msg.DISTRICT_UNKNOWN)
+    elif _district_count(session) > 1:
+        # A platform for "every school" is only safe when the installation serves one board: with several, a
+        # portal registered by one board could sign in another board's pupils (review finding, issue 23).
+        raise InvalidInput(msg.DISTRICT_REQUIRED)
     taken = session.exec(
         select(LtiPlatform).where(LtiPlatform.issuer == data.issuer, LtiPlatform.client_id == data.client_id)
     ).first()

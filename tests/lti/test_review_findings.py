@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from lms.audit.models import AuditEvent
 from lms.auth.models import AuthSession
 from lms.core.db import utc_now
-from lms.core.errors import NotFound
+from lms.core.errors import InvalidInput, NotFound
 from lms.lti import ags, handoff, nrps, registration
 from lms.lti import claims as c
 from lms.lti import deep_link_service as dls
@@ -626,3 +626,39 @@ def test_the_membership_token_never_follows_a_next_page_to_another_host() -> Non
     with httpx.Client(transport=httpx.MockTransport(answer)) as client, pytest.raises(ServiceError):
         nrps.fetch_members(client, url=url, token="tok")
     assert asked == [url]
+
+
+# --- a platform for "every school" only where the installation serves one board ------------------------
+
+
+def test_a_platform_without_a_district_is_refused_when_the_roster_holds_several(
+    db_session: Session, roster_city: RosterCity
+) -> None:
+    """Open item of the review: a platform registered for "every school" may sign in any district's users.
+    With one board that is the board's own portal; with two, it must name its district."""
+
+    def register(name: str, district_id: int | None) -> LtiPlatform:
+        return registration.register_platform(
+            session=db_session,
+            data=registration.PlatformInput(
+                name=name,
+                issuer=f"https://{name}.example",
+                client_id="c",
+                auth_login_url=f"https://{name}.example/auth",
+                auth_token_url=f"https://{name}.example/token",
+                jwks_url=f"https://{name}.example/jwks",
+                deployment_ids=("dep-1",),
+                district_id=district_id,
+            ),
+            actor_id=None,
+            ip=None,
+        )
+
+    assert register("one-board", None).district_id is None  # one district: "every school" is that board
+    db_session.add(Org(sourced_id="org-district-2", name="となり町教育委員会", type="district"))
+    db_session.commit()
+    before = db_session.exec(select(func.count()).select_from(LtiPlatform)).one()
+    with pytest.raises(InvalidInput, match="複数の教育委員会"):
+        register("any-board", None)
+    assert db_session.exec(select(func.count()).select_from(LtiPlatform)).one() == before
+    assert register("own-board", pk(roster_city.org("org-district"))).district_id is not None
