@@ -4,8 +4,9 @@ Roster matching (first hit wins; the sub found is then linked, see docs/lti.md):
 1. a previous launch linked this platform's ``sub`` to a user (``LtiUserLink``);
 2. ``…/claim/lis`` ``person_sourcedid`` = OneRoster ``users.sourcedId``;
 3. custom ``userMasterIdentifier`` / ``user_master_identifier`` = OneRoster ``userMasterIdentifier``;
-4. ``sub`` itself as a OneRoster ``sourcedId``, then as a ``userMasterIdentifier`` (portals whose LTI user id
-   is the roster id).
+4. ``sub`` itself as a OneRoster ``sourcedId``, then as a ``userMasterIdentifier`` — only for a platform
+   registered with ``sub_is_roster_id`` (portals whose LTI user id is the roster id; an opaque sub such as
+   ``1042`` would otherwise sign in whoever has that roster id).
 """
 
 from __future__ import annotations

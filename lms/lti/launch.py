@@ -301,8 +301,9 @@ def _candidates(launch: VerifiedLaunch) -> list[tuple[str, str, str]]:
         value = launch.custom.get(name)
         if isinstance(value, str) and value and not value.startswith("$"):  # "$…" = an unfilled substitution
             out.append(("custom." + name, "user_master_identifier", value))
-    out.append(("sub.sourced_id", "sourced_id", sub))
-    out.append(("sub.user_master_identifier", "user_master_identifier", sub))
+    if launch.platform.sub_is_roster_id:  # only where the administrator said so (docs/lti.md)
+        out.append(("sub.sourced_id", "sourced_id", sub))
+        out.append(("sub.user_master_identifier", "user_master_identifier", sub))
     return out
 
 

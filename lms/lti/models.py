@@ -34,6 +34,11 @@ class LtiPlatform(SQLModel, table=True):
         index=True,
         description="the board whose schools' users it may sign in (None: any; a single-board install)",
     )
+    sub_is_roster_id: bool = Field(
+        default=False,
+        description="the portal's LTI user id (sub) is the OneRoster sourcedId or userMasterIdentifier; off by "
+        "default, since an opaque sub such as 1042 would otherwise sign in whoever has that roster id",
+    )
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
 

@@ -64,7 +64,7 @@ def _page(
         "platforms": rows,
         "contexts": contexts.list_contexts(session=session),
         "districts": districts,
-        "form": form or dict.fromkeys((*FORM_FIELDS, "district_id"), ""),
+        "form": form or dict.fromkeys((*FORM_FIELDS, "district_id", "sub_is_roster_id"), ""),
         "error": error,
         "notice": msg.ADMIN_NOTICES.get(request.query_params.get("done", "")),
     }
@@ -95,6 +95,7 @@ def register(
     auth_token_url: Annotated[str, Form(max_length=500)] = "",
     jwks_url: Annotated[str, Form(max_length=500)] = "",
     district_id: Annotated[str, Form(max_length=12)] = "",
+    sub_is_roster_id: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     form = {
         "name": name,
@@ -105,6 +106,7 @@ def register(
         "auth_token_url": auth_token_url,
         "jwks_url": jwks_url,
         "district_id": district_id,
+        "sub_is_roster_id": sub_is_roster_id,
     }
     data = registration.PlatformInput(
         name=name,
@@ -115,6 +117,7 @@ def register(
         jwks_url=jwks_url,
         deployment_ids=tuple(deployment_ids.replace(",", "\n").splitlines()),
         district_id=int(district_id) if district_id.isdigit() else None,
+        sub_is_roster_id=sub_is_roster_id == "on",
     )
     try:
         registration.register_platform(session=session, data=data, actor_id=user.id, ip=client_ip(request))

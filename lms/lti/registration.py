@@ -27,6 +27,7 @@ class PlatformInput:
     jwks_url: str
     deployment_ids: tuple[str, ...]
     district_id: int | None = None
+    sub_is_roster_id: bool = False
 
 
 def _check_url(value: str, label: str, *, allow_http_loopback: bool = True) -> str:
@@ -61,6 +62,7 @@ def clean_input(data: PlatformInput) -> PlatformInput:
         jwks_url=_check_url(data.jwks_url, msg.LABEL_JWKS_URL),
         deployment_ids=deployments,
         district_id=data.district_id,
+        sub_is_roster_id=data.sub_is_roster_id,
     )
 
 
@@ -94,6 +96,7 @@ def register_platform(
         auth_token_url=data.auth_token_url,
         jwks_url=data.jwks_url,
         district_id=data.district_id,
+        sub_is_roster_id=data.sub_is_roster_id,
         created_by_id=actor_id,
     )
     session.add(platform)

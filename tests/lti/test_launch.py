@@ -214,6 +214,25 @@ def test_a_disabled_roster_user_is_refused(
     assert _counts(db_session) == before
 
 
+def test_sub_is_a_roster_id_only_for_a_platform_registered_so(
+    client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity, db_session: Session
+) -> None:
+    """A portal whose sub is its own opaque id must not sign in whoever happens to have that roster id."""
+    registered.sub_is_roster_id = False
+    db_session.add(registered)
+    db_session.commit()
+    before = _counts(db_session)
+    launched = launch(client, platform, LaunchSpec(sub="stu-es-1"))
+    assert (
+        launched.response.status_code == 403 and 'data-lti-refusal="not_on_roster"' in launched.response.text
+    )
+    assert _counts(db_session) == before
+    # the roster claim still matches the child on such a platform
+    spec = LaunchSpec(sub="opaque-7", lis={"person_sourcedid": "stu-es-1"})
+    assert launch(client, platform, spec, hint="h2").response.status_code == 303
+    assert _signed_in_user(client, db_session) == roster_city.user("stu-es-1")
+
+
 def test_the_platform_jwks_is_cached_between_launches(
     client: Any, platform: TestPlatform, registered: LtiPlatform, roster_city: RosterCity
 ) -> None:

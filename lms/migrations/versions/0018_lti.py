@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("auth_token_url", sa.String(length=500), nullable=False),
         sa.Column("jwks_url", sa.String(length=500), nullable=False),
         sa.Column("district_id", sa.Integer(), nullable=True),
+        sa.Column("sub_is_roster_id", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["district_id"], ["org.id"]),
