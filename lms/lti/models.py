@@ -36,8 +36,8 @@ class LtiPlatform(SQLModel, table=True):
     )
     sub_is_roster_id: bool = Field(
         default=False,
-        description="the portal's LTI user id (sub) is the OneRoster sourcedId or userMasterIdentifier; off by "
-        "default, since an opaque sub such as 1042 would otherwise sign in whoever has that roster id",
+        description="the portal's LTI user id (sub) is the OneRoster sourcedId or userMasterIdentifier; off "
+        "by default, since an opaque sub such as 1042 would otherwise sign in whoever has that roster id",
     )
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")

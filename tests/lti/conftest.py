@@ -47,7 +47,7 @@ def registered(platform: TestPlatform, db_session: Session) -> LtiPlatform:
             auth_token_url=platform.auth_token_url,
             jwks_url=platform.jwks_url,
             deployment_ids=(platform.deployment_id,),
-            sub_is_roster_id=True,  # the harness's portal uses roster ids as sub (the opaque case: test_launch)
+            sub_is_roster_id=True,  # this portal's sub is the roster id (the opaque case: test_launch)
         ),
         actor_id=None,
         ip=None,
