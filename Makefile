@@ -62,7 +62,7 @@ run: $(STAMP) fonts node
 	test -s $(HUB_STATE)/service_token || (umask 077 && \
 	  $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $(HUB_STATE)/service_token)
 	$(BIN)/python -m lms.notebooks.hub_bootstrap --courses-file $(HUB_STATE)/courses.json --demo-course $(DEMO_COURSE) \
-	  --lessons classroom/source
+	  --lessons classroom/source --lessons-chuu classroom/source-chuu
 	export GIGA_HUB_SERVICE_TOKEN="$$(cat $(HUB_STATE)/service_token)"; \
 	BIN=$(BIN) hub_config/run_hub.sh > var/hub.log 2>&1 & hub=$$!; \
 	trap 'kill $$hub 2>/dev/null' EXIT INT TERM; \

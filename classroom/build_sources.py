@@ -4,6 +4,12 @@ Run ``python classroom/build_sources.py`` after editing a lesson; it rewrites
 ``classroom/source/<assignment>/<assignment>.ipynb`` (deterministic cell ids, so diffs stay small) and copies
 the data files and the font helper each data-literacy assignment needs next to its notebook (nbgrader
 releases every file in the assignment folder).
+
+Two versions come from the one definition, with the same assignment names (a course is one class and gets
+one version, chosen by the class's grades — ``lms/notebooks/lesson_versions.py``):
+
+- ``source/`` — 小学生版: kanji a 小4 child has not learnt carry their reading (furigana);
+- ``source-chuu/`` — 中学生版: the same notebooks without readings (中学生 read them as ordinary text).
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ sys.path.insert(0, str(HERE))
 from furigana import add_furigana  # noqa: E402
 from lessons import LESSONS, Lesson  # noqa: E402
 
-SOURCE = HERE / "source"
+SOURCE = HERE / "source"  # 小学生版 (furigana)
+SOURCE_CHUU = HERE / "source-chuu"  # 中学生版 (no furigana)
+VERSIONS = {"shou": SOURCE.name, "chuu": SOURCE_CHUU.name}  # version → folder (next to course.yaml)
 DATA = HERE / "data"
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -42,15 +50,15 @@ def _nbgrader(cell_kind: str, grade_id: str, points: float = 0.0) -> dict[str, o
     return meta
 
 
-def build_notebook(lesson: Lesson) -> nbformat.NotebookNode:
-    """Turn a lesson definition into an nbgrader source notebook."""
+def build_notebook(lesson: Lesson, furigana: bool = True) -> nbformat.NotebookNode:
+    """Turn a lesson definition into an nbgrader source notebook (``furigana``: the 小学生 version)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
     for index, cell_def in enumerate(lesson.cells):
         kind, text = cell_def.kind, cell_def.text.strip("\n")
         if kind in ("md", "rubric"):  # prose a 小4 child reads: readings for kanji taught later
-            cell = nbformat.v4.new_markdown_cell(add_furigana(text))
+            cell = nbformat.v4.new_markdown_cell(add_furigana(text) if furigana else text)
         elif kind == "answer":
             cell = nbformat.v4.new_markdown_cell(text)
         else:
@@ -86,6 +94,10 @@ def manifest() -> dict[str, object]:
             }
             for lesson in LESSONS
         ],
+        "versions": {
+            "shou": {"folder": VERSIONS["shou"], "for": "小学生（ふりがな付き）"},
+            "chuu": {"folder": VERSIONS["chuu"], "for": "中学生（ふりがななし）"},
+        },
         "data": {
             "folder": "data",
             "generator": "data/make_data.py",
@@ -95,17 +107,19 @@ def manifest() -> dict[str, object]:
 
 
 def build(out_dir: Path = SOURCE) -> list[Path]:
-    """Write every lesson's source folder under ``out_dir``; return the notebook paths."""
+    """Write every lesson's source folder under ``out_dir`` (小学生版) and under its sibling
+    ``source-chuu`` (中学生版), and the manifest next to them; return the notebook paths."""
     written = []
-    for lesson in LESSONS:
-        folder = out_dir / lesson.name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{lesson.name}.ipynb"
-        nbformat.write(build_notebook(lesson), path)
-        for extra in lesson.files:
-            src = DATA / extra if (DATA / extra).exists() else HERE / extra
-            shutil.copyfile(src, folder / extra)
-        written.append(path)
+    for version_dir, furigana in ((out_dir, True), (out_dir.parent / VERSIONS["chuu"], False)):
+        for lesson in LESSONS:
+            folder = version_dir / lesson.name
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{lesson.name}.ipynb"
+            nbformat.write(build_notebook(lesson, furigana=furigana), path)
+            for extra in lesson.files:
+                src = DATA / extra if (DATA / extra).exists() else HERE / extra
+                shutil.copyfile(src, folder / extra)
+            written.append(path)
     course_yaml = out_dir.parent / "course.yaml"
     header = "# Written by classroom/build_sources.py from classroom/lessons/: edit the lessons, rebuild.\n"
     course_yaml.write_text(header + yaml.safe_dump(manifest(), allow_unicode=True, sort_keys=False), "utf-8")

@@ -14,7 +14,11 @@ RUN pip install --no-cache-dir nbgrader==0.9.6 notebook==7.6.5 httpx==0.28.1 \
       'configure_nbgrader(get_config(), **settings_from_env())  # noqa: F821' \
       > /usr/local/etc/jupyter/nbgrader_config.py
 COPY hub_config /opt/giga/hub_config
-ENV PYTHONPATH=/opt/giga
+# the platform's lessons, 小学生版 and 中学生版: hub_config.provision seeds each new course with its version
+COPY classroom/source /opt/giga/classroom/source
+COPY classroom/source-chuu /opt/giga/classroom/source-chuu
+ENV PYTHONPATH=/opt/giga \
+    GIGA_HUB_LESSONS_DIR=/opt/giga/classroom
 USER 1000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python3", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8081/hub/health', timeout=4).status != 200)"]

@@ -23,6 +23,9 @@ RUN groupadd --system --gid 10002 jupyterhub \
       --shell /usr/sbin/nologin jupyterhub
 COPY --from=build /opt/venv /opt/venv
 COPY hub_config /opt/giga/hub_config
+# the platform's lessons, 小学生版 and 中学生版: hub_config.provision seeds each new course with its version
+COPY classroom/source /opt/giga/classroom/source
+COPY classroom/source-chuu /opt/giga/classroom/source-chuu
 # nbgrader finds the platform's configuration in the venv's config folder (exchange, LMS export, sandbox)
 RUN mkdir -p /opt/venv/etc/jupyter \
  && printf '%s\n' 'from hub_config.nbgrader_config import configure_nbgrader, settings_from_env' \
@@ -33,7 +36,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GIGA_HUB_MODE=docker \
-    GIGA_HUB_STATE_DIR=/srv/jupyterhub
+    GIGA_HUB_STATE_DIR=/srv/jupyterhub \
+    GIGA_HUB_LESSONS_DIR=/opt/giga/classroom
 WORKDIR /srv/jupyterhub
 USER 10002
 EXPOSE 8081

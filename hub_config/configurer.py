@@ -43,9 +43,24 @@ ROOT_FORMGRADER_ARGS = (
     "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
     "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager",
 )
-STUDENT_JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter_data"
-# Notebook 7 in Japanese: the language pack (PyPI jupyterlab-language-pack-ja-JP), chosen by an override
-JAPANESE_SERVER_ARGS = (f"--JupyterNotebookApp.app_settings_dir={STUDENT_JUPYTER_PATH / 'lab' / 'settings'}",)
+HUB_CONFIG_DIR = Path(__file__).resolve().parent
+STUDENT_JUPYTER_PATH = HUB_CONFIG_DIR / "jupyter_data"
+STUDENT_DEFAULT_URL = "/tree"  # Notebook 7's file browser, in every spawner
+
+
+def japanese_server_args(hub_config_dir: Path) -> tuple[str, ...]:
+    """Notebook 7 in Japanese: the language pack (PyPI jupyterlab-language-pack-ja-JP), chosen by the override
+    in ``jupyter_data/lab/settings/overrides.json`` of the hub_config folder where the server runs (this
+    machine's, or the student image's copy)."""
+    return (f"--JupyterNotebookApp.app_settings_dir={hub_config_dir / 'jupyter_data' / 'lab' / 'settings'}",)
+
+
+def student_server_args(hub_config_dir: Path = HUB_CONFIG_DIR) -> list[str]:
+    """The single-user server's options in every spawner (local, Docker, Kubernetes): lean and Japanese."""
+    return [*LEAN_SERVER_ARGS, *japanese_server_args(hub_config_dir)]
+
+
+JAPANESE_SERVER_ARGS = japanese_server_args(HUB_CONFIG_DIR)
 LAZY_IMPORTS_DIR = Path(__file__).resolve().parent / "lazy_imports"  # rfc3987_syntax imported on first use
 START_TIMEOUT_S = 240  # measured: 30 simultaneous spawns need 64-69 s; the 30 s default failed all of them
 EXTRA_USER_SCOPES = ("list:services",)  # every user may list services (nbgrader's course list)
@@ -126,7 +141,7 @@ def nbgrader_environment(s: HubSettings) -> dict[str, str]:
 
 def configure_spawner(c: Config, s: HubSettings) -> None:
     """Notebook 7 by default; local processes (one unix user each) for real use, one user for tests."""
-    c.Spawner.default_url = "/tree"
+    c.Spawner.default_url = STUDENT_DEFAULT_URL
     c.Spawner.environment = nbgrader_environment(s)
     c.Spawner.http_timeout = START_TIMEOUT_S
     c.Spawner.start_timeout = START_TIMEOUT_S
@@ -145,11 +160,7 @@ def configure_spawner(c: Config, s: HubSettings) -> None:
     else:
         c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
         c.Spawner.args = []
-    c.Spawner.cmd = [
-        *c.Spawner.cmd,
-        *LEAN_SERVER_ARGS,
-        *JAPANESE_SERVER_ARGS,
-    ]  # args stay free (--allow-root)
+    c.Spawner.cmd = [*c.Spawner.cmd, *student_server_args()]  # args stay free (--allow-root)
     pythonpath = f"{LAZY_IMPORTS_DIR}:{c.Spawner.environment['PYTHONPATH']}"
     # students' kernels: the python3 kernel spec that loads the 全角/半角 hint (hub_config/zenkaku.py)
     c.Spawner.environment = {

@@ -5,8 +5,11 @@ gradebook, so nbgrader's autograde records ``total_seconds_late`` against the du
 extension. Late submissions are *flagged*, not penalised: ``LateSubmissionPlugin.penalty_method = "none"``
 (set in ``hub_config.nbgrader_config``), and the LMS shows 「期限後の提出」 next to the unchanged score.
 
-nbgrader keeps due dates as naive UTC; an extension lives on the student's submission row, so a row is made
-(without timestamp) for a child who has not submitted yet; autograde later updates the same row.
+nbgrader keeps due dates as naive UTC; an extension lives on the student's submission row. A child who has
+not handed anything in has no row, and none is made for the extension: an empty row would count as an
+autograded submission scoring 0 (the formgrader lists it, 「成績をLMSへ送る」 would store 0, not 未提出).
+The extension is *waiting* instead: the LMS sends every due date and extension again before it reads the
+lateness back (``lms/notebooks/routes.py`` grades_pull_form), by which time autograde has made the row.
 """
 
 from __future__ import annotations
@@ -25,23 +28,29 @@ def apply_deadline(
     gradebook: Any, assignment: str, due: datetime | None, extension_minutes: Mapping[str, int]
 ) -> dict[str, Any]:
     """Set ``assignment``'s due date and exactly these extensions (others removed) in an open
-    ``nbgrader.api.Gradebook``; students must exist in it. Returns what it set."""
+    ``nbgrader.api.Gradebook``. Returns what it set: ``extensions`` on submissions, ``waiting`` for the
+    children who have not submitted (set when they have, by the next call)."""
     from nbgrader.api import MissingEntry
 
     gradebook.update_or_create_assignment(assignment, duedate=naive_utc(due) if due else None)
     for submission in gradebook.assignment_submissions(assignment):
         if submission.student.id not in extension_minutes and submission.extension is not None:
             gradebook.grant_extension(assignment, submission.student.id)  # no time given: removed
+    granted: dict[str, int] = {}
+    waiting: dict[str, int] = {}
     for student, minutes in sorted(extension_minutes.items()):
         try:
             gradebook.find_submission(assignment, student)
         except MissingEntry:
-            gradebook.update_or_create_submission(assignment, student)
+            waiting[student] = minutes  # never an empty submission row (see the module docstring)
+            continue
         gradebook.grant_extension(assignment, student, minutes=minutes)
+        granted[student] = minutes
     return {
         "assignment": assignment,
         "duedate": due.isoformat() if due else None,
-        "extensions": dict(extension_minutes),
+        "extensions": granted,
+        "waiting": waiting,
     }
 
 

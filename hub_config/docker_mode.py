@@ -28,16 +28,18 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from traitlets.config import Config
 
-from hub_config.configurer import apply
+from hub_config.configurer import STUDENT_DEFAULT_URL, apply, student_server_args
 from hub_config.settings import HubSettings, HubSettingsError
 
 HUB_PORT = 8081  # the hub's API inside the container network (student servers call it)
 PUBLIC_PORT = 8000  # the proxy container's public port; the reverse proxy forwards to it
 HOME = "/home/jovyan"  # the student image's home (uid 1000, as in the Jupyter Docker Stacks)
+IMAGE_HUB_CONFIG = Path("/opt/giga/hub_config")  # where docker/student.Dockerfile copies hub_config
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([KMGT]i?)?$")
 
 
@@ -169,8 +171,9 @@ def configure_docker_spawner(c: Config, s: HubSettings, cs: ContainerSettings) -
         "security_opt": ["no-new-privileges:true"],
     }
     spawner.environment = student_environment(s)
-    # the image's own jupyterhub-singleuser, not the hub's interpreter path
-    c.Spawner.cmd = ["jupyterhub-singleuser"]
+    # the image's own jupyterhub-singleuser (not the hub's interpreter path), lean and Japanese as locally
+    c.Spawner.cmd = ["jupyterhub-singleuser", *student_server_args(IMAGE_HUB_CONFIG)]
+    c.Spawner.default_url = STUDENT_DEFAULT_URL
     c.Spawner.args = []
 
 

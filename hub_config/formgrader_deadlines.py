@@ -3,7 +3,8 @@ extensions in nbgrader's gradebook, and reads nbgrader's own lateness back (ã€Œæ
 
 nbgrader's formgrader API can set a due date but not an extension, and its submission listing carries no
 lateness. ``PUT {base}giga/deadlines/<assignment>`` with ``{"duedate": ISO 8601 or null, "extensions":
-{student: minutes}}`` sets both (exactly: extensions not listed are removed); ``GET`` answers
+{student: minutes}}`` sets both (exactly: extensions not listed are removed; a child who has not submitted
+yet is answered under ``waiting``, with no submission row made); ``GET`` answers
 ``{student: {timestamp, duedate, extension_minutes, seconds_late}}`` from nbgrader's gradebook
 (``hub_config.deadlines``). Same authentication as the formgrader (the hub's token of a teacher of the
 course or the LMS service). Loaded with

@@ -19,13 +19,21 @@ from traitlets.config import Config
 
 from hub_config.configurer import (
     START_TIMEOUT_S,
+    STUDENT_DEFAULT_URL,
     configure_authenticator,
     course_services,
     lms_service,
     server_role,
+    student_server_args,
     user_scopes,
 )
-from hub_config.docker_mode import HOME, ContainerSettings, reachable_services, student_environment
+from hub_config.docker_mode import (
+    HOME,
+    IMAGE_HUB_CONFIG,
+    ContainerSettings,
+    reachable_services,
+    student_environment,
+)
 from hub_config.settings import HubSettings
 
 HOME_VOLUME = "home"
@@ -41,9 +49,11 @@ def configure_kubespawner(c: Config, s: HubSettings, cs: ContainerSettings) -> N
     k = c.KubeSpawner
     k.image = cs.image
     k.image_pull_policy = "IfNotPresent"
-    k.cmd = ["jupyterhub-singleuser"]
+    # the image's jupyterhub-singleuser, lean and in Japanese as in the other tiers (singleuser.cmd in the
+    # Helm values names the program only: this replaces it)
+    k.cmd = ["jupyterhub-singleuser", *student_server_args(IMAGE_HUB_CONFIG)]
     k.args = []
-    k.default_url = "/tree"
+    k.default_url = STUDENT_DEFAULT_URL
     k.start_timeout = START_TIMEOUT_S
     k.http_timeout = START_TIMEOUT_S
     k.mem_limit = cs.mem_limit

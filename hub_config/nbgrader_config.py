@@ -69,6 +69,9 @@ def configure_nbgrader(
     # grades go to the LMS: `nbgrader export` posts them (GIGA_LMS_GRADES_TOKEN holds the token)
     c.ExportApp.plugin_class = "hub_config.lms_export.LmsExportPlugin"
     c.LmsExportPlugin.lms_url = lms_url
+    # students' Assignments list shows submission times in JST (hub_config/local_time.py says why the exchange
+    # keeps recording UTC: Exchange.timezone would break nbgrader's own parsing of the recorded times)
+    c.ExchangeFactory.list = "hub_config.local_time.JapanTimeExchangeList"
     # the formgrader shows times in JST (the gradebook and the exchange keep recording UTC)
     c.NbGraderAPI.timezone = "Asia/Tokyo"
     c.NbGraderAPI.timestamp_format = "%Y-%m-%d %H:%M"

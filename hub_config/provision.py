@@ -6,8 +6,10 @@ reads for the formgrader services.
 Talks HTTP only: the LMS API with an API token (scope ``hub``, an admin's) and the hub REST API with the
 service token of ``giga-lms``. Run: ``python -m hub_config.provision`` (environment: GIGA_HUB_LMS_URL,
 GIGA_LMS_API_TOKEN,
-GIGA_HUB_API_URL, GIGA_HUB_SERVICE_TOKEN, GIGA_HUB_COURSES_FILE, GIGA_HUB_STATE_DIR). Exit 2 with one sentence
-on a bad setting or an unreachable service.
+GIGA_HUB_API_URL, GIGA_HUB_SERVICE_TOKEN, GIGA_HUB_COURSES_FILE, GIGA_HUB_STATE_DIR; optional
+GIGA_HUB_LESSONS_DIR: a folder with the platform's lessons in ``source/`` (小学生版) and ``source-chuu/``
+(中学生版), as classroom/ has them — a course without a ``source/`` folder gets its class's version, once).
+Exit 2 with one sentence on a bad setting or an unreachable service.
 
 Everything but the formgrader service is live (no hub restart): the LMS itself syncs a course when it is
 flagged, from 「名簿をハブに反映」 and before each 「授業をはじめる」; ``--every SECONDS`` keeps running and
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +43,9 @@ class ProvisionError(Exception):
     """Provisioning cannot go on; the message says what to fix."""
 
 
+LESSON_FOLDERS = {"shou": "source", "chuu": "source-chuu"}  # as classroom/build_sources.py writes them
+
+
 @dataclass
 class Report:
     users_created: list[str] = field(default_factory=list)
@@ -48,6 +54,7 @@ class Report:
     members_removed: dict[str, list[str]] = field(default_factory=dict)
     courses: list[str] = field(default_factory=list)
     names_written: dict[str, list[str]] = field(default_factory=dict)
+    lessons_seeded: dict[str, str] = field(default_factory=dict)  # course → lesson version
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -141,6 +148,22 @@ def ensure_course(state_dir: Path, course_id: str, grader: str) -> Path:
     return folder
 
 
+def seed_lessons(folder: Path, lessons_dir: Path, version: str, grader: str) -> bool:
+    """Copy the platform's lessons of ``version`` into the course's ``source/`` unless it exists (the
+    teacher's own edits stay); the copy belongs to the grader. True if copied."""
+    target = folder / "source"
+    origin = lessons_dir / LESSON_FOLDERS.get(version, LESSON_FOLDERS["shou"])
+    if target.exists() or not origin.is_dir():
+        return False
+    temporary = folder / "source.tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    shutil.copytree(origin, temporary, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for path in [temporary, *temporary.rglob("*")]:
+        _give_to(path, grader)
+    os.replace(temporary, target)
+    return True
+
+
 def ensure_exchange(root: Path) -> None:
     """nbgrader's exchange: 1777 like /tmp (students create their submissions in it, nobody lists others')."""
     root.mkdir(parents=True, exist_ok=True)
@@ -148,7 +171,14 @@ def ensure_exchange(root: Path) -> None:
         os.chmod(root, 0o1777)
 
 
-def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_file: Path | None) -> Report:
+def provision(
+    *,
+    lms: httpx.Client,
+    hub: httpx.Client,
+    state_dir: Path,
+    courses_file: Path | None,
+    lessons_dir: Path | None = None,
+) -> Report:
     """Bring the hub in line with the LMS; safe to run again at any time."""
     report = Report()
     courses = fetch_courses(lms)
@@ -163,6 +193,9 @@ def provision(*, lms: httpx.Client, hub: httpx.Client, state_dir: Path, courses_
         _sync_group(hub, STUDENT_GROUP.format(course=course_id), students, report)
         _sync_group(hub, TEACHER_GROUP.format(course=course_id), teachers, report)
         folder = ensure_course(state_dir, course_id, grader)
+        version = str(course.get("lesson_version") or "shou")
+        if lessons_dir is not None and seed_lessons(folder, lessons_dir, version, grader):
+            report.lessons_seeded[course_id] = version
         names = course.get("student_names") or []
         if names:  # the formgrader lists students by these names (nbgrader's own gradebook)
             written = record_student_names(folder, course_id, names)
@@ -229,6 +262,10 @@ def _run_once(environ: dict[str, str] | None, *, keep_going: bool) -> int:
     hub_api = env.get("GIGA_HUB_API_URL", "http://127.0.0.1:8001/hub/api")
     state_dir = Path(env.get("GIGA_HUB_STATE_DIR", Path(__file__).resolve().parent.parent / "var" / "hub"))
     courses_file = Path(env.get("GIGA_HUB_COURSES_FILE", state_dir / "courses.json"))
+    lessons_dir = Path(env["GIGA_HUB_LESSONS_DIR"]) if env.get("GIGA_HUB_LESSONS_DIR") else None
+    if lessons_dir is not None and not (lessons_dir / LESSON_FOLDERS["shou"]).is_dir():
+        print(f"error: GIGA_HUB_LESSONS_DIR {lessons_dir} has no source/ folder of lessons", file=sys.stderr)
+        return 2
     try:
         with (
             httpx.Client(
@@ -242,7 +279,9 @@ def _run_once(environ: dict[str, str] | None, *, keep_going: bool) -> int:
                 timeout=TIMEOUT,
             ) as hub,
         ):
-            report = provision(lms=lms, hub=hub, state_dir=state_dir, courses_file=courses_file)
+            report = provision(
+                lms=lms, hub=hub, state_dir=state_dir, courses_file=courses_file, lessons_dir=lessons_dir
+            )
     except (ProvisionError, httpx.HTTPError) as error:
         print(f"error: provisioning failed: {error}", file=sys.stderr)
         return 1 if keep_going else 2

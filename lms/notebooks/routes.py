@@ -20,6 +20,8 @@ from lms.core.jst import jst_text
 from lms.notebooks import deadlines, grade_pull, hub_sync, schemas, service
 from lms.notebooks import messages as msg
 from lms.notebooks.hub_client import HubUnavailable, PrestartRegistry, formgrader_url
+from lms.notebooks.lesson_versions import LABELS as LESSON_LABELS
+from lms.notebooks.lesson_versions import lesson_version
 from lms.notebooks.schemas import CourseFlag, GradesUpload
 from lms.oauth_provider.routes import OAuthSettingsDep, get_oauth_settings
 from lms.pages.deps import PAGE_DEPENDENCIES
@@ -191,6 +193,7 @@ def _gradebook_page(
         # ?edit=<assignment> fills the form with what is stored: saving replaces an assignment's extensions
         "editing": next((d for d in listed if d.assignment == request.query_params.get("edit")), None),
         "students": service.course_students(session, course) if course is not None else [],
+        "lesson_version": LESSON_LABELS[lesson_version(class_.grades)],
         "lateness_label": deadlines.lateness_label,
         "jst_text": jst_text,
         "error": error,

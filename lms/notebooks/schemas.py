@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +54,10 @@ class CourseMembers(BaseModel):
     grader: str = Field(description="the course's grader account on the hub")
     student_names: list[StudentName] = Field(
         default_factory=list, description="the students' names for nbgrader's gradebook (formgrader)"
+    )
+    lesson_version: Literal["shou", "chuu"] = Field(
+        default="shou",
+        description="the platform lessons this class gets: shou = 小学生版 (furigana), chuu = 中学生版",
     )
 
 

@@ -18,6 +18,7 @@ from lms.audit.service import record_event
 from lms.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.notebooks import messages as msg
 from lms.notebooks.hub_client import STUDENTS_GROUP
+from lms.notebooks.lesson_versions import lesson_version
 from lms.notebooks.models import NotebookCourse, NotebookGrade
 from lms.notebooks.sanitize import sanitise_html
 from lms.permissions import school_ids, taught_class_ids
@@ -130,8 +131,15 @@ def student_name(user: User) -> dict[str, str | None]:
 
 
 def all_courses(session: Session) -> list[dict[str, object]]:
-    """Every notebook course with its members, for provisioning the hub."""
+    """Every notebook course with its members and lesson version, for provisioning the hub."""
     out: list[dict[str, object]] = []
+    grades_of = dict(
+        session.exec(
+            select(SchoolClass.id, SchoolClass.grades).where(
+                col(SchoolClass.id).in_(select(NotebookCourse.class_id))
+            )
+        ).all()
+    )
     for course in session.exec(select(NotebookCourse).order_by(col(NotebookCourse.course_id))):
         out.append(
             {
@@ -141,6 +149,7 @@ def all_courses(session: Session) -> list[dict[str, object]]:
                 "teachers": [u.username for u in course_teachers(session, course)],
                 "grader": GRADER_ACCOUNT.format(course=course.course_id),
                 "student_names": [student_name(u) for u in course_students(session, course)],
+                "lesson_version": lesson_version(grades_of.get(course.class_id)),
             }
         )
     return out

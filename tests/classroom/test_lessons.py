@@ -53,14 +53,13 @@ def _errors(cell: nbformat.NotebookNode) -> list[str]:
 Executed = dict[tuple[str, str], nbformat.NotebookNode]  # (lesson, "source" | "release") → executed
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temporary nbgrader course directory with every assignment generated (student copies in release/)."""
+def _generated_course(root: Path, version_folder: str) -> Path:
+    """``root`` as an nbgrader course directory whose source/ is ``classroom/<version_folder>``, with every
+    assignment generated (student copies in release/)."""
     from nbgrader.apps import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(CLASSROOM / "source", root / "source")
+    shutil.copytree(CLASSROOM / version_folder, root / "source")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(CLASSROOM)).load_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.course_id = "lessons-ci"
@@ -75,6 +74,12 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         os.environ["PATH"] = old_path
     return root
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 小学生 version as a generated course (the 中学生 one differs in markdown only: see below)."""
+    return _generated_course(tmp_path_factory.mktemp("course"), "source")
 
 
 async def _execute_all(jobs: dict[tuple[str, str], Path]) -> dict[tuple[str, str], nbformat.NotebookNode]:
@@ -139,12 +144,41 @@ def test_lesson_has_autograded_tests_and_a_rubric_graded_answer(name: str) -> No
 def test_shipped_notebooks_and_manifest_match_the_generator(tmp_path: Path) -> None:
     build_sources.build(tmp_path / "source")
     assert (tmp_path / "course.yaml").read_bytes() == (CLASSROOM / "course.yaml").read_bytes()
-    tmp_path = tmp_path / "source"
+    for version in build_sources.VERSIONS.values():
+        assert sorted(p.name for p in (CLASSROOM / version).iterdir()) == sorted(NAMES), version
+        for name in NAMES:
+            for shipped in (CLASSROOM / version / name).iterdir():
+                rebuilt = tmp_path / version / name / shipped.name
+                stale = f"{version}/{name}/{shipped.name} is stale: run classroom/build_sources.py"
+                assert rebuilt.read_bytes() == shipped.read_bytes(), stale
+
+
+RUBY = re.compile(r"<ruby>([^<]+)<rp>（</rp><rt>[^<]+</rt><rp>）</rp></ruby>")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_chuugakusei_version_is_the_same_lesson_without_readings(name: str) -> None:
+    """中学生版 = 小学生版 with every reading removed: same cells, ids, code, tests and points."""
+    shou = nbformat.read(CLASSROOM / "source" / name / f"{name}.ipynb", as_version=4)
+    chuu = nbformat.read(CLASSROOM / "source-chuu" / name / f"{name}.ipynb", as_version=4)
+    assert len(shou.cells) == len(chuu.cells)
+    readings = 0
+    for a, b in zip(shou.cells, chuu.cells, strict=True):
+        assert (a.id, a.cell_type, a.metadata) == (b.id, b.cell_type, b.metadata)
+        assert "<ruby>" not in b.source
+        readings += len(RUBY.findall(a.source))
+        assert RUBY.sub(r"\1", a.source) == b.source
+    assert readings > 0, "the 小学生 version of every lesson has readings"
+    extras = sorted(p.name for p in (CLASSROOM / "source" / name).iterdir())
+    assert extras == sorted(p.name for p in (CLASSROOM / "source-chuu" / name).iterdir())
+
+
+def test_nbgrader_generates_every_chuugakusei_assignment(tmp_path: Path) -> None:
+    root = _generated_course(tmp_path, "source-chuu")
     for name in NAMES:
-        for shipped in (CLASSROOM / "source" / name).iterdir():
-            rebuilt = tmp_path / name / shipped.name
-            stale = f"{shipped.name} is stale: run classroom/build_sources.py"
-            assert rebuilt.read_bytes() == shipped.read_bytes(), stale
+        release = nbformat.read(root / "release" / name / f"{name}.ipynb", as_version=4)
+        assert not any("<ruby>" in cell.source for cell in release.cells)
+        assert "### BEGIN HIDDEN TESTS" not in "\n".join(cell.source for cell in release.cells)
 
 
 def test_data_is_regenerated_identically_from_its_seed(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,8 +17,14 @@ import yaml
 from jupyterhub.app import JupyterHub
 from traitlets.config import Config
 
-from hub_config.configurer import START_TIMEOUT_S
-from hub_config.docker_mode import ContainerSettings
+from hub_config.configurer import (
+    LEAN_SERVER_ARGS,
+    START_TIMEOUT_S,
+    STUDENT_DEFAULT_URL,
+    configure_spawner,
+    student_server_args,
+)
+from hub_config.docker_mode import IMAGE_HUB_CONFIG, ContainerSettings
 from hub_config.kubernetes import apply_kubernetes
 from hub_config.settings import HubSettings, HubSettingsError
 from tests.deploy.support import CITY_ENV, KUBERNETES, ROOT, compose_document
@@ -71,7 +78,7 @@ def test_docker_mode_renders_with_the_compose_environment(
     assert c.GenericOAuthenticator.authorize_url == "https://lms.city.example.jp/oauth/authorize"
     assert c.GenericOAuthenticator.token_url == "http://lms:8000/api/v1/oauth/token"
     assert c.JupyterHub.authenticator_class == "oauthenticator.generic.GenericOAuthenticator"
-    assert c.Spawner.cmd == ["jupyterhub-singleuser"]
+    assert c.Spawner.cmd == ["jupyterhub-singleuser", *student_server_args(IMAGE_HUB_CONFIG)]
     services = {s["name"]: s for s in c.JupyterHub.services}
     assert "idle-culler" in services
     # the proxy is another container: the course's formgrader is announced under the hub's name
@@ -96,6 +103,9 @@ def test_the_docker_spawner_accepts_the_configuration(
     home = next(name for name, bind in binds.items() if bind["bind"] == "/home/jovyan")
     assert home.startswith("giga-home-s-") and home != "giga-home-{username}"  # one volume per student
     assert spawner.environment["GIGA_NBGRADER_EXCHANGE"] == "/srv/nbgrader/exchange"
+    # the container's command: lean, Japanese Notebook 7 opened at the file browser, as on one machine
+    assert spawner.cmd == ["jupyterhub-singleuser", *student_server_args(IMAGE_HUB_CONFIG)]
+    assert spawner.default_url == STUDENT_DEFAULT_URL
     # every container runs as jovyan: nbgrader must file each submission under the hub's user name
     assert spawner.environment["GIGA_NBGRADER_STUDENT_IS_HUB_USER"] == "1"
     # what DockerSpawner hands to the Docker API: the SDK's HostConfig refuses unknown or ill-typed options
@@ -191,6 +201,53 @@ def test_the_student_pod_that_kubespawner_builds_is_a_valid_kubernetes_pod(
     assert pod["spec"]["securityContext"]["fsGroup"] == 100
     assert container["securityContext"]["runAsUser"] == 1000
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    # lean, Japanese Notebook 7 as on one machine; KubeSpawner appends only hub-specific options
+    command = container["args"]
+    assert command[: 1 + len(student_server_args())] == [
+        "jupyterhub-singleuser",
+        *student_server_args(IMAGE_HUB_CONFIG),
+    ]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["JUPYTERHUB_DEFAULT_URL"] == STUDENT_DEFAULT_URL
+
+
+# ---- one source of truth for the student server: every tier ----
+
+
+def test_every_tier_starts_the_same_lean_japanese_notebook(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    local = Config()
+    configure_spawner(local, HubSettings(mode="local", state_dir=tmp_path, is_root=False))
+    docker = load(monkeypatch, compose_hub_env(tmp_path))
+    kube = load(monkeypatch, values_hub_env(tmp_path)).KubeSpawner
+    commands = [local.Spawner.cmd, docker.Spawner.cmd, kube.cmd]
+    for command in commands:
+        assert command[0].endswith("jupyterhub-singleuser")
+        assert command[1 : 1 + len(LEAN_SERVER_ARGS)] == list(LEAN_SERVER_ARGS)
+    (local_dir, docker_dir, kube_dir) = (Path(cmd[-1].split("=", 1)[1]) for cmd in commands)
+    assert commands[0][-1].startswith("--JupyterNotebookApp.app_settings_dir=")
+    assert docker_dir == kube_dir == IMAGE_HUB_CONFIG / "jupyter_data" / "lab" / "settings"
+    # the image's folder is this repository's folder, copied: the same override file
+    assert local_dir == ROOT / "hub_config" / "jupyter_data" / "lab" / "settings"
+    overrides = json.loads((local_dir / "overrides.json").read_text(encoding="utf-8"))
+    assert overrides["@jupyterlab/translation-extension:plugin"]["locale"] == "ja_JP"
+    assert [local.Spawner.default_url, docker.Spawner.default_url, kube.default_url] == [
+        STUDENT_DEFAULT_URL
+    ] * 3
+    values = yaml.safe_load((KUBERNETES / "jupyterhub-values.yaml").read_text(encoding="utf-8"))
+    assert values["singleuser"]["defaultUrl"] == STUDENT_DEFAULT_URL  # the Helm values say the same
+
+
+def test_the_student_image_holds_the_settings_extensions_and_the_language_pack() -> None:
+    dockerfile = (ROOT / "docker" / "student.Dockerfile").read_text(encoding="utf-8")
+    assert f"COPY hub_config {IMAGE_HUB_CONFIG}\n" in dockerfile
+    ignore = (ROOT / "docker" / "student.Dockerfile.dockerignore").read_text(encoding="utf-8").split()
+    assert "!hub_config" in ignore and not any(rule.endswith(".json") for rule in ignore)
+    # the kernel spec and the Assignments-tab extension come from the image's copy of hub_config/jupyter_data
+    assert f"JUPYTER_PATH={IMAGE_HUB_CONFIG / 'jupyter_data'}" in dockerfile
+    lock = (ROOT / "docker" / "requirements" / "student.txt").read_text(encoding="utf-8")
+    assert "\njupyterlab-language-pack-ja-jp==" in lock
 
 
 # ---- bad settings: one sentence naming the variable ----

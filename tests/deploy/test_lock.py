@@ -79,7 +79,14 @@ def test_the_student_image_stays_lean() -> None:
     locked = pins(LOCKS / "student.txt")
     for heavy in NOT_FOR_STUDENTS:
         assert heavy not in locked, f"{heavy} does not belong in the student image"
-    for needed in ("notebook", "nbgrader", "pandas", "matplotlib", "jupyterhub"):
+    for needed in (
+        "notebook",
+        "nbgrader",
+        "pandas",
+        "matplotlib",
+        "jupyterhub",
+        "jupyterlab-language-pack-ja-jp",
+    ):
         assert needed in locked
 
 

@@ -20,9 +20,9 @@ Then, in headless Chromium (1366×768, ja-JP), everything by clicks:
   「名簿をハブに反映」, then the formgrader link (single sign-on through the LMS); in the formgrader generates
   and releases lesson 01;
 - two students of the class sign in to the LMS, click 「ノートブックを開く」 (their server starts), open
-  Nbgrader › Assignment List in Notebook 7's menu (the tree has no Assignments tab before that), click Fetch,
-  open the notebook, type their answers into the code answer cells (one the model answers, one with two
-  mistakes), restart-and-run-all, save, and click Submit;
+  the 「課題」 tab of Notebook 7's file browser (nbgrader's assignment list, there from the start), click
+  Fetch, open the notebook, type their answers into the code answer cells (one the model answers, one with two
+  mistakes), restart-and-run-all, save, and click Submit; the submission's time shows in Japan time;
 - the teacher collects and autogrades in the formgrader, then clicks 「成績をLMSへ送る」 in the LMS;
 - each student sees their own score, and not the other's, on their 「ノートブック」 page of the LMS.
 
@@ -69,7 +69,9 @@ pytestmark = [
 
 COURSE = "demo-prog"  # the Makefile's DEMO_COURSE
 DEMO_PASSWORD = "giga-demo-2026"  # lms.core.settings.DEFAULT_DEMO_PASSWORD, what `make run` prints
-PORTS = range(8800, 8900)  # this test's port range
+# this test's port range; GIGA_E2E_PORTS=18400-18499 moves it (helpers sharing a machine keep to their own)
+_FIRST, _LAST = (int(p) for p in os.environ.get("GIGA_E2E_PORTS", "8800-8899").split("-"))
+PORTS = range(_FIRST, _LAST + 1)
 STEP_MS = 60_000  # one click's effect (a page, a formgrader action)
 SPAWN_MS = 240_000  # a single-user server's start (the hub's own start_timeout)
 RUN_ALL_S = 180  # restart and run every cell of the lesson
@@ -126,6 +128,7 @@ def make_run(tmp: Path) -> Iterator[MakeRun]:
             *(str(PYTHON), "-m", "lms.notebooks.hub_bootstrap"),
             *("--courses-file", str(state / "courses.json")),
             *("--demo-course", COURSE, "--lessons", "classroom/source"),
+            *("--lessons-chuu", "classroom/source-chuu"),
         ],
         cwd=ROOT,
         env=env,
@@ -285,10 +288,8 @@ def student_works(run: MakeRun, context: Any, username: str, answers: list[str])
 
 
 def fetch_answer_submit(run: MakeRun, context: Any, page: Any, username: str, answers: list[str]) -> None:
-    """In Notebook 7's tree: menu Nbgrader › Assignment List (there is no Assignments tab until then)."""
-    page.get_by_role("menuitem", name="Nbgrader").click()
-    page.get_by_role("menuitem", name="Assignment List").click()
-    page.get_by_role("tab", name="Assignments").wait_for()
+    """In Notebook 7's tree: the 「課題」 tab (hub_config/jupyter_data/labextensions/giga-assignments-tab)."""
+    page.get_by_role("tab", name="課題").click(timeout=STEP_MS)
     released = page.locator("#released_assignments_list")
     released.get_by_role("button", name="Fetch").click(timeout=STEP_MS * 2)
     fetched = page.locator("#fetched_assignments_list")
@@ -325,6 +326,8 @@ def fetch_answer_submit(run: MakeRun, context: Any, page: Any, username: str, an
     notebook.close()
     page.get_by_role("button", name="Submit").click(timeout=STEP_MS)
     wait_for_file(run.state / "exchange" / COURSE / "inbound" / f"{username}+{LESSON}+*", None, 60)
+    submitted = page.locator("#submitted_assignments_list")
+    submitted.get_by_text("（日本時間）").first.wait_for(timeout=STEP_MS)  # hub_config/local_time.py
 
 
 def scroll_to(notebook: Any, cell: Any) -> Any:

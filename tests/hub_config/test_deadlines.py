@@ -45,8 +45,9 @@ def test_nbgrader_measures_lateness_against_the_due_date_and_each_extension(tmp_
         for student in ("hana", "taro", "jiro", "mika"):
             gb.update_or_create_student(student)
         set_ = apply_deadline(gb, ASSIGNMENT, due_jst, {"taro": 60, "jiro": 30, "mika": 10})
-        assert set_["extensions"] == {"taro": 60, "jiro": 30, "mika": 10}
-        apply_deadline(gb, ASSIGNMENT, due_jst, {"taro": 60, "jiro": 30})  # mika's extension withdrawn
+        # nobody has submitted: every extension waits, and no submission row is made for it
+        assert set_["extensions"] == {} and set_["waiting"] == {"taro": 60, "jiro": 30, "mika": 10}
+        assert list(gb.assignment_submissions(ASSIGNMENT)) == []
         assert gb.find_assignment(ASSIGNMENT).duedate == datetime(2026, 12, 7, 9, 30)  # naive UTC
     _submit(tmp_path, "hana", "2026-12-07 09:45:00.000000")  # 15 min late, no extension
     _submit(tmp_path, "taro", "2026-12-07 10:00:00.000000")  # 30 min after, inside his 60-min extension
@@ -58,7 +59,13 @@ def test_nbgrader_measures_lateness_against_the_due_date_and_each_extension(tmp_
     assert "900.0 seconds late" in hana_log  # nbgrader's own autograde says so
 
     with api.gradebook as gb:
+        # 「成績をLMSへ送る」 sends the LMS's settings again before it reads the lateness
+        apply_deadline(gb, ASSIGNMENT, due_jst, {"taro": 60, "jiro": 30, "mika": 10})
+        assert gb.find_submission(ASSIGNMENT, "mika").extension == timedelta(minutes=10)
+        set_ = apply_deadline(gb, ASSIGNMENT, due_jst, {"taro": 60, "jiro": 30})  # mika's withdrawn
+        assert set_["extensions"] == {"taro": 60} and set_["waiting"] == {"jiro": 30}
         seen = lateness(gb, ASSIGNMENT)
+        submitted = sorted(s.student.id for s in gb.assignment_submissions(ASSIGNMENT))
         scores = {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(ASSIGNMENT)}
     assert seen["hana"]["seconds_late"] == 900.0 and seen["hana"]["extension_minutes"] == 0
     assert seen["taro"] == {
@@ -69,6 +76,7 @@ def test_nbgrader_measures_lateness_against_the_due_date_and_each_extension(tmp_
     }
     assert seen["mika"]["seconds_late"] == 300.0 and seen["mika"]["extension_minutes"] == 0
     assert "jiro" not in seen  # an extension but no submission: nothing to report
+    assert submitted == ["hana", "mika", "taro"]  # and no empty submission for jiro (it would score 0)
     assert scores["hana"] == (3.0, 3.0) == scores["mika"]  # flagged, not penalised
     assert datetime.fromisoformat(seen["hana"]["duedate"]).replace(tzinfo=UTC) == due_jst
 

@@ -65,3 +65,41 @@ def test_every_loops_and_bad_arguments_exit_2(monkeypatch: pytest.MonkeyPatch, c
     slept: list[float] = []
     assert prov.main({}, argv=["--every", "60"], sleep=slept.append, rounds=3) == 1
     assert runs == [True, True, True] and slept == [60.0, 60.0]  # an unreachable hub does not stop the loop
+
+
+def test_each_course_gets_its_lesson_version_once(tmp_path: Path) -> None:
+    """A city's hub: the course list names each class's version; a course without source/ gets it."""
+    import sys
+
+    classroom = Path(__file__).resolve().parents[2] / "classroom"
+    sys.path.insert(0, str(classroom))
+    from build_sources import VERSIONS
+
+    assert VERSIONS == prov.LESSON_FOLDERS  # the folders classroom/build_sources.py writes
+    courses = [
+        {**course("e1-prog", ["s1"]), "lesson_version": "shou"},
+        {**course("j1-prog", ["s2"]), "lesson_version": "chuu"},
+    ]
+    state = tmp_path / "state"
+    with hub_client(FakeHub()) as api:
+        report = prov.provision(
+            lms=lms_client(courses), hub=api, state_dir=state, courses_file=None, lessons_dir=classroom
+        )
+        assert report.lessons_seeded == {"e1-prog": "shou", "j1-prog": "chuu"}
+        notebook = Path("01_variables") / "01_variables.ipynb"
+        for course_id, folder in (("e1-prog", "source"), ("j1-prog", "source-chuu")):
+            seeded = state / "courses" / course_id / "source" / notebook
+            assert seeded.read_bytes() == (classroom / folder / notebook).read_bytes()
+        # the teacher's edits stay: never copied again
+        (state / "courses" / "j1-prog" / "source" / notebook).write_text("edited", encoding="utf-8")
+        again = prov.provision(
+            lms=lms_client(courses), hub=api, state_dir=state, courses_file=None, lessons_dir=classroom
+        )
+    assert again.lessons_seeded == {}
+    assert (state / "courses" / "j1-prog" / "source" / notebook).read_text(encoding="utf-8") == "edited"
+
+
+def test_a_lessons_dir_without_lessons_is_refused(tmp_path: Path, capsys: Any) -> None:
+    env = {"GIGA_LMS_API_TOKEN": "t", "GIGA_HUB_SERVICE_TOKEN": "s", "GIGA_HUB_LESSONS_DIR": str(tmp_path)}
+    assert prov.main(env, argv=[]) == 2
+    assert "GIGA_HUB_LESSONS_DIR" in capsys.readouterr().err

@@ -100,6 +100,7 @@ def test_courses_for_provisioning_need_the_admin(
         only["course_id"] == "a1-prog"
         and only["students"] == ["s-a1", "s-a1b"]
         and only["teachers"] == ["t-a1"]
+        and only["lesson_version"] == "shou"  # 3年1組 (P3): the 小学生版 with furigana
     )
     teacher = api_token("t-a1", ["hub"])
     assert (
