@@ -14,7 +14,8 @@ seconds per start bound how soon all 40 can be ready (40 × CPU / cores). Varian
 - ``production``: the spawner's command and environment (lean, Japanese, lazy ``rfc3987_syntax``);
 - ``image-before``: the production command as the student image ran it before issue 22's fourth session: no
   bytecode (the image deleted ``__pycache__`` and uid 1000 cannot write the venv, so every start compiled
-  every module) and no lazy ``rfc3987_syntax`` on ``PYTHONPATH``.
+  every module) and no lazy ``rfc3987_syntax`` on ``PYTHONPATH``;
+- ``no-shim`` (on request): ``production`` without the lazy ``rfc3987_syntax``, to price that part alone.
 
 Then one ``-X importtime`` run of ``production``: modules, import seconds and the packages that cost most
 (self time), and which first-level imports pull them in. Numbers only, no assertions; every server is
@@ -127,10 +128,10 @@ def variant(name: str, tmp: Path) -> tuple[list[str], dict[str, str]]:
         return [cmd[0]], base
     if name == "production":
         return cmd, {**base, **env}
+    no_shim = os.pathsep.join(p for p in env["PYTHONPATH"].split(os.pathsep) if Path(p) != LAZY_IMPORTS_DIR)
+    if name == "no-shim":
+        return cmd, {**base, **env, "PYTHONPATH": no_shim}
     if name == "image-before":
-        no_shim = os.pathsep.join(
-            p for p in env["PYTHONPATH"].split(os.pathsep) if Path(p) != LAZY_IMPORTS_DIR
-        )
         empty_cache = tmp / "empty-pycache"  # read from here only: nothing there, so every module compiles
         empty_cache.mkdir(exist_ok=True)
         return cmd, {
