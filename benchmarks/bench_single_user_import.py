@@ -20,6 +20,10 @@ seconds per start bound how soon all 40 can be ready (40 × CPU / cores). Varian
 Then one ``-X importtime`` run of ``production``: modules, import seconds and the packages that cost most
 (self time), and which first-level imports pull them in. Numbers only, no assertions; every server is
 stopped. The machine is shared: read the ratios (each round's variants run back to back), not the seconds.
+
+Measured here (3 rounds, load 6.5, 2 cores), median CPU per start: stock 2.42 s, production 1.15 s (0.48x),
+without the lazy import 2.22 s, the student image as built before 4.63 s (4.0x production); to the first 200:
+4.97 / 2.39 / 3.60 / 8.06 s.
 """
 
 from __future__ import annotations
