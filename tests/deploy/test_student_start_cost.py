@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from traitlets.config import Config
 
 from hub_config.configurer import HUB_CONFIG_DIR, LAZY_IMPORTS_DIR, configure_spawner
@@ -23,8 +24,8 @@ from hub_config.settings import HubSettings
 from tests.deploy.test_dockerfiles import IMAGES, instructions
 
 
-def student_runtime_steps() -> list[tuple[str, str]]:
-    steps = instructions(IMAGES["student"])
+def runtime_steps(image: str = "student") -> list[tuple[str, str]]:
+    steps = instructions(IMAGES[image])
     last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
     return steps[last_from:]
 
@@ -32,14 +33,15 @@ def student_runtime_steps() -> list[tuple[str, str]]:
 def image_env() -> dict[str, str]:
     """The runtime stage's ``ENV`` settings (``KEY=value`` pairs)."""
     env: dict[str, str] = {}
-    for word, args in student_runtime_steps():
+    for word, args in runtime_steps():
         if word == "ENV":
             env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
     return env
 
 
-def test_the_image_compiles_bytecode_after_removing_the_build_caches() -> None:
-    steps = instructions(IMAGES["student"])
+@pytest.mark.parametrize("image", ["student", "hub"])  # the hub image runs each course's formgrader
+def test_the_image_compiles_bytecode_after_removing_the_build_caches(image: str) -> None:
+    steps = instructions(IMAGES[image])
     install = next(args for word, args in steps if word == "RUN" and "--require-hashes" in args)
     removal = install.index("-name '__pycache__'")
     compile_venv = install.index("-m compileall")
@@ -47,7 +49,7 @@ def test_the_image_compiles_bytecode_after_removing_the_build_caches() -> None:
     assert "/opt/venv/lib" in install[compile_venv:]
     # no timestamps to check at each start: the image never changes its sources
     assert "--invalidation-mode unchecked-hash" in install[compile_venv:]
-    runtime = student_runtime_steps()
+    runtime = runtime_steps(image)
     copy_at = runtime.index(("COPY", f"hub_config {IMAGE_HUB_CONFIG}"))
     assert any(
         word == "RUN" and "-m compileall" in args and str(IMAGE_HUB_CONFIG) in args
