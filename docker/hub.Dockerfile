@@ -12,7 +12,8 @@ COPY docker/requirements/hub.txt /tmp/hub.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/hub.txt \
  && /opt/venv/bin/pip uninstall -y pip \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
- && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
+ && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} + \
+ && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="giga-hub" \
@@ -23,6 +24,8 @@ RUN groupadd --system --gid 10002 jupyterhub \
       --shell /usr/sbin/nologin jupyterhub
 COPY --from=build /opt/venv /opt/venv
 COPY hub_config /opt/giga/hub_config
+# bytecode compiled once here: the hub's user cannot write the venv (each formgrader's start compiled it all)
+RUN /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/giga/hub_config
 # the platform's lessons, 小学生版 and 中学生版: hub_config.provision seeds each new course with its version
 COPY classroom/source /opt/giga/classroom/source
 COPY classroom/source-chuu /opt/giga/classroom/source-chuu

@@ -12,7 +12,8 @@ COPY docker/requirements/student.txt /tmp/student.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/student.txt \
  && /opt/venv/bin/pip uninstall -y pip \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
- && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} +
+ && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} + \
+ && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="giga-student" \
@@ -25,14 +26,18 @@ RUN apt-get update \
  && useradd --uid 1000 --gid 100 --home-dir /home/jovyan --create-home --shell /bin/bash jovyan
 COPY --from=build /opt/venv /opt/venv
 COPY hub_config /opt/giga/hub_config
+# Bytecode compiled here, once: uid 1000 cannot write the venv, so without it every student's server compiled
+# ~1,600 modules at each start (benchmarks/bench_single_user_import.py: 3.5x the CPU of a start with bytecode)
+RUN /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/giga/hub_config
 COPY docker/student/matplotlibrc /etc/matplotlibrc
 RUN mkdir -p /opt/venv/etc/jupyter \
  && printf '%s\n' 'from hub_config.nbgrader_config import configure_nbgrader, settings_from_env' \
       'configure_nbgrader(get_config(), **settings_from_env())  # noqa: F821' \
       > /opt/venv/etc/jupyter/nbgrader_config.py
 # JUPYTER_PATH: the python3 kernel spec that loads the 全角/半角 hint (hub_config/zenkaku.py) in students' kernels
+# PYTHONPATH: the lazy rfc3987_syntax first (hub_config/lazy_imports), as docker_mode.student_environment sets it
 ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/opt/giga \
+    PYTHONPATH=/opt/giga/hub_config/lazy_imports:/opt/giga \
     JUPYTER_PATH=/opt/giga/hub_config/jupyter_data \
     PYTHONUNBUFFERED=1 \
     MATPLOTLIBRC=/etc/matplotlibrc \

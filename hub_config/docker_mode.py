@@ -33,13 +33,23 @@ from typing import Any
 
 from traitlets.config import Config
 
-from hub_config.configurer import STUDENT_DEFAULT_URL, apply, student_server_args
+from hub_config.configurer import (
+    HUB_CONFIG_DIR,
+    LAZY_IMPORTS_DIR,
+    STUDENT_DEFAULT_URL,
+    apply,
+    student_server_args,
+)
 from hub_config.settings import HubSettings, HubSettingsError
 
 HUB_PORT = 8081  # the hub's API inside the container network (student servers call it)
 PUBLIC_PORT = 8000  # the proxy container's public port; the reverse proxy forwards to it
 HOME = "/home/jovyan"  # the student image's home (uid 1000, as in the Jupyter Docker Stacks)
 IMAGE_HUB_CONFIG = Path("/opt/giga/hub_config")  # where docker/student.Dockerfile copies hub_config
+# the lazy rfc3987_syntax first, as on this machine (configurer.configure_spawner), then hub_config's parent
+IMAGE_PYTHONPATH = (
+    f"{IMAGE_HUB_CONFIG / LAZY_IMPORTS_DIR.relative_to(HUB_CONFIG_DIR)}:{IMAGE_HUB_CONFIG.parent}"
+)
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([KMGT]i?)?$")
 
 
@@ -127,8 +137,10 @@ def _bytes(quantity: str) -> float:
 
 def student_environment(s: HubSettings) -> dict[str, str]:
     """What every student server sees: where the exchange is, where the LMS is, and that nbgrader must file
-    work under the hub's user name (every container runs as the same unix user, ``jovyan``)."""
+    work under the hub's user name (every container runs as the same unix user, ``jovyan``); the image's
+    ``PYTHONPATH`` with the lazy ``rfc3987_syntax`` first (benchmarks/bench_single_user_import.py)."""
     return {
+        "PYTHONPATH": IMAGE_PYTHONPATH,
         "GIGA_NBGRADER_EXCHANGE": str(s.exchange_root),
         "GIGA_LMS_URL": s.lms_url,
         "GIGA_NBGRADER_STUDENT_IS_HUB_USER": "1",

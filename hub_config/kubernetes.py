@@ -22,6 +22,7 @@ from hub_config.configurer import (
     STUDENT_DEFAULT_URL,
     configure_authenticator,
     course_services,
+    is_generated_token,
     lms_service,
     server_role,
     student_server_args,
@@ -106,4 +107,6 @@ def apply_kubernetes(c: Config, s: HubSettings, cs: ContainerSettings, hub_versi
     jh = c.JupyterHub
     jh.services = _merged(jh.services if "services" in jh else None, services)
     jh.load_roles = _merged(jh.load_roles if "load_roles" in jh else None, roles)
+    # one hash round for the LMS's token when it is random enough (hub_config.configurer.apply)
+    jh.trust_user_provided_tokens = is_generated_token(s.service_token)
     return c

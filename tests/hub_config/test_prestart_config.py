@@ -4,6 +4,7 @@ import of ``rfc3987_syntax`` (checked on a plain Config and in a subprocess; no 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,8 @@ from hub_config.configurer import (
     NOTEBOOK_STUDENTS_GROUP,
     apply,
 )
+from hub_config.docker_mode import ContainerSettings
+from hub_config.kubernetes import apply_kubernetes
 from hub_config.settings import HubSettings
 
 
@@ -91,3 +94,34 @@ def test_the_lazy_stand_in_defers_the_import_and_validates_the_same() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False"]
+
+
+def test_a_random_service_token_is_checked_with_one_hash_round_not_16384() -> None:
+    """JupyterHub stretches configured tokens like passwords at every request; the LMS's token is as
+    random as a generated one (`make run`: secrets.token_hex(32)), so the hub checks it with one round."""
+    for token in (secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_hex(16)):
+        assert configured(service_token=token).JupyterHub.trust_user_provided_tokens is True
+    for weak in ("svc-token-for-tests", "a" * 40, "password" * 5, secrets.token_hex(15), ""):
+        assert configured(service_token=weak).JupyterHub.trust_user_provided_tokens is False
+    kube = apply_kubernetes(
+        Config(),
+        HubSettings(mode="kubernetes", service_token=secrets.token_hex(32), is_root=False),
+        ContainerSettings(),
+        "6.1.1",
+    )
+    assert kube.JupyterHub.trust_user_provided_tokens is True
+
+
+def test_jupyterhub_stores_a_trusted_token_with_one_round() -> None:
+    """What the trait changes in JupyterHub itself (``_add_tokens`` passes it as ``generated``): the rounds
+    in the stored hash, which every request that presents the token repeats."""
+    from jupyterhub import orm
+
+    db = orm.new_session_factory("sqlite:///:memory:")()
+    service = orm.Service(name="giga-lms")
+    db.add_all([service, orm.OAuthClient(identifier="jupyterhub")])  # the hub's own client, as at start
+    db.commit()
+    for generated, rounds in ((False, "16384"), (True, "1")):
+        token = service.new_api_token(secrets.token_hex(32), generated=generated)
+        found = orm.APIToken.find(db, token)
+        assert found is not None and found.hashed.split(":")[1] == rounds
