@@ -304,6 +304,25 @@ def test_a_launch_cannot_aim_the_tools_service_calls_at_its_own_network(
     assert services.memberships_url == good_memberships
 
 
+def _register(db_session: Session, name: str, district_id: int | None) -> LtiPlatform:
+    """A platform at https://<name>.example with one deployment, registered like the admin page does."""
+    return registration.register_platform(
+        session=db_session,
+        data=registration.PlatformInput(
+            name=name,
+            issuer=f"https://{name}.example",
+            client_id="c",
+            auth_login_url=f"https://{name}.example/auth",
+            auth_token_url=f"https://{name}.example/token",
+            jwks_url=f"https://{name}.example/jwks",
+            deployment_ids=("dep-1",),
+            district_id=district_id,
+        ),
+        actor_id=None,
+        ip=None,
+    )
+
+
 # --- a platform's context is only linked to a class of its own district ------------------------------------
 
 
@@ -331,21 +350,7 @@ def test_a_district_portal_cannot_link_its_context_to_another_districts_class(
     db_session.commit()
 
     def register(name: str, district_id: int) -> LtiPlatform:
-        return registration.register_platform(
-            session=db_session,
-            data=registration.PlatformInput(
-                name=name,
-                issuer=f"https://{name}.example",
-                client_id="c",
-                auth_login_url=f"https://{name}.example/auth",
-                auth_token_url=f"https://{name}.example/token",
-                jwks_url=f"https://{name}.example/jwks",
-                deployment_ids=("dep-1",),
-                district_id=district_id,
-            ),
-            actor_id=None,
-            ip=None,
-        )
+        return _register(db_session, name, district_id)
 
     neighbour = register("tonari", pk(other_district))
     for how in ({"context_id": "cls-es-3-1"}, {"context_id": "c-9", "lis": "cls-es-3-1"}):
@@ -638,21 +643,7 @@ def test_a_platform_without_a_district_is_refused_when_the_roster_holds_several(
     With one board that is the board's own portal; with two, it must name its district."""
 
     def register(name: str, district_id: int | None) -> LtiPlatform:
-        return registration.register_platform(
-            session=db_session,
-            data=registration.PlatformInput(
-                name=name,
-                issuer=f"https://{name}.example",
-                client_id="c",
-                auth_login_url=f"https://{name}.example/auth",
-                auth_token_url=f"https://{name}.example/token",
-                jwks_url=f"https://{name}.example/jwks",
-                deployment_ids=("dep-1",),
-                district_id=district_id,
-            ),
-            actor_id=None,
-            ip=None,
-        )
+        return _register(db_session, name, district_id)
 
     assert register("one-board", None).district_id is None  # one district: "every school" is that board
     db_session.add(Org(sourced_id="org-district-2", name="となり町教育委員会", type="district"))
