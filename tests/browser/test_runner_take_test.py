@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,6 +70,23 @@ def shown_item(page: Any) -> str:
     """The id of the item on screen (waits until one is shown)."""
     page.wait_for_selector("#item-form:not([hidden]) #options input")
     return str(page.evaluate("window.GigaRunner.state.shown.item_id"))
+
+
+def answer_until_done(page: Any, answered: list[str], seconds: float = 120) -> None:
+    """Answer each item shown until the done screen; a runner that stalls fails here (with the screen it
+    stalled on) instead of hanging the suite."""
+    deadline = time.monotonic() + seconds
+    while page.locator("#screen-done").is_hidden():
+        if time.monotonic() > deadline:
+            shown = page.evaluate(
+                "[...document.querySelectorAll('.screen')].filter(e => !e.hidden)"
+                ".map(e => e.id + ': ' + e.innerText.slice(0, 200))"
+            )
+            raise AssertionError(f"the runner stalled on {shown} after answering {answered}")
+        if page.locator("#item-form").is_visible():
+            answered.append(answer_current(page))
+        else:
+            page.wait_for_timeout(100)
 
 
 def answer_current(page: Any) -> str:
@@ -153,11 +171,7 @@ def test_cat_to_the_end_through_a_drop(page: Any, live_server: str, world: Any, 
     stored = responses(db_session, assignment.id, "s-a1", world)
     assert [r.item_id for r in stored] == answered  # in order, none lost
 
-    while page.locator("#screen-done").is_hidden():
-        if page.locator("#item-form").is_visible():
-            answered.append(answer_current(page))
-        else:
-            page.wait_for_timeout(100)
+    answer_until_done(page, answered)
     assert page.get_by_role("heading", name="おわり").is_visible()
     finish = page.get_by_role("button", name="おわる（サインアウト）")
     box = finish.bounding_box()
@@ -327,10 +341,6 @@ def test_an_ack_without_a_needed_payload_makes_the_page_fetch_the_state(
     page.unroute("**/answers")
     page.wait_for_function("window.GigaRunner.state.queue.length > 0 || !!window.GigaRunner.state.shown")
     assert state_reads, "the page did not ask for the full state"
-    while page.locator("#screen-done").is_hidden():
-        if page.locator("#item-form").is_visible():
-            answered.append(answer_current(page))
-        else:
-            page.wait_for_timeout(100)
+    answer_until_done(page, answered)
     stored = responses(db_session, assignment.id, "s-a1", world)
     assert [r.item_id for r in stored] == answered and len(set(answered)) == len(answered) == 6
