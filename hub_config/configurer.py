@@ -198,8 +198,9 @@ GENERATED_TOKEN_MIN_DISTINCT = 12
 
 
 def is_generated_token(token: str) -> bool:
-    """At least 32 characters of which at least 12 distinct: what ``secrets.token_hex(16)`` or longer and
-    ``secrets.token_urlsafe(24)`` or longer give (and no word or repeated pattern an operator typed)."""
+    """At least 32 characters of which at least 12 distinct: what ``secrets.token_hex(32)`` (`make run`)
+    and ``secrets.token_urlsafe(24)`` or longer give (and no word or repeated pattern an operator typed). A
+    shorter hex token may fall short by chance and is then merely hashed the slow way."""
     return len(token) >= GENERATED_TOKEN_MIN_CHARS and len(set(token)) >= GENERATED_TOKEN_MIN_DISTINCT
 
 
