@@ -115,7 +115,7 @@ _ZIP_ERRORS = (
     lzma.LZMAError,
     OSError,
     EOFError,
-    NotImplementedError,
+    NotImplementedError,  # zipfile's own refusal of an unsupported compression method, not a to-do
     RuntimeError,
 )
 
