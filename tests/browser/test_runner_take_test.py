@@ -101,10 +101,17 @@ def answer_current(page: Any) -> str:
 
 
 def wait_status(page: Any, text: str, timeout: float = 20_000) -> None:
+    """Wait for the status line's plain text (the shown HTML carries ruby for the child's grade). 保存しました
+    also waits for the server's acknowledgement of the newest answer: right after an answer the line still
+    shows the previous answer's 保存しました until the new one is on the device (a full run once read that
+    stale line and counted one response in the database instead of two)."""
     page.wait_for_function(
-        # the plain text of the message (the shown HTML carries ruby for the child's grade)
-        "t => document.getElementById('status').dataset.text === t",
-        arg=text,
+        """a => {
+            const s = window.GigaRunner.state;
+            const newestAcked = !s.lastEvent || s.acked[s.lastEvent] === true;
+            return document.getElementById('status').dataset.text === a.text && (a.text !== a.saved || newestAcked);
+        }""",
+        arg={"text": text, "saved": SAVED},
         timeout=timeout,
     )
 
