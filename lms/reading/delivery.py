@@ -483,6 +483,8 @@ def _payload_cached(item_id: str, grade: int, _item_key: int) -> dict[str, Any]:
         ],
         "speech": {
             "stimulus": speech(item.stimulus, "stimulus"),
+            # the picture is heard, not seen: its alt text, in its reviewed reading, after the stimulus
+            "figure": speech(item.figure.alt, "figure") if item.figure is not None else None,
             "compare": speech(item.compare, "compare"),
             "instruction": speech(item.instruction, "instruction"),
             "options": {
