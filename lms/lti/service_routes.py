@@ -26,7 +26,7 @@ from lms.auth.csrf import verify_csrf
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep, utc_now
 from lms.core.errors import InvalidInput
-from lms.lti import ags, deep_link_service, nrps, score_sender
+from lms.lti import ags, deep_link_service, nrps, score_sender, service_urls
 from lms.lti import claims as c
 from lms.lti import service_messages as msg
 from lms.lti.deep_linking import DeepLinkingClaimsError, is_instructor, read_settings
@@ -223,6 +223,9 @@ def compare_context(
     view: dict[str, Any] = {"context": context, "platform": platform, "result": None, "problem": None}
     if services is None or not services.memberships_url:
         view["problem"] = msg.NRPS_NO_SERVICE
+        return view
+    if service_urls.accepted(services.memberships_url, platform=platform) is None:
+        view["problem"] = msg.NRPS_UNAVAILABLE  # its name leads elsewhere by now (`lms.lti.service_urls`)
         return view
     kid, private_key = tool_signing_key(session)
     key = ToolKey(kid, private_key)
