@@ -133,13 +133,14 @@ LANDINGS[c.RESOURCE_LINK_REQUEST] = with_services(LANDINGS[c.RESOURCE_LINK_REQUE
 
 @router.get("/lti/deep-link")
 def picker(request: Request, session: SessionDep, user: PageUser, clock: ClockDep, t: str = "") -> Response:
-    """「教材を選ぶ」: the reading test of the term or a practice set, for the portal's class."""
+    """「教材を選ぶ」: the reading test of the term, a practice set or a notebook lesson, for the portal's
+    class."""
     opened = deep_link_service.open_ticket(session=session, secret=t, user=user, now=clock.now())
     context = {
         "title": msg.PICKER_TITLE,
         "ticket": t,
         "summary": deep_link_service.ticket_summary(opened),
-        "choices": deep_link_service.choices(klass=opened.klass, now=clock.now()),
+        "choices": deep_link_service.all_choices(session=session, klass=opened.klass, now=clock.now()),
         "error": None,
     }
     return render(request, "lti_deep_link_picker.html", context)
@@ -174,7 +175,7 @@ def picked(
             "title": msg.PICKER_TITLE,
             "ticket": t,
             "summary": deep_link_service.ticket_summary(opened),
-            "choices": deep_link_service.choices(klass=opened.klass, now=now),
+            "choices": deep_link_service.all_choices(session=session, klass=opened.klass, now=now),
             "error": error.message,
         }
         return render(request, "lti_deep_link_picker.html", context, status_code=400)
