@@ -21,8 +21,8 @@ from lms.reading.models import Assignment
 from tests.conftest import RosterCity
 from tests.factories import pk
 from tests.lti.conftest import launch
-from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform
-from tests.lti.test_deep_linking_flow import CLASS, CSRF, RETURN, TICKET, count, deep_linking_spec, follow
+from tests.lti.platform import LaunchSpec, TestPlatform
+from tests.lti.test_deep_linking_flow import CLASS, CSRF, RETURN, TICKET, count, follow, open_teacher_picker
 
 
 def notebook_course(
@@ -61,13 +61,7 @@ def test_a_teacher_links_a_notebook_lesson_of_the_class_and_a_student_opens_it(
     db_session.commit()
     assignments_before = count(db_session, Assignment)
 
-    launched = launch(
-        client,
-        platform,
-        deep_linking_spec(platform, sub="portal-t1", sourced_id="tch-es-1", roles=[INSTRUCTOR]),
-    )
-    picker = follow(client, launched.response)
-    assert picker.status_code == 200, picker.text[:500]
+    picker = open_teacher_picker(client, platform)
     assert 'value="notebook-lesson1"' in picker.text and "ノートブックの授業：lesson1" in picker.text
     assert 'value="notebook-lesson2"' in picker.text
     assert "other-lesson" not in picker.text  # another class's course
