@@ -61,7 +61,8 @@ def other_browser(app: Any) -> Iterator[Any]:
 
 def _student(roster_city: RosterCity, platform: TestPlatform, hint: str) -> User:
     platform.launches[hint] = LaunchSpec(sub="portal-user-17", lis={"person_sourcedid": "stu-es-1"})
-    return roster_city.user("stu-es-1")
+    student: User = roster_city.user("stu-es-1")
+    return student
 
 
 def _platform_answer(location: str) -> dict[str, str]:
