@@ -228,6 +228,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/lti/login"): P(Row.PUBLIC),
     ("POST", "/lti/login"): P(Row.PUBLIC),
     ("POST", "/lti/launch"): P(Row.PUBLIC),
+    # the portal storage's proof of the browser (no session yet): same-origin Origin + one-time pending launch
+    ("POST", "/lti/launch/confirm"): P(Row.PUBLIC),
     ("GET", "/lti/landing"): P(Row.PUBLIC),  # a one-time ticket; redirects only to its own user's page
     ("GET", "/lti/handoff"): P(Row.PUBLIC),
     ("GET", "/lti/signed-out"): P(Row.PUBLIC),  # a one-time, two-minute ticket issued by a verified launch
@@ -236,6 +238,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
     ("POST", "/admin/lti/{platform_id}/settings"): P(Row.ADMIN),  # district, sub as roster id (audited)
+    ("POST", "/admin/lti/{platform_id}/binding"): P(Row.ADMIN),  # browser binding required or not
     ("POST", "/admin/lti/contexts/{context_id}"): P(Row.ADMIN),
     ("POST", "/admin/lti/key/rotate"): P(Row.ADMIN),
     # LTI Dynamic Registration: opened by the portal, confirmed by a signed-in admin (lms/lti/dynamic_*)

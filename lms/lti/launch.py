@@ -1,8 +1,9 @@
 """The launch: OIDC third-party-initiated login, then the signed id_token verified and matched to the roster.
 
-Nothing about the launch is kept in cookies: the login stores ``state`` (hashed) and ``nonce`` in
+The login stores ``state`` (hashed), ``nonce`` and the hash of a browser-binding value in
 ``lti_launch_state``; the launch looks the state up, spends it (single use, ten minutes), and requires the
-id_token's nonce to be that row's. Each refusal is a `LaunchRefused` carrying what went wrong and what to tell
+id_token's nonce to be that row's. Whether the launch comes from the login's browser is `lms.lti.binding`'s
+question, asked by the route. Each refusal is a `LaunchRefused` carrying what went wrong and what to tell
 the portal's administrator (rendered as a Japanese error page by `lms.lti.pages`).
 """
 
@@ -24,7 +25,15 @@ from lms.auth.tokens import sha256_hex
 from lms.lti import claims as c
 from lms.lti import messages as msg
 from lms.lti import registration
-from lms.lti.models import LtiContext, LtiDeployment, LtiHandoff, LtiLaunchState, LtiPlatform, LtiUserLink
+from lms.lti.models import (
+    LtiContext,
+    LtiDeployment,
+    LtiHandoff,
+    LtiLaunchState,
+    LtiPendingLaunch,
+    LtiPlatform,
+    LtiUserLink,
+)
 from lms.lti.service_models import LtiDeepLinkTicket
 from lms.roster.models import Org, SchoolClass, User
 
@@ -39,9 +48,16 @@ class LaunchRefused(Exception):
     """A refused login or launch: ``code`` for the audit log and tests, the page's sentences, a status."""
 
     def __init__(
-        self, code: str, message: str, *, status_code: int = 400, platform: LtiPlatform | None = None
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = 400,
+        platform: LtiPlatform | None = None,
+        relaunch_url: str | None = None,
     ):
         super().__init__(code)
+        self.relaunch_url = relaunch_url  # the same login in a new window (a browser not bound in the iframe)
         self.code = code
         self.message = message
         self.admin_hint = msg.ADMIN_HINTS.get(code, msg.ADMIN_HINT_DEFAULT)
@@ -49,33 +65,70 @@ class LaunchRefused(Exception):
         self.platform = platform
 
 
-def _refuse(code: str, *, status_code: int = 400, platform: LtiPlatform | None = None) -> LaunchRefused:
-    return LaunchRefused(code, msg.REFUSALS[code], status_code=status_code, platform=platform)
+def refuse(
+    code: str, *, status_code: int = 400, platform: LtiPlatform | None = None, relaunch_url: str | None = None
+) -> LaunchRefused:
+    """A refusal with the page's sentences of ``code`` (`msg.REFUSALS`), for this module and the routes."""
+    return LaunchRefused(
+        code, msg.REFUSALS[code], status_code=status_code, platform=platform, relaunch_url=relaunch_url
+    )
 
 
 # --- OIDC login initiation -------------------------------------------------------------------------------
 
 
-def begin_login(*, session: Session, params: dict[str, str], redirect_uri: str, now: datetime) -> str:
+@dataclass(frozen=True)
+class LoginStart:
+    """A checked login: where to send the browser, and what to give it to bind the launch to it."""
+
+    url: str  # the platform's authorization endpoint with the OIDC request
+    state: str
+    binding: str  # the random value for the cookie / the portal storage (its hash is on the state row)
+    storage_target: str  # the portal's lti_storage_target ('': it offers none)
+    platform_origin: str  # where the portal storage's messages go (the authorization endpoint's origin)
+
+
+# the login parameters kept to start the same login again in a new window (not lti_storage_target: a new
+# top-level window keeps its cookie)
+RELAUNCH_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "client_id",
+    "lti_deployment_id",
+)
+
+
+def begin_login(
+    *,
+    session: Session,
+    params: dict[str, str],
+    redirect_uri: str,
+    now: datetime,
+    binding: str,
+    storage_target: str,
+) -> LoginStart:
     """Check a login initiation (GET or POST ``/lti/login``) and return the platform's authorization URL.
 
-    ``redirect_uri`` is the tool's launch URL (``/lti/launch``) the platform must post the id_token to.
+    ``redirect_uri`` is the tool's launch URL (``/lti/launch``) the platform must post the id_token to;
+    ``binding`` the browser-binding value whose SHA-256 the state row keeps.
     """
     issuer = params.get("iss", "").strip()
     login_hint = params.get("login_hint", "")
     target_link_uri = params.get("target_link_uri", "")
     if not issuer or not login_hint or not target_link_uri:
-        raise _refuse("login_params_missing")
+        raise refuse("login_params_missing")
     platform = registration.find_platform(session=session, issuer=issuer, client_id=params.get("client_id"))
     if platform is None:
-        raise _refuse("unknown_platform", status_code=403)
+        raise refuse("unknown_platform", status_code=403)
     deployment_id = params.get("lti_deployment_id")
     if (
         deployment_id
         and registration.find_deployment(session=session, platform=platform, deployment_id=deployment_id)
         is None
     ):
-        raise _refuse("unknown_deployment", status_code=403, platform=platform)
+        raise refuse("unknown_deployment", status_code=403, platform=platform)
     assert platform.id is not None
     purge_expired(session=session, now=now)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -85,6 +138,9 @@ def begin_login(*, session: Session, params: dict[str, str], redirect_uri: str, 
             nonce=nonce,
             platform_id=platform.id,
             target_link_uri=target_link_uri[:1000],
+            binding_hash=sha256_hex(binding),
+            storage_target=storage_target,
+            login_query=_relaunch_query(params),
             created_at=now,
             expires_at=now + STATE_LIFETIME,
         )
@@ -104,7 +160,25 @@ def begin_login(*, session: Session, params: dict[str, str], redirect_uri: str, 
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if urlsplit(platform.auth_login_url).query else "?"
-    return platform.auth_login_url + separator + urlencode(query)
+    return LoginStart(
+        url=platform.auth_login_url + separator + urlencode(query),
+        state=state,
+        binding=binding,
+        storage_target=storage_target,
+        platform_origin=platform_origin(platform),
+    )
+
+
+def platform_origin(platform: LtiPlatform) -> str:
+    """The origin of the portal's frame that answers the postMessage storage: its OIDC authorization
+    endpoint's (LTI client-side postMessages: the messages' target origin)."""
+    parts = urlsplit(platform.auth_login_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _relaunch_query(params: dict[str, str]) -> str:
+    query = urlencode({k: params[k] for k in RELAUNCH_PARAMS if params.get(k)})
+    return query if len(query) <= 2000 else ""  # too long to keep: no new-window button then
 
 
 # --- the id_token ----------------------------------------------------------------------------------------
@@ -137,22 +211,22 @@ def _signing_key(platform: LtiPlatform, id_token: str) -> Any:
     try:
         header = jwt.get_unverified_header(id_token)
     except jwt.DecodeError as error:
-        raise _refuse("bad_token", platform=platform) from error
+        raise refuse("bad_token", platform=platform) from error
     if header.get("alg") != "RS256":
-        raise _refuse("bad_token", platform=platform)
+        raise refuse("bad_token", platform=platform)
     client = jwks_cache.client(platform.jwks_url)
     try:
         if header.get("kid"):
             return client.get_signing_key(str(header["kid"])).key
         keys = client.get_signing_keys()
     except jwt.PyJWKClientConnectionError as error:
-        raise _refuse("jwks_unreachable", status_code=502, platform=platform) from error
+        raise refuse("jwks_unreachable", status_code=502, platform=platform) from error
     except jwt.PyJWKClientError as error:  # no key with that kid, even after a refetch
-        raise _refuse("bad_signature", platform=platform) from error
+        raise refuse("bad_signature", platform=platform) from error
     except (jwt.PyJWKSetError, ValueError) as error:  # not JSON (an HTML page), or no usable key in the set
-        raise _refuse("jwks_unreadable", status_code=502, platform=platform) from error
+        raise refuse("jwks_unreadable", status_code=502, platform=platform) from error
     if len(keys) != 1:
-        raise _refuse("bad_signature", platform=platform)
+        raise refuse("bad_signature", platform=platform)
     return keys[0].key
 
 
@@ -169,25 +243,25 @@ def _decode(platform: LtiPlatform, id_token: str, *, now: datetime) -> dict[str,
             options={"require": ["exp", "iat", "iss", "aud", "sub", "nonce"], "verify_iat": True},
         )
     except jwt.ExpiredSignatureError as error:
-        raise _refuse("expired", platform=platform) from error
+        raise refuse("expired", platform=platform) from error
     except jwt.InvalidAudienceError as error:
-        raise _refuse("wrong_audience", status_code=403, platform=platform) from error
+        raise refuse("wrong_audience", status_code=403, platform=platform) from error
     except jwt.InvalidIssuerError as error:
-        raise _refuse("wrong_issuer", status_code=403, platform=platform) from error
+        raise refuse("wrong_issuer", status_code=403, platform=platform) from error
     except jwt.InvalidSignatureError as error:
-        raise _refuse("bad_signature", status_code=403, platform=platform) from error
+        raise refuse("bad_signature", status_code=403, platform=platform) from error
     except jwt.ImmatureSignatureError as error:
-        raise _refuse("expired", platform=platform) from error
+        raise refuse("expired", platform=platform) from error
     except jwt.InvalidTokenError as error:
-        raise _refuse("bad_token", platform=platform) from error
+        raise refuse("bad_token", platform=platform) from error
     # exp is checked against the server's wall clock by PyJWT; also check the app clock (tests freeze it)
     if decoded["exp"] + CLOCK_LEEWAY_SECONDS < now.timestamp():
-        raise _refuse("expired", platform=platform)
+        raise refuse("expired", platform=platform)
     audience = decoded["aud"]
     several = isinstance(audience, list) and len(audience) > 1
     # OIDC Core 3.1.3.7: azp is required with several audiences and, when present, must be our client id
     if (several or "azp" in decoded) and decoded.get("azp") != platform.client_id:
-        raise _refuse("wrong_audience", status_code=403, platform=platform)
+        raise refuse("wrong_audience", status_code=403, platform=platform)
     return decoded
 
 
@@ -200,6 +274,9 @@ class VerifiedLaunch:
     claims: dict[str, Any]
     target_link_uri: str
     message_type: str = field(default=c.RESOURCE_LINK_REQUEST)
+    binding_hash: str = ""  # the login's browser binding (lms.lti.binding)
+    storage_target: str = ""  # the login's lti_storage_target ('': the portal storage was not offered)
+    login_query: str = ""  # the login's parameters, to start it again in a new window
 
     @property
     def custom(self) -> dict[str, Any]:
@@ -216,18 +293,18 @@ def _spend_state(session: Session, state: str, *, now: datetime) -> LtiLaunchSta
     """The login's row for ``state``, marked used in one conditional UPDATE (two posts cannot both win)."""
     row = session.exec(select(LtiLaunchState).where(LtiLaunchState.state_hash == sha256_hex(state))).first()
     if row is None:
-        raise _refuse("unknown_state")
+        raise refuse("unknown_state")
     if row.used_at is not None:
-        raise _refuse("replayed", status_code=409)
+        raise refuse("replayed", status_code=409)
     if row.expires_at < now:
-        raise _refuse("state_expired")
+        raise refuse("state_expired")
     spent = session.exec(
         update(LtiLaunchState)
         .where(col(LtiLaunchState.id) == row.id, col(LtiLaunchState.used_at).is_(None))
         .values(used_at=now)
     )
     if spent.rowcount != 1:
-        raise _refuse("replayed", status_code=409)
+        raise refuse("replayed", status_code=409)
     return row
 
 
@@ -236,19 +313,19 @@ def verify_launch(
 ) -> VerifiedLaunch:
     """Every check of IMS Security Framework §5.1.3 and LTI Core §5.3, in order; raise `LaunchRefused`."""
     if not id_token or not state:
-        raise _refuse("launch_params_missing")
+        raise refuse("launch_params_missing")
     row = _spend_state(session, state, now=now)
     platform = session.get(LtiPlatform, row.platform_id)
     if platform is None:  # pragma: no cover - a foreign key
-        raise _refuse("unknown_platform", status_code=403)
+        raise refuse("unknown_platform", status_code=403)
     decoded = _decode(platform, id_token, now=now)
     if not secrets.compare_digest(str(decoded.get("nonce", "")), row.nonce):
-        raise _refuse("nonce_mismatch", platform=platform)
+        raise refuse("nonce_mismatch", platform=platform)
     if decoded.get(c.VERSION) != c.LTI_VERSION:
-        raise _refuse("bad_version", platform=platform)
+        raise refuse("bad_version", platform=platform)
     message_type = str(decoded.get(c.MESSAGE_TYPE, ""))
     if message_type not in message_types:
-        raise _refuse("bad_message_type", platform=platform)
+        raise refuse("bad_message_type", platform=platform)
     deployment_id = decoded.get(c.DEPLOYMENT_ID)
     deployment = (
         registration.find_deployment(session=session, platform=platform, deployment_id=deployment_id)
@@ -256,14 +333,14 @@ def verify_launch(
         else None
     )
     if deployment is None:
-        raise _refuse("unknown_deployment", status_code=403, platform=platform)
+        raise refuse("unknown_deployment", status_code=403, platform=platform)
     if message_type == c.RESOURCE_LINK_REQUEST and not isinstance(decoded.get(c.RESOURCE_LINK), dict):
-        raise _refuse("bad_token", platform=platform)
+        raise refuse("bad_token", platform=platform)
     # OIDC Core §2 and LTI Core §5.3.6/§5.4.1 cap sub and the context id at 255: longer is malformed (stored
     # cut, a second launch would miss its own row)
     context_id = decoded.get(c.CONTEXT, {}).get("id") if isinstance(decoded.get(c.CONTEXT), dict) else None
     if len(str(decoded["sub"])) > MAX_ID_LENGTH or len(str(context_id or "")) > MAX_ID_LENGTH:
-        raise _refuse("bad_token", platform=platform)
+        raise refuse("bad_token", platform=platform)
     target = decoded.get(c.TARGET_LINK_URI)
     return VerifiedLaunch(
         platform=platform,
@@ -271,6 +348,9 @@ def verify_launch(
         claims=decoded,
         target_link_uri=target if isinstance(target, str) else row.target_link_uri,
         message_type=message_type,
+        binding_hash=row.binding_hash,
+        storage_target=row.storage_target,
+        login_query=row.login_query,
     )
 
 
@@ -324,16 +404,16 @@ def match_user(*, session: Session, launch: VerifiedLaunch, now: datetime) -> Us
                 user, matched_by = found[0], how
                 break
     if user is None:
-        raise _refuse("not_on_roster", status_code=403, platform=platform)
+        raise refuse("not_on_roster", status_code=403, platform=platform)
     if (
         platform.district_id is not None
         and _district_of(session, user.primary_org_id) != platform.district_id
     ):
-        raise _refuse("not_on_roster", status_code=403, platform=platform)
+        raise refuse("not_on_roster", status_code=403, platform=platform)
     if not user.enabled or user.status != "active" or user.graduated:
-        raise _refuse("user_disabled", status_code=403, platform=platform)
+        raise refuse("user_disabled", status_code=403, platform=platform)
     if user.role not in LAUNCH_ROLES:
-        raise _refuse("role_not_launchable", status_code=403, platform=platform)
+        raise refuse("role_not_launchable", status_code=403, platform=platform)
     if link is None:
         assert user.id is not None
         link = LtiUserLink(platform_id=platform.id, sub=sub[:255], user_id=user.id, matched_by=matched_by)
@@ -432,3 +512,4 @@ def purge_expired(*, session: Session, now: datetime) -> None:
     session.exec(delete(LtiLaunchState).where(col(LtiLaunchState.expires_at) < cutoff))
     session.exec(delete(LtiHandoff).where(col(LtiHandoff.expires_at) < cutoff))
     session.exec(delete(LtiDeepLinkTicket).where(col(LtiDeepLinkTicket.expires_at) < cutoff))
+    session.exec(delete(LtiPendingLaunch).where(col(LtiPendingLaunch.expires_at) < cutoff))

@@ -1,8 +1,9 @@
 """Tables of the LTI 1.3 tool: registered platforms, their deployments, launch states, the tool's key,
 and the links from a platform's contexts and users to the roster.
 
-No state lives in cookies during the launch (a cross-site iframe cannot set them where third-party cookies are
-blocked): the OIDC ``state`` and ``nonce`` are stored here, single use, and expire after ten minutes.
+The OIDC ``state`` and ``nonce`` are stored here, single use, and expire after ten minutes. What binds them to
+the browser that started the login (docs/lti.md, "Login CSRF") is a partitioned cookie or the portal's
+postMessage storage holding a random value whose SHA-256 is on the state row (`lms.lti.binding`).
 """
 
 from datetime import datetime
@@ -39,6 +40,11 @@ class LtiPlatform(SQLModel, table=True):
         description="the portal's LTI user id (sub) is the OneRoster sourcedId or userMasterIdentifier; off "
         "by default, since an opaque sub such as 1042 would otherwise sign in whoever has that roster id",
     )
+    browser_binding_required: bool = Field(
+        default=True,
+        description="a launch must prove it comes from the browser that started the login (cookie or the "
+        "portal's postMessage storage); off only for a portal whose browsers can do neither (docs/lti.md)",
+    )
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
 
@@ -69,6 +75,15 @@ class LtiLaunchState(SQLModel, table=True):
     nonce: str = Field(max_length=64, unique=True, index=True)
     platform_id: int = Field(foreign_key="lti_platform.id", index=True)
     target_link_uri: str = Field(default="", max_length=1000)
+    binding_hash: str = Field(
+        default="", max_length=64, description="SHA-256 of the browser-binding value (cookie / storage)"
+    )
+    storage_target: str = Field(
+        default="", max_length=100, description="the login's lti_storage_target ('': no portal storage)"
+    )
+    login_query: str = Field(
+        default="", max_length=2000, description="the login's parameters, to start it again in a new window"
+    )
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -136,4 +151,27 @@ class LtiHandoff(SQLModel, table=True):
     target: str = Field(max_length=500, description="the path the launch opens")
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LtiPendingLaunch(SQLModel, table=True):
+    """A verified launch waiting for its browser-binding proof from the portal's postMessage storage.
+
+    The id_token passed every check (its state is spent); the sign-in happens only when the confirm page's
+    script posts the value it read back from the portal frame and its SHA-256 is ``binding_hash``. One use,
+    two minutes; ``claims`` is the verified id_token payload.
+    """
+
+    __tablename__ = "lti_pending_launch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    platform_id: int = Field(foreign_key="lti_platform.id", index=True)
+    deployment_row_id: int = Field(foreign_key="lti_deployment.id")
+    binding_hash: str = Field(max_length=64)
+    claims: str = Field(sa_type=sa.Text, description="JSON of the verified id_token payload")
+    message_type: str = Field(max_length=64)
+    target_link_uri: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

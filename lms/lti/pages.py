@@ -172,6 +172,22 @@ def update_settings(
     return RedirectResponse("/admin/lti?done=updated", status_code=303)
 
 
+@router.post("/admin/lti/{platform_id}/binding")
+def set_binding(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    platform_id: int,
+    required: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Whether a launch must come back to the browser that started the login (default: yes; docs/lti.md)."""
+    platform = registration.get_platform(session=session, platform_id=platform_id)
+    registration.set_browser_binding(
+        session=session, platform=platform, required=required == "on", actor_id=user.id, ip=client_ip(request)
+    )
+    return RedirectResponse("/admin/lti?done=binding", status_code=303)
+
+
 @router.post("/admin/lti/contexts/{context_id}")
 def link_context(
     request: Request,

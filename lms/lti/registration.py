@@ -181,6 +181,26 @@ def add_deployment(
     return row
 
 
+def set_browser_binding(
+    *, session: Session, platform: LtiPlatform, required: bool, actor_id: int | None, ip: str | None
+) -> None:
+    """Require (the default) or not that a launch proves it comes from the login's browser (docs/lti.md)."""
+    if platform.browser_binding_required == required:
+        return
+    platform.browser_binding_required = required
+    session.add(platform)
+    session.flush()
+    record_event(
+        session=session,
+        actor_id=actor_id,
+        action="lti.platform_binding",
+        target_type="lti_platform",
+        target_id=platform.id,
+        ip=ip,
+        detail={"required": required},
+    )
+
+
 def platforms_for_issuer(*, session: Session, issuer: str) -> list[LtiPlatform]:
     query = select(LtiPlatform).where(LtiPlatform.issuer == issuer).order_by(col(LtiPlatform.id))
     return list(session.exec(query).all())

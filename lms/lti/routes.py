@@ -1,15 +1,20 @@
 """The tool's endpoints a platform and the browser call: ``/lti/jwks.json`` (public keys), ``/lti/login``
-(OIDC third-party-initiated login), ``/lti/launch`` (the id_token form post), ``/lti/landing`` (did the
-iframe keep the cookie?) and ``/lti/handoff`` (the new-window fallback).
+(OIDC third-party-initiated login), ``/lti/launch`` (the id_token form post), ``/lti/launch/confirm`` (the
+portal storage's proof of the browser), ``/lti/landing`` (did the iframe keep the cookie?) and
+``/lti/handoff`` (the new-window fallback).
 
 Row of the permission matrix: public — the platform's signature authenticates the launch, not a session.
 No CSRF form token on login and launch: they are cross-site by design; the single-use state, the nonce and
-the signed id_token protect them instead.
+the signed id_token protect them, and the browser binding (`lms.lti.binding`) ties the launch to the browser
+that started the login. The confirm post has its own proof instead of the session's token (a browser that
+dropped the cookies has no session): a same-origin ``Origin``, the one-time pending launch and the value read
+back from the portal's storage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -20,9 +25,11 @@ from lms.audit.service import record_event
 from lms.auth import service as auth_service
 from lms.auth.deps import ClockDep, SessionStateDep, SettingsDep, client_ip
 from lms.auth.partitioned import set_partitioned_cookie
+from lms.auth.sessions import LoadedSession
 from lms.core.db import SessionDep
+from lms.core.settings import Settings
+from lms.lti import binding, handoff, keys
 from lms.lti import claims as c
-from lms.lti import handoff, keys
 from lms.lti import launch as lti
 from lms.lti import messages as msg
 from lms.lti.framing import EMBED_COOKIE
@@ -53,6 +60,7 @@ def refusal_page(request: Request, refusal: lti.LaunchRefused) -> Response:
         "title": msg.REFUSED_TITLE,
         "refusal": refusal,
         "platform_name": refusal.platform.name if refusal.platform is not None else None,
+        "relaunch_url": refusal.relaunch_url,
     }
     return render(request, "lti_refused.html", context, status_code=refusal.status_code)
 
@@ -74,15 +82,39 @@ async def _params(request: Request) -> dict[str, str]:
 @router.get("/lti/login", name="lti_login")
 @router.post("/lti/login")
 async def login(request: Request, session: SessionDep, clock: ClockDep) -> Response:
-    """OIDC third-party-initiated login: store state and nonce, send the browser to the platform."""
+    """OIDC third-party-initiated login: store state and nonce, bind them to this browser (a partitioned
+    cookie, and the portal's postMessage storage when it offers one), send the browser to the platform."""
     params = await _params(request)
     try:
-        url = lti.begin_login(
-            session=session, params=params, redirect_uri=str(request.url_for("lti_launch")), now=clock.now()
+        start = lti.begin_login(
+            session=session,
+            params=params,
+            redirect_uri=str(request.url_for("lti_launch")),
+            now=clock.now(),
+            binding=binding.new_value(),
+            storage_target=binding.storage_target(params.get("lti_storage_target")),
         )
     except lti.LaunchRefused as refusal:
         return refusal_page(request, refusal)
-    return RedirectResponse(url, status_code=302)
+    response: Response
+    if start.storage_target:  # lti.put_data the value into the portal's frame, then go on (lti_storage.js)
+        response = render(
+            request,
+            "lti_storage.html",
+            {
+                "title": msg.STORAGE_TITLE,
+                "mode": "put",
+                "key": binding.key_for(start.state),
+                "value": start.binding,
+                "target": start.storage_target,
+                "platform_origin": start.platform_origin,
+                "next_url": start.url,
+            },
+        )
+    else:
+        response = RedirectResponse(start.url, status_code=302)
+    binding.set_cookie(response, state=start.state, value=start.binding)
+    return response
 
 
 def _audit_refusal(session: Session, request: Request, refusal: lti.LaunchRefused) -> None:
@@ -97,28 +129,116 @@ def _audit_refusal(session: Session, request: Request, refusal: lti.LaunchRefuse
     )
 
 
+def _relaunch_url(request: Request, verified: lti.VerifiedLaunch) -> str | None:
+    if not verified.login_query:
+        return None
+    return str(request.url_for("lti_login")) + "?" + verified.login_query
+
+
 @router.post("/lti/launch", name="lti_launch")
 async def launch(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, loaded: SessionStateDep
 ) -> Response:
-    """The platform's form post: verify the id_token, sign the roster user in, open their page."""
+    """The platform's form post: verify the id_token and that it comes back to the login's browser, then
+    sign the roster user in (or, with only the portal storage to prove it, ask the browser first)."""
     form = await request.form()
     id_token, state = form.get("id_token"), form.get("state")
+    state = state if isinstance(state, str) else ""
     now = clock.now()
     try:
         verified = lti.verify_launch(
             session=session,
             id_token=id_token if isinstance(id_token, str) else "",
-            state=state if isinstance(state, str) else "",
+            state=state,
             now=now,
             message_types=frozenset(LANDINGS),
         )
+        if binding.cookie_matches(request, state=state, launch=verified):
+            proof = "cookie"
+        elif verified.storage_target:
+            return _ask_the_portal_storage(request, session, verified, state=state, now=now)
+        elif not verified.platform.browser_binding_required:
+            proof = "not_required"  # the administrator's choice on /admin/lti (docs/lti.md)
+        else:
+            raise lti.refuse(
+                "browser_not_bound",
+                status_code=403,
+                platform=verified.platform,
+                relaunch_url=_relaunch_url(request, verified),
+            )
+    except lti.LaunchRefused as refusal:
+        # returned, not raised: the spent state and the audit event are committed with the refusal
+        _audit_refusal(session, request, refusal)
+        return refusal_page(request, refusal)
+    response = _sign_in(request, session, settings, loaded, verified, proof=proof, now=now)
+    binding.clear_cookie(response, state=state)
+    return response
+
+
+def _ask_the_portal_storage(
+    request: Request, session: Session, verified: lti.VerifiedLaunch, *, state: str, now: datetime
+) -> Response:
+    """The cookie did not come back: keep the verified launch, and let the page read the value back from the
+    portal's frame (lti.get_data) and post it to /lti/launch/confirm."""
+    token = binding.hold(session=session, launch=verified, now=now)
+    return render(
+        request,
+        "lti_storage.html",
+        {
+            "title": msg.STORAGE_TITLE,
+            "mode": "get",
+            "key": binding.key_for(state),
+            "target": verified.storage_target,
+            "platform_origin": lti.platform_origin(verified.platform),
+            "pending": token,
+            "relaunch_url": _relaunch_url(request, verified),
+        },
+    )
+
+
+@router.post("/lti/launch/confirm", name="lti_launch_confirm")
+async def confirm(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, loaded: SessionStateDep
+) -> Response:
+    """The confirm page's post: the value the portal storage gave back must be the login's binding."""
+    form = await request.form()
+    pending, value = form.get("pending"), form.get("value")
+    now = clock.now()
+    try:
+        # our own page posts this (same origin); a form on another site cannot send this Origin
+        if request.headers.get("origin") != tool_origin(request):
+            raise lti.refuse("confirm_cross_site", status_code=403)
+        released = binding.release(
+            session=session,
+            token=pending if isinstance(pending, str) else "",
+            value=value if isinstance(value, str) else "",
+            now=now,
+        )
+        if isinstance(released, str):
+            raise lti.refuse(released, status_code=403)
+    except lti.LaunchRefused as refusal:
+        _audit_refusal(session, request, refusal)
+        return refusal_page(request, refusal)
+    return _sign_in(request, session, settings, loaded, released, proof="portal_storage", now=now)
+
+
+def _sign_in(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    loaded: LoadedSession | None,
+    verified: lti.VerifiedLaunch,
+    *,
+    proof: str,
+    now: datetime,
+) -> Response:
+    """A launch from the login's browser: find the roster user, sign them in, open their page."""
+    try:
         user = lti.match_user(session=session, launch=verified, now=now)
         context = lti.sync_context(session=session, launch=verified, actor_id=user.id, ip=client_ip(request))
         # a landing may refuse too (lti-svc: a student's deep-linking launch), before the sign-in
         target = LANDINGS[verified.message_type](session, verified, user, context, tool_origin(request))
     except lti.LaunchRefused as refusal:
-        # returned, not raised: the spent state and the audit event are committed with the refusal
         _audit_refusal(session, request, refusal)
         return refusal_page(request, refusal)
     ip = client_ip(request)
@@ -142,6 +262,7 @@ async def launch(
             "context_id": context.context_id if context is not None else None,
             "class_id": context.school_class_id if context is not None else None,
             "opens": target,
+            "browser_binding": proof,
         },
     )
     ticket = handoff.issue(session=session, user=user, target=target, now=now)

@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, str] = {
     "lti.platform_add": "LTI プラットフォームを登録",
     "lti.platform_update": "LTI プラットフォームの設定を変更",
     "lti.deployment_add": "LTI デプロイメントIDを追加",
+    "lti.platform_binding": "LTI のブラウザ確認の要否を変更",
     "lti.context_link": "ポータルのコースをクラスに対応づけ（LTI）",
     "lti.key_rotate": "LTI の署名鍵を作り直し",
     "user.create": "アカウントを作成",

@@ -12,6 +12,7 @@ Ports: the first free one in 18100–18199 (this helper's range), else any free 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -286,6 +287,19 @@ def build_app(platform: TestPlatform) -> FastAPI:
             f'<iframe id="tool" src="{src}" width="1200" height="760"></iframe></html>'
         )
 
+    @app.get("/course-storage/{hint}")
+    def course_page_with_storage(hint: str, tamper: str = "") -> HTMLResponse:
+        """The course page of a portal offering the LTI client-side postMessage storage: the login carries
+        ``lti_storage_target=_parent`` and this page answers ``lti.capabilities``, ``lti.put_data`` and
+        ``lti.get_data`` for its iframe, each tool origin with its own keys. ``tamper``: ``wrong`` answers
+        get_data with another value, ``missing`` with an error (a storage that lost it)."""
+        src = escape(platform.login_url(hint, lti_storage_target="_parent"))
+        return HTMLResponse(
+            '<!doctype html><html lang="ja"><title>ポータル</title><h1>学習eポータル（テスト）</h1>'
+            f'<iframe id="tool" src="{src}" width="1200" height="760"></iframe>'
+            f"<script>{STORAGE_SCRIPT.replace('TAMPER', json.dumps(tamper))}</script></html>"
+        )
+
     @app.get("/probe/embed")
     def probe_embed(frame: str) -> HTMLResponse:
         """A portal page framing another site's cookie probe (is a plain SameSite=None cookie sent?)."""
@@ -304,6 +318,32 @@ def build_app(platform: TestPlatform) -> FastAPI:
 
     app.include_router(platform.services.router())
     return app
+
+
+# the platform side of LTI client-side postMessages, as a portal's page would run it (test only)
+STORAGE_SCRIPT = """
+const tamper = TAMPER;
+const stored = {};
+window.addEventListener("message", (event) => {
+  const message = event.data || {};
+  if (event.source !== document.getElementById("tool").contentWindow || !message.subject) return;
+  const answer = {subject: message.subject + ".response", message_id: message.message_id};
+  const reply = (extra) => event.source.postMessage(Object.assign(answer, extra), event.origin);
+  const bucket = (stored[event.origin] = stored[event.origin] || {});
+  if (message.subject === "lti.capabilities") {
+    reply({supported_messages: [{subject: "lti.put_data"}, {subject: "lti.get_data"}]});
+  } else if (message.subject === "lti.put_data") {
+    bucket[message.key] = message.value;
+    reply({key: message.key, value: message.value});
+  } else if (message.subject === "lti.get_data") {
+    if (tamper === "missing" || !(message.key in bucket)) {
+      reply({error: {code: "bad_request", message: "no value for this key"}});
+    } else {
+      reply({key: message.key, value: tamper === "wrong" ? bucket[message.key] + "x" : bucket[message.key]});
+    }
+  }
+});
+"""
 
 
 @contextmanager

@@ -5,10 +5,19 @@ Both sites are served over https with a throwaway self-signed certificate (Secur
 ``--host-resolver-rules`` maps ``*.test`` to 127.0.0.1. The blocking is checked, not assumed: a plain
 ``SameSite=None; Secure`` cookie set inside a cross-site iframe is NOT sent back, while the tool's
 partitioned session cookie (CHIPS) is.
+
+Login CSRF (docs/lti.md): where even the launch's partitioned binding cookie is dropped (the test removes
+it from the cookie jar before the launch), the portal's postMessage storage proves the browser instead.
+The portal page ``/course-storage`` (tests/lti/platform.py) implements the platform side of 1EdTech's
+client-side postMessages: the login page stores the value there (``lti.put_data``), the confirm page reads
+it back (``lti.get_data``) and posts it. A portal answering another value, or none, leaves a refusal and
+no sign-in.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +26,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from lms.audit.models import AuditEvent
 from lms.lti import launch as lti_launch
 from lms.lti import registration
 from tests.browser.test_runner_take_test import make_cat
@@ -27,6 +37,7 @@ from tests.support import missing
 pytestmark = pytest.mark.browser
 
 HOSTS = ("tool.test", "portal.test", "probe.test")
+BINDING = "giga_lti_bind_"  # lms.lti.binding.COOKIE_PREFIX
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -155,6 +166,8 @@ def test_launch_in_an_iframe_with_third_party_cookies_blocked_lets_the_child_ans
     cookies = {c["name"]: c for c in context.cookies(tool_server)}
     assert cookies["giga_session"]["sameSite"] == "None" and cookies["giga_session"]["secure"]
     assert cookies["giga_session"].get("partitionKey") == "https://portal.test"
+    # the launch was bound to this browser by the login's partitioned cookie (login CSRF, docs/lti.md)
+    assert [e["browser_binding"] for e in _events(db_session, "lti.launch")] == ["cookie"]
     page.screenshot(path="/tmp/giga_lti_iframe.png")
     context.close()
 
@@ -200,4 +213,77 @@ def test_a_notebook_lesson_launched_in_the_iframe_opens_the_hub_in_a_signed_in_n
         c for c in context.cookies(tool_server) if c["name"] == "giga_session" and not c.get("partitionKey")
     ]
     assert len(first_party) == 1
+    context.close()
+
+
+def _open_with_the_cookie_dropped(
+    chromium: Any, tool_server: str, portal: TestPlatform, path: str
+) -> tuple[Any, Any, list[str]]:
+    """The portal's course page in a browser that loses the binding cookie between the tool's login and the
+    launch (removed from the cookie jar as the iframe goes on to the portal's /auth): a browser refusing
+    even partitioned cookies, as far as the launch can tell."""
+    context = chromium.new_context(ignore_https_errors=True, locale="ja-JP")
+    dropped: list[str] = []
+
+    def drop_binding(route: Any) -> None:
+        bound = context.cookies(tool_server + "/lti/")  # the cookie's path
+        dropped.extend(c["name"] for c in bound if c["name"].startswith(BINDING))
+        context.clear_cookies(name=re.compile("^" + BINDING))
+        route.continue_()
+
+    context.route(f"{portal.base_url}/auth**", drop_binding)
+    page = context.new_page()
+    page.goto(portal.base_url + path)
+    return context, page, dropped
+
+
+def _events(session: Session, action: str) -> list[dict[str, Any]]:
+    session.rollback()
+    rows = session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
+    return [json.loads(row.detail or "{}") for row in rows]
+
+
+def _portal_student(portal: TestPlatform, world: Any, db_session: Session, hint: str) -> Any:
+    student = world.users["s-a1"]
+    student.sourced_id = "stu-a1"
+    db_session.add(student)
+    db_session.commit()
+    portal.launches[hint] = LaunchSpec(sub="portal-sub-1", lis={"person_sourcedid": "stu-a1"})
+    return student
+
+
+def test_the_portal_storage_proves_the_browser_when_the_cookie_is_dropped(
+    chromium: Any, portal: TestPlatform, tool_server: str, world: Any, db_session: Session
+) -> None:
+    student = _portal_student(portal, world, db_session, "hint-s")
+    make_cat(db_session, world, length=3)
+    context, page, dropped = _open_with_the_cookie_dropped(
+        chromium, tool_server, portal, "/course-storage/hint-s"
+    )
+    frame = page.frame_locator("#tool")
+    frame.get_by_role("link", name="はじめる").wait_for()  # the student's home, inside the iframe
+    assert len(dropped) == 1  # the login did set its binding cookie, and the launch went without it
+    launches = _events(db_session, "lti.launch")
+    assert [e["browser_binding"] for e in launches] == ["portal_storage"]
+    db_session.rollback()
+    signed_in = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.launch")).one()
+    assert signed_in.actor_id == student.id
+    context.close()
+
+
+@pytest.mark.parametrize("tamper", ["wrong", "missing"])
+def test_a_wrong_or_missing_storage_value_is_refused(
+    chromium: Any, portal: TestPlatform, tool_server: str, world: Any, db_session: Session, tamper: str
+) -> None:
+    _portal_student(portal, world, db_session, "hint-t")
+    context, page, dropped = _open_with_the_cookie_dropped(
+        chromium, tool_server, portal, f"/course-storage/hint-t?tamper={tamper}"
+    )
+    frame = page.frame_locator("#tool")
+    frame.locator('[data-lti-refusal="binding_mismatch"]').wait_for()
+    assert len(dropped) == 1
+    assert "学習eポータルの管理者" in frame.locator("main").inner_text()
+    assert _events(db_session, "lti.launch") == []
+    assert [e["reason"] for e in _events(db_session, "lti.launch_refused")] == ["binding_mismatch"]
+    assert not [c for c in context.cookies(tool_server) if c["name"] == "giga_session"]
     context.close()

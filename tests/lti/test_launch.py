@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import AuthSession
+from lms.auth.tokens import sha256_hex
 from lms.lti.models import LtiContext, LtiHandoff, LtiLaunchState, LtiPlatform, LtiUserLink
 from lms.roster.models import User
 from tests.conftest import RosterCity
@@ -34,8 +35,6 @@ def _signed_in_user(client: Any, session: Session) -> User | None:
     raw = client.cookies.get("giga_session")
     if raw is None:
         return None
-    from lms.auth.tokens import sha256_hex
-
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == sha256_hex(raw))).first()
     return session.get(User, row.user_id) if row is not None else None
 
@@ -53,9 +52,13 @@ def test_login_initiation_redirects_to_the_platform_with_state_and_nonce_kept_se
     assert query["client_id"] == platform.client_id and query["login_hint"] == "hint-x"
     assert query["redirect_uri"] == "https://testserver/lti/launch"
     assert query["lti_message_hint"] == "resource-link-1"
-    assert not response.cookies  # nothing in cookies: an iframe may not keep them
     state = db_session.exec(select(LtiLaunchState)).one()
     assert state.nonce == query["nonce"] and state.state_hash != query["state"]
+    # one cookie: the partitioned browser binding (the iframe keeps it); only its SHA-256 is on the state row
+    (set_cookie,) = response.headers.get_list("set-cookie")
+    assert "SameSite=None; Secure; Partitioned" in set_cookie and "Path=/lti/" in set_cookie
+    value = set_cookie.split(";")[0].split("=", 1)[1]
+    assert state.binding_hash == sha256_hex(value) and value not in (state.binding_hash, query["state"])
     # POST works too (platforms may post the initiation)
     posted = client.post("/lti/login", data=platform.login_params("hint-y"), follow_redirects=False)
     assert posted.status_code == 302
