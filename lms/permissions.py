@@ -235,6 +235,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti"): P(Row.ADMIN),
     ("POST", "/admin/lti/{platform_id}/deployments"): P(Row.ADMIN),
+    ("POST", "/admin/lti/{platform_id}/settings"): P(Row.ADMIN),  # district, sub as roster id (audited)
     ("POST", "/admin/lti/contexts/{context_id}"): P(Row.ADMIN),
     ("POST", "/admin/lti/key/rotate"): P(Row.ADMIN),
     # LTI Dynamic Registration: opened by the portal, confirmed by a signed-in admin (lms/lti/dynamic_*)

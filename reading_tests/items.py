@@ -319,7 +319,8 @@ class Item:
         return set(answer) == set(self.key) and len(answer) > 0
 
     def ruby_for(self, field_name: str) -> RubyList:
-        """Stored ruby of a text field (``stimulus``, ``compare``, ``instruction``, ``explanation``)."""
+        """Stored ruby of a text field (``stimulus``, ``compare``, ``instruction``, ``explanation``, or
+        ``figure``: the figure's alt text, which read-aloud says after the stimulus)."""
         return self.ruby.get(field_name, ())
 
 
@@ -874,6 +875,13 @@ def _check_review(ck: _Checker, value: Any, status: Any) -> Review | None:
     return review
 
 
+def figure_alt(data: Mapping[str, Any]) -> str | None:
+    """The alt text of an item's raw ``figure`` block, if it has one."""
+    figure = data.get("figure")
+    alt = figure.get("alt") if isinstance(figure, dict) else None
+    return alt if isinstance(alt, str) else None
+
+
 def _check_ruby(ck: _Checker, data: Mapping[str, Any], options: list[dict[str, Any]]) -> dict[str, RubyList]:
     ruby = data.get("ruby")
     result: dict[str, RubyList] = {}
@@ -901,12 +909,11 @@ def _check_ruby(ck: _Checker, data: Mapping[str, Any], options: list[dict[str, A
                     kanji_grade,
                 )
             continue
-        if name not in TEXT_FIELDS:
-            ck.error(
-                path, f"ruby for unknown field '{name}' (allowed: {', '.join((*TEXT_FIELDS, 'options'))})"
-            )
+        if name not in (*TEXT_FIELDS, "figure"):
+            allowed = ", ".join((*TEXT_FIELDS, "figure", "options"))
+            ck.error(path, f"ruby for unknown field '{name}' (allowed: {allowed})")
             continue
-        text = data.get(name)
+        text = figure_alt(data) if name == "figure" else data.get(name)
         if not isinstance(text, str):
             ck.error(path, f"ruby for '{name}', which the item does not have")
             continue

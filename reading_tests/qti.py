@@ -13,7 +13,8 @@ survives) travels as ``data-*`` attributes of a ``div.giga-item`` wrapper, the e
 distractor rationales (one ``<p data-option="B">`` each) as scorer ``qti-rubric-block`` elements.
 Picture options carry their SVG as an ``<img>`` with a
 ``data:image/svg+xml;base64`` source and the alt text, so the SVG comes back byte for byte; so does the
-stimulus's figure (``<img class="figure">`` right after the stimulus).  Response
+stimulus's figure (``<img class="figure">`` right after the stimulus; the ruby of its alt text, which
+read-aloud says, as a scorer ``qti-rubric-block use="figure-reading"``).  Response
 processing uses the standard ``match_correct`` template.
 """
 
@@ -172,6 +173,11 @@ def item_to_qti(item: Item) -> ET.Element:
     rubric = ET.SubElement(wrapper, _q("qti-rubric-block"), {"use": "explanation", "view": "scorer"})
     content = ET.SubElement(rubric, _q("qti-content-body"))
     _paragraphs(content, item.explanation, item.ruby_for("explanation"), "explanation")
+    if item.figure is not None and "figure" in item.ruby:
+        # the reviewed reading of the figure's alt text (read-aloud says it); an <img alt> cannot carry ruby
+        block = ET.SubElement(wrapper, _q("qti-rubric-block"), {"use": "figure-reading", "view": "scorer"})
+        body_ = ET.SubElement(block, _q("qti-content-body"))
+        _paragraphs(body_, item.figure.alt, item.ruby_for("figure"), "figure-reading")
     rationales = [o for o in item.options if o.rationale is not None]
     if rationales:
         block = ET.SubElement(wrapper, _q("qti-rubric-block"), {"use": "rationales", "view": "scorer"})
@@ -288,6 +294,9 @@ def item_from_qti(root: ET.Element, source: str = "QTI") -> Item:
         block = body.find(f".//{_q('div')}[@class='{css}']")
         if block is not None:
             texts[css], ruby[css] = _read_paragraphs(block)
+    figure_reading = body.find(f".//{_q('div')}[@class='figure-reading']")
+    if figure_reading is not None:
+        ruby["figure"] = _read_paragraphs(figure_reading)[1]
     prompt = interaction.find(_q("qti-prompt"))
     instruction, instruction_ruby = _text_and_ruby(prompt) if prompt is not None else ("", [])
     ruby["instruction"] = tuple(instruction_ruby)

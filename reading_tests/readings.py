@@ -218,13 +218,16 @@ def lint_item(
     exceptions: Mapping[tuple[str, str], ReadingException],
     dictionary: bool = True,
 ) -> list[Finding]:
-    """Findings for every text of ``item`` that has stored ruby (stimulus … explanation, options)."""
+    """Findings for every text of ``item`` that has stored ruby (stimulus … explanation, the figure's alt
+    text, options)."""
     findings: list[Finding] = []
     texts: list[tuple[str, str, Sequence[RubyEntry]]] = []
     for name in ("stimulus", "compare", "instruction", "explanation"):
         text = getattr(item, name)
         if isinstance(text, str) and name in item.ruby:
             texts.append((name, text, item.ruby[name]))
+    if item.figure is not None and "figure" in item.ruby:
+        texts.append(("figure", item.figure.alt, item.ruby["figure"]))
     if item.ruby:
         for option in item.options:
             if option.text:
@@ -260,7 +263,7 @@ def _field_lines(path: Path) -> dict[str, int]:
     """1-based line of each top-level text field and of each option (``option A``)."""
     lines: dict[str, int] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        for name in ("stimulus", "compare", "instruction", "explanation"):
+        for name in ("stimulus", "compare", "instruction", "explanation", "figure"):
             if line.startswith(f"{name}:") and name not in lines:
                 lines[name] = number
         stripped = line.strip()

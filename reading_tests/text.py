@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from reading_tests.items import MAX_KANJI_GRADE, Readability, RubyEntry, kanji_in
+from reading_tests.items import MAX_KANJI_GRADE, Readability, RubyEntry, figure_alt, kanji_in
 
 OVERRIDES_PATH = Path(__file__).parent / "bank" / "ruby_overrides.yaml"
 _KANJI_RUN_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヶ]+)")
@@ -302,13 +302,14 @@ def annotate_item_data(
 ) -> tuple[dict[str, Any], list[str]]:
     """The ``ruby`` and ``readability`` blocks for one item's raw YAML data, plus unreadable words.
 
-    Ruby is suggested for the stimulus, compare, instruction, explanation and every option text;
+    Ruby is suggested for the stimulus, compare, instruction, explanation, the figure's alt text and every
+    option text;
     readability is measured on the stimulus followed by the compare sentence.
     """
     ruby: dict[str, Any] = {}
     unknown: list[str] = []
-    for name in ("stimulus", "compare", "instruction", "explanation"):
-        text = data.get(name)
+    for name in ("stimulus", "compare", "instruction", "explanation", "figure"):
+        text = figure_alt(data) if name == "figure" else data.get(name)
         if isinstance(text, str):
             entries, missing = suggest_ruby(text, overrides)
             unknown += missing

@@ -2,11 +2,13 @@
 assignment through the teaching service, and sign the reply for the portal.
 
 Steps: `accept_launch` (from the launch, after the sign-in: teacher role checked, the context's class
-known) stores an `LtiDeepLinkTicket` and returns the picker's path; `choices` lists what may be linked
-(the reading test of the current term over all seven skills, or a practice set per skill); `create_link`
-spends the ticket, creates the assignment exactly as the teacher's 「テスト・練習を割り当てる」 form does
-(`lms.teaching.service.create_assignment`: same checks, audit ``assignment.create``), the line item when
-the portal offers AGS, and returns the signed ``LtiDeepLinkingResponse`` to auto-post.
+known) stores an `LtiDeepLinkTicket` and returns the picker's path; `all_choices` lists what may be linked
+(the reading test of the current term over all seven skills, a practice set per skill, the notebook
+lessons of the class's course); `create_link` spends the ticket, creates the assignment exactly as the
+teacher's 「テスト・練習を割り当てる」 form does (`lms.teaching.service.create_assignment`: same checks, audit
+``assignment.create``), the line item when the portal offers AGS, and returns the signed
+``LtiDeepLinkingResponse`` to auto-post. A notebook lesson creates nothing: its link's ``giga_target``
+opens the lesson's page (`lms.lti.notebook_lessons`).
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ from lms.lti.deep_linking import (
 )
 from lms.lti.keys import tool_signing_key
 from lms.lti.models import LtiContext, LtiPlatform
+from lms.lti.notebook_lessons import lesson_path
 from lms.lti.service_models import LtiContextServices, LtiDeepLinkTicket, LtiLineItem
 from lms.lti.services_token import SCOPE_LINEITEM, SCOPE_SCORE, ToolKey
+from lms.notebooks import service as notebook_service
+from lms.notebooks.deadlines import lesson_names
 from lms.reading.practice.service import practice_items
 from lms.roster.models import SchoolClass, User
 from lms.teaching import service as teaching
@@ -51,12 +56,14 @@ TARGET_PARAM = "giga_target"  # lms.lti.claims.TARGET_CUSTOM: the page a resourc
 
 @dataclass(frozen=True)
 class Choice:
-    """One thing the teacher may link: its key in the form, its title, what it is."""
+    """One thing the teacher may link: its key in the form, its title, what it is; ``data`` for an
+    assignment to create, ``notebook`` (the lesson's page) for a notebook lesson of the class's course."""
 
     key: str
     title: str
     description: str
-    data: AssignmentCreate
+    data: AssignmentCreate | None
+    notebook: str | None = None
 
 
 def new_ticket(
@@ -175,12 +182,79 @@ def choices(*, klass: SchoolClass, now: datetime) -> list[Choice]:
     return out
 
 
+def notebook_choices(*, session: Session, klass: SchoolClass) -> list[Choice]:
+    """The notebook lessons of the class's nbgrader course (none when the class has no course): each
+    links to its lesson page, ``/notebooks/<course>/<assignment>`` (`lms.lti.notebook_lessons`)."""
+    assert klass.id is not None
+    course = notebook_service.course_for_class(session, klass.id)
+    if course is None:
+        return []
+    return [
+        Choice(
+            f"notebook-{name}",
+            msg.NOTEBOOK_CHOICE_TITLE.format(assignment=name),
+            msg.NOTEBOOK_CHOICE_TEXT.format(course=course.course_id),
+            None,
+            notebook=lesson_path(course.course_id, name),
+        )
+        for name in lesson_names(session, course)
+    ]
+
+
+def all_choices(*, session: Session, klass: SchoolClass, now: datetime) -> list[Choice]:
+    """What the picker offers: the reading test, the practice sets, then the class's notebook lessons."""
+    return choices(klass=klass, now=now) + notebook_choices(session=session, klass=klass)
+
+
 @dataclass(frozen=True)
 class LinkReply:
     return_url: str
     jwt: str
     title: str
-    assignment_id: int
+    assignment_id: int | None  # None for a notebook lesson
+
+
+def _spend(session: Session, ticket: LtiDeepLinkTicket, now: datetime) -> None:
+    spent = session.exec(  # one conditional UPDATE: a double click or a second tab cannot link twice
+        update(LtiDeepLinkTicket)
+        .where(col(LtiDeepLinkTicket.id) == ticket.id, col(LtiDeepLinkTicket.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        raise NotFound(msg.DL_TICKET_UNKNOWN)
+
+
+def _new_assignment(
+    *, session: Session, opened: OpenTicket, user: User, chosen: Choice, now: datetime, ip: str | None
+) -> tuple[int, LineItemRequest | None]:
+    """The assignment for the context's class (the teaching service's checks and audit) and, when the
+    portal offers AGS, its line item."""
+    assert chosen.data is not None
+    assignment = teaching.create_assignment(
+        session=session, actor=user, class_=opened.klass, data=chosen.data, now=now, ip=ip
+    )
+    assert assignment.id is not None and opened.context.id is not None
+    services = session.exec(
+        select(LtiContextServices).where(LtiContextServices.lti_context_id == opened.context.id)
+    ).first()
+    offers_ags = services is not None and bool({SCOPE_SCORE, SCOPE_LINEITEM} & set(services.ags_scopes))
+    if not offers_ags:
+        return assignment.id, None
+    practice = chosen.data.kind == "practice"
+    maximum = float(len(chosen.data.item_ids)) if practice else ags.SCALE_MAXIMUM
+    label = chosen.title if practice else msg.LINE_ITEM_TEST_LABEL.format(title=chosen.title)
+    line_item = LineItemRequest(label=label, score_maximum=maximum, resource_id=resource_id_of(assignment.id))
+    session.add(
+        LtiLineItem(
+            assignment_id=assignment.id,
+            lti_context_id=opened.context.id,
+            resource_id=line_item.resource_id,
+            label=label,
+            score_maximum=maximum,
+            created_at=now,
+        )
+    )
+    return assignment.id, line_item
 
 
 def create_link(
@@ -194,56 +268,31 @@ def create_link(
     ip: str | None,
     key: ToolKey | None = None,
 ) -> LinkReply:
-    """Spend the ticket, create the assignment for the context's class, and sign the reply."""
-    chosen = next((c for c in choices(klass=opened.klass, now=now) if c.key == choice_key), None)
+    """Spend the ticket, create the assignment for the context's class (not for a notebook lesson: the
+    link opens the lesson's page), and sign the reply."""
+    offered = all_choices(session=session, klass=opened.klass, now=now)
+    chosen = next((c for c in offered if c.key == choice_key), None)
     if chosen is None:
         raise InvalidInput(msg.DL_UNKNOWN_CHOICE)
     ticket = opened.ticket
-    spent = session.exec(  # one conditional UPDATE: a double click or a second tab cannot link twice
-        update(LtiDeepLinkTicket)
-        .where(col(LtiDeepLinkTicket.id) == ticket.id, col(LtiDeepLinkTicket.used_at).is_(None))
-        .values(used_at=now)
-    )
-    if spent.rowcount != 1:
-        raise NotFound(msg.DL_TICKET_UNKNOWN)
-    assignment = teaching.create_assignment(
-        session=session, actor=user, class_=opened.klass, data=chosen.data, now=now, ip=ip
-    )
-    assert assignment.id is not None and opened.context.id is not None
-    line_item = None
-    services = session.exec(
-        select(LtiContextServices).where(LtiContextServices.lti_context_id == opened.context.id)
-    ).first()
-    offers_ags = services is not None and bool({SCOPE_SCORE, SCOPE_LINEITEM} & set(services.ags_scopes))
-    if offers_ags:
-        maximum = ags.SCALE_MAXIMUM if chosen.data.kind != "practice" else float(len(chosen.data.item_ids))
-        label = (
-            msg.LINE_ITEM_TEST_LABEL.format(title=chosen.title)
-            if chosen.data.kind != "practice"
-            else chosen.title
+    _spend(session, ticket, now)
+    assignment_id: int | None = None
+    line_item: LineItemRequest | None = None
+    if chosen.notebook is not None:
+        target = chosen.notebook
+    else:
+        assignment_id, line_item = _new_assignment(
+            session=session, opened=opened, user=user, chosen=chosen, now=now, ip=ip
         )
-        line_item = LineItemRequest(
-            label=label, score_maximum=maximum, resource_id=resource_id_of(assignment.id)
-        )
-        session.add(
-            LtiLineItem(
-                assignment_id=assignment.id,
-                lti_context_id=opened.context.id,
-                resource_id=line_item.resource_id,
-                label=label,
-                score_maximum=maximum,
-                created_at=now,
-            )
-        )
+        target = f"/test/{assignment_id}"
     ticket.used_at = now
-    ticket.assignment_id = assignment.id
+    ticket.assignment_id = assignment_id
     session.add(ticket)
-    target = f"/test/{assignment.id}"
     item = ResourceLinkItem(
         title=chosen.title,
         text=chosen.description,
         url=f"{tool_origin}/lti/launch",
-        assignment_id=assignment.id,
+        assignment_id=assignment_id,
         line_item=line_item,
         custom={TARGET_PARAM: target},
     )
@@ -264,8 +313,8 @@ def create_link(
         session=session,
         actor_id=user.id,
         action="lti.deep_link",
-        target_type="assignment",
-        target_id=assignment.id,
+        target_type="assignment" if assignment_id is not None else "school_class",
+        target_id=assignment_id if assignment_id is not None else opened.klass.id,
         ip=ip,
         detail={
             "platform_id": opened.platform.id,
@@ -273,11 +322,12 @@ def create_link(
             "class_id": opened.klass.id,
             "choice": choice_key,
             "line_item": line_item is not None,
+            "target": target,
         },
     )
     session.flush()
     return LinkReply(
-        return_url=opened.settings.return_url, jwt=token, title=chosen.title, assignment_id=assignment.id
+        return_url=opened.settings.return_url, jwt=token, title=chosen.title, assignment_id=assignment_id
     )
 
 

@@ -117,11 +117,12 @@ class LineItemRequest:
 
 @dataclass(frozen=True)
 class ResourceLinkItem:
-    """An ``ltiResourceLink`` content item: the link the portal shows, launching the assignment."""
+    """An ``ltiResourceLink`` content item: the link the portal shows, launching the assignment (or the
+    notebook lesson its custom ``giga_target`` names)."""
 
     title: str
     url: str
-    assignment_id: int
+    assignment_id: int | None  # None for a notebook lesson (its ``giga_target`` names it)
     text: str | None = None
     line_item: LineItemRequest | None = None
     custom: dict[str, str] = field(default_factory=dict)
@@ -131,8 +132,10 @@ class ResourceLinkItem:
             "type": "ltiResourceLink",
             "title": self.title,
             "url": self.url,
-            "custom": {**self.custom, ASSIGNMENT_PARAM: str(self.assignment_id)},
+            "custom": dict(self.custom),
         }
+        if self.assignment_id is not None:
+            item["custom"][ASSIGNMENT_PARAM] = str(self.assignment_id)
         if self.text:
             item["text"] = self.text
         if self.line_item is not None:

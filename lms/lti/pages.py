@@ -1,5 +1,5 @@
 """The administrator's page ``/admin/lti``: the tool's URLs to paste into the portal, the registered
-platforms, manual registration and extra deployment ids.
+platforms (their district and ``sub`` setting editable), manual registration and extra deployment ids.
 
 Row of the permission matrix: admin (system administrator). Registering a platform lets it sign in any
 roster user it names — the same weight as a roster import, which is the admin's too (DESIGN §3).
@@ -50,13 +50,8 @@ def _page(
     request: Request, session: SessionDep, *, form: dict[str, str] | None = None, error: str | None = None
 ) -> Response:
     districts = session.exec(select(Org).where(Org.type == "district").order_by(col(Org.name))).all()
-    names = {d.id: d.name for d in districts}
     rows = [
-        {
-            "platform": p,
-            "deployments": deployments,
-            "district": names.get(p.district_id) if p.district_id else None,
-        }
+        {"platform": p, "deployments": deployments}
         for p, deployments in registration.list_platforms(session=session)
     ]
     context: dict[str, Any] = {
@@ -149,6 +144,32 @@ def add_deployment(
         session.rollback()
         return _page(request, session, error=error.message)
     return RedirectResponse("/admin/lti?done=deployment", status_code=303)
+
+
+@router.post("/admin/lti/{platform_id}/settings")
+def update_settings(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    platform_id: int,
+    district_id: Annotated[str, Form(max_length=12)] = "",
+    sub_is_roster_id: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """The district and the ``sub`` setting of a registered platform (e.g. after a second board's roster)."""
+    platform = registration.get_platform(session=session, platform_id=platform_id)
+    try:
+        registration.update_settings(
+            session=session,
+            platform=platform,
+            district_id=int(district_id) if district_id.isdigit() else None,
+            sub_is_roster_id=sub_is_roster_id == "on",
+            actor_id=user.id,
+            ip=client_ip(request),
+        )
+    except InvalidInput as error:
+        session.rollback()
+        return _page(request, session, error=error.message)
+    return RedirectResponse("/admin/lti?done=updated", status_code=303)
 
 
 @router.post("/admin/lti/contexts/{context_id}")

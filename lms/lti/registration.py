@@ -70,19 +70,25 @@ def _district_count(session: Session) -> int:
     return len(session.exec(select(Org.id).where(Org.type == "district").limit(2)).all())
 
 
-def register_platform(
-    *, session: Session, data: PlatformInput, actor_id: int | None, ip: str | None
-) -> LtiPlatform:
-    """Add a platform and its deployments (audited ``lti.platform_add``); each issuer + client id once."""
-    data = clean_input(data)
-    if data.district_id is not None:
-        district = session.get(Org, data.district_id)
+def check_district(session: Session, district_id: int | None) -> None:
+    """A platform's district must be a district of the roster; "every school" (None) only while the roster
+    holds one district. Raise ``InvalidInput`` otherwise."""
+    if district_id is not None:
+        district = session.get(Org, district_id)
         if district is None or district.type != "district":
             raise InvalidInput(msg.DISTRICT_UNKNOWN)
     elif _district_count(session) > 1:
         # A platform for "every school" is only safe when the installation serves one board: with several, a
         # portal registered by one board could sign in another board's pupils (review finding, issue 23).
         raise InvalidInput(msg.DISTRICT_REQUIRED)
+
+
+def register_platform(
+    *, session: Session, data: PlatformInput, actor_id: int | None, ip: str | None
+) -> LtiPlatform:
+    """Add a platform and its deployments (audited ``lti.platform_add``); each issuer + client id once."""
+    data = clean_input(data)
+    check_district(session, data.district_id)
     taken = session.exec(
         select(LtiPlatform).where(LtiPlatform.issuer == data.issuer, LtiPlatform.client_id == data.client_id)
     ).first()
@@ -113,6 +119,38 @@ def register_platform(
         target_id=platform.id,
         ip=ip,
         detail={"issuer": data.issuer, "client_id": data.client_id, "deployments": list(data.deployment_ids)},
+    )
+    return platform
+
+
+def update_settings(
+    *,
+    session: Session,
+    platform: LtiPlatform,
+    district_id: int | None,
+    sub_is_roster_id: bool,
+    actor_id: int | None,
+    ip: str | None,
+) -> LtiPlatform:
+    """Change the district a platform may sign in and whether its ``sub`` is a roster id, after registration
+    (same district rule as registering); audited ``lti.platform_update`` with the values before and after."""
+    check_district(session, district_id)
+    before = {"district_id": platform.district_id, "sub_is_roster_id": platform.sub_is_roster_id}
+    after = {"district_id": district_id, "sub_is_roster_id": sub_is_roster_id}
+    if before == after:
+        return platform
+    platform.district_id = district_id
+    platform.sub_is_roster_id = sub_is_roster_id
+    session.add(platform)
+    session.flush()
+    record_event(
+        session=session,
+        actor_id=actor_id,
+        action="lti.platform_update",
+        target_type="lti_platform",
+        target_id=platform.id,
+        ip=ip,
+        detail={"before": before, "after": after},
     )
     return platform
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -26,30 +24,20 @@ def send(
     """Send queued scores (a worker loop; --once for cron or tests). Exit 1 when a score could not be sent."""
     import httpx
 
+    from lms.core.outbox_worker import run_send_command
     from lms.lti.score_sender import drain, run_forever
 
     settings = settings_or_exit()
     require_current_schema(settings)
     engine = engine_for(settings)
     with httpx.Client(timeout=10.0) as client:
-        if once:
-            report = drain(engine=engine, client=client)
-            typer.echo(report.summary())
-            for error in report.errors[:5]:
-                typer.echo(f"error: {error}", err=True)
-            if report.failed:
-                raise typer.Exit(code=1)
-            return
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        typer.echo(f"sending LTI scores every {poll_seconds:g} s (Ctrl+C stops)")
-        run_forever(
-            engine=engine,
-            client=client,
-            stop=stop,
-            poll_seconds=poll_seconds,
-            on_round=lambda r: typer.echo(r.summary()),
+        run_send_command(
+            once=once,
+            drain=lambda: drain(engine=engine, client=client),
+            run_forever=lambda stop, on_round: run_forever(
+                engine=engine, client=client, stop=stop, poll_seconds=poll_seconds, on_round=on_round
+            ),
+            started=f"sending LTI scores every {poll_seconds:g} s (Ctrl+C stops)",
         )
 
 

@@ -36,6 +36,11 @@ READING_TEST_TITLE = "読解力テスト（{term}学期）"
 READING_TEST_TEXT = "7つの読解スキルの適応型テスト（{min_items}〜{max_items}問）"
 PRACTICE_SET_TITLE = "練習セット：{skill}"
 PRACTICE_SET_TEXT = "{skill}の練習問題 {n} 問（スコアはつきません）"
+NOTEBOOK_CHOICE_TITLE = "ノートブックの授業：{assignment}"
+NOTEBOOK_CHOICE_TEXT = (
+    "JupyterHub のノートブック（コース {course}）。提出と採点はノートブックの採点で行い、"
+    "ポータルに点数は送りません"
+)
 PICKER_TITLE = "ポータルに教材を追加"
 RETURN_TITLE = "ポータルに戻ります"
 ROSTER_TITLE = "ポータルの名簿と照合"

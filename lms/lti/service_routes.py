@@ -26,7 +26,7 @@ from lms.auth.csrf import verify_csrf
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep, utc_now
 from lms.core.errors import InvalidInput
-from lms.lti import ags, deep_link_service, nrps, score_sender
+from lms.lti import ags, deep_link_service, nrps, score_sender, service_urls
 from lms.lti import claims as c
 from lms.lti import service_messages as msg
 from lms.lti.deep_linking import DeepLinkingClaimsError, is_instructor, read_settings
@@ -133,13 +133,14 @@ LANDINGS[c.RESOURCE_LINK_REQUEST] = with_services(LANDINGS[c.RESOURCE_LINK_REQUE
 
 @router.get("/lti/deep-link")
 def picker(request: Request, session: SessionDep, user: PageUser, clock: ClockDep, t: str = "") -> Response:
-    """「教材を選ぶ」: the reading test of the term or a practice set, for the portal's class."""
+    """「教材を選ぶ」: the reading test of the term, a practice set or a notebook lesson, for the portal's
+    class."""
     opened = deep_link_service.open_ticket(session=session, secret=t, user=user, now=clock.now())
     context = {
         "title": msg.PICKER_TITLE,
         "ticket": t,
         "summary": deep_link_service.ticket_summary(opened),
-        "choices": deep_link_service.choices(klass=opened.klass, now=clock.now()),
+        "choices": deep_link_service.all_choices(session=session, klass=opened.klass, now=clock.now()),
         "error": None,
     }
     return render(request, "lti_deep_link_picker.html", context)
@@ -174,7 +175,7 @@ def picked(
             "title": msg.PICKER_TITLE,
             "ticket": t,
             "summary": deep_link_service.ticket_summary(opened),
-            "choices": deep_link_service.choices(klass=opened.klass, now=now),
+            "choices": deep_link_service.all_choices(session=session, klass=opened.klass, now=now),
             "error": error.message,
         }
         return render(request, "lti_deep_link_picker.html", context, status_code=400)
@@ -223,6 +224,9 @@ def compare_context(
     view: dict[str, Any] = {"context": context, "platform": platform, "result": None, "problem": None}
     if services is None or not services.memberships_url:
         view["problem"] = msg.NRPS_NO_SERVICE
+        return view
+    if service_urls.accepted(services.memberships_url, platform=platform) is None:
+        view["problem"] = msg.NRPS_UNAVAILABLE  # its name leads elsewhere by now (`lms.lti.service_urls`)
         return view
     kid, private_key = tool_signing_key(session)
     key = ToolKey(kid, private_key)

@@ -1,15 +1,26 @@
-"""Which service URLs a launch may announce (AGS line items, NRPS membership): the tool calls them from the
-server with the platform's bearer token, so a claim must not aim those calls at the tool's own network.
+"""Which service URLs the tool may call for a platform (AGS line items, NRPS membership): the tool calls
+them from the server with the platform's bearer token, so neither a launch's claim nor a platform's answer
+may aim those calls at the tool's own network.
 
 Accepted: a URL on the origin of one of the platform's registered URLs (what the administrator typed, so
-also a loopback test platform), or any other ``https`` URL whose host is a name or a public address —
-never a loopback, private or link-local address (``http://127.0.0.1:…``, ``https://169.254.169.254/…``).
-A host name that resolves to such an address is not caught here (the fetch would need to pin the address).
+also a loopback test platform), or any other ``https`` URL whose host is a public address or a name that
+resolves (``getaddrinfo``) **only** to public addresses. Refused: loopback, private, link-local, reserved
+or shared addresses, written literally (``http://127.0.0.1:…``, ``https://169.254.169.254/…``) or behind a
+name (``https://metadata.internal/…`` resolving to 10.0.0.5), and names that do not resolve at all (the
+tool cannot tell where they lead; the previous URL of the context stays).
+
+Not covered (DNS rebinding): the check resolves the name, then the HTTP client connects by name and
+resolves again. A name whose owner answers a public address to the check and a private one a moment later
+still gets through; the sender checks each URL again right before calling it, which narrows the window but
+does not close it. Closing it needs the connection pinned to the checked address (or an egress proxy /
+firewall rule refusing internal destinations, the operator's defence in depth — see docs/lti-services.md).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,25 +29,62 @@ from lms.lti.models import LtiPlatform
 
 MAX_URL_LENGTH = 1000  # the columns' width
 
+Resolver = Callable[[str], Iterable[str]]
+"""Host name → the addresses it resolves to (raise `OSError` or give none when it does not resolve)."""
 
-def _internal_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
-        return True
+
+def resolve_host(host: str) -> list[str]:
+    """Every address ``getaddrinfo`` gives for ``host`` (IPv4 and IPv6), without IPv6 zone ids."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
+
+
+resolver: Resolver = resolve_host
+"""The resolver `accepted` uses when none is passed (tests replace it: the sandbox has no public DNS)."""
+
+
+def _global(address: str) -> bool:
     try:
-        address = ipaddress.ip_address(host)
+        return ipaddress.ip_address(address).is_global
     except ValueError:
         return False
-    return not address.is_global
 
 
-def accepted(value: Any, *, platform: LtiPlatform) -> str | None:
-    """``value`` when the tool may call it for ``platform``, else None (the claim is ignored)."""
+def _public_host(host: str, resolve: Resolver) -> bool:
+    lowered = host.lower().rstrip(".")
+    if lowered == "localhost" or lowered.endswith(".localhost"):
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return _global(host)
+    try:
+        addresses = list(resolve(host))
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(_global(address) for address in addresses)
+
+
+def registered_origins(platform: LtiPlatform) -> frozenset[str]:
+    """The origins the administrator registered for ``platform`` (issuer, authorization and token URLs)."""
+    urls = (platform.issuer, platform.auth_login_url, platform.auth_token_url)
+    return frozenset(o for o in (origin(url) for url in urls) if o is not None)
+
+
+def accepted_for(value: Any, *, origins: frozenset[str], resolve: Resolver | None = None) -> str | None:
+    """``value`` when the tool may call it for a platform registered with ``origins``, else None."""
     if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
         return None
-    registered = {origin(url) for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url)}
-    if origin(value) in registered - {None}:
+    if origin(value) in origins:
         return value
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or _internal_host(parts.hostname):
+    if parts.scheme != "https" or not parts.hostname:
         return None
-    return value
+    return value if _public_host(parts.hostname, resolve or resolver) else None
+
+
+def accepted(value: Any, *, platform: LtiPlatform, resolve: Resolver | None = None) -> str | None:
+    """``value`` when the tool may call it for ``platform``, else None (the claim is ignored)."""
+    return accepted_for(value, origins=registered_origins(platform), resolve=resolve)

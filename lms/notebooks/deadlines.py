@@ -22,7 +22,7 @@ from lms.core.errors import Forbidden, InvalidInput
 from lms.core.jst import JST
 from lms.notebooks import messages as msg
 from lms.notebooks import service
-from lms.notebooks.models import NotebookCourse, NotebookDeadline, NotebookExtension
+from lms.notebooks.models import NotebookCourse, NotebookDeadline, NotebookExtension, NotebookGrade
 from lms.roster.models import SchoolClass, User
 
 ASSIGNMENT_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
@@ -130,6 +130,18 @@ def deadlines(session: Session, course: NotebookCourse) -> list[Deadline]:
         ),
         key=lambda d: (d.due_at, d.assignment),
     )
+
+
+def lesson_names(session: Session, course: NotebookCourse) -> list[str]:
+    """The lessons the LMS knows of the course: those with a due date or a grade (the hub's own list of
+    nbgrader assignments is not read from here), sorted by name."""
+    dated = session.exec(
+        select(NotebookDeadline.assignment_name).where(NotebookDeadline.course_id == course.id)
+    ).all()
+    graded = session.exec(
+        select(NotebookGrade.assignment_name).where(NotebookGrade.course_id == course.id).distinct()
+    ).all()
+    return sorted(name for name in {*dated, *graded} if ASSIGNMENT_RE.fullmatch(name))
 
 
 def lateness_label(seconds_late: float | None, extension_minutes: int | None) -> str:

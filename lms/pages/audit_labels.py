@@ -35,6 +35,7 @@ ACTION_LABELS: dict[str, str] = {
     "lti.launch": "学習eポータルから起動（LTI）",
     "lti.launch_refused": "学習eポータルからの起動を拒否（LTI）",
     "lti.platform_add": "LTI プラットフォームを登録",
+    "lti.platform_update": "LTI プラットフォームの設定を変更",
     "lti.deployment_add": "LTI デプロイメントIDを追加",
     "lti.context_link": "ポータルのコースをクラスに対応づけ（LTI）",
     "lti.key_rotate": "LTI の署名鍵を作り直し",

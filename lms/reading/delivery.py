@@ -127,7 +127,7 @@ class DesignSpec:
     se_target: float
     item_ids: tuple[str, ...]
     pilot_rate: float
-    grade: int | None = None  # the class's school year: items above it are left out (when enough remain)
+    grade: int | None = None  # the class's school year: items above it are left out (see _nearest_grades)
 
 
 def delivery_for(spec: DesignSpec) -> Delivery:
@@ -170,9 +170,7 @@ def _design_cached(spec: DesignSpec, _bank_id: int) -> Delivery:
         if i.status in DELIVERED_STATUSES and i.pool == "test" and (not spec.skills or i.skill in spec.skills)
     ]
     if spec.grade is not None:
-        at_grade = [i for i in eligible if _grade_of(i.grade_min) <= spec.grade]
-        if sum(1 for i in at_grade if i.irt is not None) >= spec.max_items:
-            eligible = at_grade
+        eligible = _nearest_grades(eligible, spec.grade, spec.max_items)
     scorable = [i for i in eligible if i.irt is not None]
     operational = [i for i in scorable if i.status == "operational"]
     if operational:
@@ -242,6 +240,25 @@ def _calibrated(design: CatDesign) -> CatDesign:
     )
     control = ExposureControl.build("sympson-hetter", bank=design.bank, sh_parameters=parameters)
     return design.with_exposure(control)
+
+
+def adaptive_grade_ceiling(grade: int, needed: int) -> int:
+    """The highest school year (1–9) whose items an adaptive test over every skill may give a class of
+    ``grade`` that needs ``needed`` items: ``grade`` itself when the bank has enough for it (the assign page
+    tells the teacher when it does not)."""
+    eligible = [i for i in item_bank() if i.status in DELIVERED_STATUSES and i.pool == "test"]
+    return max((_grade_of(i.grade_min) for i in _nearest_grades(eligible, grade, needed)), default=grade)
+
+
+def _nearest_grades(eligible: list[Item], grade: int, needed: int) -> list[Item]:
+    """The items of ``eligible`` written for ``grade`` or below; where that is fewer than ``needed`` scorable
+    items, the ceiling rises one school year at a time until it is enough. A 小1 class, for which no item
+    is deliverable yet, so meets the easiest grades that have items (小3 today), never 中3 texts."""
+    for ceiling in range(grade, _grade_of("J3") + 1):
+        at_or_below = [i for i in eligible if _grade_of(i.grade_min) <= ceiling]
+        if sum(1 for i in at_or_below if i.irt is not None) >= needed:
+            return at_or_below
+    return eligible
 
 
 def _grade_of(code: str) -> int:
@@ -502,6 +519,8 @@ def _payload_cached(item_id: str, grade: int, _item_key: int) -> dict[str, Any]:
         ],
         "speech": {
             "stimulus": speech(item.stimulus, "stimulus"),
+            # the picture is heard, not seen: its alt text, in its reviewed reading, after the stimulus
+            "figure": speech(item.figure.alt, "figure") if item.figure is not None else None,
             "compare": speech(item.compare, "compare"),
             "instruction": speech(item.instruction, "instruction"),
             "options": {

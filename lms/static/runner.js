@@ -473,7 +473,7 @@
     var ss = window.speechSynthesis, item = S.shown;
     if (!ss || !item || !item.speech) return;
     if (ss.speaking) { ss.cancel(); return; }
-    var sp = item.speech, parts = [sp.stimulus, sp.compare, sp.instruction];
+    var sp = item.speech, parts = [sp.stimulus, sp.figure, sp.compare, sp.instruction];
     var opts = sp.options;
     if (opts && typeof opts === "object") parts = parts.concat(Array.isArray(opts) ? opts : Object.keys(opts).map(function (k) { return opts[k]; }));
     var u = new SpeechSynthesisUtterance(parts.filter(Boolean).join("。"));

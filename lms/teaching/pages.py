@@ -18,9 +18,10 @@ from lms.audit.service import record_event
 from lms.auth.deps import ClockDep, PageUser, client_ip
 from lms.core.db import SessionDep
 from lms.core.errors import InvalidInput
+from lms.core.jst import GRADE_LABELS, GRADES
 from lms.pages.deps import PAGE_DEPENDENCIES
 from lms.pages.render import render
-from lms.reading.delivery import DELIVERED_STATUSES, item_bank
+from lms.reading.delivery import DELIVERED_STATUSES, adaptive_grade_ceiling, class_grade, item_bank
 from lms.roster.models import Org, SchoolClass, User
 from lms.teaching import messages as msg
 from lms.teaching import report as rpt
@@ -32,6 +33,8 @@ from reading_tests.scoring import BANDS
 router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 KIND_LABELS = {"cat": "適応型テスト（CAT）", "fixed": "固定フォーム", "practice": "練習セット"}
+DEFAULT_MAX_ITEMS: int = schemas.AssignmentCreate.model_fields["max_items"].default
+
 COMMON: dict[str, Any] = {
     "KIND_LABELS": KIND_LABELS,
     "LIVE_LABELS": rpt.LIVE_LABELS,
@@ -81,8 +84,14 @@ def _assign_form(
     groups: dict[str, list[Any]] = {}
     for item in bank:
         groups.setdefault(rpt.skill_name(item.skill), []).append(item)
+    grade = class_grade(class_.grades)
+    ceiling = adaptive_grade_ceiling(grade, DEFAULT_MAX_ITEMS) if grade else None
     context = {
         "klass": class_,
+        # a class below the bank's lowest reviewed grade gets the nearest easier items, and is told so
+        "GRADE_LABELS": GRADE_LABELS,
+        "grade_ceiling": GRADES[ceiling - 1] if grade and ceiling and ceiling > grade else None,
+        "class_grade": GRADES[grade - 1] if grade else None,
         "students": service.class_students(session=session, class_id=class_.id),
         "bank_items": list(bank),
         "bank_groups": list(groups.items()),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -32,6 +30,7 @@ def send(
     once: Annotated[bool, typer.Option("--once", help="send what is waiting now, then exit")] = False,
 ) -> None:
     """Send waiting statements to GIGA_XAPI_LRS_URL (a worker loop; --once for cron or tests)."""
+    from lms.core.outbox_worker import run_send_command
     from lms.xapi_sender.sender import drain, make_client, run_forever
 
     settings = settings_or_exit()
@@ -43,20 +42,13 @@ def send(
     require_current_schema(settings)
     engine = engine_for(settings)
     with make_client(xapi) as client:
-        if once:
-            report = drain(engine=engine, settings=xapi, client=client)
-            typer.echo(report.summary())
-            for error in report.errors[:5]:
-                typer.echo(f"error: {error}", err=True)
-            if report.failed:
-                raise typer.Exit(code=1)
-            return
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        typer.echo(f"sending to {xapi.statements_url} every {xapi.poll_seconds:g} s (Ctrl+C stops)")
-        run_forever(
-            engine=engine, settings=xapi, client=client, stop=stop, on_round=lambda r: typer.echo(r.summary())
+        run_send_command(
+            once=once,
+            drain=lambda: drain(engine=engine, settings=xapi, client=client),
+            run_forever=lambda stop, on_round: run_forever(
+                engine=engine, settings=xapi, client=client, stop=stop, on_round=on_round
+            ),
+            started=f"sending to {xapi.statements_url} every {xapi.poll_seconds:g} s (Ctrl+C stops)",
         )
 
 

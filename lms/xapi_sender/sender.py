@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import Engine
 
+from lms.core import outbox_worker
 from lms.core.db import session_scope, utc_now
 from lms.xapi_sender.outbox import Claimed, claim_batch, mark_failed, mark_sent
 from lms.xapi_sender.settings import XapiSettings
@@ -177,8 +178,9 @@ def run_forever(
     on_round: Callable[[SendReport], None] | None = None,
 ) -> None:
     """The worker loop of ``giga xapi send``: drain, then sleep ``poll_seconds``; until ``stop`` is set."""
-    while not stop.is_set():
-        report = drain(engine=engine, settings=settings, client=client)
-        if on_round is not None and report.claimed:
-            on_round(report)
-        stop.wait(settings.poll_seconds)
+    outbox_worker.loop(
+        lambda: drain(engine=engine, settings=settings, client=client),
+        stop=stop,
+        poll_seconds=settings.poll_seconds,
+        on_round=on_round,
+    )

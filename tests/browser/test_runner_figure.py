@@ -19,6 +19,14 @@ from tests.browser.test_runner_take_test import answer_current, shown_item, sign
 
 pytestmark = pytest.mark.browser
 FORM = ("REP-023", "DEP-012")  # a figure, then an item without one
+# Headless Chromium has no voices: a speechSynthesis that records what the runner would say.
+SPEECH_RECORDER = """
+window.__spoken = [];
+Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
+  speaking: false, cancel: function () {}, getVoices: function () { return []; },
+  speak: function (u) { window.__spoken.push(u.text); }
+}});
+"""
 
 
 @pytest.fixture
@@ -49,10 +57,12 @@ def test_a_child_sees_the_figure_and_a_screen_reader_hears_its_alt_text(
         now=now,
         opens_at=now - timedelta(minutes=1),
         closes_at=now + timedelta(hours=1),
+        accommodations={world.users["s-a1"].id: authoring.AccommodationIn(read_aloud=True)},
         created_by=world.users["t-a1"],
     )
     db_session.commit()
     page.set_viewport_size({"width": 1024, "height": 768})
+    page.add_init_script(SPEECH_RECORDER)
     sign_in(page, live_server)
     page.goto(f"{live_server}/test/{assignment.id}")
 
@@ -75,6 +85,12 @@ def test_a_child_sees_the_figure_and_a_screen_reader_hears_its_alt_text(
     assert "1はん6さつ" in figure.aria_snapshot()
     assert axe_violations(page) == []
     page.screenshot(path="/tmp/giga_runner_figure.png")
+    # read-aloud (the child's accommodation) says the picture too, after the text, in the stored reading
+    page.get_by_role("button", name="読み上げ").click()
+    spoken: list[str] = page.evaluate("window.__spoken")
+    speech = dl.item_payload(dl.item_bank()["REP-023"], 4)["speech"]
+    assert len(spoken) == 1 and spoken[0].startswith(speech["stimulus"])
+    assert spoken[0].index(speech["figure"]) >= len(speech["stimulus"]) and "1はん6さつ" in speech["figure"]
     answer_current(page)
 
     assert shown_item(page) == "DEP-012"

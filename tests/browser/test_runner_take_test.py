@@ -117,8 +117,8 @@ def wait_status(page: Any, text: str, timeout: float = 20_000) -> None:
         """a => {
             const s = window.GigaRunner.state;
             const newestAcked = !s.lastEvent || s.acked[s.lastEvent] === true;
-            const shownText = document.getElementById('status').dataset.text;
-            return shownText === a.text && (a.text !== a.saved || newestAcked);
+            const shown = document.getElementById('status').dataset.text;
+            return shown === a.text && (a.text !== a.saved || newestAcked);
         }""",
         arg={"text": text, "saved": SAVED},
         timeout=timeout,

@@ -92,3 +92,40 @@ def test_the_admin_appoints_any_staff_account_and_a_student_is_refused(
         assert post(client, name).status_code == 303
     assert holders(db_session) == {world.users["t-b1"].id, world.users["board"].id}
     assert post(client, "s-a1").status_code == 404
+
+
+def test_a_city_of_staff_is_searched_and_paged_and_the_holders_stay_in_view(
+    client: Any, sign_in: Callable[..., Any], world: World, db_session: Session, make_user: Callable[..., Any]
+) -> None:
+    """A city has thousands of staff accounts: the page shows 50 at a time, finds people by a part of the
+    name, kana or username, and always lists who holds the capability now (a school admin's scope kept)."""
+    from lms.reading.bank_review.appointments import PAGE_SIZE
+
+    for n in range(PAGE_SIZE + 5):
+        make_user("teacher", username=f"extra-{n:03}", school=world.orgs["A"], kana_family_name="ワタナベ")
+    last = "extra-054"
+    sign_in("sa-a")
+    assert post(client, last).status_code == 303
+
+    first = client.get("/admin/reviewers").text
+    listed = first.split('id="reviewer-candidates"')[1]
+    assert listed.count("<tr><td>") == PAGE_SIZE and "1 / 2 ページ" in listed
+    assert 'href="?q=&page=2"' in listed
+    assert f"<td>{last}</td>" in first.split('id="reviewer-holders"')[1].split("</table>")[0]  # on page 2 too
+    second = client.get("/admin/reviewers?page=2").text.split('id="reviewer-candidates"')[1]
+    assert second.count("<tr><td>") == len(world_teachers(world, "A")) + PAGE_SIZE + 5 - PAGE_SIZE
+    assert client.get("/admin/reviewers?page=99").status_code == 200  # past the end: the last page
+
+    found = client.get("/admin/reviewers", params={"q": "extra-01"}).text.split('id="reviewer-candidates"')[1]
+    assert found.count("<tr><td>") == 10 and "<td>extra-010</td>" in found
+    assert "<td>extra-020</td>" not in found
+    by_kana = client.get("/admin/reviewers", params={"q": "ワタナベ extra-05"}).text
+    assert by_kana.split('id="reviewer-candidates"')[1].count("<tr><td>") == 5
+    # LIKE's wildcards are searched as characters, and another school's teacher stays out of reach
+    assert "あてはまる教職員はいません" in client.get("/admin/reviewers", params={"q": "%"}).text
+    assert "あてはまる教職員はいません" in client.get("/admin/reviewers", params={"q": "t-b1"}).text
+
+
+def world_teachers(world: World, school: str) -> list[User]:
+    school_id = world.orgs[school].id
+    return [u for u in world.users.values() if u.role == "teacher" and u.primary_org_id == school_id]

@@ -11,12 +11,27 @@ import pytest
 from sqlmodel import Session
 
 from lms.lti import launch as lti_launch
-from lms.lti import registration
+from lms.lti import registration, service_urls
 from lms.lti.models import LtiPlatform
 from tests.lms.conftest import cheap_password_hashing, clock, sign_in, world  # noqa: F401  (fixtures)
 from tests.lti.platform import LaunchSpec, TestPlatform, parse_form_post, running_platform
 
 TOOL_URL = "https://testserver"  # https: the embedded cookies are Secure
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """The host names the service-URL check may resolve, and their addresses (the sandbox has no public
+    DNS): tests fill the dict; any other name does not resolve."""
+    names: dict[str, list[str]] = {}
+
+    def resolve(host: str) -> list[str]:
+        if host not in names:
+            raise OSError(f"[Errno -2] Name or service not known: {host}")
+        return names[host]
+
+    monkeypatch.setattr(service_urls, "resolver", resolve)
+    return names
 
 
 @pytest.fixture

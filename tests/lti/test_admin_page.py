@@ -3,12 +3,14 @@ other roles are refused; the page is linked from the administrator's home (done 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
 from lms.lti.models import LtiDeployment, LtiPlatform
+from lms.roster.models import Org
 from tests.lms.conftest import csrf_of
 
 FORM = {
@@ -124,3 +126,54 @@ def test_admin_rotates_the_signing_key(client: Any, sign_in: Any, db_session: Se
     published = [k["kid"] for k in client.get("/lti/jwks.json").json()["keys"]]
     assert published == [old_kid, new_kid]
     assert db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.key_rotate")).one()
+
+
+def test_admin_changes_a_platforms_district_and_sub_setting_with_the_registration_rules(
+    client: Any, sign_in: Any, db_session: Session
+) -> None:
+    """After registration: a second board's roster arrived, so the portal must name its district; the
+    ``sub`` setting can be turned on once the portal's administrator confirmed it (issue 23 leftover)."""
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    client.post("/admin/lti", data={**FORM, "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    platform = db_session.exec(select(LtiPlatform)).one()
+    assert (platform.district_id, platform.sub_is_roster_id) == (None, False)
+    db_session.add(Org(sourced_id="org-district-2", name="となり町教育委員会", type="district"))
+    db_session.commit()
+    page = client.get("/admin/lti")
+    assert f'action="/admin/lti/{platform.id}/settings"' in page.text
+    url = f"/admin/lti/{platform.id}/settings"
+    # without the CSRF token: refused, nothing changes
+    refused = client.post(url, data={"sub_is_roster_id": "on"}, follow_redirects=False)
+    assert refused.status_code == 403
+    # "every school" with two boards: the registration's refusal, in Japanese, nothing changes
+    still_every = client.post(url, data={"sub_is_roster_id": "on", "csrf_token": csrf_of(page.text)})
+    assert still_every.status_code == 400 and "複数の教育委員会" in still_every.text
+    district = db_session.exec(
+        select(Org).where(Org.type == "district", Org.sourced_id != "org-district-2")
+    ).one()
+    done = client.post(
+        url,
+        data={"district_id": str(district.id), "sub_is_roster_id": "on", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/admin/lti?done=updated"
+    db_session.expire_all()
+    platform = db_session.exec(select(LtiPlatform)).one()
+    assert (platform.district_id, platform.sub_is_roster_id) == (district.id, True)
+    [event] = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_update")).all()
+    detail = json.loads(event.detail or "{}")
+    assert detail["after"] == {"district_id": district.id, "sub_is_roster_id": True}
+    assert detail["before"] == {"district_id": None, "sub_is_roster_id": False}
+    # an unknown district id is refused like at registration
+    unknown = client.post(url, data={"district_id": "99999", "csrf_token": csrf_of(page.text)})
+    assert unknown.status_code == 400 and "名簿にありません" in unknown.text
+    # other roles may not
+    sign_in("sa-a")
+    assert client.post(url, data={"csrf_token": csrf_of(page.text)}).status_code == 403
+
+
+def test_the_platform_update_audit_event_has_a_japanese_label() -> None:
+    from lms.pages.audit_labels import ACTION_LABELS
+
+    assert ACTION_LABELS["lti.platform_update"] == "LTI プラットフォームの設定を変更"

@@ -58,6 +58,18 @@ def follow(client: Any, response: Any) -> Any:
     return response
 
 
+def open_teacher_picker(client: Any, platform: TestPlatform) -> Any:
+    """The teacher tch-es-1's deep-linking launch from the class's context, followed to the picker page."""
+    launched = launch(
+        client,
+        platform,
+        deep_linking_spec(platform, sub="portal-t1", sourced_id="tch-es-1", roles=[INSTRUCTOR]),
+    )
+    picker = follow(client, launched.response)
+    assert picker.status_code == 200, picker.text[:500]
+    return picker
+
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TICKET = re.compile(r'name="t" value="([^"]+)"')
 RETURN = re.compile(
@@ -83,13 +95,7 @@ def test_a_teacher_links_the_term_test_and_the_students_score_reaches_the_portal
     platform.services.tool_jwks = public_jwks(db_session)  # what the platform read from /lti/jwks.json
     db_session.commit()
     teacher = roster_city.user("tch-es-1")
-    launched = launch(
-        client,
-        platform,
-        deep_linking_spec(platform, sub="portal-t1", sourced_id="tch-es-1", roles=[INSTRUCTOR]),
-    )
-    picker = follow(client, launched.response)
-    assert picker.status_code == 200, picker.text[:500]
+    picker = open_teacher_picker(client, platform)
     assert "読解力テスト（" in picker.text and "練習セット" in picker.text
     csrf, ticket = CSRF.search(picker.text), TICKET.search(picker.text)
     assert csrf and ticket

@@ -194,12 +194,13 @@ def _second_platform(session: Session, *, issuer: str, class_id: int) -> LtiCont
 
 
 def test_another_contexts_launch_cannot_move_a_line_item_to_its_own_url(
-    db_session: Session, world: Any, clock: Any
+    db_session: Session, world: Any, clock: Any, fake_dns: dict[str, list[str]]
 ) -> None:
     """F1 (high): `ags.remember_line_item` overwrote ``lineitem_url`` of an assignment's line item from any
     context mapped to the same class. The sender takes the bearer token from the line item's own portal and
     the URL from the row: a second portal's launch (its own signed claim naming ``giga_assignment_id``) got
     the first portal's access token and every child's score posted to a URL of its choosing."""
+    fake_dns["portal-a.example"] = ["93.184.215.14"]
     klass = world.classes["A1"]
     portal = register_portal(db_session, klass)
     assignment = make_assignment(db_session, world, clock)
@@ -246,7 +247,7 @@ def test_another_contexts_launch_cannot_move_a_line_item_to_its_own_url(
 
 
 def test_a_launch_cannot_aim_the_tools_service_calls_at_its_own_network(
-    db_session: Session, world: Any, clock: Any
+    db_session: Session, world: Any, clock: Any, fake_dns: dict[str, list[str]]
 ) -> None:
     """F9 (medium): the AGS and NRPS URLs of a launch were stored as sent, then called from the server with
     a bearer token: ``http://169.254.169.254/…`` (cloud metadata), ``http://127.0.0.1:…`` or a private address
@@ -262,9 +263,11 @@ def test_a_launch_cannot_aim_the_tools_service_calls_at_its_own_network(
             "lineitem": "http://127.0.0.1:8000/admin/lti",
             "scope": [],
         },
-        CLAIM_NRPS: {"context_memberships_url": "https://10.0.0.5/members"},
+        # a name for a private address, as good as the literal one (leftover of F9)
+        CLAIM_NRPS: {"context_memberships_url": "https://members.portal.example/members"},
         c.CUSTOM: {ASSIGNMENT_PARAM: str(pk(assignment))},
     }
+    fake_dns["members.portal.example"] = ["10.0.0.5"]
     now = clock.now()
     ags.remember_services(
         session=db_session,
@@ -287,6 +290,7 @@ def test_a_launch_cannot_aim_the_tools_service_calls_at_its_own_network(
     assert (services.lineitems_url, services.memberships_url) == (good_lineitems, good_memberships)
     assert made is None and ags.line_item_of(db_session, pk(assignment)) is None
     # a public https URL (services on another host than the issuer) and the platform's own origin still do
+    fake_dns["gradebook.portal.example"] = ["93.184.215.14"]
     public = {
         CLAIM_AGS_ENDPOINT: {"lineitems": "https://gradebook.portal.example/li", "scope": []},
         CLAIM_NRPS: {"context_memberships_url": good_memberships},

@@ -104,3 +104,43 @@ def test_at_least_three_rep_items_show_their_picture_in_the_question() -> None:
         assert item.format == "single_choice" and item.figure is not None
         assert "<title>" in item.figure.svg, item.id  # a name outside the runner too
         assert "図" in item.instruction or "グラフ" in item.instruction, item.id
+
+
+def test_the_figure_s_alt_text_has_reviewed_ruby_that_read_aloud_says() -> None:
+    """The picture is heard, not seen: its alt text is read aloud after the stimulus, in the reading the
+    bank stores for it (as the other texts), not in whatever a speech engine guesses for 公民館 or 三本."""
+    from lms.reading.delivery import item_payload
+
+    item = load_bank()["REP-027"]
+    assert item.figure is not None
+    stored = {(e.base, e.reading) for e in item.ruby_for("figure")}
+    assert {("三本", "さんぼん"), ("公民", "こうみん")} <= stored
+    speech = item_payload(item, 3)["speech"]["figure"]
+    assert "さんぼん" in speech and "こうみんかん" in speech and "公民館" not in speech
+    assert item_payload(load_bank()["DEP-012"], 3)["speech"]["figure"] is None  # no picture, nothing said
+
+
+def test_ruby_for_a_figure_is_checked_like_any_text(tmp_path: Path) -> None:
+    without = "ruby:\n  figure:\n  - {base: 地図, reading: ちず, grade: 2}\n"
+    folder = tmp_path / "REP"
+    folder.mkdir()
+    (folder / "REP-901.yaml").write_text(ITEM.format(figure="") + without, encoding="utf-8")
+    errors = [str(i) for i in validate_path(tmp_path).errors]
+    assert any("ruby for 'figure', which the item does not have" in e for e in errors), errors
+    wrong_base = "ruby:\n  figure:\n  - {base: 砂浜, reading: すなはま, grade: 2}\n"
+    (folder / "REP-901.yaml").write_text(ITEM.format(figure=figure_block()) + wrong_base, encoding="utf-8")
+    errors = [str(i) for i in validate_path(tmp_path).errors]
+    assert any("ruby base '砂浜' does not occur in the figure" in e for e in errors), errors
+
+
+def test_the_reading_lint_reads_the_figure_s_alt_text() -> None:
+    from reading_tests.readings import lint_items
+
+    item = load_bank()["REP-027"]
+    misread = tuple(
+        dataclasses.replace(e, reading="さんほん") if e.base == "三本" else e for e in item.ruby_for("figure")
+    )
+    broken = dataclasses.replace(item, ruby={**item.ruby, "figure": misread})
+    assert lint_items([item]) == []
+    found = [str(i) for i in lint_items([broken])]
+    assert any("readings of the figure" in f and "三本" in f for f in found), found

@@ -21,10 +21,19 @@ router = APIRouter(dependencies=PAGE_DEPENDENCIES, include_in_schema=False)
 
 
 def _page(
-    request: Request, session: SessionDep, user: User, *, done: str = "", error: str = "", status: int = 200
+    request: Request,
+    session: SessionDep,
+    user: User,
+    *,
+    search: str = "",
+    page: int = 1,
+    done: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> Response:
     context = {
-        "candidates": appointments.candidates(session, user),
+        "listing": appointments.candidates(session, user, search=search, page=page),
+        "search": search,
         "can_review": reviewer_grant(session, user) is not None,  # a link the viewer may follow
         "done": done,
         "error": error,
@@ -33,9 +42,11 @@ def _page(
 
 
 @router.get("/admin/reviewers")
-def appointments_page(request: Request, session: SessionDep, user: PageUser, done: str = "") -> Response:
+def appointments_page(
+    request: Request, session: SessionDep, user: PageUser, done: str = "", q: str = "", page: int = 1
+) -> Response:
     appointments.require_appointer(user)
-    return _page(request, session, user, done=done)
+    return _page(request, session, user, search=q, page=page, done=done)
 
 
 @router.post("/admin/reviewers")

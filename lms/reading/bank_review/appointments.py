@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from lms.core.errors import Forbidden, NotFound
@@ -46,23 +47,69 @@ def _in_scope(session: Session, actor: User, target: User) -> bool:
     return target.role == "teacher" and target.primary_org_id in school_ids(session, actor)
 
 
-def candidates(session: Session, actor: User) -> list[Candidate]:
-    """The accounts ``actor`` may appoint: a school admin's teachers; for an admin every staff account."""
+#: Rows per page of the appointment list: a city has thousands of staff accounts.
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CandidatePage:
+    """One page of the accounts an appointer may appoint, the current holders among all of them (few,
+    always shown), and the paging numbers."""
+
+    candidates: list[Candidate]
+    holders: list[Candidate]
+    total: int
+    page: int
+    pages: int
+
+
+def candidates(session: Session, actor: User, *, search: str = "", page: int = 1) -> CandidatePage:
+    """The accounts ``actor`` may appoint (a school admin's teachers; for an admin every staff account),
+    filtered by ``search`` (a part of the name, kana or username) and cut into pages of `PAGE_SIZE`."""
     require_appointer(actor)
-    query = select(User).where(col(User.role).in_(REVIEWER_ROLES))
+    scope = col(User.role).in_(REVIEWER_ROLES)
+    query = select(User).where(scope)
     if actor.role == "school_admin":
         query = query.where(
             User.role == "teacher", col(User.primary_org_id).in_(school_ids(session, actor) or {-1})
         )
-    users = session.exec(
-        query.order_by(col(User.primary_org_id), col(User.kana_family_name), col(User.username))
-    ).all()
-    holders = set(session.exec(select(ItemReviewer.user_id)).all())
-    org_ids = {u.primary_org_id for u in users if u.primary_org_id is not None}
+    holder_ids = set(session.exec(select(ItemReviewer.user_id)).all())
+    ordered = (col(User.primary_org_id), col(User.kana_family_name), col(User.username))
+    holding = session.exec(query.where(col(User.id).in_(holder_ids or {-1})).order_by(*ordered)).all()
+    words = search.split()
+    for word in words:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                *(
+                    col(column).ilike(pattern, escape="\\")
+                    for column in (
+                        User.username,
+                        User.family_name,
+                        User.given_name,
+                        User.kana_family_name,
+                        User.kana_given_name,
+                    )
+                )
+            )
+        )
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = session.exec(query.order_by(*ordered).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    org_ids = {u.primary_org_id for u in (*shown, *holding) if u.primary_org_id is not None}
     orgs = {o.id: o.name for o in session.exec(select(Org).where(col(Org.id).in_(org_ids or {-1}))).all()}
-    return [
-        Candidate(user=u, school=orgs.get(u.primary_org_id or -1, ""), holds=u.id in holders) for u in users
-    ]
+
+    def candidate(u: User) -> Candidate:
+        return Candidate(user=u, school=orgs.get(u.primary_org_id or -1, ""), holds=u.id in holder_ids)
+
+    return CandidatePage(
+        candidates=[candidate(u) for u in shown],
+        holders=[candidate(u) for u in holding],
+        total=total,
+        page=page,
+        pages=pages,
+    )
 
 
 def _target(session: Session, actor: User, username: str) -> User:
