@@ -341,6 +341,7 @@ def load_state(delivery: Delivery, text: str) -> AttemptState:
     """Rebuild the state stored in ``attempt.cat_state``."""
     try:
         data = json.loads(text)
+        _release_answered(data["cat"])
         design = delivery.design_of_state(str(data["cat"]["design"]))
         session = CatSession.from_dict(design, data["cat"])
         return AttemptState(
@@ -351,6 +352,16 @@ def load_state(delivery: Delivery, text: str) -> AttemptState:
         )
     except (ValueError, KeyError, TypeError, EngineInvalidInput) as error:
         raise InvalidInput(messages.STATE_MISMATCH) from error
+
+
+def _release_answered(cat: Any) -> None:
+    """Mend a state stored before `record_answer` took an answered item out of ``set_aside``: such an item
+    counts as answered (its response is stored), and the state loads again."""
+    if not isinstance(cat, dict) or not isinstance(cat.get("items"), list):
+        return
+    answered = {i for i in cat["items"] if isinstance(i, str)}
+    if isinstance(cat.get("set_aside"), list):
+        cat["set_aside"] = [i for i in cat["set_aside"] if i not in answered]
 
 
 def replan(delivery: Delivery, state: AttemptState) -> list[str]:
@@ -433,7 +444,15 @@ def record_answer(delivery: Delivery, state: AttemptState, item_id: str, correct
         state.pilot_answered.append(item_id)
         return
     session = state.session
-    session.pending = delivery.design.bank.index[item_id]  # any planned item may be answered, not only one
+    position = delivery.design.bank.index[item_id]
+    if position in session.set_aside:
+        # The page answers the item it prefetched from an earlier plan; the lottery of a later plan may have
+        # passed that item over (or the small-pool fallback planned a set-aside one). Answered, it is no
+        # longer set aside: a state naming it in both lists cannot be loaded again (STATE_MISMATCH, the
+        # attempt stuck for good).
+        session.set_aside.remove(position)
+        session._unavailable.remove(position)
+    session.pending = position  # any planned item may be answered, not only one
     session.record(item_id, 1 if correct else 0)
 
 

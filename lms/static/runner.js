@@ -11,10 +11,17 @@
   // is set aside (kept on the device, no longer sent) so that the answers after it go through. 502/503/504,
   // 429 and network errors mean "not now": those are retried until they succeed (issue 15).
   var MAX_SERVER_ERRORS = Number(cfg.maxServerErrors || 5);
+  // Belt: a page left on the wait screen this long with nothing arriving asks the server again (drain(),
+  // then the attempt's state), so that no interleaving of acks, state reads and failures can leave it waiting
+  // for nothing.
+  var STALL_MS = Number(cfg.stallMs || 20000);
+  // A request with no answer this long is given up and counts as a network error (then retried): after a
+  // Wi-Fi drop a request can hang on a dead connection, and the page sends one answer at a time.
+  var FETCH_TIMEOUT_MS = Number(cfg.fetchTimeoutMs || 30000);
   var S = { attempt: null, queue: [], shown: null, shownAt: 0, pos: 0, expected: 0, offset: 0, deadline: null,
             done: {}, spoke: false, sending: false, backoff: RETRY_MIN, timer: null, finished: false,
             lastEvent: null, acked: {}, items: {}, stored: {}, readAloud: cfg.readAloud === "1", stopped: false,
-            serverErrors: {} };
+            serverErrors: {}, needState: false, waitingSince: 0 };
 
   /* ---- device storage: IndexedDB, else localStorage ------------------------------------------------ */
   var Store = (function () {
@@ -82,12 +89,15 @@
       init.headers["X-CSRF-Token"] = cfg.csrf;
       init.body = JSON.stringify(body || {});
     }
+    var ctl = window.AbortController ? new AbortController() : null, timer = null;
+    if (ctl) { init.signal = ctl.signal; timer = setTimeout(function () { ctl.abort(); }, FETCH_TIMEOUT_MS); }
     return fetch("/api/v1" + path, init).then(function (r) {
+      clearTimeout(timer);  // the response has come: its body is read without the limit
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) { var e = new Error(data.detail || r.statusText); e.status = r.status; throw e; }
         return data;
       });
-    });
+    }, function (e) { clearTimeout(timer); throw e; });
   }
   function message(e) { return typeof e.message === "string" && e.status ? e.message : ""; }
 
@@ -124,7 +134,7 @@
       if (el) el.hidden = n !== name;  // the feedback screen exists in practice only
     });
   }
-  function fail(text) { put($("error-text"), text); screen("error"); }
+  function fail(text) { put($("error-text"), text); screen("error"); $("error-heading").focus(); }
 
   function optionHtml(item, o, multi) {
     var pic = o.svg ? '<span class="pic" role="img" aria-label="' + esc(o.alt || "") + '">' + o.svg + "</span>" : "";
@@ -135,7 +145,7 @@
   function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
 
   function render(item) {
-    S.shown = item; S.spoke = false; S.shownAt = performance.now();
+    S.shown = item; S.spoke = false; S.shownAt = performance.now(); S.waitingSince = 0;
     var multi = item.format === "select_all";
     var vertical = item.writing_mode === "vertical";
     put($("item-number"), S.expected ? "item_number" : "item_number_open", { n: S.pos + 1, m: S.expected });
@@ -171,9 +181,10 @@
     var next = atMax && S.lastEvent && !S.acked[S.lastEvent] ? null : S.queue.shift();
     while (next && S.done[next.item_id]) next = S.queue.shift();
     if (next) { render(next); return; }
+    var entering = S.shown || $("screen-wait").hidden;
     S.shown = null;
     screen("wait");
-    $("wait-heading").focus();
+    if (entering) { S.waitingSince = Date.now(); $("wait-heading").focus(); }
   }
 
   /* ---- answering -------------------------------------------------------------------------------------- */
@@ -274,7 +285,10 @@
       if (!list.length) {
         S.sending = false;
         if (S.stopped && !S.finished) finish();
-        else if (!S.finished && !S.shown && !S.queue.length) resync();
+        else if (S.finished || S.feedbackFor) return;
+        // nothing left to send: the state is wanted (an earlier read failed), or there is nothing to show
+        else if (S.needState || (!S.shown && !S.queue.length)) resync();
+        else if (!S.shown) showNext();  // held back until the newest answer's ack, which has come
         return;
       }
       var rec = list[0], body = {}, k;
@@ -296,7 +310,7 @@
         if (e.status === 500) {
           S.serverErrors[rec.id] = (S.serverErrors[rec.id] || 0) + 1;
           if (S.serverErrors[rec.id] >= MAX_SERVER_ERRORS) {
-            rec.parked = true;
+            rec.parked = true; settled(rec);
             return Store.put(rec).then(function () {
               status("この答えはサーバーが受け取れませんでした。先生に知らせてください。つぎの問題にすすみます。", "warn");
               resync();
@@ -309,13 +323,18 @@
           return;
         }
         if (e.status === 409) {  // time over / closed / finished: the server decides; else an item answered twice
+          settled(rec);
           return Store.del(rec.id).then(function () { resync(message(e)); });
         }
         // 400/404/413/422 (any other 4xx): final, this answer can never be stored; say so, drop it, go on
+        settled(rec);
         return Store.del(rec.id).then(function () { status(message(e) || "答えを送れませんでした。", "warn"); resync(); });
       });
     }).catch(function () { S.sending = false; retryLater(); });
   }
+  // An answer the server will never acknowledge (refused, or set aside): the page no longer waits for its
+  // ack (the last item's screen waits for the newest answer's ack before showing more, see showNext).
+  function settled(rec) { if (rec.id === S.lastEvent) S.lastEvent = null; }
   function retryLater() {
     if (S.lastEvent && !S.acked[S.lastEvent]) showSaved();
     clearTimeout(S.timer);
@@ -323,13 +342,28 @@
     S.backoff = Math.min(RETRY_MAX, S.backoff * 2);
   }
   function resync(why) {  // ask the server where the attempt stands and take its plan
+    S.needState = false;
     api("GET", "/attempts/" + S.attempt).then(function (data) {
       adopt(data);
-      if (data.status === "in_progress") { afterAck(data); drain(); } else closed(data.status === "submitted" ? "" : why);
+      if (data.status !== "in_progress") { closed(data.status === "submitted" ? "" : why); return; }
+      afterAck(data);
+      // still nothing to show (the plan names only answers not yet stored here or there): ask again after
+      // the backoff rather than at once, which would loop without a pause
+      if (!S.shown && !S.finished && !S.stopped && !S.feedbackFor) { S.needState = true; retryLater(); }
+      else drain();
     }, function (e) {
-      if (e.status === 401 || e.status === 403 || e.status === 404) fail(message(e) || "cannot_continue");
-      else retryLater();
+      // a refusal (401, 403, 404, or 400: a state the server cannot read) is final: say so, do not wait
+      if (e.status && e.status < 500 && e.status !== 408 && e.status !== 429) { fail(message(e) || "cannot_continue"); return; }
+      S.needState = true;  // the network or a busy server: ask again after the backoff (drain() does)
+      retryLater();
     });
+  }
+  function watchdog() {  // the belt (STALL_MS): a wait screen that nothing has ended asks again
+    if (!S.attempt || S.finished || S.stopped || S.shown || S.feedbackFor || $("screen-wait").hidden) return;
+    if (!S.waitingSince) { S.waitingSince = Date.now(); return; }  // a wait begun by another path
+    if (Date.now() - S.waitingSince < STALL_MS) return;
+    S.waitingSince = Date.now(); S.needState = true;
+    drain();
   }
   function keep(items) { (items || []).forEach(function (it) { S.items[it.item_id] = it; }); }
   function known() {  // payloads this page holds, but for answers the server has stored (its limit is 64)
@@ -479,5 +513,6 @@
   window.GigaRunner = { state: S, drain: drain };  // for tests and the teacher's troubleshooting
   applyPrefs();
   setInterval(tick, 1000);
+  setInterval(watchdog, Math.min(5000, STALL_MS));
   begin();
 })();

@@ -82,7 +82,15 @@ def answer_until_done(page: Any, answered: list[str], seconds: float = 120) -> N
                 "[...document.querySelectorAll('.screen')].filter(e => !e.hidden)"
                 ".map(e => e.id + ': ' + e.innerText.slice(0, 200))"
             )
-            raise AssertionError(f"the runner stalled on {shown} after answering {answered}")
+            state = page.evaluate(  # what the runner holds: enough to tell its stall from a slow server
+                """() => { const s = window.GigaRunner.state;
+                    return JSON.stringify({queue: s.queue.map(i => i.item_id),
+                        shown: s.shown && s.shown.item_id, pos: s.pos, expected: s.expected,
+                        sending: s.sending, finished: s.finished,
+                        newestAcked: !s.lastEvent || !!s.acked[s.lastEvent],
+                        status: document.getElementById('status').dataset.text}); }"""
+            )
+            raise AssertionError(f"the runner stalled on {shown} after answering {answered}; runner {state}")
         if page.locator("#item-form").is_visible():
             answered.append(answer_current(page))
         else:
