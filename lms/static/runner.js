@@ -134,7 +134,10 @@
       if (el) el.hidden = n !== name;  // the feedback screen exists in practice only
     });
   }
-  function fail(text) { put($("error-text"), text); screen("error"); $("error-heading").focus(); }
+  function fail(text) {
+    if (S.pos > 0) put($("error-heading"), "error_heading_mid");  // the page's heading is about starting
+    put($("error-text"), text); screen("error"); $("error-heading").focus();
+  }
 
   function optionHtml(item, o, multi) {
     var pic = o.svg ? '<span class="pic" role="img" aria-label="' + esc(o.alt || "") + '">' + o.svg + "</span>" : "";

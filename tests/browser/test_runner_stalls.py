@@ -49,6 +49,8 @@ def test_a_state_the_server_cannot_read_ends_on_the_error_screen(
     page.wait_for_selector("#screen-error:not([hidden])", timeout=15_000)
     assert page.locator("#error-text").inner_text() == MISMATCH
     assert page.evaluate("document.activeElement.id") == "error-heading"
+    # mid-test the heading says the test cannot go on (the page's own heading is about starting it)
+    assert page.locator("#error-heading").get_attribute("data-text") == "テストを続けられませんでした"
     assert page.locator("#screen-wait").is_hidden()
     assert [r.item_id for r in responses(db_session, assignment.id, "s-a1", world)] == answered
 

@@ -74,6 +74,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "お疲れさまでした。答えはすべて送りました。",
     ),
     "error_heading": ("テストを始められませんでした", "テストを始められませんでした"),
+    "error_heading_mid": ("テストを続けられませんでした", "テストを続けられませんでした"),  # after an answer
     "key_label": ("せいかいは", "正解は"),
 }
 # Button and link labels: the stage's words without ruby (ruby inside a control doubles its spoken name).
