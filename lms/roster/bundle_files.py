@@ -74,7 +74,7 @@ class Budget:
 def open_files(path: Path, wanted: frozenset[str]) -> Iterator[tuple[dict[str, Source], list[str]]]:
     """The wanted CSV files (by stem) of a folder or zip as `Source`s, and the names of the other CSV files.
 
-    Nothing is read yet: `read_rows` streams each file. Raises `FilesRefused` for a missing path, a non-zip
+    Nothing is read yet: `read_decoded` streams each file. Raises `FilesRefused` for a missing path, a non-zip
     file, two entries with one name, or a compression ratio that betrays a zip bomb."""
     if not path.exists():
         raise FilesRefused([Problem(path.name, 0, "-", msg.PATH_NOT_FOUND)])

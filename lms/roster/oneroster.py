@@ -1,9 +1,11 @@
 """Reading and validating OneRoster 1.2 CSV bundles (Japan Profile).
 
-Everything is parsed and checked before anything is written: `parse_bundle` returns a `Bundle` whose rows are
-normalised dictionaries, or raises `BundleError` listing every problem as ``file.csv:line: column: message``
-(line = physical line of the CSV file, the header is line 1). References are resolved against the bundle and
-against what the database already holds (``Existing``), so delta bundles can point at earlier imports.
+Everything is checked before anything is written: `check_bundle` (the import's first pass) streams each file
+and returns a `Checked` holding sourcedIds but no rows, or raises `BundleError` listing every problem as
+``file.csv:line: column: message`` (line = physical line of the CSV file, the header is line 1); the second
+pass reads the rows again (`Checked.rows`). References are resolved against the bundle and against what the
+database already holds (``Existing``), so delta bundles can point at earlier imports. `parse_bundle` also
+returns every row, for tools and tests.
 """
 
 from __future__ import annotations
