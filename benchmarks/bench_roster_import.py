@@ -5,7 +5,8 @@ Usage: ``.venv/bin/python benchmarks/bench_roster_import.py [--database-url ADMI
 
 Each measurement runs in a fresh child process on a fresh database, so its peak resident memory
 (``ru_maxrss``) is its own. Printed per measurement: median and range of the wall time over ``--repeats``
-runs, peak RSS, and the ratio to the baseline measured in the same run:
+runs, peak RSS, the child's CPU time (on a loaded machine a steadier measure than wall time; on PostgreSQL
+it leaves out the server's work), and the ratio to the baseline measured in the same run:
 
 - baseline: the raw load of the same CSV rows into the same tables (``csv`` + one executemany INSERT per
   table on SQLite, ``COPY`` on PostgreSQL; foreign keys looked up in dictionaries; no validation);
@@ -120,6 +121,9 @@ def child(kind: str, url: str, bundle: str) -> None:
     if kind == "reimport":
         _import(url, Path(bundle))
     started_rss = _peak_rss_mb()
+    started_cpu = (
+        time.process_time()
+    )  # the child's own CPU: less disturbed than wall time by a loaded machine
     started = time.perf_counter()
     traced_mb = 0.0
     if kind == "baseline":
@@ -134,6 +138,7 @@ def child(kind: str, url: str, bundle: str) -> None:
     else:
         _import(url, Path(bundle))
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - started_cpu
     engine = make_engine(url)
     with engine.connect() as connection:
         users = connection.exec_driver_sql('SELECT count(*) FROM "user"').scalar_one()
@@ -141,7 +146,8 @@ def child(kind: str, url: str, bundle: str) -> None:
     import lms
 
     print(json.dumps({"seconds": elapsed, "peak_mb": _peak_rss_mb(), "start_mb": started_rss, "users": users,
-                      "traced_mb": traced_mb, "code": str(Path(lms.__file__).parent)}))  # fmt: skip
+                      "traced_mb": traced_mb, "cpu_seconds": cpu,
+                      "code": str(Path(lms.__file__).parent)}))  # fmt: skip
 
 
 def _import(url: str, bundle: Path) -> None:
@@ -330,16 +336,18 @@ def measure_city(args: argparse.Namespace, classes_per_grade: int) -> dict[str, 
         floor = statistics.median(r["seconds"] for r in results[kinds[0][0]])
         print(
             f"{'':44} {'median s':>9} {'range s':>15} {'× baseline':>10} {'peak RSS MB':>12}"
-            f" {'traced MB':>10}"
+            f" {'traced MB':>10} {'CPU s':>6}"
         )
         for label, runs in results.items():
             times = [r["seconds"] for r in runs]
             peaks = [r["peak_mb"] for r in runs]
             traced = statistics.median(r.get("traced_mb", 0.0) for r in runs)
+            cpu = statistics.median(r.get("cpu_seconds", 0.0) for r in runs)
             print(
                 f"{label:44} {statistics.median(times):9.2f} {min(times):7.2f}–{max(times):<7.2f} "
                 f"{statistics.median(times) / floor:10.1f} {statistics.median(peaks):12.0f} "
                 + (f"{traced:10.1f}" if traced else f"{'':10}")
+                + f" {cpu:6.2f}"
             )
             assert all(r["users"] == runs[0]["users"] for r in runs)
         if args.before:
@@ -359,9 +367,15 @@ def measure_city(args: argparse.Namespace, classes_per_grade: int) -> dict[str, 
                 memory = [
                     a["peak_mb"] / b["peak_mb"] for a, b in zip(results[after], results[before], strict=True)
                 ]
+                cpu_ratios = [
+                    a["cpu_seconds"] / b["cpu_seconds"]
+                    for a, b in zip(results[after], results[before], strict=True)
+                ]
                 print(
                     f"after / before, {after}: time {statistics.median(ratios):.2f} "
-                    f"(rounds {min(ratios):.2f}–{max(ratios):.2f}), peak RSS {statistics.median(memory):.2f}"
+                    f"(rounds {min(ratios):.2f}–{max(ratios):.2f}), CPU {statistics.median(cpu_ratios):.2f} "
+                    f"(rounds {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}), "
+                    f"peak RSS {statistics.median(memory):.2f}"
                 )
         for label, runs in results.items():
             if label.startswith("BEFORE"):

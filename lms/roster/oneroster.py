@@ -474,7 +474,7 @@ class _FileCheck:
                     )
 
     def _known(self, target: str, value: str) -> bool:
-        listed = self.sourced_ids if target == self.stem else self.known.get(target, set())
+        listed = self.sourced_ids if target == self.stem else self.known.get(target, _NONE)
         return value in listed or value in self.existing.sourced_ids[target]
 
     def _check_username(self, row: Row, seen: dict[str, int]) -> None:
@@ -524,6 +524,7 @@ def _account_roles(stem: str) -> frozenset[str] | None:
     return None
 
 
+_NONE: frozenset[str] = frozenset()
 _LABELS = {
     "academicSessions": "学期・年度",
     "orgs": "組織",
