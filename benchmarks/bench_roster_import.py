@@ -1,17 +1,23 @@
 """Roster import of a generated city (35 schools, ~22,000 users) against the raw load of the same rows.
 
 Usage: ``.venv/bin/python benchmarks/bench_roster_import.py [--database-url ADMIN_URL] [--classes-per-grade N]
-[--repeats R] [--before DIR]``
+[--sizes N,N,…] [--repeats R] [--before DIR]``
 
 Each measurement runs in a fresh child process on a fresh database, so its peak resident memory
 (``ru_maxrss``) is its own. Printed per measurement: median and range of the wall time over ``--repeats``
-runs, peak RSS, and the ratio to the baseline measured in the same run:
+runs, peak RSS, the child's CPU time (on a loaded machine a steadier measure than wall time; on PostgreSQL
+it leaves out the server's work), and the ratio to the baseline measured in the same run:
 
 - baseline: the raw load of the same CSV rows into the same tables (``csv`` + one executemany INSERT per
   table on SQLite, ``COPY`` on PostgreSQL; foreign keys looked up in dictionaries; no validation);
 - import: ``giga roster import``'s code (validate + apply), all rows created;
 - re-import: the same bundle again (all unchanged: the idempotent path);
 - import + unused 200 MB entry: the zip carries an extra CSV the import does not use (memory must not grow);
+- import, traced: the same import under ``tracemalloc`` (its peak of Python allocations; the time is not
+  comparable, tracing slows it);
+- ``--sizes 1,2,5``: cities of 1, 2 and 5 classes per grade (~4,400, ~8,900 and ~22,000 users), each with
+  the kinds above; the closing lines give the growth of the peaks per added user between the smallest and
+  the largest city (the two-pass import keeps only sourcedIds and a few columns per row: see docs/roster.md);
 - ``--before DIR``: the same import with the ``lms`` package found in DIR (e.g. ``git archive main lms | tar
   -x -C DIR``), runs alternating with the current code, for a before/after table.
 
@@ -115,12 +121,24 @@ def child(kind: str, url: str, bundle: str) -> None:
     if kind == "reimport":
         _import(url, Path(bundle))
     started_rss = _peak_rss_mb()
+    started_cpu = (
+        time.process_time()
+    )  # the child's own CPU: less disturbed than wall time by a loaded machine
     started = time.perf_counter()
+    traced_mb = 0.0
     if kind == "baseline":
         raw_load(url, Path(bundle))
+    elif kind == "traced":
+        import tracemalloc
+
+        tracemalloc.start()
+        _import(url, Path(bundle))
+        traced_mb = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     else:
         _import(url, Path(bundle))
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - started_cpu
     engine = make_engine(url)
     with engine.connect() as connection:
         users = connection.exec_driver_sql('SELECT count(*) FROM "user"').scalar_one()
@@ -128,6 +146,7 @@ def child(kind: str, url: str, bundle: str) -> None:
     import lms
 
     print(json.dumps({"seconds": elapsed, "peak_mb": _peak_rss_mb(), "start_mb": started_rss, "users": users,
+                      "traced_mb": traced_mb, "cpu_seconds": cpu,
                       "code": str(Path(lms.__file__).parent)}))  # fmt: skip
 
 
@@ -249,6 +268,7 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (CREATE DATABASE rights)")
     parser.add_argument("--classes-per-grade", type=int, default=5, help="5: ~22,000 users in 35 schools")
+    parser.add_argument("--sizes", default=None, help="classes per grade of each city, e.g. 1,2,5")
     parser.add_argument("--elementary", type=int, default=24)
     parser.add_argument("--junior", type=int, default=11)
     parser.add_argument("--repeats", type=int, default=3)
@@ -259,21 +279,42 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
+    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.classes_per_grade]
+    peaks: dict[str, list[tuple[int, float, float]]] = {}  # code -> (users, RSS MB, traced MB) per city
+    for classes_per_grade in sizes:
+        for code, size_peaks in measure_city(args, classes_per_grade).items():
+            peaks.setdefault(code, []).append(size_peaks)
+    if len(sizes) > 1:
+        print("growth of the peaks per added user, smallest to largest city (bytes per user):")
+        for code, points in peaks.items():
+            (users_a, rss_a, traced_a), (users_b, rss_b, traced_b) = points[0], points[-1]
+            per_user = 2**20 / (users_b - users_a)
+            print(
+                f"  {code:8} RSS {(rss_b - rss_a) * per_user:7,.0f}"
+                f"   traced {(traced_b - traced_a) * per_user:7,.0f}"
+                f"   ({users_a:,} → {users_b:,} users; traced peak {traced_a:.0f} → {traced_b:.0f} MB)"
+            )
 
+
+def measure_city(args: argparse.Namespace, classes_per_grade: int) -> dict[str, tuple[int, float, float]]:
+    """Every kind on one city, alternating; prints its table and returns (users, RSS MB, traced MB) of the
+    import for the current code and, with --before, the old one."""
     with tempfile.TemporaryDirectory(prefix="bench-roster-") as tmp_name:
         tmp = Path(tmp_name)
-        users = generate_city(tmp / "city", args.classes_per_grade, args.elementary, args.junior)
+        users = generate_city(tmp / "city", classes_per_grade, args.elementary, args.junior)
         plain_zip = zip_with_unused_entry(tmp / "city", tmp / "city.zip", 0)
         big_zip = zip_with_unused_entry(tmp / "city", tmp / "city-unused.zip", args.unused_mb)
         kinds: list[tuple[str, str, Path, str | None]] = [
             ("baseline: raw bulk load (no validation)", "baseline", plain_zip, None),
             ("import (all created)", "import", plain_zip, None),
             ("re-import (all unchanged)", "reimport", plain_zip, None),
+            ("import, traced", "traced", plain_zip, None),
         ]
         if args.unused_mb:
             kinds.append((f"import, zip + unused {args.unused_mb} MB entry", "import", big_zip, None))
         if args.before:
             kinds.append(("BEFORE: import (all created)", "import", plain_zip, args.before))
+            kinds.append(("BEFORE: import, traced", "traced", plain_zip, args.before))
             if args.unused_mb:
                 kinds.append(
                     (f"BEFORE: import, zip + unused {args.unused_mb} MB", "import", big_zip, args.before)
@@ -293,13 +334,20 @@ def main() -> None:
               f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores; {args.repeats} runs each, "
               "alternating")  # fmt: skip
         floor = statistics.median(r["seconds"] for r in results[kinds[0][0]])
-        print(f"{'':44} {'median s':>9} {'range s':>15} {'× baseline':>10} {'peak RSS MB':>12}")
+        print(
+            f"{'':44} {'median s':>9} {'range s':>15} {'× baseline':>10} {'peak RSS MB':>12}"
+            f" {'traced MB':>10} {'CPU s':>6}"
+        )
         for label, runs in results.items():
             times = [r["seconds"] for r in runs]
             peaks = [r["peak_mb"] for r in runs]
+            traced = statistics.median(r.get("traced_mb", 0.0) for r in runs)
+            cpu = statistics.median(r.get("cpu_seconds", 0.0) for r in runs)
             print(
                 f"{label:44} {statistics.median(times):9.2f} {min(times):7.2f}–{max(times):<7.2f} "
-                f"{statistics.median(times) / floor:10.1f} {statistics.median(peaks):12.0f}"
+                f"{statistics.median(times) / floor:10.1f} {statistics.median(peaks):12.0f} "
+                + (f"{traced:10.1f}" if traced else f"{'':10}")
+                + f" {cpu:6.2f}"
             )
             assert all(r["users"] == runs[0]["users"] for r in runs)
         if args.before:
@@ -319,13 +367,29 @@ def main() -> None:
                 memory = [
                     a["peak_mb"] / b["peak_mb"] for a, b in zip(results[after], results[before], strict=True)
                 ]
+                cpu_ratios = [
+                    a["cpu_seconds"] / b["cpu_seconds"]
+                    for a, b in zip(results[after], results[before], strict=True)
+                ]
                 print(
                     f"after / before, {after}: time {statistics.median(ratios):.2f} "
-                    f"(rounds {min(ratios):.2f}–{max(ratios):.2f}), peak RSS {statistics.median(memory):.2f}"
+                    f"(rounds {min(ratios):.2f}–{max(ratios):.2f}), CPU {statistics.median(cpu_ratios):.2f} "
+                    f"(rounds {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}), "
+                    f"peak RSS {statistics.median(memory):.2f}"
                 )
         for label, runs in results.items():
             if label.startswith("BEFORE"):
                 print(f"{label}: code from {runs[0]['code']}")
+        print()
+
+        def point(import_label: str, traced_label: str) -> tuple[int, float, float]:
+            rss = statistics.median(r["peak_mb"] for r in results[import_label])
+            return users, rss, statistics.median(r["traced_mb"] for r in results[traced_label])
+
+        points = {"current": point("import (all created)", "import, traced")}
+        if args.before:
+            points["before"] = point("BEFORE: import (all created)", "BEFORE: import, traced")
+        return points
 
 
 if __name__ == "__main__":

@@ -1,28 +1,32 @@
 """Applying a validated bundle with bulk Core statements (issue 22: 20,000 users in seconds, not a minute).
 
-The stored rows are read once per table as plain dictionaries (no ORM objects), compared in memory, and
-written back with one multi-row INSERT per table (COPY on PostgreSQL) and one executemany UPDATE per set of
-changed columns. Behaviour is that of the row-by-row version it replaces: rows are matched by sourcedId;
-``tobedeleted`` or absence from a bulk file deactivates (users disabled, enrollments ended); past years'
-classes stay as they are; platform roles are derived from roles.csv, else enrollments.
+The second pass of the import: each file's rows are read again (streamed, `Checked.rows`) and applied in
+batches. Small tables (sessions, orgs, courses, classes: a city has hundreds) are read once whole as plain
+dictionaries. Of the tables that grow with the number of users (users, enrollments, roles) only the few
+columns later steps need are held per stored row (``COMPACT``); a batch's full stored rows are read when the
+batch is compared, and its new rows inserted (COPY on PostgreSQL) and changed columns updated (one
+executemany per set of columns) before the next batch is read.
+
+Behaviour is that of the row-by-row version it replaces: rows are matched by sourcedId; ``tobedeleted`` or
+absence from a bulk file deactivates (users disabled, enrollments ended); past years' classes stay as they
+are; platform roles are derived from roles.csv, else enrollments.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlmodel import Session, SQLModel
 
 from lms.core.db import utc_now
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
-from lms.roster.oneroster import FILES, Bundle, Row
+from lms.roster.oneroster import FILES, Checked, Row
 from lms.roster.report import (
-    ACCOUNT_ENROLLMENT_ROLES,
-    ACCOUNT_ROLES,
     ENROLLMENT_ROLE_TO_PLATFORM,
     MASS_CHANGE_MIN_ROWS,
     MASS_CHANGE_SHARE,
@@ -44,6 +48,15 @@ MODELS: dict[str, type[SQLModel]] = {
     "roles": OrgRole,
 }
 COPY_THRESHOLD = 500  # rows: below this a multi-row INSERT is as quick as COPY and simpler
+BATCH_ROWS = 2000  # rows compared and written at a time (the IN list of a batch's lookup stays well below
+# SQLite's 32,766 variables; bigger batches were no faster)
+# The columns held per stored row of the tables that grow with the number of users: what deactivation,
+# the mass-change guard, the per-school counts and the platform roles read after a row's batch is written.
+COMPACT: dict[str, tuple[str, ...]] = {
+    "users": ("id", "status", "enabled", "graduated", "moving_on", "primary_org_id", "role"),
+    "enrollments": ("id", "status", "end_date", "user_id", "class_id", "school_id", "role"),
+    "roles": ("id", "status", "user_id", "role"),
+}
 Record = dict[str, Any]
 
 
@@ -61,18 +74,42 @@ def _table(name: str) -> Table:
 
 
 class _Store:
-    """One table's rows by sourcedId, the pending column changes by id, and the rows to insert."""
+    """One table's rows by sourcedId (whole, or the ``COMPACT`` columns), the pending column changes by id,
+    and the rows to insert."""
 
     def __init__(self, session: Session, name: str) -> None:
         self.name = name
         self.table = _table(name)
+        self.compact = COMPACT.get(name)
+        columns = (
+            [self.table.c.sourced_id, *(self.table.c[key] for key in self.compact)]
+            if self.compact
+            else [self.table]
+        )
         self.by_sid: dict[str, Record] = {}
-        for row in session.execute(select(self.table)).mappings():
+        for row in session.execute(select(*columns)).mappings():
             record = dict(row)
-            if record.get("sourced_id"):
-                self.by_sid[record["sourced_id"]] = record
+            sourced_id = record.pop("sourced_id") if self.compact else record.get("sourced_id")
+            if sourced_id:
+                self.by_sid[sourced_id] = record
         self.dirty: dict[int, Record] = {}
         self.new: list[Record] = []
+
+    def whole(self, session: Session, sourced_ids: list[str]) -> dict[str, Record]:
+        """The stored rows of a batch, every column (the compact records hold only a few)."""
+        if not self.compact:
+            return self.by_sid
+        wanted = [sid for sid in sourced_ids if sid in self.by_sid]
+        if not wanted:
+            return {}
+        statement = select(self.table).where(self.table.c.sourced_id.in_(wanted))
+        return {row["sourced_id"]: dict(row) for row in session.execute(statement).mappings()}
+
+    def keep(self, records: Iterable[tuple[str, Record]]) -> None:
+        """A written batch's records, cut down to the compact columns."""
+        if self.compact:
+            for sourced_id, record in records:
+                self.by_sid[sourced_id] = {key: record.get(key) for key in self.compact}
 
     def change(self, record: Record, values: Record) -> bool:
         """Set ``values`` on a stored (or new) record; True when anything differed."""
@@ -89,10 +126,10 @@ class _Store:
 
 
 class BulkApplier:
-    def __init__(self, session: Session, bundle: Bundle, report: ImportReport) -> None:
+    def __init__(self, session: Session, checked: Checked, report: ImportReport) -> None:
         session.flush()  # pending ORM changes first: the rows below are read with Core
         self.session = session
-        self.bundle = bundle
+        self.checked = checked
         self.report = report
         self.today = date.today()
         self.stores = {name: _Store(session, name) for name in FILES}
@@ -100,27 +137,11 @@ class BulkApplier:
         self.active_users_before = {u["id"] for u in users if u["status"] == "active" and u["enabled"]}
         enrollments = self.stores["enrollments"].by_sid.values()
         self.active_enrollments_before = {e["id"] for e in enrollments if e["status"] == "active"}
-        self.contacts = self._contacts()
+        self.contacts = checked.contacts  # users whose roles in the bundle are all non-account roles
         self._names: dict[str, dict[Any, str]] = {}
         self._enrollments_of: dict[str, dict[int, list[Record]]] = {}
-        self._listed: dict[str, set[str]] = {}  # sourcedIds per applied file (a bulk file's whole set)
-
-    # --- who gets an account --------------------------------------------------------------------------------
-
-    def _contacts(self) -> set[str]:
-        """sourcedIds of users whose roles in this bundle are all non-account roles (guardian, parent, …)."""
-        roles: dict[str, set[str]] = {}
-        for row in self.bundle.rows.get("roles", []):
-            if row.get("status") != "tobedeleted":
-                roles.setdefault(row.get("userSourcedId"), set()).add(row.get("role"))
-        for row in self.bundle.rows.get("enrollments", []):
-            if row.get("status") != "tobedeleted":
-                role = row.get("role")
-                roles.setdefault(row.get("userSourcedId"), set()).add(
-                    role if role in ACCOUNT_ENROLLMENT_ROLES else f"enrollment:{role}"
-                )
-        account = ACCOUNT_ROLES | ACCOUNT_ENROLLMENT_ROLES
-        return {user for user, names in roles.items() if not names & account}
+        self._parents: list[tuple[str, str]] = []  # (sourcedId, parentSourcedId) of the file being applied
+        self._password_given = False
 
     def mass_change(self) -> MassChange | None:
         users = self.stores["users"].by_sid.values()
@@ -147,13 +168,8 @@ class BulkApplier:
     # --- the run --------------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        rows = self.bundle.rows
         if self.contacts:
             self.report.skipped_contacts = len(self.contacts)
-            for name in ("users", "enrollments", "roles"):
-                if name in rows:
-                    key = "sourcedId" if name == "users" else "userSourcedId"
-                    rows[name] = [row for row in rows[name] if row.get(key) not in self.contacts]
         fields_of: dict[str, Callable[[Row], Record]] = {
             "academicSessions": self._session_fields,
             "orgs": self._org_fields,
@@ -163,23 +179,19 @@ class BulkApplier:
             "enrollments": self._enrollment_fields,
             "roles": self._role_fields,
         }
-        if "users" in rows and any(row.get("password") for row in rows["users"]):
-            self.report.notices.append(
-                "users.csv の password 列は取り込みません（パスワードは本システムで設定します）。"
-            )
         for name in FILES:
-            if name not in rows:
+            if name not in self.checked.modes:
                 continue
-            self._upsert(name, fields_of[name])
+            self._upsert(name, fields_of[name], self._rows(name))
+            if name == "users" and self._password_given:
+                self.report.notices.append(
+                    "users.csv の password 列は取り込みません（パスワードは本システムで設定します）。"
+                )
             if name in ("academicSessions", "orgs"):
                 self._link_parents(name)
             if name == "academicSessions":
                 self._mark_current_year()
-            # Applied: only the listed sourcedIds are needed from here on. Parsed rows take ~6× their CSV's
-            # size; letting each file's go keeps them from adding up with the records of every table.
-            self._listed[name] = {row.get("sourcedId") for row in rows[name]}
-            rows[name] = []
-        for name, mode in self.bundle.modes.items():
+        for name, mode in self.checked.modes.items():
             if mode == "bulk":
                 self._deactivate_absent(name)
         self._derive_platform_roles()
@@ -187,48 +199,81 @@ class BulkApplier:
             self._write_changes(self.stores[name])
         self.session.expire_all()  # ORM objects loaded earlier must not show the old values
 
+    def _rows(self, name: str) -> Iterator[Row]:
+        """The file's rows read again, without those of contacts (a contact's rows are not listed either: a
+        bulk file then deactivates what was stored for them)."""
+        key = {"users": "sourcedId", "enrollments": "userSourcedId", "roles": "userSourcedId"}.get(name)
+        listed = self.checked.sourced_ids[name]
+        for row in self.checked.rows(name):
+            if key is not None and self.contacts and row.get(key) in self.contacts:
+                listed.discard(row.get("sourcedId"))
+                continue
+            if name == "users" and row.get("password"):
+                self._password_given = True
+            if name in ("academicSessions", "orgs") and row.get("status") != "tobedeleted":
+                self._parents.append((row.get("sourcedId"), row.get("parentSourcedId")))
+            yield row
+
     # --- generic upsert -------------------------------------------------------------------------------------
 
-    def _upsert(self, name: str, fields_of: Callable[[Row], Record]) -> None:
+    def _upsert(self, name: str, fields_of: Callable[[Row], Record], rows: Iterable[Row]) -> None:
         store = self.stores[name]
         counts = self.report.counts.setdefault(name, EntityCounts())
         self._names.clear()
-        for row in self.bundle.rows[name]:
-            sourced_id = row.get("sourcedId")
-            record = store.by_sid.get(sourced_id)
-            if row.get("status") == "tobedeleted":
-                if record is None:
-                    self.report.unknown_deletions.append(
-                        f"{name}.csv:{row.line}: sourcedId: 「{sourced_id}」は登録されていないため"
-                        "削除（tobedeleted）できません（この行は無視しました）"
-                    )
-                elif self._deactivate(name, record):
-                    counts.deactivated += 1
-                    self._tally(name, record, "deactivated")
-                continue
-            if name == "classes" and record is not None and record["read_only"]:
-                counts.unchanged += 1  # a past year's class: validation made sure nothing differs
-                continue
-            fields = fields_of(row)
-            if record is None and name == "academicSessions":
-                record = self._adopt_rollover_session(fields, sourced_id)
-                if record is not None:
-                    store.change(record, fields)
-                    counts.updated += 1
-                    continue
-            if record is None:
-                record = {"sourced_id": sourced_id, **fields}
-                store.by_sid[sourced_id] = record
-                store.new.append(record)
-                counts.created += 1
-                self._tally(name, record, "created")
-            elif store.change(record, fields):
-                counts.updated += 1
-                self._tally(name, record, "updated")
-            else:
-                counts.unchanged += 1
-        self._insert(store)
+        for batch in _batches(rows, BATCH_ROWS):
+            self._write_changes(store)  # a batch is compared with the rows as they stand now
+            stored = store.whole(self.session, [row.get("sourcedId") for row in batch])
+            for row in batch:
+                self._upsert_row(name, store, stored, row, fields_of, counts)
+            written = [*store.new, *stored.values()] if store.compact else []
+            self._insert(store)
+            if store.compact:
+                self._write_changes(store)
+                store.keep((record["sourced_id"], record) for record in written)
         self._enrollments_of.clear()  # new rows have ids now
+
+    def _upsert_row(
+        self,
+        name: str,
+        store: _Store,
+        stored: dict[str, Record],
+        row: Row,
+        fields_of: Callable[[Row], Record],
+        counts: EntityCounts,
+    ) -> None:
+        sourced_id = row.get("sourcedId")
+        record = stored.get(sourced_id)
+        if row.get("status") == "tobedeleted":
+            if record is None:
+                self.report.unknown_deletions.append(
+                    f"{name}.csv:{row.line}: sourcedId: 「{sourced_id}」は登録されていないため"
+                    "削除（tobedeleted）できません（この行は無視しました）"
+                )
+            elif self._deactivate(name, record):
+                counts.deactivated += 1
+                self._tally(name, record, "deactivated")
+            return
+        if name == "classes" and record is not None and record["read_only"]:
+            counts.unchanged += 1  # a past year's class: validation made sure nothing differs
+            return
+        fields = fields_of(row)
+        if record is None and name == "academicSessions":
+            record = self._adopt_rollover_session(fields, sourced_id)
+            if record is not None:
+                store.change(record, fields)
+                counts.updated += 1
+                return
+        if record is None:
+            record = {"sourced_id": sourced_id, **fields}
+            store.by_sid[sourced_id] = record
+            store.new.append(record)
+            counts.created += 1
+            self._tally(name, record, "created")
+        elif store.change(record, fields):
+            counts.updated += 1
+            self._tally(name, record, "updated")
+        else:
+            counts.unchanged += 1
 
     def _insert(self, store: _Store) -> None:
         """Insert the new rows in one statement (COPY on PostgreSQL) and learn their ids."""
@@ -239,6 +284,10 @@ class BulkApplier:
         defaults = {column.name: _default(column, now) for column in columns}
         rows = [defaults | record for record in store.new]  # a record's keys are column names
         connection = self.session.connection()
+        table = store.table
+        # New rows get ids above every stored one: reading those back is one index range per batch (an IN
+        # list of a batch's sourcedIds cost PostgreSQL more than the COPY itself).
+        last_id = connection.execute(select(func.max(table.c.id))).scalar_one() or 0
         if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
             _copy(connection, store.table, [c.name for c in columns], rows)
         elif connection.dialect.name == "sqlite":
@@ -248,7 +297,8 @@ class BulkApplier:
         for record, row in zip(store.new, rows, strict=True):
             record.update(row)  # the defaults the database was given
         new = {record["sourced_id"]: record for record in store.new}
-        for row_id, sourced_id in connection.execute(select(store.table.c.id, store.table.c.sourced_id)):
+        learn = select(table.c.id, table.c.sourced_id).where(table.c.id > last_id)
+        for row_id, sourced_id in connection.execute(learn):
             if sourced_id in new:
                 new[sourced_id]["id"] = row_id
         store.new = []
@@ -272,12 +322,11 @@ class BulkApplier:
 
     def _link_parents(self, name: str) -> None:
         store = self.stores[name]
-        for row in self.bundle.rows[name]:
-            if row.get("status") == "tobedeleted":
-                continue
-            parent = store.by_sid.get(row.get("parentSourcedId"))
-            record = store.by_sid[row.get("sourcedId")]
+        for sourced_id, parent_sourced_id in self._parents:
+            parent = store.by_sid.get(parent_sourced_id)
+            record = store.by_sid[sourced_id]
             store.change(record, {"parent_id": parent["id"] if parent is not None else None})
+        self._parents.clear()
 
     # --- fields per file ------------------------------------------------------------------------------------
 
@@ -422,7 +471,7 @@ class BulkApplier:
         """A bulk file is the whole set: rows stored earlier but not listed are deactivated."""
         if name in ("academicSessions", "courses"):
             return  # past years' sessions and courses stay as they are
-        listed = self._listed.get(name, set())
+        listed = self.checked.sourced_ids.get(name, set())
         read_only_class_ids = {c["id"] for c in self.stores["classes"].by_sid.values() if c.get("read_only")}
         counts = self.report.counts.setdefault(name, EntityCounts())
         for sourced_id, record in self.stores[name].by_sid.items():
@@ -509,6 +558,12 @@ class BulkApplier:
             if role is None or record["role"] == "admin":
                 continue
             users.change(record, {"role": role})
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _default(column: Any, now: datetime) -> Any:

@@ -15,7 +15,6 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import IO, Protocol, TypeVar
 
@@ -59,7 +58,7 @@ class Source:
     open: Callable[[], Reader]
 
 
-class _Budget:
+class Budget:
     """The unpacked-size cap over every file read (a file read twice counts once: its longest pass)."""
 
     def __init__(self) -> None:
@@ -75,7 +74,7 @@ class _Budget:
 def open_files(path: Path, wanted: frozenset[str]) -> Iterator[tuple[dict[str, Source], list[str]]]:
     """The wanted CSV files (by stem) of a folder or zip as `Source`s, and the names of the other CSV files.
 
-    Nothing is read yet: `read_rows` streams each file. Raises `FilesRefused` for a missing path, a non-zip
+    Nothing is read yet: `read_decoded` streams each file. Raises `FilesRefused` for a missing path, a non-zip
     file, two entries with one name, or a compression ratio that betrays a zip bomb."""
     if not path.exists():
         raise FilesRefused([Problem(path.name, 0, "-", msg.PATH_NOT_FOUND)])
@@ -221,7 +220,7 @@ class _Lines:
     """The text lines of one pass over a file, decoded as they are read (universal newlines, as ``csv``
     wants them). Raises `_BadBytes` at the first byte that does not decode, with its physical line."""
 
-    def __init__(self, source: Source, encoding: str, budget: _Budget) -> None:
+    def __init__(self, source: Source, encoding: str, budget: Budget) -> None:
         self.source = source
         self.encoding = encoding
         self.budget = budget
@@ -280,7 +279,7 @@ class _Lines:
 
 
 def read_decoded(
-    source: Source, budget: _Budget, parse: Callable[[Iterable[str]], T]
+    source: Source, budget: Budget, parse: Callable[[Iterable[str]], T]
 ) -> tuple[T, str] | Problem:
     """``parse(lines)`` over the file decoded as UTF-8 (BOM or not), or as Shift_JIS (CP932) only if it
     decodes cleanly and plausibly; the result and the encoding ("utf-8", "cp932" or "ascii": fits both).
@@ -330,23 +329,31 @@ def read_decoded(
     return result, "cp932"
 
 
-def read_all(
-    sources: dict[str, Source], parse: Callable[[str, Iterable[str]], T]
-) -> tuple[dict[str, T], list[Problem]]:
-    """``parse(stem, lines)`` of every file, streamed; the files must agree on one encoding (ASCII-only files
-    fit either). Raises `FilesRefused` when the unpacked total passes the cap or a zip entry is damaged."""
-    budget = _Budget()
-    results: dict[str, T] = {}
+def read_again(source: Source, encoding: str) -> Iterable[str]:
+    """The lines of a file that `read_decoded` read cleanly before as ``encoding`` ("utf-8" or "cp932"): the
+    import's second pass. Bytes that no longer decode raise `FilesChanged`."""
+    return _Again(_Lines(source, encoding, Budget()))
+
+
+class FilesChanged(Exception):
+    """A file read cleanly in the first pass did not read so in the second (it was changed in between)."""
+
+
+class _Again:
+    def __init__(self, lines: _Lines) -> None:
+        self._lines = lines
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            yield from self._lines
+        except (_BadBytes, _LineTooLong, _OddKatakana) as error:
+            raise FilesChanged(self._lines.source.stem) from error
+
+
+def mismatched_encodings(encodings: dict[str, str]) -> list[Problem]:
+    """The files (stem -> "utf-8" or "cp932"; ASCII-only files left out: they fit either) whose encoding is
+    not that of the manifest, else of most files: a bundle must agree on one."""
     problems: list[Problem] = []
-    encodings: dict[str, str] = {}
-    for stem, source in sources.items():
-        outcome = read_decoded(source, budget, partial(parse, stem))
-        if isinstance(outcome, Problem):
-            problems.append(outcome)
-            continue
-        results[stem], encoding = outcome
-        if encoding != "ascii":
-            encodings[stem] = encoding
     expected = encodings.get("manifest") or _majority(encodings)
     if expected is not None:
         label = {"utf-8": "UTF-8", "cp932": "Shift_JIS"}
@@ -361,7 +368,7 @@ def read_all(
                         "すべてのファイルを同じ文字コード（UTF-8）で保存してください",
                     )
                 )
-    return results, problems
+    return problems
 
 
 def _majority(encodings: dict[str, str]) -> str | None:

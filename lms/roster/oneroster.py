@@ -1,9 +1,11 @@
 """Reading and validating OneRoster 1.2 CSV bundles (Japan Profile).
 
-Everything is parsed and checked before anything is written: `parse_bundle` returns a `Bundle` whose rows are
-normalised dictionaries, or raises `BundleError` listing every problem as ``file.csv:line: column: message``
-(line = physical line of the CSV file, the header is line 1). References are resolved against the bundle and
-against what the database already holds (``Existing``), so delta bundles can point at earlier imports.
+Everything is checked before anything is written: `check_bundle` (the import's first pass) streams each file
+and returns a `Checked` holding sourcedIds but no rows, or raises `BundleError` listing every problem as
+``file.csv:line: column: message`` (line = physical line of the CSV file, the header is line 1); the second
+pass reads the rows again (`Checked.rows`). References are resolved against the bundle and against what the
+database already holds (``Existing``), so delta bundles can point at earlier imports. `parse_bundle` also
+returns every row, for tools and tests.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from sys import intern
 
@@ -235,56 +237,66 @@ class CsvFormatError(Exception):
         super().__init__(message)
 
 
-def read_csv(lines: Iterable[str]) -> tuple[list[str], list[Row]]:
-    """Header and rows with their physical line numbers (a quoted field may span lines), from text lines as
-    a file opened with ``newline=""`` gives them (or a string).
+class CsvRows:
+    """The rows of a CSV file as they are read, with their physical line numbers (a quoted field may span
+    lines), from text lines as a file opened with ``newline=""`` gives them (or a string). ``header`` is set
+    once the first record is read.
 
-    Raises `CsvFormatError` (with the line where the broken record starts) for an unclosed or stray quote
-    or a field longer than 128 KiB."""
-    csv.field_size_limit(_FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(lines, newline="") if isinstance(lines, str) else lines, strict=True)
-    header: list[str] = []
-    rows: list[Row] = []
-    previous_line = 0
-    start = 1
-    try:
-        for record in reader:
+    Iterating raises `CsvFormatError` (with the line where the broken record starts) for an unclosed or stray
+    quote or a field longer than 128 KiB."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = io.StringIO(lines, newline="") if isinstance(lines, str) else lines
+        self.header: list[str] = []
+
+    def __iter__(self) -> Iterator[Row]:
+        csv.field_size_limit(_FIELD_LIMIT)
+        reader = csv.reader(self.lines, strict=True)
+        previous_line = 0
+        start = 1
+        try:
+            for record in reader:
+                start = previous_line + 1
+                previous_line = reader.line_num
+                if not self.header:
+                    self.header = [column.strip() for column in record]
+                    continue
+                if not any(cell.strip() for cell in record):
+                    continue
+                # Only non-empty values are kept (Row.get gives "" for the others): most columns of a Japan
+                # Profile users.csv are empty. Values are interned: statuses, dates, roles and the sourcedIds
+                # of schools and classes repeat in thousands of rows, and the sourcedIds the import keeps
+                # between its two passes are then the same objects as those of the rows it reads again.
+                values = {
+                    column: intern(value)
+                    for column, cell in zip(self.header, record, strict=False)
+                    if (value := cell.strip())
+                }
+                yield Row(start, values)
+        except csv.Error as error:
             start = previous_line + 1
-            previous_line = reader.line_num
-            if not header:
-                header = [column.strip() for column in record]
-                continue
-            if not any(cell.strip() for cell in record):
-                continue
-            # Only non-empty values are kept (Row.get gives "" for the others): most columns of a Japan
-            # Profile users.csv are empty, and 20,000 rows of 27 keys each are most of an import's memory.
-            # Values are interned: statuses, dates, roles and the sourcedIds of schools and classes repeat in
-            # thousands of rows and are then held once.
-            values = {
-                column: intern(value)
-                for column, cell in zip(header, record, strict=False)
-                if (value := cell.strip())
-            }
-            rows.append(Row(start, values))
-    except csv.Error as error:
-        start = previous_line + 1
-        reason = str(error)
-        if "field larger" in reason:
-            message = (
-                f"{_FIELD_LIMIT // 1024} KiB を超える値があります（引用符の閉じ忘れがないか確かめてください）"
-            )
-        elif "end of data" in reason:
-            message = '引用符（"）が閉じていません（この行から先が 1 つの値として読まれてしまいます）'
-        else:
-            message = '引用符（"）の使い方が正しくありません（値の中の " は "" と 2 つ重ねます）'
-        raise CsvFormatError(start, message) from None
-    return header, rows
+            reason = str(error)
+            if "field larger" in reason:
+                limit = _FIELD_LIMIT // 1024
+                message = f"{limit} KiB を超える値があります（引用符の閉じ忘れがないか確かめてください）"
+            elif "end of data" in reason:
+                message = '引用符（"）が閉じていません（この行から先が 1 つの値として読まれてしまいます）'
+            else:
+                message = '引用符（"）の使い方が正しくありません（値の中の " は "" と 2 つ重ねます）'
+            raise CsvFormatError(start, message) from None
+
+
+def read_csv(lines: Iterable[str]) -> tuple[list[str], list[Row]]:
+    """Header and every row (see `CsvRows`); for small files (the manifest) and tests."""
+    reader = CsvRows(lines)
+    rows = list(reader)
+    return reader.header, rows
 
 
 Parsed = tuple[list[str], list[Row]] | CsvFormatError
 
 
-def _parse(_stem: str, lines: Iterable[str]) -> Parsed:
+def _parse_manifest(lines: Iterable[str]) -> Parsed:
     try:
         return read_csv(lines)
     except CsvFormatError as error:
@@ -293,22 +305,34 @@ def _parse(_stem: str, lines: Iterable[str]) -> Parsed:
 
 # --- validating -----------------------------------------------------------------------------------
 
+# The order of problems on one line of one file: what the row says, then references to other rows, then
+# usernames taken, then read-only classes (as when every check ran over the whole bundle in turn).
+_ROW_PHASE, _REFERENCE_PHASE, _USERNAME_PHASE, _READ_ONLY_PHASE = range(4)
+
 
 class _Problems:
     def __init__(self) -> None:
-        self.lines: list[str] = []
         self.unreadable: set[str] = set()  # files whose CSV structure is broken
-        self._keys: list[tuple[int, int, int]] = []
+        self.phase = _ROW_PHASE
+        self._entries: list[tuple[int, int, int, int, str]] = []  # order, line, phase, sequence, text
+
+    @property
+    def lines(self) -> list[str]:
+        return [entry[4] for entry in self._entries]
 
     def add(self, file: str, line: int, column: str, message: str) -> None:
         order = ["manifest", *FILES].index(file) if file in ("manifest", *FILES) else len(FILES) + 1
-        self._keys.append((order, line, len(self.lines)))
         name = file if "." in file else f"{file}.csv"  # a stem, or the bundle's own name (notzip.zip)
-        self.lines.append(f"{name}:{line}: {column}: {message}")
+        entry = (order, line, self.phase, len(self._entries), f"{name}:{line}: {column}: {message}")
+        self._entries.append(entry)
+
+    def merge(self, other: _Problems) -> None:
+        for order, line, phase, _sequence, text in other._entries:
+            self._entries.append((order, line, phase, len(self._entries), text))
 
     def sorted(self) -> list[str]:
         """By file (manifest, then the OneRoster load order), then line."""
-        return [self.lines[key[2]] for key in sorted(self._keys)]
+        return [entry[4] for entry in sorted(self._entries)]
 
 
 def _split(value: str) -> list[str]:
@@ -335,25 +359,278 @@ def _check_datetime(value: str) -> bool:
     return True
 
 
-def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
-    """Read, decode and validate a bundle; raise `BundleError` with every problem found."""
+@dataclass
+class Checked:
+    """A bundle that passed validation, as the first pass leaves it: no rows, only what the second pass
+    (`rows`) and the apply step need besides them. What grows with the bundle: the sourcedIds of every file
+    (interned strings, shared with the rows read again) and the users holding roles."""
+
+    path: Path
+    modes: dict[str, str]  # file name (without .csv) -> bulk | delta
+    notices: list[str]
+    manifest: dict[str, str]
+    encodings: dict[str, str]  # file name -> the encoding it was read with
+    sourced_ids: dict[str, set[str]]  # file name -> every sourcedId it lists
+    contacts: set[str]  # users whose roles in the bundle are all non-account roles (guardian, parent, …)
+
+    def rows(self, stem: str) -> Iterator[Row]:
+        """The rows of one file, read again (second pass): streamed, nothing of the file held."""
+        with bundle_files.open_files(self.path, frozenset((stem,))) as (sources, _others):
+            yield from CsvRows(bundle_files.read_again(sources[stem], self.encodings[stem]))
+
+
+class _FileCheck:
+    """Validation of one file as it streams past. Its findings stay here until the file was read to its end
+    (a second decoding pass, as Shift_JIS, starts a fresh `_FileCheck`); the rows themselves are not kept."""
+
+    def __init__(self, stem: str, mode: str | None, existing: Existing, known: dict[str, set[str]]) -> None:
+        self.stem = stem
+        self.mode = mode  # None: present but not imported (absent in the manifest): decoded and parsed only
+        self.existing = existing
+        self.known = known  # sourcedIds of the files checked before this one
+        self.problems = _Problems()
+        self.late = _Problems()  # references, usernames, read-only classes: reported only if all was readable
+        self.sourced_ids: set[str] = set()
+        self.header_checked = False
+        self.columns_missing = False
+        self.role_holders: set[str] = set()
+        self.account_holders: set[str] = set()
+        self.account_roles = _account_roles(stem)
+
+    def run(self, lines: Iterable[str]) -> _FileCheck | CsvFormatError:
+        reader = CsvRows(lines)
+        spec = SPECS.get(self.stem)
+        if self.mode is None or spec is None:
+            try:
+                for _row in reader:
+                    pass
+            except CsvFormatError as error:
+                return error
+            return self
+        seen: dict[str, int] = {}
+        usernames: dict[str, int] = {}
+        deferred: list[Row] = []  # rows referring to their own file (orgs, sessions: small files)
+        self_referring = any(target == self.stem for target in spec.references.values())
+        try:
+            for row in reader:
+                if not self.header_checked:
+                    self._check_header(reader.header, spec)
+                if self.columns_missing:
+                    continue
+                self._check_row(spec, row, seen)
+                if row.get("status") != "tobedeleted":
+                    if self_referring:
+                        deferred.append(row)
+                    else:
+                        self._check_references(spec, row)
+                if self.stem == "users":
+                    self._check_username(row, usernames)
+                elif self.stem == "classes":
+                    self._check_read_only_class(row)
+                if self.account_roles is not None:
+                    self._note_role(row, self.account_roles)
+        except CsvFormatError as error:
+            return error
+        if not self.header_checked:
+            self._check_header(reader.header, spec)  # a file with no rows (or not even a header)
+        if self_referring and not self.columns_missing:
+            for row in deferred:
+                self._check_references(spec, row)
+        return self
+
+    def _check_header(self, header: list[str], spec: _Spec) -> None:
+        self.header_checked = True
+        for column in spec.required_columns:
+            if column not in header:
+                self.problems.add(self.stem, 1, column, "必須の列がありません")
+                self.columns_missing = True
+
+    def _check_row(self, spec: _Spec, row: Row, seen: dict[str, int]) -> None:
+        _validate_row(self.stem, self.mode or "bulk", spec, row, self.problems)
+        sourced_id = row.get("sourcedId")
+        if sourced_id:
+            if sourced_id in seen:
+                self.problems.add(
+                    self.stem,
+                    row.line,
+                    "sourcedId",
+                    f"「{sourced_id}」が重複しています（{seen[sourced_id]} 行目）",
+                )
+            else:
+                seen[sourced_id] = row.line
+                self.sourced_ids.add(sourced_id)
+
+    def _check_references(self, spec: _Spec, row: Row) -> None:
+        self.late.phase = _REFERENCE_PHASE
+        for column, target in spec.references.items():
+            value = row.get(column)
+            if value and not self._known(target, value):
+                self.late.add(self.stem, row.line, column, f"{_LABELS[target]}「{value}」が見つかりません")
+        for column, target in spec.list_references.items():
+            for value in _split(row.get(column)):
+                if not self._known(target, value):
+                    self.late.add(
+                        self.stem, row.line, column, f"{_LABELS[target]}「{value}」が見つかりません"
+                    )
+
+    def _known(self, target: str, value: str) -> bool:
+        listed = self.sourced_ids if target == self.stem else self.known.get(target, _NONE)
+        return value in listed or value in self.existing.sourced_ids[target]
+
+    def _check_username(self, row: Row, seen: dict[str, int]) -> None:
+        username, sourced_id = row.get("username"), row.get("sourcedId")
+        if not username:
+            return
+        self.late.phase = _USERNAME_PHASE
+        if username in seen:
+            self.late.add(
+                "users", row.line, "username", f"「{username}」が重複しています（{seen[username]} 行目）"
+            )
+            return
+        seen[username] = row.line
+        if username in self.existing.usernames and self.existing.usernames[username] != sourced_id:
+            self.late.add("users", row.line, "username", f"「{username}」は別の利用者がすでに使っています")
+
+    def _check_read_only_class(self, row: Row) -> None:
+        stored = self.existing.read_only_classes.get(row.get("sourcedId"))
+        if stored is not None and class_fields(row) != stored:
+            self.late.phase = _READ_ONLY_PHASE
+            self.late.add(
+                "classes",
+                row.line,
+                "sourcedId",
+                "過去の年度のクラス（読み取り専用）は変更できません。"
+                "新しい年度のクラスは新しい sourcedId で登録してください",
+            )
+
+    def _note_role(self, row: Row, account_roles: frozenset[str]) -> None:
+        """Who holds which kind of role, for telling accounts from contacts (guardians, parents)."""
+        if row.get("status") == "tobedeleted":
+            return
+        user = row.get("userSourcedId")
+        self.role_holders.add(user)
+        if row.get("role") in account_roles:
+            self.account_holders.add(user)
+
+
+def _account_roles(stem: str) -> frozenset[str] | None:
+    """The roles that make a user an account holder, in roles.csv or enrollments.csv (None: other files)."""
+    from lms.roster.report import ACCOUNT_ENROLLMENT_ROLES, ACCOUNT_ROLES  # report imports this module
+
+    if stem == "roles":
+        return ACCOUNT_ROLES | ACCOUNT_ENROLLMENT_ROLES
+    if stem == "enrollments":
+        return ACCOUNT_ENROLLMENT_ROLES  # any other enrollment role counts as a contact's
+    return None
+
+
+_NONE: frozenset[str] = frozenset()
+_LABELS = {
+    "academicSessions": "学期・年度",
+    "orgs": "組織",
+    "courses": "コース",
+    "classes": "クラス",
+    "users": "利用者",
+}
+
+
+def check_bundle(path: Path, existing: Existing | None = None) -> Checked:
+    """Pass 1: read, decode and validate a bundle file by file, streamed, keeping no rows; raise `BundleError`
+    with every problem found. Files are read in the OneRoster load order (manifest first), so references
+    into earlier files are checked as the rows stream past."""
     existing = existing or Existing()
     problems = _Problems()
+    late = _Problems()
+    known: dict[str, set[str]] = {}
+    encodings: dict[str, str] = {}
+    role_holders: set[str] = set()
+    account_holders: set[str] = set()
     try:
         with bundle_files.open_files(path, frozenset(("manifest", *FILES))) as (sources, others):
             if "manifest" not in sources:
                 raise BundleError([msg.NO_MANIFEST])
-            parsed, decode_problems = bundle_files.read_all(sources, _parse)  # streamed, file by file
+            budget = bundle_files.Budget()
+            decode_problems: list[bundle_files.Problem] = []
+            outcome = bundle_files.read_decoded(sources["manifest"], budget, _parse_manifest)
+            manifest_parsed: Parsed | None = None
+            if isinstance(outcome, bundle_files.Problem):
+                decode_problems.append(outcome)
+            else:
+                manifest_parsed, encodings["manifest"] = outcome
+            manifest, manifest_lines = _read_manifest(manifest_parsed, problems)
+            modes, notices = _modes(manifest, manifest_lines, set(sources), others, problems)
+            for stem in FILES:
+                if stem not in sources:
+                    continue
+                check = partial(_run_check, stem, modes.get(stem), existing, known)
+                result = bundle_files.read_decoded(sources[stem], budget, check)
+                if isinstance(result, bundle_files.Problem):
+                    decode_problems.append(result)
+                    continue
+                file_check, encodings[stem] = result
+                if isinstance(file_check, CsvFormatError):
+                    if stem in modes:
+                        problems.add(stem, file_check.line, "-", file_check.message)
+                        problems.unreadable.add(stem)
+                    continue
+                if stem not in modes:
+                    continue
+                problems.merge(file_check.problems)
+                late.merge(file_check.late)
+                known[stem] = set() if file_check.columns_missing else file_check.sourced_ids
+                role_holders |= file_check.role_holders
+                account_holders |= file_check.account_holders
+            decode_problems += bundle_files.mismatched_encodings(
+                {stem: code for stem, code in encodings.items() if code != "ascii"}
+            )
     except bundle_files.FilesRefused as refused:
+        problems = _Problems()
         for problem in refused.problems:
             problems.add(problem.file, problem.line, problem.column, problem.message)
         raise BundleError(problems.sorted()) from None
-    notices: list[str] = []
+    problems.phase = _ROW_PHASE - 1  # decoding comes first on its line, as it was found first
     for problem in decode_problems:
         problems.add(problem.file, problem.line, problem.column, problem.message)
-    manifest, manifest_lines = _read_manifest(parsed.pop("manifest", None), problems)
+    if decode_problems or problems.unreadable:
+        # A file that could not be read makes every reference into it look broken: report the cause only.
+        raise BundleError(problems.sorted())
+    problems.merge(late)
+    if problems.lines:
+        raise BundleError(problems.sorted())
+    return Checked(
+        path=path,
+        modes=modes,
+        notices=notices,
+        manifest=manifest,
+        encodings={stem: "cp932" if code == "cp932" else "utf-8" for stem, code in encodings.items()},
+        sourced_ids={stem: known.get(stem, set()) for stem in modes},
+        contacts=role_holders - account_holders,
+    )
 
+
+def _run_check(
+    stem: str, mode: str | None, existing: Existing, known: dict[str, set[str]], lines: Iterable[str]
+) -> _FileCheck | CsvFormatError:
+    return _FileCheck(stem, mode, existing, known).run(lines)
+
+
+def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
+    """Validate a bundle (`check_bundle`) and read all its rows: for tools and tests, whose bundles are
+    small. The import itself never holds the rows (`Checked.rows`)."""
+    checked = check_bundle(path, existing)
+    rows = {stem: list(checked.rows(stem)) for stem in FILES if stem in checked.modes}
+    return Bundle(modes=checked.modes, rows=rows, notices=checked.notices, manifest=checked.manifest)
+
+
+def _modes(
+    manifest: dict[str, str],
+    manifest_lines: dict[str, int],
+    present: set[str],
+    others: list[str],
+    problems: _Problems,
+) -> tuple[dict[str, str], list[str]]:
     modes: dict[str, str] = {}
+    notices: list[str] = []
     for stem in FILES:
         mode = manifest.get(f"file.{stem}", "absent").strip() or "absent"
         if mode not in ("absent", "bulk", "delta"):
@@ -364,12 +641,11 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
                 f"file.{stem} は absent / bulk / delta のいずれかです（「{mode}」）",
             )
             continue
-        present = stem in parsed or any(p.file == stem for p in decode_problems)
         if mode == "absent":
-            if present:
+            if stem in present:
                 notices.append(f"{stem}.csv は manifest で absent とされているため読み込みません。")
             continue
-        if not present:
+        if stem not in present:
             problems.add(
                 "manifest",
                 manifest_lines.get(f"file.{stem}", 1),
@@ -384,21 +660,7 @@ def parse_bundle(path: Path, existing: Existing | None = None) -> Bundle:
             notices.append(IGNORED_WITH_NOTICE[stem])
         else:
             notices.append(f"{name} はこのシステムでは使わないため読み込みません。")
-
-    rows: dict[str, list[Row]] = {}
-    for stem in FILES:
-        if stem in modes and stem in parsed:
-            rows[stem] = _validate_file(stem, modes[stem], parsed.pop(stem), problems)
-
-    if decode_problems or problems.unreadable:
-        # A file that could not be read makes every reference into it look broken: report the cause only.
-        raise BundleError(problems.sorted())
-    _check_references(rows, existing, problems)
-    _check_usernames(rows.get("users", []), existing, problems)
-    _check_read_only_classes(rows, existing, problems)
-    if problems.lines:
-        raise BundleError(problems.sorted())
-    return Bundle(modes=modes, rows=rows, notices=notices, manifest=manifest)
+    return modes, notices
 
 
 def _read_manifest(parsed: Parsed | None, problems: _Problems) -> tuple[dict[str, str], dict[str, int]]:
@@ -427,35 +689,6 @@ def _read_manifest(parsed: Parsed | None, problems: _Problems) -> tuple[dict[str
             f"oneroster.version は 1.2 に対応しています（「{version}」）",
         )
     return manifest, manifest_lines
-
-
-def _validate_file(stem: str, mode: str, parsed: Parsed, problems: _Problems) -> list[Row]:
-    spec = SPECS[stem]
-    if isinstance(parsed, CsvFormatError):
-        problems.add(stem, parsed.line, "-", parsed.message)
-        problems.unreadable.add(stem)
-        return []
-    header, rows = parsed
-    missing = [column for column in spec.required_columns if column not in header]
-    for column in missing:
-        problems.add(stem, 1, column, "必須の列がありません")
-    if missing:
-        return []
-    seen: dict[str, int] = {}
-    for row in rows:
-        _validate_row(stem, mode, spec, row, problems)
-        sourced_id = row.get("sourcedId")
-        if sourced_id:
-            if sourced_id in seen:
-                problems.add(
-                    stem,
-                    row.line,
-                    "sourcedId",
-                    f"「{sourced_id}」が重複しています（{seen[sourced_id]} 行目）",
-                )
-            else:
-                seen[sourced_id] = row.line
-    return rows
 
 
 def _validate_row(stem: str, mode: str, spec: _Spec, row: Row, problems: _Problems) -> None:
@@ -586,62 +819,6 @@ _ROW_CHECKS = {
     "users": _check_user,
     "enrollments": _check_enrollment,
 }
-
-
-def _check_references(rows: dict[str, list[Row]], existing: Existing, problems: _Problems) -> None:
-    known = {
-        stem: {row.get("sourcedId") for row in rows.get(stem, [])} | existing.sourced_ids[stem]
-        for stem in FILES
-    }
-    labels = {
-        "academicSessions": "学期・年度",
-        "orgs": "組織",
-        "courses": "コース",
-        "classes": "クラス",
-        "users": "利用者",
-    }
-    for stem, file_rows in rows.items():
-        spec = SPECS[stem]
-        for row in file_rows:
-            if row.get("status") == "tobedeleted":
-                continue
-            for column, target in spec.references.items():
-                value = row.get(column)
-                if value and value not in known[target]:
-                    problems.add(stem, row.line, column, f"{labels[target]}「{value}」が見つかりません")
-            for column, target in spec.list_references.items():
-                for value in _split(row.get(column)):
-                    if value not in known[target]:
-                        problems.add(stem, row.line, column, f"{labels[target]}「{value}」が見つかりません")
-
-
-def _check_usernames(users: Iterable[Row], existing: Existing, problems: _Problems) -> None:
-    seen: dict[str, int] = {}
-    for row in users:
-        username, sourced_id = row.get("username"), row.get("sourcedId")
-        if not username:
-            continue
-        if username in seen:
-            problems.add(
-                "users", row.line, "username", f"「{username}」が重複しています（{seen[username]} 行目）"
-            )
-            continue
-        seen[username] = row.line
-        if username in existing.usernames and existing.usernames[username] != sourced_id:
-            problems.add("users", row.line, "username", f"「{username}」は別の利用者がすでに使っています")
-
-
-def _check_read_only_classes(rows: dict[str, list[Row]], existing: Existing, problems: _Problems) -> None:
-    for row in rows.get("classes", []):
-        stored = existing.read_only_classes.get(row.get("sourcedId"))
-        if stored is not None and class_fields(row) != stored:
-            problems.add(
-                "classes",
-                row.line,
-                "sourcedId",
-                "過去の年度のクラス（読み取り専用）は変更できません。"
-                "新しい年度のクラスは新しい sourcedId で登録してください",
-            )
 
 
 def class_fields(row: Row) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 from lms.audit.service import record_event
 from lms.roster.apply import BulkApplier
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
-from lms.roster.oneroster import Existing, parse_bundle
+from lms.roster.oneroster import Existing, check_bundle
 from lms.roster.report import (
     MASS_CHANGE_SHARE,
     ROLLOVER_PREFIX,
@@ -80,11 +80,12 @@ def import_bundle(
     Flushes; the caller commits. ``dry_run``: the caller must roll back (nothing is audited either);
     the report says what would change and a mass change is reported, not raised."""
     started = time.perf_counter()
-    bundle = parse_bundle(path, load_existing(session))
+    # Pass 1 validates and keeps sourcedIds only; the applier's pass 2 reads the rows again, batch by batch.
+    checked = check_bundle(path, load_existing(session))
     report = ImportReport(
-        source=path.name, modes=dict(bundle.modes), notices=list(bundle.notices), dry_run=dry_run
+        source=path.name, modes=dict(checked.modes), notices=list(checked.notices), dry_run=dry_run
     )
-    applier = BulkApplier(session, bundle, report)
+    applier = BulkApplier(session, checked, report)
     applier.run()
     report.mass_change = applier.mass_change()
     report.elapsed_seconds = time.perf_counter() - started
