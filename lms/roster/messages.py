@@ -135,3 +135,7 @@ DATABASE_REFUSED_IMPORT = (
 NO_CURRENT_YEAR = "現在の年度がありません。先に名簿（OneRoster）を取り込んでください。"
 ALREADY_THAT_YEAR = "すでに {school_year} 年度です（{to_year} 年度への切り替えはできません）。"
 ONE_YEAR_AT_A_TIME = "年度の切り替えは 1 年ずつです（現在 {school_year} 年度、次は {next_year}）。"
+FILES_CHANGED_DURING_IMPORT = (
+    "取り込みの途中でファイルが書き換えられました。書き換えが終わってから、もう一度取り込んでください"
+    "（何も変更していません）"
+)

@@ -7,6 +7,7 @@ Classes of past years (``read_only``, set by the roll-over) are kept as they are
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 
@@ -14,9 +15,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from lms.audit.service import record_event
+from lms.roster import messages as msg
 from lms.roster.apply import BulkApplier
+from lms.roster.bundle_files import FilesChanged
 from lms.roster.models import AcademicSession, Course, Enrollment, Org, OrgRole, SchoolClass, User
-from lms.roster.oneroster import Existing, check_bundle
+from lms.roster.oneroster import BundleError, CsvFormatError, Existing, check_bundle
 from lms.roster.report import (
     MASS_CHANGE_SHARE,
     ROLLOVER_PREFIX,
@@ -86,7 +89,12 @@ def import_bundle(
         source=path.name, modes=dict(checked.modes), notices=list(checked.notices), dry_run=dry_run
     )
     applier = BulkApplier(session, checked, report)
-    applier.run()
+    try:
+        applier.run()
+    except (FilesChanged, CsvFormatError, csv.Error) as error:
+        # only a folder edited while it is imported reads differently the second time; the caller rolls back
+        where = f"{error.args[0]}.csv:1: -: " if isinstance(error, FilesChanged) and error.args else ""
+        raise BundleError([where + msg.FILES_CHANGED_DURING_IMPORT]) from None
     report.mass_change = applier.mass_change()
     report.elapsed_seconds = time.perf_counter() - started
     if dry_run:

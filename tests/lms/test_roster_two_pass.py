@@ -113,3 +113,32 @@ def test_stored_rows_of_large_tables_are_held_as_a_few_columns(
     assert all(
         set(record) == set(apply.COMPACT["enrollments"]) for record in stores["enrollments"].by_sid.values()
     )
+
+
+@pytest.mark.parametrize("damage", ["undecodable", "stray quote"])
+def test_a_folder_edited_between_the_passes_is_refused_with_a_sentence(
+    city: Path, db_session: Session, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Only a folder can change between the check and the apply: the import then stops with a sentence
+    (not a traceback) and the caller's rollback leaves the database as it was."""
+    from lms.roster import service
+
+    users = city / "users.csv"
+
+    def check_then_edit(path: Path, existing: Any) -> Any:
+        checked = check_bundle(path, existing)
+        text = users.read_bytes()
+        users.write_bytes(text + (b"\xff\xfe\xfa\n" if damage == "undecodable" else b'"x,"y\n'))
+        return checked
+
+    monkeypatch.setattr(service, "check_bundle", check_then_edit)
+    before = db_session.exec(select(func.count()).select_from(User)).one()
+    with pytest.raises(oneroster.BundleError) as refused:
+        import_bundle(session=db_session, path=city)
+    db_session.rollback()
+    problem = refused.value.problems[0]
+    assert problem.endswith(
+        "取り込みの途中でファイルが書き換えられました。書き換えが終わってから、もう一度取り込んでください（何も変更していません）"
+    )
+    assert problem.startswith("users.csv:1: -: ") == (damage == "undecodable")  # named where it is known
+    assert db_session.exec(select(func.count()).select_from(User)).one() == before
