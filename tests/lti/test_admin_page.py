@@ -168,9 +168,35 @@ def test_admin_changes_a_platforms_district_and_sub_setting_with_the_registratio
     # an unknown district id is refused like at registration
     unknown = client.post(url, data={"district_id": "99999", "csrf_token": csrf_of(page.text)})
     assert unknown.status_code == 400 and "名簿にありません" in unknown.text
-    # other roles may not
+    # other roles may not, even with their own valid token (the admin's token would fail on CSRF alone)
     sign_in("sa-a")
-    assert client.post(url, data={"csrf_token": csrf_of(page.text)}).status_code == 403
+    own_token = csrf_of(client.get("/home").text)
+    refused_role = client.post(url, data={"csrf_token": own_token}, follow_redirects=False)
+    assert refused_role.status_code == 403
+    db_session.expire_all()
+    assert db_session.exec(select(LtiPlatform)).one().district_id == district.id  # still the board chosen
+
+
+def test_a_district_that_is_not_a_number_is_a_japanese_400_not_a_500(
+    client: Any, sign_in: Any, db_session: Session
+) -> None:
+    """Review finding (2026-12-07): ``"²".isdigit()`` is true but ``int("²")`` fails, so the form's district
+    went to ``int`` and answered 500; a word like "abc" silently meant "every school"."""
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    token = csrf_of(page.text)
+    for bad in ("²", "abc"):
+        registered = client.post("/admin/lti", data={**FORM, "district_id": bad, "csrf_token": token})
+        assert registered.status_code == 400 and "名簿にありません" in registered.text
+    assert db_session.exec(select(LtiPlatform)).all() == []
+    client.post("/admin/lti", data={**FORM, "csrf_token": token}, follow_redirects=False)
+    platform = db_session.exec(select(LtiPlatform)).one()
+    url = f"/admin/lti/{platform.id}/settings"
+    for bad in ("²", "abc"):
+        changed = client.post(url, data={"district_id": bad, "sub_is_roster_id": "on", "csrf_token": token})
+        assert changed.status_code == 400 and "名簿にありません" in changed.text
+    db_session.expire_all()
+    assert db_session.exec(select(LtiPlatform)).one().sub_is_roster_id is False
 
 
 def test_the_platform_update_audit_event_has_a_japanese_label() -> None:
