@@ -203,3 +203,40 @@ def test_the_platform_update_audit_event_has_a_japanese_label() -> None:
     from lms.pages.audit_labels import ACTION_LABELS
 
     assert ACTION_LABELS["lti.platform_update"] == "LTI プラットフォームの設定を変更"
+
+
+def test_turning_sub_as_roster_id_off_forgets_the_links_it_made(
+    client: Any, sign_in: Any, db_session: Session
+) -> None:
+    """Review finding (2026-12-07): a launch trusts an existing ``sub`` link before any claim, so links made
+    by reading ``sub`` as a roster id kept signing pupils in as whoever they named after the administrator
+    said ``sub`` is not a roster id. Turning the setting off deletes those links (audited), keeps others."""
+    from lms.lti.models import LtiUserLink
+    from lms.roster.models import User
+
+    sign_in("admin")
+    token = csrf_of(client.get("/admin/lti").text)
+    client.post("/admin/lti", data={**FORM, "sub_is_roster_id": "on", "csrf_token": token})
+    platform = db_session.exec(select(LtiPlatform)).one()
+    assert platform.sub_is_roster_id is True
+    students = db_session.exec(select(User).where(User.role == "student").order_by(col(User.id))).all()[:3]
+    for n, (student, how) in enumerate(
+        zip(students, ("sub.sourced_id", "sub.user_master_identifier", "lis.person_sourcedid"), strict=True)
+    ):
+        db_session.add(
+            LtiUserLink(platform_id=pk_of(platform), sub=f"sub-{n}", user_id=pk_of(student), matched_by=how)
+        )
+    db_session.commit()
+    url = f"/admin/lti/{platform.id}/settings"
+    done = client.post(url, data={"csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303
+    db_session.expire_all()
+    left = db_session.exec(select(LtiUserLink.matched_by)).all()
+    assert left == ["lis.person_sourcedid"]
+    event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_update")).one()
+    assert json.loads(event.detail or "{}")["links_forgotten"] == 2
+
+
+def pk_of(row: Any) -> int:
+    assert row.id is not None
+    return int(row.id)
