@@ -66,6 +66,17 @@ def _page(
     return render(request, "admin_lti.html", context, status_code=400 if error else 200)
 
 
+def _district_field(value: str) -> int | None:
+    """The form's district: empty is "every school"; anything else must be a whole number (which district
+    it names, `registration.check_district` decides). ``str.isdigit`` let "²" through to ``int``: a 500."""
+    if not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(msg.DISTRICT_UNKNOWN) from None
+
+
 def _invalidate_framing(request: Request) -> None:
     cache: AncestorCache | None = getattr(request.app.state, "lti_frame_ancestors", None)
     if cache is not None:
@@ -103,18 +114,18 @@ def register(
         "district_id": district_id,
         "sub_is_roster_id": sub_is_roster_id,
     }
-    data = registration.PlatformInput(
-        name=name,
-        issuer=issuer,
-        client_id=client_id,
-        auth_login_url=auth_login_url,
-        auth_token_url=auth_token_url,
-        jwks_url=jwks_url,
-        deployment_ids=tuple(deployment_ids.replace(",", "\n").splitlines()),
-        district_id=int(district_id) if district_id.isdigit() else None,
-        sub_is_roster_id=sub_is_roster_id == "on",
-    )
     try:
+        data = registration.PlatformInput(
+            name=name,
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url,
+            jwks_url=jwks_url,
+            deployment_ids=tuple(deployment_ids.replace(",", "\n").splitlines()),
+            district_id=_district_field(district_id),
+            sub_is_roster_id=sub_is_roster_id == "on",
+        )
         registration.register_platform(session=session, data=data, actor_id=user.id, ip=client_ip(request))
     except (InvalidInput, Conflict) as error:
         session.rollback()
@@ -161,7 +172,7 @@ def update_settings(
         registration.update_settings(
             session=session,
             platform=platform,
-            district_id=int(district_id) if district_id.isdigit() else None,
+            district_id=_district_field(district_id),
             sub_is_roster_id=sub_is_roster_id == "on",
             actor_id=user.id,
             ip=client_ip(request),

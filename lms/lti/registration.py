@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, InvalidInput, NotFound
 from lms.lti import messages as msg
-from lms.lti.models import LtiDeployment, LtiPlatform
+from lms.lti.models import LtiDeployment, LtiPlatform, LtiUserLink
 from lms.roster.models import Org
 
 
@@ -139,6 +139,9 @@ def update_settings(
     after = {"district_id": district_id, "sub_is_roster_id": sub_is_roster_id}
     if before == after:
         return platform
+    forgotten = 0
+    if platform.sub_is_roster_id and not sub_is_roster_id:
+        forgotten = _forget_sub_links(session, platform)
     platform.district_id = district_id
     platform.sub_is_roster_id = sub_is_roster_id
     session.add(platform)
@@ -150,9 +153,23 @@ def update_settings(
         target_type="lti_platform",
         target_id=platform.id,
         ip=ip,
-        detail={"before": before, "after": after},
+        detail={"before": before, "after": after, "links_forgotten": forgotten},
     )
     return platform
+
+
+def _forget_sub_links(session: Session, platform: LtiPlatform) -> int:
+    """Delete the platform's user links found by reading ``sub`` as a roster id; their number. Turning the
+    setting off says ``sub`` is not a roster id: a link it made may name the wrong pupil, and would keep
+    signing them in (a link is trusted before any claim); their next launch matches afresh."""
+    links = session.exec(
+        select(LtiUserLink).where(
+            LtiUserLink.platform_id == platform.id, col(LtiUserLink.matched_by).startswith("sub.")
+        )
+    ).all()
+    for link in links:
+        session.delete(link)
+    return len(links)
 
 
 def add_deployment(

@@ -7,7 +7,9 @@ also a loopback test platform), or any other ``https`` URL whose host is a publi
 resolves (``getaddrinfo``) **only** to public addresses. Refused: loopback, private, link-local, reserved
 or shared addresses, written literally (``http://127.0.0.1:…``, ``https://169.254.169.254/…``) or behind a
 name (``https://metadata.internal/…`` resolving to 10.0.0.5), and names that do not resolve at all (the
-tool cannot tell where they lead; the previous URL of the context stays).
+tool cannot tell where they lead; the previous URL of the context stays). An IPv6 address that carries an
+IPv4 one (mapped, NAT64, 6to4, Teredo, IPv4-compatible) is judged by that IPv4 address too, and site-local
+``fec0::/10`` is refused: Python 3.11's ``is_global`` accepts several of these whatever they lead to.
 
 Not covered (DNS rebinding): the check resolves the name, then the HTTP client connects by name and
 resolves again. A name whose owner answers a public address to the check and a private one a moment later
@@ -43,11 +45,37 @@ resolver: Resolver = resolve_host
 """The resolver `accepted` uses when none is passed (tests replace it: the sandbox has no public DNS)."""
 
 
+#: IPv6 ranges that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052 and RFC 8215; the
+#: deprecated IPv4-compatible ``::a.b.c.d``): the IPv4 address must be global too.
+_IPV4_IN_LAST_32_BITS = tuple(ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to by a translation or tunnel (mapped, 6to4, Teredo, NAT64,
+    IPv4-compatible); Python 3.11 calls several of these global whatever IPv4 address they carry."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in network for network in _IPV4_IN_LAST_32_BITS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _global(address: str) -> bool:
     try:
-        return ipaddress.ip_address(address).is_global
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.is_site_local:  # fec0::/10: deprecated, but still routed inside some networks
+            return False
+        embedded = _embedded_ipv4(parsed)
+        if embedded is not None and not embedded.is_global:
+            return False
+    return parsed.is_global
 
 
 def _public_host(host: str, resolve: Resolver) -> bool:

@@ -129,3 +129,42 @@ def test_a_city_of_staff_is_searched_and_paged_and_the_holders_stay_in_view(
 def world_teachers(world: World, school: str) -> list[User]:
     school_id = world.orgs[school].id
     return [u for u in world.users.values() if u.role == "teacher" and u.primary_org_id == school_id]
+
+
+def test_a_school_admin_sees_no_other_schools_holders_nor_teachers_under_search_and_paging(
+    client: Any, sign_in: Callable[..., Any], world: World
+) -> None:
+    """Review (2026-12-07): the holders list, a search with LIKE's ``_`` wildcard and every page keep the
+    school admin's scope; odd page numbers are a 4xx, not a 500."""
+    sign_in("admin")
+    assert post(client, "t-b1").status_code == 303
+    sign_in("sa-a")
+    page = client.get("/admin/reviewers").text
+    assert "t-b1" not in page  # another school's holder is not listed among the holders
+    for params in ({"q": "t_b"}, {"q": "t-b"}, {"q": "b1", "page": "2"}, {"q": "", "page": "-5"}):
+        answer = client.get("/admin/reviewers", params=params)
+        assert answer.status_code == 200 and "t-b1" not in answer.text
+    assert (
+        "t-a1" not in client.get("/admin/reviewers", params={"q": "t_a"}).text.split("reviewer-candidates")[1]
+    )
+    for bad in ("two", "1.5", "99999999999999999999"):
+        assert client.get("/admin/reviewers", params={"page": bad}).status_code in (400, 422)
+
+
+def test_a_reading_typed_in_hiragana_finds_a_katakana_kana_name_and_back(
+    client: Any, sign_in: Callable[..., Any], world: World, make_user: Callable[..., Any]
+) -> None:
+    """Review finding (2026-12-07): the search box says ふりがな but rosters store the reading in katakana
+    (ワタナベ), so 「わたなべ」 found nobody; either script finds either."""
+    make_user("teacher", username="kana-kata", school=world.orgs["A"], kana_family_name="ワタナベ")
+    make_user("teacher", username="kana-hira", school=world.orgs["A"], kana_family_name="わたなべ")
+    sign_in("sa-a")
+    for typed in ("わたなべ", "ワタナベ", "たなべ"):
+        found = client.get("/admin/reviewers", params={"q": typed}).text.split('id="reviewer-candidates"')[1]
+        assert "<td>kana-kata</td>" in found and "<td>kana-hira</td>" in found, typed
+
+
+def test_a_search_longer_than_a_name_is_a_4xx(client: Any, sign_in: Callable[..., Any]) -> None:
+    """Every word of the search adds five LIKE terms: a 5,000-word search is refused, not run."""
+    sign_in("sa-a")
+    assert client.get("/admin/reviewers", params={"q": "あ " * 2500}).status_code in (400, 422)

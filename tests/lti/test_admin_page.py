@@ -168,12 +168,75 @@ def test_admin_changes_a_platforms_district_and_sub_setting_with_the_registratio
     # an unknown district id is refused like at registration
     unknown = client.post(url, data={"district_id": "99999", "csrf_token": csrf_of(page.text)})
     assert unknown.status_code == 400 and "名簿にありません" in unknown.text
-    # other roles may not
+    # other roles may not, even with their own valid token (the admin's token would fail on CSRF alone)
     sign_in("sa-a")
-    assert client.post(url, data={"csrf_token": csrf_of(page.text)}).status_code == 403
+    own_token = csrf_of(client.get("/home").text)
+    refused_role = client.post(url, data={"csrf_token": own_token}, follow_redirects=False)
+    assert refused_role.status_code == 403
+    db_session.expire_all()
+    assert db_session.exec(select(LtiPlatform)).one().district_id == district.id  # still the board chosen
+
+
+def test_a_district_that_is_not_a_number_is_a_japanese_400_not_a_500(
+    client: Any, sign_in: Any, db_session: Session
+) -> None:
+    """Review finding (2026-12-07): ``"²".isdigit()`` is true but ``int("²")`` fails, so the form's district
+    went to ``int`` and answered 500; a word like "abc" silently meant "every school"."""
+    sign_in("admin")
+    page = client.get("/admin/lti")
+    token = csrf_of(page.text)
+    for bad in ("²", "abc"):
+        registered = client.post("/admin/lti", data={**FORM, "district_id": bad, "csrf_token": token})
+        assert registered.status_code == 400 and "名簿にありません" in registered.text
+    assert db_session.exec(select(LtiPlatform)).all() == []
+    client.post("/admin/lti", data={**FORM, "csrf_token": token}, follow_redirects=False)
+    platform = db_session.exec(select(LtiPlatform)).one()
+    url = f"/admin/lti/{platform.id}/settings"
+    for bad in ("²", "abc"):
+        changed = client.post(url, data={"district_id": bad, "sub_is_roster_id": "on", "csrf_token": token})
+        assert changed.status_code == 400 and "名簿にありません" in changed.text
+    db_session.expire_all()
+    assert db_session.exec(select(LtiPlatform)).one().sub_is_roster_id is False
 
 
 def test_the_platform_update_audit_event_has_a_japanese_label() -> None:
     from lms.pages.audit_labels import ACTION_LABELS
 
     assert ACTION_LABELS["lti.platform_update"] == "LTI プラットフォームの設定を変更"
+
+
+def test_turning_sub_as_roster_id_off_forgets_the_links_it_made(
+    client: Any, sign_in: Any, db_session: Session
+) -> None:
+    """Review finding (2026-12-07): a launch trusts an existing ``sub`` link before any claim, so links made
+    by reading ``sub`` as a roster id kept signing pupils in as whoever they named after the administrator
+    said ``sub`` is not a roster id. Turning the setting off deletes those links (audited), keeps others."""
+    from lms.lti.models import LtiUserLink
+    from lms.roster.models import User
+
+    sign_in("admin")
+    token = csrf_of(client.get("/admin/lti").text)
+    client.post("/admin/lti", data={**FORM, "sub_is_roster_id": "on", "csrf_token": token})
+    platform = db_session.exec(select(LtiPlatform)).one()
+    assert platform.sub_is_roster_id is True
+    students = db_session.exec(select(User).where(User.role == "student").order_by(col(User.id))).all()[:3]
+    for n, (student, how) in enumerate(
+        zip(students, ("sub.sourced_id", "sub.user_master_identifier", "lis.person_sourcedid"), strict=True)
+    ):
+        db_session.add(
+            LtiUserLink(platform_id=pk_of(platform), sub=f"sub-{n}", user_id=pk_of(student), matched_by=how)
+        )
+    db_session.commit()
+    url = f"/admin/lti/{platform.id}/settings"
+    done = client.post(url, data={"csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303
+    db_session.expire_all()
+    left = db_session.exec(select(LtiUserLink.matched_by)).all()
+    assert left == ["lis.person_sourcedid"]
+    event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_update")).one()
+    assert json.loads(event.detail or "{}")["links_forgotten"] == 2
+
+
+def pk_of(row: Any) -> int:
+    assert row.id is not None
+    return int(row.id)

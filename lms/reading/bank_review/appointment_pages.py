@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from lms.auth.deps import PageUser, client_ip
@@ -43,7 +43,12 @@ def _page(
 
 @router.get("/admin/reviewers")
 def appointments_page(
-    request: Request, session: SessionDep, user: PageUser, done: str = "", q: str = "", page: int = 1
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    done: str = "",
+    q: Annotated[str, Query(max_length=100)] = "",  # a name; every word adds LIKE terms to the query
+    page: int = 1,
 ) -> Response:
     appointments.require_appointer(user)
     return _page(request, session, user, search=q, page=page, done=done)

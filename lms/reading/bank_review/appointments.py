@@ -63,6 +63,21 @@ class CandidatePage:
     pages: int
 
 
+_HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+_KATAKANA_TO_HIRAGANA = {code + 0x60: code for code in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def _kana_spellings(word: str) -> set[str]:
+    """``word`` as typed, in katakana and in hiragana: the box asks for ふりがな, rosters mostly store the
+    reading in katakana (ワタナベ), some in hiragana."""
+    return {word, word.translate(_HIRAGANA_TO_KATAKANA), word.translate(_KATAKANA_TO_HIRAGANA)}
+
+
+def _like_pattern(word: str) -> str:
+    """``%word%`` with LIKE's own characters (``\\ % _``) searched as themselves (``escape="\\"``)."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def candidates(session: Session, actor: User, *, search: str = "", page: int = 1) -> CandidatePage:
     """The accounts ``actor`` may appoint (a school admin's teachers; for an admin every staff account),
     filtered by ``search`` (a part of the name, kana or username) and cut into pages of `PAGE_SIZE`."""
@@ -76,9 +91,8 @@ def candidates(session: Session, actor: User, *, search: str = "", page: int = 1
     holder_ids = set(session.exec(select(ItemReviewer.user_id)).all())
     ordered = (col(User.primary_org_id), col(User.kana_family_name), col(User.username))
     holding = session.exec(query.where(col(User.id).in_(holder_ids or {-1})).order_by(*ordered)).all()
-    words = search.split()
-    for word in words:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for word in search.split():
+        patterns = {_like_pattern(spelling) for spelling in _kana_spellings(word)}
         query = query.where(
             or_(
                 *(
@@ -90,6 +104,7 @@ def candidates(session: Session, actor: User, *, search: str = "", page: int = 1
                         User.kana_family_name,
                         User.kana_given_name,
                     )
+                    for pattern in sorted(patterns)
                 )
             )
         )
