@@ -38,7 +38,7 @@ DEBOOTSTRAP_CACHE="${GIGA_DEBOOTSTRAP_CACHE:-/var/cache/giga-debootstrap}"
 WHAT="${1:-all}"
 WHEELHOUSE=docker/wheelhouse
 HOST_PIP="${GIGA_HOST_PIP:-.venv/bin/pip}"
-PIP_NO_INDEX=0  # 1 once the wheelhouse holds every locked file
+PIP_NO_INDEX=0  # 1 once the wheelhouse holds every locked file (fill_wheelhouse's .complete)
 # BuildKit's Dockerfile frontend (the `# syntax=` line) is an image from Docker Hub: the legacy builder
 # needs nothing from a registry. It reads only the context root's .dockerignore (kept equal to the union of
 # the per-Dockerfile ones by tests/deploy_stack).
@@ -74,7 +74,9 @@ build_base() {
     # docker-apt-speedup) stays set in the image (/etc/dpkg/dpkg.cfg.d/99mmdebstrap): every later
     # `apt-get install` gains too; a lost build is made again, never repaired.
     log "mmdebstrap $SUITE from $MIRROR (with $SUITE-updates and $SUITE-security)"
+    # no Recommends, as debootstrap: without this apt added perl (47 MB) to every image
     "${NICE[@]}" mmdebstrap --mode=root --variant=minbase --include="$include" --dpkgopt=force-unsafe-io \
+      --aptopt='APT::Install-Recommends "false"' \
       "$SUITE" "$root" "${sources[@]}" >"$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
   else
     command -v debootstrap >/dev/null || { echo "mmdebstrap (or debootstrap) is missing: apt-get install mmdebstrap" >&2; exit 1; }
@@ -143,6 +145,7 @@ fill_wheelhouse() {
   fi
   start=$(date +%s)
   mkdir -p "$WHEELHOUSE"
+  rm -f "$WHEELHOUSE/.complete"
   "$HOST_PIP" download --quiet --only-binary=:all: setuptools wheel -d "$WHEELHOUSE" 2>&1 | grep -v "^WARNING: Location" || true
   for lock in lms hub student; do
     "$HOST_PIP" download --quiet --no-deps --require-hashes --only-binary=:all: --no-binary=unidic-lite \
@@ -151,7 +154,7 @@ fill_wheelhouse() {
       -r "docker/requirements/$lock.txt" -d "$WHEELHOUSE" --no-index --find-links "$WHEELHOUSE" >/dev/null \
       || { echo "the wheelhouse lacks files of docker/requirements/$lock.txt" >&2; exit 1; }
   done
-  PIP_NO_INDEX=1
+  touch "$WHEELHOUSE/.complete"
   printf '   wheelhouse %s: %s files, %s, in %ss\n' "$WHEELHOUSE" "$(find "$WHEELHOUSE" -name '*.whl' -o -name '*.tar.gz' | wc -l)" \
     "$(du -sh "$WHEELHOUSE" | cut -f1)" "$(($(date +%s) - start))"
 }
@@ -186,10 +189,13 @@ build_platform() {
 total_start=$(date +%s)
 CHP_VERSION="$(third_party_tag configurable-http-proxy)"
 CHP_VERSION="${CHP_VERSION##*:}"
+if [ "$WHAT" = debian ]; then build_base; exit 0; fi
+# the host's downloads (npm, PyPI) wait on the network while the base is made: side by side
+{ stage_chp; [ "$WHAT" = base ] || fill_wheelhouse; } &
+downloads=$!
 build_base
-[ "$WHAT" = debian ] && exit 0
-stage_chp
-[ "$WHAT" = base ] || fill_wheelhouse
+wait "$downloads"
+[ -e "$WHEELHOUSE/.complete" ] && PIP_NO_INDEX=1
 if [ "$WHAT" = base ]; then
   build_third_party
 else
