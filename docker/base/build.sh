@@ -74,9 +74,10 @@ build_base() {
     # docker-apt-speedup) stays set in the image (/etc/dpkg/dpkg.cfg.d/99mmdebstrap): every later
     # `apt-get install` gains too; a lost build is made again, never repaired.
     log "mmdebstrap $SUITE from $MIRROR (with $SUITE-updates and $SUITE-security)"
-    # no Recommends, as debootstrap: without this apt added perl (47 MB) to every image
+    # merged /usr made as debootstrap makes it (the usr-is-merged package), or apt installs usrmerge and with it
+    # perl (47 MB in every image); no Recommends, as debootstrap
     "${NICE[@]}" mmdebstrap --mode=root --variant=minbase --include="$include" --dpkgopt=force-unsafe-io \
-      --aptopt='APT::Install-Recommends "false"' \
+      --aptopt='APT::Install-Recommends "false"' --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
       "$SUITE" "$root" "${sources[@]}" >"$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
   else
     command -v debootstrap >/dev/null || { echo "mmdebstrap (or debootstrap) is missing: apt-get install mmdebstrap" >&2; exit 1; }
