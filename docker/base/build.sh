@@ -69,8 +69,8 @@ build_base() {
   start=$(date +%s)
   if command -v mmdebstrap >/dev/null; then
     # mmdebstrap (Debian's package; apt's resolver, one download and unpack pass) takes the packages from the
-    # three suites at once: no upgrade afterwards. Measured on the loaded 2-core machine: 150 s, where
-    # debootstrap and the upgrade took 392 s. dpkg without an fsync per file (the official images'
+    # three suites at once: no upgrade afterwards. Measured on the loaded 2-core machine: the base in 113 s,
+    # where debootstrap and the upgrade took 392 s. dpkg without an fsync per file (the official images'
     # docker-apt-speedup) stays set in the image (/etc/dpkg/dpkg.cfg.d/99mmdebstrap): every later
     # `apt-get install` gains too; a lost build is made again, never repaired.
     log "mmdebstrap $SUITE from $MIRROR (with $SUITE-updates and $SUITE-security)"
