@@ -6,10 +6,15 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_FIND_LINKS=/wheels
 RUN python -m venv /opt/venv
+# docker/base/build.sh's wheelhouse (PIP_NO_INDEX=1: nothing from PyPI); in a plain checkout it holds only its
+# README and pip downloads from PyPI. The same first steps in lms, hub and student: one shared layer.
+COPY docker/wheelhouse /wheels
+ARG PIP_NO_INDEX=0
 COPY docker/requirements/student.txt /tmp/student.txt
-RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/student.txt \
+# --no-compile: the bytecode is compiled once, by compileall below (pip's own was deleted and made again)
+RUN /opt/venv/bin/pip install --no-compile --require-hashes --only-binary=:all: -r /tmp/student.txt \
  && /opt/venv/bin/pip uninstall -y pip \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
  && find /opt/venv -path '*/site-packages/*/tests' -type d -prune -exec rm -rf {} + \
