@@ -114,7 +114,7 @@ def test_the_login_browser_with_its_cookie_signs_in(
     event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.launch")).one()
     assert event.actor_id == student.id and _detail(event)["browser_binding"] == "cookie"
     # the binding cookie is deleted by the launch (Partitioned, or the deletion would address another cookie)
-    deleted = [c for c in response.headers.get_list("set-cookie") if c.startswith("giga_lti_bind_")]
+    deleted = [c for c in response.headers.get_list("set-cookie") if c.startswith("__Host-giga_lti_bind_")]
     assert len(deleted) == 1 and "Max-Age=0" in deleted[0] and "Partitioned" in deleted[0]
 
 
@@ -247,3 +247,40 @@ def test_a_platform_marked_binding_not_required_launches_without_it_and_the_swit
     assert on.status_code == 303
     db_session.expire_all()
     assert db_session.get(LtiPlatform, registered.id).browser_binding_required is True  # type: ignore[union-attr]
+
+
+def _binding_cookie(response: Any) -> tuple[str, str, str]:
+    """The login's binding cookie: its name, value and whole ``Set-Cookie`` line."""
+    lines = [line for line in response.headers.get_list("set-cookie") if "giga_lti_bind_" in line]
+    assert len(lines) == 1, lines
+    name, _, rest = lines[0].partition("=")
+    return name, rest.split(";", 1)[0], lines[0]
+
+
+def test_a_binding_cookie_tossed_from_a_sibling_subdomain_does_not_bind_the_victims_browser(
+    client: Any,
+    other_browser: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    db_session: Session,
+) -> None:
+    """A site on a sibling subdomain (``evil.example.jp`` next to ``lms.example.jp``) can set a cookie with
+    ``Domain=example.jp`` that the tool receives. The attacker knows their own login's cookie (name and value:
+    it is their browser) and plants it in the victim's browser before posting their id_token and state there.
+    The binding cookie is ``__Host-`` prefixed, which the browser lets only the tool's own host set (no
+    ``Domain``, ``Path=/``, Secure): a planted cookie can only carry another name, and does not count."""
+    _student(roster_city, platform, "tosser")
+    login = client.get("/lti/login", params=platform.login_params("tosser"), follow_redirects=False)
+    name, value, line = _binding_cookie(login)
+    form = _platform_answer(login.headers["location"])
+    before = _counts(db_session)
+    # what the sibling subdomain can set: any name without the __Host- prefix (here the attacker's, unprefixed)
+    tossed = name.removeprefix("__Host-")
+    response = other_browser.post(
+        "/lti/launch", data=form, headers={"Cookie": f"{tossed}={value}"}, follow_redirects=False
+    )
+    assert response.status_code == 403 and 'data-lti-refusal="browser_not_bound"' in response.text
+    assert _counts(db_session) == before
+    assert _refusal_reasons(db_session) == ["browser_not_bound"]
+    assert name.startswith("__Host-") and "; Path=/;" in line and "domain=" not in line.lower()
