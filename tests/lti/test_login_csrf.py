@@ -284,3 +284,32 @@ def test_a_binding_cookie_tossed_from_a_sibling_subdomain_does_not_bind_the_vict
     assert _counts(db_session) == before
     assert _refusal_reasons(db_session) == ["browser_not_bound"]
     assert name.startswith("__Host-") and "; Path=/;" in line and "domain=" not in line.lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"", "application/x-www-form-urlencoded"),
+        (b"value=abc", "application/x-www-form-urlencoded"),
+        (b"pending=" + b"A" * 2_000_000 + b"&value=" + b"B" * 2_000_000, "application/x-www-form-urlencoded"),
+        (b"pending=%FF%FE&value=%00", "application/x-www-form-urlencoded"),
+        (b'{"pending": "x", "value": "y"}', "application/json"),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="pending"; filename="p.txt"\r\n\r\nxyz\r\n--b--\r\n',
+            "multipart/form-data; boundary=b",
+        ),
+        (b"garbage", "multipart/form-data"),
+    ],
+)
+def test_malformed_confirm_posts_get_a_japanese_refusal_not_a_500(
+    other_browser: Any, registered: LtiPlatform, db_session: Session, body: bytes, content_type: str
+) -> None:
+    response = other_browser.post(
+        "/lti/launch/confirm",
+        content=body,
+        headers={"Origin": TOOL_URL, "Content-Type": content_type},
+        follow_redirects=False,
+    )
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert 'lang="ja"' in response.text
+    assert "giga_session" not in other_browser.cookies
