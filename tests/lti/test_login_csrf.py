@@ -313,3 +313,18 @@ def test_malformed_confirm_posts_get_a_japanese_refusal_not_a_500(
     assert 400 <= response.status_code < 500, response.text[:300]
     assert 'lang="ja"' in response.text
     assert "giga_session" not in other_browser.cookies
+
+
+@pytest.mark.parametrize("username", ["sa-a", "board", "t-a1"])
+def test_only_the_system_administrator_can_switch_the_binding_off(
+    client: Any, sign_in: Any, registered: LtiPlatform, db_session: Session, username: str
+) -> None:
+    sign_in(username)
+    page = client.get("/home")
+    response = client.post(
+        f"/admin/lti/{registered.id}/binding", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert response.status_code in (403, 404)
+    db_session.expire_all()
+    assert db_session.get(LtiPlatform, registered.id).browser_binding_required is True  # type: ignore[union-attr]
+    assert not db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_binding")).all()
