@@ -275,7 +275,7 @@ def test_a_binding_cookie_tossed_from_a_sibling_subdomain_does_not_bind_the_vict
     name, value, line = _binding_cookie(login)
     form = _platform_answer(login.headers["location"])
     before = _counts(db_session)
-    # what the sibling subdomain can set: any name without the __Host- prefix (here the attacker's, unprefixed)
+    # what a sibling subdomain can set: any name without the __Host- prefix (the attacker's, unprefixed)
     tossed = name.removeprefix("__Host-")
     response = other_browser.post(
         "/lti/launch", data=form, headers={"Cookie": f"{tossed}={value}"}, follow_redirects=False
@@ -295,7 +295,8 @@ def test_a_binding_cookie_tossed_from_a_sibling_subdomain_does_not_bind_the_vict
         (b"pending=%FF%FE&value=%00", "application/x-www-form-urlencoded"),
         (b'{"pending": "x", "value": "y"}', "application/json"),
         (
-            b'--b\r\nContent-Disposition: form-data; name="pending"; filename="p.txt"\r\n\r\nxyz\r\n--b--\r\n',
+            b'--b\r\nContent-Disposition: form-data; name="pending"; filename="p.txt"\r\n\r\n'
+            b"xyz\r\n--b--\r\n",
             "multipart/form-data; boundary=b",
         ),
         (b"garbage", "multipart/form-data"),
