@@ -26,7 +26,7 @@ from lms.lti.models import LtiContext, LtiHandoff, LtiPendingLaunch, LtiPlatform
 from lms.roster.models import User
 from tests.conftest import RosterCity
 from tests.lms.conftest import csrf_of
-from tests.lti.conftest import TOOL_URL
+from tests.lti.conftest import OUR_PAGE, TOOL_URL
 from tests.lti.platform import LaunchSpec, TestPlatform, parse_form_post
 
 COUNTED: tuple[type[SQLModel], ...] = (AuthSession, LtiUserLink, LtiContext, User, LtiHandoff)
@@ -329,3 +329,46 @@ def test_only_the_system_administrator_can_switch_the_binding_off(
     db_session.expire_all()
     assert db_session.get(LtiPlatform, registered.id).browser_binding_required is True  # type: ignore[union-attr]
     assert not db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_binding")).all()
+
+
+@pytest.mark.parametrize(
+    "navigation",
+    [
+        {"Sec-Fetch-Site": "cross-site"},  # a link or a script on the attacker's site
+        {"Sec-Fetch-Site": "none"},  # pasted into the address bar
+        {},  # a browser sending neither Sec-Fetch-Site nor a Referer of ours
+        {"Referer": "https://evil.example/page"},
+    ],
+)
+def test_the_attackers_handoff_ticket_opened_in_the_victims_browser_signs_nobody_in(
+    client: Any,
+    other_browser: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    db_session: Session,
+    navigation: dict[str, str],
+) -> None:
+    """The attacker launches in their own browser (the binding holds there) and keeps the new-window ticket of
+    the landing (``/lti/landing?h=``, two minutes); the victim's browser sent to ``/lti/handoff?h=`` would
+    otherwise be signed in as the attacker, around the whole binding. The new window is opened only by the
+    tool's own page (the landing's button, the notebook lessons' link): a navigation from anywhere else is
+    refused and the ticket stays unspent."""
+    _student(roster_city, platform, "handoff")
+    login = client.get("/lti/login", params=platform.login_params("handoff"), follow_redirects=False)
+    launched = client.post(
+        "/lti/launch", data=_platform_answer(login.headers["location"]), follow_redirects=False
+    )
+    ticket = launched.headers["location"].split("h=", 1)[1]
+    sessions = _counts(db_session)["AuthSession"]
+    opened = other_browser.get(
+        "/lti/handoff", params={"h": ticket}, headers=navigation, follow_redirects=False
+    )
+    assert opened.status_code == 403 and 'data-lti-refusal="handoff_cross_site"' in opened.text
+    assert "giga_session" not in other_browser.cookies
+    assert _counts(db_session)["AuthSession"] == sessions
+    db_session.expire_all()
+    assert db_session.exec(select(LtiHandoff)).one().used_at is None
+    # the tool's own new-window button (a same-origin navigation) still opens it
+    own = other_browser.get("/lti/handoff", params={"h": ticket}, headers=OUR_PAGE, follow_redirects=False)
+    assert own.status_code == 303
