@@ -33,6 +33,10 @@ from lms.lti.launch import STATE_LIFETIME, VerifiedLaunch
 from lms.lti.models import LtiDeployment, LtiPendingLaunch, LtiPlatform
 
 COOKIE_PREFIX = "giga_lti_bind_"
+# the cookie's name starts with __Host-: the browser accepts such a cookie only from this very host (Secure,
+# Path=/, no Domain), so a site on a sibling subdomain cannot plant the attacker's own login cookie in the
+# victim's browser (cookie tossing with Domain=<parent>); the portal-storage key keeps the plain name
+HOST_ONLY = "__Host-"
 PENDING_LIFETIME = timedelta(minutes=2)
 # a frame name or "_parent" (what portals send as lti_storage_target); anything else is ignored
 STORAGE_TARGET = re.compile(r"[A-Za-z0-9_\-.]{1,100}")
@@ -53,6 +57,10 @@ def key_for(state: str) -> str:
     return COOKIE_PREFIX + sha256_hex(state)[:16]
 
 
+def cookie_name(state: str) -> str:
+    return HOST_ONLY + key_for(state)
+
+
 def matches(value: str | None, binding_hash: str) -> bool:
     if not value or not binding_hash:
         return False
@@ -61,16 +69,16 @@ def matches(value: str | None, binding_hash: str) -> bool:
 
 def set_cookie(response: Response, *, state: str, value: str) -> None:
     set_partitioned_cookie(
-        response, key_for(state), value, path="/lti/", max_age=int(STATE_LIFETIME.total_seconds())
+        response, cookie_name(state), value, path="/", max_age=int(STATE_LIFETIME.total_seconds())
     )
 
 
 def clear_cookie(response: Response, *, state: str) -> None:
-    set_partitioned_cookie(response, key_for(state), "x", path="/lti/", max_age=0)
+    set_partitioned_cookie(response, cookie_name(state), "x", path="/", max_age=0)
 
 
 def cookie_matches(request: Request, *, state: str, launch: VerifiedLaunch) -> bool:
-    return matches(request.cookies.get(key_for(state)), launch.binding_hash)
+    return matches(request.cookies.get(cookie_name(state)), launch.binding_hash)
 
 
 # --- the launch waiting for the portal storage's proof ----------------------------------------------------

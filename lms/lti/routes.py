@@ -298,6 +298,15 @@ def landing(
     return render(request, "lti_new_window.html", {"title": "新しいウィンドウで開く", "ticket": h})
 
 
+def _opened_by_our_page(request: Request) -> bool:
+    """A navigation started by a page of this origin: ``Sec-Fetch-Site: same-origin``; from a browser without
+    Fetch Metadata, a Referer of ours (our Referrer-Policy ``same-origin`` sends it there)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site.strip().lower() == "same-origin"
+    return request.headers.get("referer", "").startswith(tool_origin(request) + "/")
+
+
 @router.get("/lti/handoff")
 def new_window(
     request: Request,
@@ -307,7 +316,15 @@ def new_window(
     loaded: SessionStateDep,
     h: str = "",
 ) -> Response:
-    """The new window (a first-party page): spend the ticket, sign in with a normal cookie, open the page."""
+    """The new window (a first-party page): spend the ticket, sign in with a normal cookie, open the page.
+
+    Only when our own page opened it (the landing's button, the notebook lessons' link): the ticket signs in
+    whoever holds it, so an attacker's ticket from their own launch, sent to another browser, would sign that
+    browser in as them around the whole browser binding (login CSRF, docs/lti.md)."""
+    if not _opened_by_our_page(request):
+        refusal = lti.refuse("handoff_cross_site", status_code=403)
+        _audit_refusal(session, request, refusal)
+        return refusal_page(request, refusal)
     now = clock.now()
     ticket = handoff.peek(session=session, token=h, now=now)
     user = session.get(User, ticket.user_id) if ticket is not None else None

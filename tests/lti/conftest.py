@@ -17,6 +17,8 @@ from tests.lms.conftest import cheap_password_hashing, clock, sign_in, world  # 
 from tests.lti.platform import LaunchSpec, TestPlatform, parse_form_post, running_platform
 
 TOOL_URL = "https://testserver"  # https: the embedded cookies are Secure
+# what a browser sends when a page of the tool opens a link (the new-window button): /lti/handoff needs it
+OUR_PAGE = {"Sec-Fetch-Site": "same-origin"}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from lms.lti.models import LtiHandoff, LtiPlatform
 from tests.conftest import RosterCity
-from tests.lti.conftest import launch
+from tests.lti.conftest import OUR_PAGE, launch
 from tests.lti.platform import LaunchSpec, TestPlatform
 
 
@@ -46,7 +46,7 @@ def test_without_the_cookie_the_landing_offers_a_new_window_that_signs_in_once(
     assert landing.status_code == 200 and "新しいウィンドウで開く" in landing.text
     ticket = landing_url.split("h=", 1)[1]
     assert f'href="/lti/handoff?h={ticket}"' in landing.text and 'target="_blank"' in landing.text
-    opened = client.get(f"/lti/handoff?h={ticket}", follow_redirects=False)
+    opened = client.get(f"/lti/handoff?h={ticket}", headers=OUR_PAGE, follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"] == "/home"
     cookie = opened.headers["set-cookie"]
     assert "giga_session=" in cookie and "Partitioned" not in cookie  # a first-party window: a normal cookie
@@ -54,7 +54,7 @@ def test_without_the_cookie_the_landing_offers_a_new_window_that_signs_in_once(
     db_session.expire_all()
     assert db_session.exec(select(LtiHandoff)).one().used_at is not None
     client.cookies.clear()
-    reused = client.get(f"/lti/handoff?h={ticket}", follow_redirects=False)
+    reused = client.get(f"/lti/handoff?h={ticket}", headers=OUR_PAGE, follow_redirects=False)
     assert reused.status_code == 400 and 'data-lti-refusal="handoff_expired"' in reused.text
 
 

@@ -37,7 +37,7 @@ from tests.support import missing
 pytestmark = pytest.mark.browser
 
 HOSTS = ("tool.test", "portal.test", "probe.test")
-BINDING = "giga_lti_bind_"  # lms.lti.binding.COOKIE_PREFIX
+BINDING = "__Host-giga_lti_bind_"  # lms.lti.binding.HOST_ONLY + COOKIE_PREFIX
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -226,7 +226,7 @@ def _open_with_the_cookie_dropped(
     dropped: list[str] = []
 
     def drop_binding(route: Any) -> None:
-        bound = context.cookies(tool_server + "/lti/")  # the cookie's path
+        bound = context.cookies(tool_server)
         dropped.extend(c["name"] for c in bound if c["name"].startswith(BINDING))
         context.clear_cookies(name=re.compile("^" + BINDING))
         route.continue_()

@@ -54,9 +54,10 @@ def test_login_initiation_redirects_to_the_platform_with_state_and_nonce_kept_se
     assert query["lti_message_hint"] == "resource-link-1"
     state = db_session.exec(select(LtiLaunchState)).one()
     assert state.nonce == query["nonce"] and state.state_hash != query["state"]
-    # one cookie: the partitioned browser binding (the iframe keeps it); only its SHA-256 is on the state row
+    # one cookie: the partitioned browser binding (the iframe keeps it; __Host-: only this host sets the name)
     (set_cookie,) = response.headers.get_list("set-cookie")
-    assert "SameSite=None; Secure; Partitioned" in set_cookie and "Path=/lti/" in set_cookie
+    assert "SameSite=None; Secure; Partitioned" in set_cookie and "; Path=/;" in set_cookie
+    assert set_cookie.startswith("__Host-giga_lti_bind_")
     value = set_cookie.split(";")[0].split("=", 1)[1]
     assert state.binding_hash == sha256_hex(value) and value not in (state.binding_hash, query["state"])
     # POST works too (platforms may post the initiation)

@@ -26,7 +26,7 @@ from lms.lti.models import LtiContext, LtiHandoff, LtiPendingLaunch, LtiPlatform
 from lms.roster.models import User
 from tests.conftest import RosterCity
 from tests.lms.conftest import csrf_of
-from tests.lti.conftest import TOOL_URL
+from tests.lti.conftest import OUR_PAGE, TOOL_URL
 from tests.lti.platform import LaunchSpec, TestPlatform, parse_form_post
 
 COUNTED: tuple[type[SQLModel], ...] = (AuthSession, LtiUserLink, LtiContext, User, LtiHandoff)
@@ -114,7 +114,7 @@ def test_the_login_browser_with_its_cookie_signs_in(
     event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.launch")).one()
     assert event.actor_id == student.id and _detail(event)["browser_binding"] == "cookie"
     # the binding cookie is deleted by the launch (Partitioned, or the deletion would address another cookie)
-    deleted = [c for c in response.headers.get_list("set-cookie") if c.startswith("giga_lti_bind_")]
+    deleted = [c for c in response.headers.get_list("set-cookie") if c.startswith("__Host-giga_lti_bind_")]
     assert len(deleted) == 1 and "Max-Age=0" in deleted[0] and "Partitioned" in deleted[0]
 
 
@@ -247,3 +247,128 @@ def test_a_platform_marked_binding_not_required_launches_without_it_and_the_swit
     assert on.status_code == 303
     db_session.expire_all()
     assert db_session.get(LtiPlatform, registered.id).browser_binding_required is True  # type: ignore[union-attr]
+
+
+def _binding_cookie(response: Any) -> tuple[str, str, str]:
+    """The login's binding cookie: its name, value and whole ``Set-Cookie`` line."""
+    lines = [line for line in response.headers.get_list("set-cookie") if "giga_lti_bind_" in line]
+    assert len(lines) == 1, lines
+    name, _, rest = lines[0].partition("=")
+    return name, rest.split(";", 1)[0], lines[0]
+
+
+def test_a_binding_cookie_tossed_from_a_sibling_subdomain_does_not_bind_the_victims_browser(
+    client: Any,
+    other_browser: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    db_session: Session,
+) -> None:
+    """A site on a sibling subdomain (``evil.example.jp`` next to ``lms.example.jp``) can set a cookie with
+    ``Domain=example.jp`` that the tool receives. The attacker knows their own login's cookie (name and value:
+    it is their browser) and plants it in the victim's browser before posting their id_token and state there.
+    The binding cookie is ``__Host-`` prefixed, which the browser lets only the tool's own host set (no
+    ``Domain``, ``Path=/``, Secure): a planted cookie can only carry another name, and does not count."""
+    _student(roster_city, platform, "tosser")
+    login = client.get("/lti/login", params=platform.login_params("tosser"), follow_redirects=False)
+    name, value, line = _binding_cookie(login)
+    form = _platform_answer(login.headers["location"])
+    before = _counts(db_session)
+    # what a sibling subdomain can set: any name without the __Host- prefix (the attacker's, unprefixed)
+    tossed = name.removeprefix("__Host-")
+    response = other_browser.post(
+        "/lti/launch", data=form, headers={"Cookie": f"{tossed}={value}"}, follow_redirects=False
+    )
+    assert response.status_code == 403 and 'data-lti-refusal="browser_not_bound"' in response.text
+    assert _counts(db_session) == before
+    assert _refusal_reasons(db_session) == ["browser_not_bound"]
+    assert name.startswith("__Host-") and "; Path=/;" in line and "domain=" not in line.lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"", "application/x-www-form-urlencoded"),
+        (b"value=abc", "application/x-www-form-urlencoded"),
+        (b"pending=" + b"A" * 2_000_000 + b"&value=" + b"B" * 2_000_000, "application/x-www-form-urlencoded"),
+        (b"pending=%FF%FE&value=%00", "application/x-www-form-urlencoded"),
+        (b'{"pending": "x", "value": "y"}', "application/json"),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="pending"; filename="p.txt"\r\n\r\n'
+            b"xyz\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+        ),
+        (b"garbage", "multipart/form-data"),
+    ],
+)
+def test_malformed_confirm_posts_get_a_japanese_refusal_not_a_500(
+    other_browser: Any, registered: LtiPlatform, db_session: Session, body: bytes, content_type: str
+) -> None:
+    response = other_browser.post(
+        "/lti/launch/confirm",
+        content=body,
+        headers={"Origin": TOOL_URL, "Content-Type": content_type},
+        follow_redirects=False,
+    )
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert 'lang="ja"' in response.text
+    assert "giga_session" not in other_browser.cookies
+
+
+@pytest.mark.parametrize("username", ["sa-a", "board", "t-a1"])
+def test_only_the_system_administrator_can_switch_the_binding_off(
+    client: Any, sign_in: Any, registered: LtiPlatform, db_session: Session, username: str
+) -> None:
+    sign_in(username)
+    page = client.get("/home")
+    response = client.post(
+        f"/admin/lti/{registered.id}/binding", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert response.status_code in (403, 404)
+    db_session.expire_all()
+    assert db_session.get(LtiPlatform, registered.id).browser_binding_required is True  # type: ignore[union-attr]
+    assert not db_session.exec(select(AuditEvent).where(AuditEvent.action == "lti.platform_binding")).all()
+
+
+@pytest.mark.parametrize(
+    "navigation",
+    [
+        {"Sec-Fetch-Site": "cross-site"},  # a link or a script on the attacker's site
+        {"Sec-Fetch-Site": "none"},  # pasted into the address bar
+        {},  # a browser sending neither Sec-Fetch-Site nor a Referer of ours
+        {"Referer": "https://evil.example/page"},
+    ],
+)
+def test_the_attackers_handoff_ticket_opened_in_the_victims_browser_signs_nobody_in(
+    client: Any,
+    other_browser: Any,
+    platform: TestPlatform,
+    registered: LtiPlatform,
+    roster_city: RosterCity,
+    db_session: Session,
+    navigation: dict[str, str],
+) -> None:
+    """The attacker launches in their own browser (the binding holds there) and keeps the new-window ticket of
+    the landing (``/lti/landing?h=``, two minutes); the victim's browser sent to ``/lti/handoff?h=`` would
+    otherwise be signed in as the attacker, around the whole binding. The new window is opened only by the
+    tool's own page (the landing's button, the notebook lessons' link): a navigation from anywhere else is
+    refused and the ticket stays unspent."""
+    _student(roster_city, platform, "handoff")
+    login = client.get("/lti/login", params=platform.login_params("handoff"), follow_redirects=False)
+    launched = client.post(
+        "/lti/launch", data=_platform_answer(login.headers["location"]), follow_redirects=False
+    )
+    ticket = launched.headers["location"].split("h=", 1)[1]
+    sessions = _counts(db_session)["AuthSession"]
+    opened = other_browser.get(
+        "/lti/handoff", params={"h": ticket}, headers=navigation, follow_redirects=False
+    )
+    assert opened.status_code == 403 and 'data-lti-refusal="handoff_cross_site"' in opened.text
+    assert "giga_session" not in other_browser.cookies
+    assert _counts(db_session)["AuthSession"] == sessions
+    db_session.expire_all()
+    assert db_session.exec(select(LtiHandoff)).one().used_at is None
+    # the tool's own new-window button (a same-origin navigation) still opens it
+    own = other_browser.get("/lti/handoff", params={"h": ticket}, headers=OUR_PAGE, follow_redirects=False)
+    assert own.status_code == 303

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from lms.notebooks.models import NotebookCourse, NotebookDeadline
 from tests.conftest import RosterCity
-from tests.lti.conftest import launch
+from tests.lti.conftest import OUR_PAGE, launch
 from tests.lti.platform import LaunchSpec, TestPlatform
 
 HUB_TREE = "http://127.0.0.1:8001/hub/user-redirect/tree"  # the default hub_url of the test settings
@@ -58,13 +58,13 @@ def test_a_launch_naming_a_lesson_opens_it_and_the_hub_in_a_new_signed_in_window
     # the framed page may be shown by the portal (the launch's marker cookie)
     assert platform.base_url in page.headers["content-security-policy"]
     client.cookies.clear()  # the new top-level window does not see the iframe's partitioned cookie
-    opened = client.get(href, follow_redirects=False)
+    opened = client.get(href, headers=OUR_PAGE, follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"] == "/notebooks/es-3-1-prog/lesson1/open"
     assert "Partitioned" not in opened.headers["set-cookie"]  # a first-party sign-in: the hub's OAuth sees it
     hub = client.get(opened.headers["location"], follow_redirects=False)
     assert hub.status_code == 303 and hub.headers["location"] == HUB_TREE
-    client.cookies.clear()
-    assert client.get(href, follow_redirects=False).status_code == 400  # the ticket is spent
+    client.cookies.clear()  # and the ticket is spent
+    assert client.get(href, headers=OUR_PAGE, follow_redirects=False).status_code == 400
 
 
 def test_a_lesson_of_a_class_one_is_not_in_is_not_found(

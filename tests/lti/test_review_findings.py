@@ -38,7 +38,7 @@ from lms.roster.models import Org
 from tests.conftest import RosterCity
 from tests.factories import get_row, pk
 from tests.lms.assessments_helpers import make_assignment
-from tests.lti.conftest import launch
+from tests.lti.conftest import OUR_PAGE, launch
 from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform, parse_form_post
 from tests.lti.portal import register_portal
 from tests.lti.services_platform import tool_key_and_jwks
@@ -403,7 +403,7 @@ def test_the_new_window_sign_in_is_audited(
     """F6 (low): the new window opened a second session with no ``auth.login`` event (the audit log showed one
     sign-in for two sessions)."""
     ticket = _ticket_of(client, platform)
-    opened = client.get("/lti/handoff", params={"h": ticket}, follow_redirects=False)
+    opened = client.get("/lti/handoff", params={"h": ticket}, headers=OUR_PAGE, follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"] == "/home"
     db_session.expire_all()
     methods = [
@@ -436,7 +436,7 @@ def test_a_handoff_ticket_spent_by_another_tab_meanwhile_signs_nobody_in(
 
     monkeypatch.setattr(handoff, "peek", peek_then_lose_the_race)
     sessions_before = db_session.exec(select(func.count()).select_from(AuthSession)).one()
-    opened = client.get("/lti/handoff", params={"h": ticket}, follow_redirects=False)
+    opened = client.get("/lti/handoff", params={"h": ticket}, headers=OUR_PAGE, follow_redirects=False)
     assert opened.status_code == 400 and 'data-lti-refusal="handoff_expired"' in opened.text
     db_session.expire_all()
     assert db_session.exec(select(func.count()).select_from(AuthSession)).one() == sessions_before
