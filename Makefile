@@ -3,7 +3,7 @@
 #   make test   lint, type checks, architecture contracts, item bank, the whole pytest suite
 #               (SQLite always; PostgreSQL too when GIGA_TEST_DATABASE_URL is set, as .ci/run does)
 #   make test-deploy  the city for real: every image built from Debian packages, docker/compose.yaml up,
-#               the end-to-end tests of tests/deploy_stack (root, a running Docker engine, mmdebstrap, the host's npm; not in .ci/run yet)
+#               the end-to-end tests of tests/deploy_stack (root, a running Docker engine, mmdebstrap, the host's npm; .ci/run runs it after make test)
 
 SHELL := /bin/bash
 # Debian's interpreter, so that JupyterHub's per-user processes (other unix users) can run the venv.
