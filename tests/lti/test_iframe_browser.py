@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
 from lms.lti import launch as lti_launch
@@ -239,7 +239,8 @@ def _open_with_the_cookie_dropped(
 
 def _events(session: Session, action: str) -> list[dict[str, Any]]:
     session.rollback()
-    rows = session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(col(AuditEvent.id))
+    rows = session.exec(query).all()
     return [json.loads(row.detail or "{}") for row in rows]
 
 

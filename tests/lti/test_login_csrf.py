@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import AuthSession
@@ -41,7 +41,8 @@ def _counts(session: Session) -> dict[str, int]:
 
 def _refusal_reasons(session: Session) -> list[str]:
     session.expire_all()
-    rows = session.exec(select(AuditEvent).where(AuditEvent.action == "lti.launch_refused")).all()
+    query = select(AuditEvent).where(AuditEvent.action == "lti.launch_refused").order_by(col(AuditEvent.id))
+    rows = session.exec(query).all()
     return [str(_detail(row).get("reason")) for row in rows]
 
 
