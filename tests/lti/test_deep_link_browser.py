@@ -15,7 +15,7 @@ from lms.reading.models import Assignment
 from tests.lms.conftest import cheap_password_hashing, world  # noqa: F401
 from tests.lti.platform import INSTRUCTOR, LaunchSpec, TestPlatform
 from tests.lti.test_deep_linking_flow import AGS, DL
-from tests.lti.test_iframe_browser import certificate, chromium, portal, tool_server  # noqa: F401
+from tests.lti.test_iframe_browser import BROWSER_TIMEOUT_MS, certificate, chromium, portal, tool_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +49,7 @@ def test_the_teacher_picks_the_test_inside_the_iframe_and_the_portal_gets_the_li
         },
     )
     context = chromium.new_context(ignore_https_errors=True, locale="ja-JP")
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{portal.base_url}/course/hint-dl")
     frame = page.frame_locator("#tool")

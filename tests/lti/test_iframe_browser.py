@@ -38,6 +38,9 @@ pytestmark = pytest.mark.browser
 
 HOSTS = ("tool.test", "portal.test", "probe.test")
 BINDING = "__Host-giga_lti_bind_"  # lms.lti.binding.HOST_ONLY + COOKIE_PREFIX
+# Playwright's 30 s default was once too short for a launch chain (portal → tool → portal → tool) in frames at
+# load 12–15; a hang still fails, a minute later
+BROWSER_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -109,15 +112,17 @@ def chromium() -> Iterator[Any]:
 
 def test_third_party_cookies_are_really_blocked(chromium: Any, portal: TestPlatform) -> None:
     context = chromium.new_context(ignore_https_errors=True)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     probe = f"https://probe.test:{portal.https_port}"
     # first-party (top level): the probe's cookie comes back — the probe itself works
     page.goto(probe + "/probe/set")
     page.wait_for_selector("#result")
     assert page.locator("#result").inner_text() == "cookie:yes"
-    context.clear_cookies()
-    # the same probe inside portal.test's iframe: the plain SameSite=None cookie is not sent
-    page.goto(f"{portal.base_url}/probe/embed?frame={probe}/probe/set")
+    # the same probe inside portal.test's iframe: the plain SameSite=None cookie, set and still in the jar, is
+    # not sent (the frame asks directly: no refresh inside the frame to wait for)
+    assert [c["name"] for c in context.cookies(probe)] == ["probe"]
+    page.goto(f"{portal.base_url}/probe/embed?frame={probe}/probe/check")
     frame = page.frame_locator("#probe")
     frame.locator("#result").wait_for()
     assert frame.locator("#result").inner_text() == "cookie:no"
@@ -143,6 +148,7 @@ def test_launch_in_an_iframe_with_third_party_cookies_blocked_lets_the_child_ans
     context = chromium.new_context(
         ignore_https_errors=True, locale="ja-JP", viewport={"width": 1280, "height": 900}
     )
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{portal.base_url}/course/hint-1")
     frame = page.frame_locator("#tool")
@@ -190,6 +196,7 @@ def test_a_notebook_lesson_launched_in_the_iframe_opens_the_hub_in_a_signed_in_n
         custom={"giga_target": "/notebooks/a1-prog/lesson1"},
     )
     context = chromium.new_context(ignore_https_errors=True, locale="ja-JP")
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     hub_requests: list[str] = []
 
     def fake_hub(route: Any) -> None:
@@ -223,6 +230,7 @@ def _open_with_the_cookie_dropped(
     launch (removed from the cookie jar as the iframe goes on to the portal's /auth): a browser refusing
     even partitioned cookies, as far as the launch can tell."""
     context = chromium.new_context(ignore_https_errors=True, locale="ja-JP")
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     dropped: list[str] = []
 
     def drop_binding(route: Any) -> None:
