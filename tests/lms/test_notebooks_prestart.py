@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from tests.lms.conftest import csrf_of
 
@@ -137,7 +137,9 @@ def audit(db_session: Any, action: str) -> list[Any]:
     from lms.audit.models import AuditEvent
 
     db_session.expire_all()
-    return list(db_session.exec(select(AuditEvent).where(AuditEvent.action == action)))
+    # in the order written (PostgreSQL returns rows in any order without ORDER BY)
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(col(AuditEvent.id))
+    return list(db_session.exec(query))
 
 
 def wait_done(app: Any, course_id: str) -> None:
