@@ -107,6 +107,12 @@ def _file_opener(path: Path) -> Callable[[], Reader]:
     return opener
 
 
+#: The compression methods Python's zipfile can read (others, e.g. Deflate64 from some Windows tools, are
+#: refused by name before anything is read).
+_READABLE_COMPRESSION = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+
 # a damaged entry's bytes raise the decompressor's own error, not BadZipFile
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
@@ -114,7 +120,6 @@ _ZIP_ERRORS = (
     lzma.LZMAError,
     OSError,
     EOFError,
-    NotImplementedError,  # zipfile's own refusal of an unsupported compression method, not a to-do
     RuntimeError,
 )
 
@@ -155,6 +160,9 @@ def _zip_sources(
         raise FilesRefused(problems)
     found: dict[str, Source] = {}
     for stem, (info,) in entries.items():
+        if info.compress_type not in _READABLE_COMPRESSION:
+            unsupported = msg.COMPRESSION_UNSUPPORTED.format(method=info.compress_type)
+            raise FilesRefused([Problem(stem, 0, "-", unsupported)])
         if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1) and info.file_size > _CHUNK:
             too_high = msg.COMPRESSION_TOO_HIGH.format(file_size=info.file_size)
             raise FilesRefused([Problem(stem, 0, "-", too_high)])

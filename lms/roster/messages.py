@@ -107,6 +107,10 @@ def translate_problem(line: str) -> str:
 PATH_NOT_FOUND = "ファイルまたはフォルダが見つかりません"
 NOT_FOLDER_OR_ZIP = "フォルダか zip ファイルを指定してください"
 ZIP_UNREADABLE = "zip ファイルを読めません（{error_type}）"
+COMPRESSION_UNSUPPORTED = (
+    "この zip の圧縮方式（{method} 番）には対応していません。"
+    "Windows の「送る → 圧縮（zip 形式）フォルダー」など標準の方法で zip を作り直してください"
+)
 COMPRESSION_TOO_HIGH = (
     "圧縮率が高すぎます（{file_size:,} バイトに展開）。"
     "壊れたか細工された zip の可能性があるため取り込みません"

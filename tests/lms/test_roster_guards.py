@@ -196,6 +196,26 @@ def test_a_corrupt_deflate_stream_is_a_refusal_not_a_traceback(db_session: Sessi
     assert len(problems) == 1 and "zip ファイルを読めません" in problems[0]
 
 
+def test_an_unsupported_compression_method_is_refused_by_name(db_session: Session, tmp_path: Path) -> None:
+    """Deflate64 (method 9, from some Windows tools) cannot be read by Python's zipfile: a sentence that says
+    how to make the zip again, before anything is read."""
+    archive = _zip(copy_bundle(tmp_path / "b"), tmp_path / "deflate64.zip")
+    with zipfile.ZipFile(archive) as opened:
+        info = opened.getinfo("users.csv")
+    data = bytearray(archive.read_bytes())
+    data[info.header_offset + 8 : info.header_offset + 10] = (9).to_bytes(2, "little")  # local header
+    central = data.find(b"PK\x01\x02")  # the central directory's entries
+    while data[central + 46 : central + 46 + len(b"users.csv")] != b"users.csv":
+        central = data.find(b"PK\x01\x02", central + 4)
+    data[central + 10 : central + 12] = (9).to_bytes(2, "little")
+    archive.write_bytes(bytes(data))
+    problems = refused(db_session, archive)
+    assert problems == [
+        "users.csv:0: -: この zip の圧縮方式（9 番）には対応していません。Windows の「送る → 圧縮（zip 形式）"
+        "フォルダー」など標準の方法で zip を作り直してください"
+    ]
+
+
 # --- no traceback, ever ------------------------------------------------------------------------------------
 
 
