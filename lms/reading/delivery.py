@@ -444,15 +444,10 @@ def record_answer(delivery: Delivery, state: AttemptState, item_id: str, correct
         state.pilot_answered.append(item_id)
         return
     session = state.session
-    position = delivery.design.bank.index[item_id]
-    if position in session.set_aside:
-        # The page answers the item it prefetched from an earlier plan; the lottery of a later plan may have
-        # passed that item over (or the small-pool fallback planned a set-aside one). Answered, it is no
-        # longer set aside: a state naming it in both lists cannot be loaded again (STATE_MISMATCH, the
-        # attempt stuck for good).
-        session.set_aside.remove(position)
-        session._unavailable.remove(position)
-    session.pending = position  # any planned item may be answered, not only one
+    # Any planned item may be answered, not only one: the page answers what it prefetched from an earlier
+    # plan, which a later plan's lottery may have set aside (the engine's `record` then releases it; a state
+    # naming it both answered and set aside could not be loaded again: the attempt stuck for good).
+    session.pending = delivery.design.bank.index[item_id]
     session.record(item_id, 1 if correct else 0)
 
 

@@ -292,6 +292,11 @@ class CatSession:
         if response not in (0, 1):
             raise InvalidInput(f"a response must be 0 or 1 (got {response!r})")
         r = int(response)
+        if pending in self.set_aside:
+            # an item a later selection passed over, answered after all (a client shows what it prefetched
+            # from an earlier plan): answered, it is no longer set aside, nor counted twice as unavailable
+            self.set_aside.remove(pending)
+            self._unavailable.remove(pending)
         add_response(self._log_post, bank, pending, r)
         self.items.append(pending)
         self._unavailable.append(pending)

@@ -188,3 +188,23 @@ def test_sympson_hetter_set_aside_items_are_kept_in_state(pool: CatPool) -> None
     assert len(state["set_aside"]) > 10  # with K = 0.2 about four items are passed over per item given
     assert not set(state["set_aside"]) & set(state["items"])
     assert CatSession.from_dict(design, state).to_dict() == state
+
+
+def test_a_set_aside_item_answered_after_all_is_released_and_the_state_loads(pool: CatPool) -> None:
+    """A client answers the item it prefetched from an earlier plan, which a later selection set aside: the
+    engine counts it answered, no longer set aside nor unavailable twice, and the state loads again."""
+    sh = np.full(pool.size, 0.2)
+    design = CatDesign.build(pool, max_items=10, exposure="sympson-hetter", sh_parameters=sh)
+    session = CatSession.start(design, seed=8)
+    first = session.next_item()
+    assert first is not None
+    session.record(first, 1)
+    assert session.next_item() is not None and session.set_aside  # the lottery passed some over
+    passed_over = session.set_aside[0]
+    session.pending = passed_over  # the client's answer is to that one
+    session.record(design.bank.item_ids[passed_over], 0)
+    state = session.to_dict()
+    assert design.bank.item_ids[passed_over] in state["items"]
+    assert not set(state["set_aside"]) & set(state["items"])
+    assert session._unavailable.count(passed_over) == 1
+    assert CatSession.from_dict(design, state).to_dict() == state
