@@ -24,9 +24,11 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="giga-hub" \
       org.opencontainers.image.description="GIGA Learning Platform: JupyterHub (DockerSpawner, KubeSpawner)" \
       org.opencontainers.image.licenses="Apache-2.0"
+# /srv/jupyterhub/courses: compose's `courses` volume (shared with the grader) takes this folder's owner
 RUN groupadd --system --gid 10002 jupyterhub \
  && useradd --system --uid 10002 --gid jupyterhub --home-dir /srv/jupyterhub --create-home \
-      --shell /usr/sbin/nologin jupyterhub
+      --shell /usr/sbin/nologin jupyterhub \
+ && install -d -o 10002 -g 10002 -m 0755 /srv/jupyterhub/courses
 COPY --from=build /opt/venv /opt/venv
 COPY hub_config /opt/giga/hub_config
 # bytecode compiled once here: the hub's user cannot write the venv (each formgrader's start compiled it all)

@@ -43,6 +43,11 @@ ROOT_FORMGRADER_ARGS = (
     "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
     "--ServerApp.kernel_manager_class=hub_config.formgrader_kernels.NoKernelsManager",
 )
+# Every formgrader: its file browser cannot write what nbgrader or Jupyter load as configuration (code the
+# formgrader's process would run: hub_config/formgrader_contents.py)
+FORMGRADER_ARGS = (
+    "--ServerApp.contents_manager_class=hub_config.formgrader_contents.ConfigLockedContentsManager",
+)
 HUB_CONFIG_DIR = Path(__file__).resolve().parent
 STUDENT_JUPYTER_PATH = HUB_CONFIG_DIR / "jupyter_data"
 STUDENT_DEFAULT_URL = "/tree"  # Notebook 7's file browser, in every spawner
@@ -243,6 +248,7 @@ def course_services(s: HubSettings) -> tuple[Services, Roles]:
                 f"--port={port}",
                 # due dates and extensions from the LMS (nbgrader's API has no extension endpoint)
                 "--ServerApp.jpserver_extensions=hub_config.formgrader_deadlines=True",
+                *FORMGRADER_ARGS,
             ],
             "cwd": str(Path(s.state_dir) / "courses" / course),
             "environment": {**nbgrader_environment(s), "JUPYTERHUB_DEFAULT_URL": "/formgrader"},

@@ -1,9 +1,10 @@
 """The city tier (DESIGN §10): the hub in a container, each student's server in a container (DockerSpawner).
 
 ``GIGA_HUB_MODE=docker`` makes ``jupyterhub_config.py`` call :func:`apply_docker`. It starts from the ordinary
-configuration (sign-in through the LMS, idle culler, per-course formgrader services run inside the hub
-container, roles) and changes only what a container needs: addresses that other containers can reach, the
-public callback URL, and the spawner. Like the rest of ``hub_config`` it only sets traits.
+configuration (sign-in through the LMS, idle culler, per-course formgrader services, roles) and changes only
+what a container needs: addresses that other containers can reach, the public callback URL, the spawner, and
+the formgraders, which run in the grader container (``hub_config/grader_host.py``). Like the rest of
+``hub_config`` it only sets traits.
 
 :class:`ContainerSettings` is shared with the prefecture tier (``hub_config/kubernetes.py``). Environment:
 
@@ -19,6 +20,9 @@ public callback URL, and the spawner. Like the rest of ``hub_config`` it only se
 - ``GIGA_HUB_DOCKER_NETWORK`` (``giga_students``), ``GIGA_HUB_EXCHANGE_VOLUME`` (``giga_exchange``): the
   Docker names;
 - ``GIGA_NBGRADER_EXCHANGE`` (:class:`HubSettings`): where the exchange is mounted in every container;
+- ``GIGA_GRADER_SECRET`` (docker only): the course formgraders run in the ``grader`` container
+  (``hub_config/grader_host.py``: root for the autograde sandbox), known to the hub as external services whose
+  tokens both sides derive from this secret; ``GIGA_GRADER_HOST`` is that container's name (``grader``);
 - ``GIGA_HUB_STORAGE_CAPACITY`` / ``GIGA_HUB_STORAGE_CLASS`` / ``GIGA_HUB_EXCHANGE_CLAIM``: Kubernetes only.
 """
 
@@ -40,6 +44,7 @@ from hub_config.configurer import (
     apply,
     student_server_args,
 )
+from hub_config.grader_host import external_course_services
 from hub_config.settings import HubSettings, HubSettingsError
 
 HUB_PORT = 8081  # the hub's API inside the container network (student servers call it)
@@ -70,6 +75,7 @@ class ContainerSettings:
     storage_capacity: str = "2Gi"
     storage_class: str = ""
     exchange_claim: str = "giga-nbgrader-exchange"
+    grader_host: str = "grader"
 
     @property
     def callback_url(self) -> str:
@@ -94,6 +100,7 @@ class ContainerSettings:
             storage_capacity=_quantity(env, "GIGA_HUB_STORAGE_CAPACITY", base.storage_capacity),
             storage_class=env.get("GIGA_HUB_STORAGE_CLASS", base.storage_class),
             exchange_claim=env.get("GIGA_HUB_EXCHANGE_CLAIM", base.exchange_claim),
+            grader_host=env.get("GIGA_GRADER_HOST", base.grader_host),
         )
         if _bytes(values.mem_guarantee) > _bytes(values.mem_limit):
             raise HubSettingsError("GIGA_HUB_MEM_GUARANTEE must not be larger than GIGA_HUB_MEM_LIMIT")
@@ -189,8 +196,11 @@ def configure_docker_spawner(c: Config, s: HubSettings, cs: ContainerSettings) -
     c.Spawner.args = []
 
 
-def apply_docker(c: Config, s: HubSettings, cs: ContainerSettings, hub_version: str) -> Config:
-    """The city configuration: the ordinary one, reachable from the container network, DockerSpawner."""
+def apply_docker(
+    c: Config, s: HubSettings, cs: ContainerSettings, hub_version: str, grader_secret: str
+) -> Config:
+    """The city configuration: the ordinary one, reachable from the container network, DockerSpawner, the
+    course formgraders in the grader container."""
     apply(c, s, hub_version)
     c.JupyterHub.bind_url = f"http://0.0.0.0:{PUBLIC_PORT}"
     c.JupyterHub.hub_bind_url = f"http://0.0.0.0:{HUB_PORT}"
@@ -199,6 +209,8 @@ def apply_docker(c: Config, s: HubSettings, cs: ContainerSettings, hub_version: 
     c.ConfigurableHTTPProxy.should_start = False
     c.ConfigurableHTTPProxy.api_url = cs.proxy_api_url
     c.GenericOAuthenticator.oauth_callback_url = cs.callback_url
-    c.JupyterHub.services = reachable_services(c.JupyterHub.services, cs.connect_host)
+    c.JupyterHub.services = external_course_services(
+        c.JupyterHub.services, s.courses, host=cs.grader_host, secret=grader_secret
+    )
     configure_docker_spawner(c, s, cs)
     return c

@@ -19,8 +19,9 @@ if settings.mode in ("test", "local"):  # one machine: the formgrader services s
         ensure_course(Path(settings.state_dir), course, GRADER_ACCOUNT.format(course=course))
 if settings.mode == "docker":  # a city: docker/compose.yaml
     from hub_config.docker_mode import ContainerSettings, apply_docker
+    from hub_config.grader_host import grader_secret
 
-    apply_docker(c, settings, ContainerSettings.from_env(), jupyterhub.__version__)
+    apply_docker(c, settings, ContainerSettings.from_env(), jupyterhub.__version__, grader_secret())
 elif settings.mode == "kubernetes":  # a prefecture: Zero to JupyterHub's hub.extraConfig loads this file
     from hub_config.docker_mode import ContainerSettings
     from hub_config.kubernetes import apply_kubernetes

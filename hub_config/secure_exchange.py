@@ -21,13 +21,17 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
+from nbgrader.exchange.abc.exchange import ExchangeError
 from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.submit import ExchangeSubmit
-from nbgrader.utils import ignore_patterns
+from nbgrader.utils import ignore_patterns, parse_utc
 
 FILE_MODE = 0o640
 DIR_MODE = 0o770
+UNREADABLE = "\x00unreadable"  # the username of an inbound entry whose name nbgrader cannot parse
+_EPOCH = parse_utc("1970-01-01 00:00:00.000000 UTC")  # oldest, of the type nbgrader's own times have
 
 
 def restrict_submission(folder: Path) -> None:
@@ -67,7 +71,31 @@ class LinkSafeExchangeCollect(ExchangeCollect):
     autograde copies into the sandbox, where the student's code reads it and prints it into the feedback.
     """
 
+    def _path_to_record(self, path: str) -> dict[str, Any]:
+        """Set aside, with a warning, what ``inbound`` (every student's to write) holds but is no submission:
+        a link named like one would make the grader copy whatever it points at (the course's solutions,
+        another student's work) as that submission; a name nbgrader cannot read would fail the whole class's
+        collect. Set aside before nbgrader picks each student's newest, so a real submission still counts."""
+        reason = ""
+        if os.path.islink(path) or not stat.S_ISDIR(os.lstat(path).st_mode):
+            reason = "a submission must be a folder, not a link"
+        else:
+            try:
+                record: dict[str, Any] = super()._path_to_record(path)
+                return record
+            except (ExchangeError, ValueError, OverflowError):
+                reason = "not a submission folder name nbgrader can read"
+        self.log.warning("Ignoring %s: %s", path, reason)
+        return {"username": UNREADABLE, "filename": os.path.basename(path), "timestamp": _EPOCH}
+
+    def init_src(self) -> None:
+        super().init_src()
+        records: list[dict[str, Any]] = self.src_records  # type: ignore[has-type]  # set by nbgrader
+        self.src_records = [r for r in records if r["username"] != UNREADABLE]
+
     def do_copy(self, src: str, dest: str, log: object = None) -> None:
+        if os.path.islink(src):  # never reached through init_src; kept where nbgrader calls it directly
+            raise RuntimeError(f"refusing to collect {src}: a link, not a submission folder")
         if self.get_size(src) > 1000 * self.coursedir.max_dir_size:
             self.log.error("Directory size is too big")
             raise RuntimeError(f"Directory size is too big (maximum {1000 * self.coursedir.max_dir_size})")

@@ -19,6 +19,9 @@ DEFAULT_CLIENT_SECRET = (
     "giga-hub-development-client-secret"  # same default as the LMS side (development only)
 )
 COURSE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+# the hub's own services (configurer.LMS_SERVICE, the idle culler here and in Zero to JupyterHub): a course
+# is a service of its name and would take one's place and role; the LMS refuses these ids too
+RESERVED_SERVICE_NAMES = frozenset({"giga-lms", "idle-culler", "jupyterhub-idle-culler"})
 
 
 class HubSettingsError(ValueError):
@@ -117,4 +120,6 @@ def parse_courses(env: Mapping[str, str]) -> list[str]:
     for course in found:
         if not (3 <= len(course) <= 40 and set(course) <= COURSE_ID_CHARS):
             raise HubSettingsError(f"course id {course!r} must match [a-z0-9-]{{3,40}}")
+        if course in RESERVED_SERVICE_NAMES:
+            raise HubSettingsError(f"course id {course!r} is the name of one of the hub's own services")
     return sorted(set(found))

@@ -2,7 +2,7 @@
 # Closed-network build (閉域網): every image of docker/compose.yaml made from Debian packages only, no image
 # pulled from a registry. Run from anywhere, as root (debootstrap), with Docker Engine running:
 #
-#   docker/base/build.sh            # base + third-party equivalents + giga lms/hub/student
+#   docker/base/build.sh            # base + third-party equivalents + giga lms/hub/student/grader
 #   docker/base/build.sh debian     # only the Debian base
 #   docker/base/build.sh base       # only the Debian base (debootstrap) and the third-party equivalents
 #
@@ -178,13 +178,24 @@ third_party_tag() {
   esac
 }
 
+platform_build() {  # lms, hub or student
+  timed_build "$PROJECT_REGISTRY/$1:$VERSION" --build-arg "PYTHON_IMAGE=$BASE" \
+    --build-arg "PIP_NO_INDEX=$PIP_NO_INDEX" -f "docker/$1.Dockerfile" .
+}
+
 build_platform() {
   log "the platform's images on $BASE"
-  local name
-  for name in lms hub student; do
-    timed_build "$PROJECT_REGISTRY/$name:$VERSION" --build-arg "PYTHON_IMAGE=$BASE" \
-      --build-arg "PIP_NO_INDEX=$PIP_NO_INDEX" -f "docker/$name.Dockerfile" .
-  done
+  local lms
+  # the LMS beside the notebook images: its venv shares nothing with theirs, and each build waits part of
+  # the time on the disk (the legacy builder's layer copies), not only on the CPU
+  platform_build lms &
+  lms=$!
+  platform_build hub
+  platform_build student
+  # the course formgraders with the autograde sandbox: the student image plus bubblewrap
+  timed_build "$PROJECT_REGISTRY/grader:$VERSION" --build-arg "STUDENT_IMAGE=$PROJECT_REGISTRY/student:$VERSION" \
+    -f docker/grader.Dockerfile .
+  wait "$lms"
 }
 
 total_start=$(date +%s)

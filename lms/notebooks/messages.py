@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 BAD_COURSE_ID = "コースIDは半角英小文字・数字・ハイフンで3〜40文字にしてください（例: j1-1-2026）。"
+RESERVED_COURSE_ID = "コースID「{course_id}」はJupyterHubの内部で使われている名前です。別のIDにしてください。"
 ONLY_MANAGERS_FLAG = "ノートブックのコースにできるのは、クラスの担当の先生・学校管理者・管理者です。"
 CLASS_NOT_FOUND = "そのクラスは見つかりません。"
 CLASS_ALREADY_COURSE = "このクラスはすでにコース「{course_id}」になっています。"

@@ -25,6 +25,8 @@ from lms.permissions import school_ids, taught_class_ids
 from lms.roster.models import Enrollment, SchoolClass, User
 
 COURSE_ID_RE = re.compile(r"^[a-z0-9-]{3,40}$")
+# the hub's own services: a course is a hub service of its name and would take one's place (and role)
+RESERVED_COURSE_IDS = frozenset({"giga-lms", "idle-culler", "jupyterhub-idle-culler"})
 STUDENT_GROUP = "nbgrader-{course}"
 TEACHER_GROUP = "formgrade-{course}"
 GRADER_ACCOUNT = "grader-{course}"
@@ -55,6 +57,8 @@ class Gradebook:
 def check_course_id(value: str) -> str:
     if not COURSE_ID_RE.fullmatch(value):
         raise InvalidInput(msg.BAD_COURSE_ID)
+    if value in RESERVED_COURSE_IDS:
+        raise InvalidInput(msg.RESERVED_COURSE_ID.format(course_id=value))
     return value
 
 

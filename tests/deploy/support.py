@@ -27,6 +27,7 @@ CITY_ENV = {
     "GIGA_SECRET_KEY": "k" * 48,
     "GIGA_OAUTH_HUB_CLIENT_SECRET": "c" * 48,
     "GIGA_HUB_SERVICE_TOKEN": "t" * 48,
+    "GIGA_GRADER_SECRET": "g" * 48,
     "CONFIGPROXY_AUTH_TOKEN": "p" * 48,
 }
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\{[^{}]*\})*))?\}|\$\$")

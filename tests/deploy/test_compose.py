@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import re
 from typing import Any
 
 import jsonschema
 import pytest
 
-from hub_config.docker_mode import ContainerSettings
+from hub_config.docker_mode import HUB_PORT, PUBLIC_PORT, ContainerSettings
 from hub_config.settings import HubSettings
 from tests.deploy.support import CITY_ENV, COMPOSE, DOCKER, ROOT, compose_document, interpolate
 
@@ -141,7 +142,42 @@ def test_the_hub_environment_renders_with_docker_names_that_compose_creates(city
     lms_env = city["services"]["lms"]["environment"]
     assert lms_env["GIGA_OAUTH_HUB_REDIRECT_URI"] == containers.callback_url
     assert settings.lms_url == "http://lms:8000"
-    assert lms_env["GIGA_HUB_API_URL"].startswith(f"http://{containers.connect_host}:8081/")
-    # the proxy reaches the hub (and its formgrader services) and the students' servers on one network
+    # the LMS calls the hub API and the formgraders' API (the grade pull, /services/<course>/…) through the
+    # proxy, which routes both; the hub's own port serves /hub/ only
+    proxy = city["services"]["proxy"]
+    assert lms_env["GIGA_HUB_API_URL"] == f"http://proxy:{PUBLIC_PORT}/hub/api"
+    assert f"--port={PUBLIC_PORT}" in proxy["command"]
+    assert f"--default-target=http://{containers.connect_host}:{HUB_PORT}" in proxy["command"]
+    assert set(city["services"]["lms"]["networks"]) & set(proxy["networks"])
+    # the proxy reaches the hub and the students' servers on one network
     hub_networks, proxy_networks = (set(city["services"][n]["networks"]) for n in ("hub", "proxy"))
     assert "students" in hub_networks & proxy_networks
+
+
+def test_the_formgraders_run_in_the_grader_container_that_only_the_hub_and_proxy_reach(
+    city: dict[str, Any],
+) -> None:
+    services = city["services"]
+    grader = services["grader"]
+    hub_env = {k: str(v) for k, v in services["hub"]["environment"].items()}
+    grader_env = {k: str(v) for k, v in grader["environment"].items()}
+    # both sides derive the formgraders' tokens from one secret, and read the same course list and folders
+    assert hub_env["GIGA_GRADER_SECRET"] == grader_env["GIGA_GRADER_SECRET"] == CITY_ENV["GIGA_GRADER_SECRET"]
+    assert hub_env["GIGA_HUB_COURSES_FILE"] == grader_env["GIGA_HUB_COURSES_FILE"]
+    # the course folders and the exchange, as the hub mounts them; never the hub's own state (its cookie
+    # secret and database), which root in the grader could otherwise rewrite
+    assert set(grader["volumes"]) == {"courses:/srv/jupyterhub/courses", "exchange:/srv/nbgrader/exchange"}
+    assert set(grader["volumes"]) < set(services["hub"]["volumes"])
+    assert not any(v.startswith("hub_state:") for v in grader["volumes"])
+    assert os.path.dirname(grader_env["GIGA_HUB_COURSES_FILE"]) == "/srv/jupyterhub/courses"
+    settings, containers = HubSettings.from_env(hub_env), ContainerSettings.from_env(hub_env)
+    assert containers.grader_host == "grader"
+    assert grader_env["GIGA_GRADER_HUB_API_URL"] == f"http://{containers.connect_host}:{HUB_PORT}/hub/api"
+    assert HubSettings.from_env(grader_env).exchange_root == settings.exchange_root
+    # reachable by the hub, the proxy and the LMS only: not the students' servers, not the database
+    assert grader["networks"] == ["graders"] and city["networks"]["graders"]["internal"] is True
+    reach = {name for name, s in services.items() if "graders" in s.get("networks", [])}
+    assert reach == {"grader", "hub", "proxy", "lms"}
+    # the one privileged container: what bubblewrap needs, no Docker socket, no database password
+    assert set(grader["cap_add"]) == {"SYS_ADMIN", "NET_ADMIN"} and "privileged" not in grader
+    assert "docker.sock" not in json.dumps(grader) and "GIGA_DATABASE_URL" not in grader_env

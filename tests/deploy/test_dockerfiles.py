@@ -28,8 +28,8 @@ def instructions(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-def test_the_four_images_exist() -> None:
-    assert set(IMAGES) == {"lms", "hub", "hub-k8s", "student"}
+def test_the_five_images_exist() -> None:
+    assert set(IMAGES) == {"lms", "hub", "hub-k8s", "student", "grader"}
 
 
 def test_hadolint_passes_on_every_dockerfile() -> None:
@@ -69,9 +69,23 @@ def test_non_root_with_a_healthcheck(name: str) -> None:
     steps = instructions(IMAGES[name])
     users = [args for word, args in steps if word == "USER"]
     assert users, "no USER: the image would run as root"
-    assert users[-1].isdigit() and int(users[-1]) >= 1000, f"last USER is {users[-1]!r}"
+    if name == "grader":  # the one root image, on purpose: the autograde sandbox switches users
+        assert users[-1] == "0" and "hadolint ignore=DL3002" in IMAGES[name].read_text(encoding="utf-8")
+    else:
+        assert users[-1].isdigit() and int(users[-1]) >= 1000, f"last USER is {users[-1]!r}"
     checks = [args for word, args in steps if word == "HEALTHCHECK"]
     assert len(checks) == 1 and "CMD" in checks[0]
+
+
+def test_the_grader_is_the_student_image_with_bubblewrap_running_the_grader_host() -> None:
+    from hub_config.grader_host import HEARTBEAT
+
+    steps = instructions(IMAGES["grader"])
+    assert [args for word, args in steps if word == "FROM"] == ["${STUDENT_IMAGE}"]
+    assert "ARG STUDENT_IMAGE=giga/student:0.1.0" in IMAGES["grader"].read_text(encoding="utf-8")
+    assert any(word == "RUN" and "bubblewrap=" in args for word, args in steps)
+    assert json.loads(dict(steps)["CMD"]) == ["python", "-m", "hub_config.grader_host"]
+    assert str(HEARTBEAT) in dict(steps)["HEALTHCHECK"]  # the file the grader host touches every round
 
 
 def test_the_font_is_in_the_images_that_show_japanese() -> None:

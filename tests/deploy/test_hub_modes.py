@@ -25,6 +25,7 @@ from hub_config.configurer import (
     student_server_args,
 )
 from hub_config.docker_mode import IMAGE_HUB_CONFIG, ContainerSettings
+from hub_config.grader_host import service_token
 from hub_config.kubernetes import apply_kubernetes
 from hub_config.settings import HubSettings, HubSettingsError
 from tests.deploy.support import CITY_ENV, KUBERNETES, ROOT, compose_document
@@ -81,10 +82,21 @@ def test_docker_mode_renders_with_the_compose_environment(
     assert c.Spawner.cmd == ["jupyterhub-singleuser", *student_server_args(IMAGE_HUB_CONFIG)]
     services = {s["name"]: s for s in c.JupyterHub.services}
     assert "idle-culler" in services
-    # the proxy is another container: the course's formgrader is announced under the hub's name
-    assert (
-        services["a1-prog"]["url"] == "http://hub:9100" and "--ip=0.0.0.0" in services["a1-prog"]["command"]
-    )
+    # the course's formgrader runs in the grader container (root, for the autograde sandbox): an external
+    # service there, with the token the grader container derives from the same secret
+    assert services["a1-prog"] == {
+        "name": "a1-prog",
+        "url": "http://grader:9100",
+        "api_token": service_token(CITY_ENV["GIGA_GRADER_SECRET"], "a1-prog"),
+        "oauth_no_confirm": True,
+    }
+
+
+def test_docker_mode_refuses_a_missing_grader_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = compose_hub_env(tmp_path)
+    env["GIGA_GRADER_SECRET"] = "short"
+    with pytest.raises(HubSettingsError, match="GIGA_GRADER_SECRET must be a random value"):
+        load(monkeypatch, env)
 
 
 def test_the_docker_spawner_accepts_the_configuration(

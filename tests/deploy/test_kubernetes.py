@@ -230,3 +230,14 @@ def test_the_hub_runs_our_configuration_after_the_charts(values: dict[str, Any])
     assert values["hub"]["image"]["name"].endswith("/hub-k8s")
     assert plain_env(values)["GIGA_HUB_MODE"] == "kubernetes"
     assert yaml_documents(VALUES)  # one document
+
+
+def test_the_lms_reaches_the_hub_api_and_the_formgraders_through_the_chart_proxy(
+    lms: list[dict[str, Any]],
+) -> None:
+    """The grade pull reads /services/<course>/formgrader/api: only the proxy routes it (the hub's own port
+    answers /hub/ only, as the city's stack showed), so the LMS calls Zero to JupyterHub's proxy-public."""
+    config = by_kind(lms, "ConfigMap")["data"]
+    assert config["GIGA_HUB_API_URL"] == "http://proxy-public/hub/api"
+    labels = by_kind(lms, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert labels["hub.jupyter.org/network-access-proxy-http"] == "true"

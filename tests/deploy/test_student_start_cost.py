@@ -65,7 +65,7 @@ def test_every_tier_puts_the_lazy_import_first(tmp_path: Path) -> None:
     local = Config()
     configure_spawner(local, settings)
     assert Path(local.Spawner.environment["PYTHONPATH"].split(":")[0]) == LAZY_IMPORTS_DIR
-    docker = apply_docker(Config(), settings, ContainerSettings(), "6.1.1")
+    docker = apply_docker(Config(), settings, ContainerSettings(), "6.1.1", "s" * 32)
     kube = apply_kubernetes(Config(), settings, ContainerSettings(), "6.1.1")
     for environment in (docker.DockerSpawner.environment, kube.KubeSpawner.environment):
         assert environment["PYTHONPATH"] == IMAGE_PYTHONPATH

@@ -31,6 +31,7 @@ LMS_HOST, HUB_HOST = "lms.giga.test", "hub.giga.test"
 HTTP_PORT = int(os.environ.get("GIGA_DEPLOY_HTTP_PORT", "8480"))
 HTTPS_PORT = int(os.environ.get("GIGA_DEPLOY_HTTPS_PORT", "8443"))
 PROJECT = os.environ.get("GIGA_DEPLOY_PROJECT", "gigatest")
+STUDENT_IMAGE = "giga/student:0.1.0"
 
 
 def compose_command() -> list[str]:
@@ -51,6 +52,7 @@ def write_env(path: Path, *, local_images: bool = True) -> dict[str, str]:
         "GIGA_SECRET_KEY": secrets.token_urlsafe(48),
         "GIGA_OAUTH_HUB_CLIENT_SECRET": secrets.token_urlsafe(32),
         "GIGA_HUB_SERVICE_TOKEN": secrets.token_urlsafe(32),
+        "GIGA_GRADER_SECRET": secrets.token_urlsafe(32),
         "CONFIGPROXY_AUTH_TOKEN": secrets.token_urlsafe(32),
         "GIGA_METRICS_TOKEN": secrets.token_urlsafe(32),
         "GIGA_LMS_WORKERS": "2",
@@ -73,6 +75,17 @@ def read_env(path: Path) -> dict[str, str]:
             key, value = line.split("=", 1)
             values[key] = value
     return values
+
+
+def student_containers(*, running_only: bool = True) -> list[str]:
+    """DockerSpawner's containers: of the student image itself (the grader image is built on it, so Docker's
+    ``ancestor`` filter alone would list the grader container too)."""
+    out = subprocess.run(
+        ["docker", "ps", *([] if running_only else ["-a"]), "--filter", f"ancestor={STUDENT_IMAGE}",
+         "--format", "{{.ID}} {{.Image}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return [line.split()[0] for line in out.splitlines() if line.split()[1:] == [STUDENT_IMAGE]]
 
 
 @contextlib.contextmanager
@@ -125,9 +138,7 @@ class City:
 
     def down(self, *, volumes: bool = False) -> None:
         # students' containers first: they hold the giga_students network
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "ancestor=giga/student:0.1.0"], capture_output=True, text=True
-        ).stdout.split()
+        ids = student_containers(running_only=False)
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
         # the networks must be gone before the next `up` (the frontend's fixed subnet would overlap)
@@ -165,7 +176,7 @@ class City:
         return dict(json.loads(out))
 
     def wait_healthy(self, deadline_s: float = 600) -> None:
-        waiting = ["postgres", "lms", "hub", "caddy", "proxy", "docker-api", "backup"]
+        waiting = ["postgres", "lms", "hub", "grader", "caddy", "proxy", "docker-api", "backup"]
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
             pending = []

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from hub_config.configurer import NOTEBOOK_STUDENTS_GROUP
-from tests.deploy_stack.stack import HUB_HOST, City, csrf_from, sign_in
+from tests.deploy_stack.stack import HUB_HOST, STUDENT_IMAGE, City, csrf_from, sign_in, student_containers
 
 
 def _signed_in(city: City, username: str) -> httpx.Client:
@@ -123,10 +123,8 @@ def test_the_hub_starts_a_student_container(city: City) -> None:
             f"the student's server was not ready: {city.compose('logs', '--tail=60', 'hub')}"
         )
     city.timings["DockerSpawner: student server ready"] = time.monotonic() - started
-    image = "giga/student:0.1.0"
-    ids = subprocess.run(
-        ["docker", "ps", "-q", "--filter", f"ancestor={image}"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    image = STUDENT_IMAGE
+    ids = student_containers()
     assert len(ids) == 1, ids
     out = subprocess.run(["docker", "inspect", ids[0]], capture_output=True, text=True, check=True).stdout
     inspect = json.loads(out)[0]
@@ -223,7 +221,7 @@ def _fingerprints(city: City) -> dict[str, str]:
 
 def test_down_and_up_keep_every_table(city: City) -> None:
     before = _fingerprints(city)
-    city.compose("down")
+    city.down()  # `down`, and wait until its networks are gone (the frontend's fixed subnet)
     city.timings["up → healthy (existing volumes)"] = city.up()
     after = _fingerprints(city)
     changed = {t for t in before if before[t] != after.get(t) and t not in {"auth_session", "login_throttle"}}

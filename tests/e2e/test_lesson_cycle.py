@@ -96,9 +96,9 @@ def hub_sync_detail(stack: Stack) -> dict[str, Any]:
 # --- the lesson -----------------------------------------------------------------------------------------
 
 
-def model_answers() -> dict[str, str]:
+def model_answers(source: Path = SOURCE) -> dict[str, str]:
     """The teacher's solution of each answer cell: its source without the solution markers."""
-    nb = nbformat.read(SOURCE, as_version=4)
+    nb = nbformat.read(source, as_version=4)
     answers = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -108,9 +108,9 @@ def model_answers() -> dict[str, str]:
     return answers
 
 
-def points_per_answer() -> dict[str, float]:
+def points_per_answer(source: Path = SOURCE) -> dict[str, float]:
     """Points of each autograded test cell, keyed by the answer cell it checks (``check_x`` ↔ ``ans_x``)."""
-    nb = nbformat.read(SOURCE, as_version=4)
+    nb = nbformat.read(source, as_version=4)
     return {
         cell.id.replace("check_", "ans_", 1): float(cell.metadata["nbgrader"]["points"])
         for cell in nb.cells
@@ -118,8 +118,8 @@ def points_per_answer() -> dict[str, float]:
     }
 
 
-def max_points() -> float:
-    nb = nbformat.read(SOURCE, as_version=4)
+def max_points(source: Path = SOURCE) -> float:
+    nb = nbformat.read(source, as_version=4)
     return sum(float(c.metadata.get("nbgrader", {}).get("points", 0)) for c in nb.cells)
 
 
@@ -211,6 +211,18 @@ def assignment_action(browser: httpx.Client, stack: Stack, student: str, action:
     return body
 
 
+def fill_in(nb: nbformat.NotebookNode, answers: dict[str, str]) -> None:
+    """Write the answers into their cells; ``probe`` becomes a cell of the student's own, second from the top
+    (it shows who runs student code at grading time)."""
+    for cell in nb.cells:
+        if cell.id in answers:
+            cell.source = answers[cell.id]
+    if "probe" in answers:
+        probe = nbformat.v4.new_code_cell(answers["probe"])
+        probe.id = "student-probe"
+        nb.cells.insert(1, probe)
+
+
 def work_on_the_lesson(browser: httpx.Client, stack: Stack, student: str, answers: dict[str, str]) -> None:
     """Fetch, write the answers through the contents API (as the notebook editor saves), submit."""
     listed = assignments(browser, stack, student)
@@ -225,13 +237,7 @@ def work_on_the_lesson(browser: httpx.Client, stack: Stack, student: str, answer
     # the release replaces every solution by the platform's code stub: no answer reaches the students
     cleared = [cell.id for cell in nb.cells if JAPANESE_CODE_STUB in cell.source]
     assert set(answers) - {"probe"} <= set(cleared), (answers.keys(), cleared)
-    for cell in nb.cells:
-        if cell.id in answers:
-            cell.source = answers[cell.id]
-    if "probe" in answers:  # a cell the student added: it shows who runs student code at grading time
-        probe = nbformat.v4.new_code_cell(answers["probe"])
-        probe.id = "student-probe"
-        nb.cells.insert(1, probe)
+    fill_in(nb, answers)
     saved = browser.put(
         url,
         json={"type": "notebook", "format": "json", "content": nb},

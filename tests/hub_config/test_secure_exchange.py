@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.exchange.default.submit import ExchangeSubmit
 from traitlets.config import Config
@@ -133,10 +134,12 @@ def test_the_config_file_loads_as_nbgrader_loads_it(monkeypatch: pytest.MonkeyPa
     assert sandbox.SandboxedExecute in config.Autograde.autograde_preprocessors
 
 
-def _collect(tmp_path: Path, collect_class: type) -> Path:
+def _collect(tmp_path: Path, collect_class: type, plant: Callable[[Path], None] | None = None) -> Path:
     """Submit, then plant links in the inbound submission as a student can (inbound is writable by all),
-    then collect as the grader; return the collected folder."""
+    and whatever ``plant`` puts into inbound, then collect as the grader; return the collected folder."""
     submission = _exchange(tmp_path, PrivateExchangeSubmit)
+    if plant is not None:
+        plant(submission.parent)
     secret = tmp_path / "gradebook-secret.txt"
     secret.write_text("GRADEBOOK-SECRET-271")
     (tmp_path / "other-course").mkdir()
@@ -169,3 +172,29 @@ def test_collect_never_follows_a_link_planted_in_inbound(open_tmp: Path) -> None
     stock = _collect(open_tmp / "stock", ExchangeCollect)  # the gap this class closes
     assert (stock / "notes.txt").read_text() == "GRADEBOOK-SECRET-271"
     assert (stock / "more" / "answers.txt").read_text() == "OTHER-COURSE-SECRET-828"
+
+
+def test_collect_sets_aside_a_linked_or_misnamed_inbound_entry_and_keeps_the_real_submission(
+    open_tmp: Path,
+) -> None:
+    """inbound is every student's to write: a link named like a newer submission of theirs, pointing at the
+    course's solutions, is never copied (the real, older submission is collected), and a name nbgrader
+    cannot parse does not stop the collect."""
+    tmp = open_tmp / "planted"
+    solutions = tmp / "course" / "source" / "ps1"
+    solutions.mkdir(parents=True)
+    (solutions / "ps1.ipynb").write_text("TEACHER-SOLUTIONS-314")
+
+    def plant(inbound: Path) -> None:
+        os.symlink(solutions, inbound / "s-a1+ps1+2099-01-01 00:00:00.000000 UTC")
+        (inbound / "s-a1+ps1+not-a-time").mkdir()
+
+    collected = _collect(tmp, LinkSafeExchangeCollect, plant)
+    assert (collected / "ps1.ipynb").is_file()
+    assert "TEACHER-SOLUTIONS-314" not in (collected / "ps1.ipynb").read_text()
+    stock = _collect(
+        open_tmp / "planted-stock",
+        ExchangeCollect,
+        lambda inbound: os.symlink(solutions, inbound / "s-a1+ps1+2099-01-01 00:00:00.000000 UTC"),
+    )
+    assert (stock / "ps1.ipynb").read_text() == "TEACHER-SOLUTIONS-314"  # the gap this closes

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from hub_config.settings import RESERVED_SERVICE_NAMES, HubSettingsError, parse_courses
+from lms.notebooks.service import RESERVED_COURSE_IDS
 from tests.lms.conftest import csrf_of
 
 GRADES: dict[str, Any] = {
@@ -57,6 +59,24 @@ def test_bad_course_ids_are_refused_with_a_message(
     assert response.status_code in (400, 422)
     if response.status_code == 400:
         assert "コースID" in response.text
+
+
+@pytest.mark.parametrize("slug", sorted(RESERVED_SERVICE_NAMES))
+def test_a_course_id_that_names_one_of_the_hubs_own_services_is_refused(
+    client: Any, world: Any, api_token: Any, db_session: Any, slug: str
+) -> None:
+    """A course is a hub service of its name: ``giga-lms`` would take the LMS's place and role in the hub."""
+    assert RESERVED_COURSE_IDS == RESERVED_SERVICE_NAMES  # the LMS refuses what the hub would refuse
+    token = api_token("t-a1", ["hub"])
+    response = client.post(
+        f"/api/v1/classes/{world.classes['A1'].id}/notebook-course",
+        json={"course_id": slug},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400 and "JupyterHubの内部で使われている名前" in response.text
+    assert "notebook.course_create" not in audit_actions(db_session)
+    with pytest.raises(HubSettingsError, match="hub's own services"):
+        parse_courses({"GIGA_HUB_COURSES": slug})
 
 
 @pytest.mark.parametrize(
