@@ -58,7 +58,9 @@ def grader_secret(environ: Mapping[str, str] | None = None) -> str:
 
 def service_token(secret: str, course: str) -> str:
     """The API token of a course's formgrader service: the same on the hub and in the grader container,
-    different per course, and not the secret itself (a formgrader never learns another course's token)."""
+    different per course, and not the secret itself. Only the secret is configured; each formgrader's
+    environment holds its own token (all of them run as root in one container, so this separates the
+    courses' credentials, not their processes)."""
     return hmac.new(secret.encode(), f"formgrader:{course}".encode(), hashlib.sha256).hexdigest()
 
 
