@@ -10,6 +10,7 @@ sandbox (a pooled user, bubblewrap) inside the grader container, and 「成績�
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import subprocess
 import time
@@ -168,8 +169,11 @@ def test_a_lesson_released_submitted_autograded_in_the_sandbox_and_graded_in_the
         lambda: teacher.get(hub(f"/services/{course}/formgrader")).status_code == 200,
         180, city, "grader",
     )  # fmt: skip
-    page = teacher.get(hub(f"/services/{course}/formgrader"))
-    assert "/formgrader" in str(page.url), page.url
+    # the teacher reaches it from the LMS's class page, by the link the LMS makes with the hub's public URL
+    links = re.findall(r'href="([^"]*/formgrader)"', teacher.get(lms(f"/classes/{class_id}/notebooks")).text)
+    assert links == [f"https://{HUB_HOST}/services/{course}/formgrader"], links
+    page = teacher.get(links[0])
+    assert page.status_code == 200 and "/formgrader" in str(page.url), page.url
     # the teacher's file browser cannot write the configuration nbgrader runs (as root, here)
     planted = teacher.put(
         hub(f"/services/{course}/api/contents/nbgrader_config.py"),
