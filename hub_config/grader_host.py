@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub_config.configurer import FORMGRADER_ARGS, GRADER_ACCOUNT, ROOT_FORMGRADER_ARGS, nbgrader_environment
+from hub_config.configurer import GRADER_ACCOUNT, course_services
 from hub_config.settings import HubSettings, HubSettingsError
 
 GRADER_SECRET_VARIABLE = "GIGA_GRADER_SECRET"
@@ -68,6 +68,10 @@ def service_prefix(course: str) -> str:
     return f"/services/{course}/"
 
 
+def service_port(service: dict[str, Any]) -> int:
+    return int(service["url"].rsplit(":", 1)[1])
+
+
 def external_course_services(
     services: list[dict[str, Any]], courses: tuple[str, ...], *, host: str, secret: str
 ) -> list[dict[str, Any]]:
@@ -76,10 +80,9 @@ def external_course_services(
     external = []
     for service in services:
         if service["name"] in courses:
-            port = service["url"].rsplit(":", 1)[1]
             service = {
                 "name": service["name"],
-                "url": f"http://{host}:{port}",
+                "url": f"http://{host}:{service_port(service)}",
                 "api_token": service_token(secret, service["name"]),
                 "oauth_no_confirm": service.get("oauth_no_confirm", True),
             }
@@ -88,15 +91,14 @@ def external_course_services(
 
 
 def service_environment(
-    s: HubSettings, course: str, port: int, *, token: str, hub_api_url: str, public_url: str
+    course: str, port: int, *, token: str, hub_api_url: str, public_url: str
 ) -> dict[str, str]:
-    """What JupyterHub puts in a managed service's environment (``Spawner.get_env`` for a service, JupyterHub
-    5–6), for a formgrader the grader container runs itself, plus the platform's nbgrader settings."""
+    """What JupyterHub adds to a managed service's own environment (``Spawner.get_env`` for a service,
+    JupyterHub 5–6), for a formgrader the grader container runs itself."""
     prefix = service_prefix(course)
     access = json.dumps(["access:services", f"access:services!service={course}"])
     public = public_url.rstrip("/")
     return {
-        **nbgrader_environment(s),
         "JUPYTERHUB_SERVICE_NAME": course,
         "JUPYTERHUB_API_TOKEN": token,
         "JPY_API_TOKEN": token,
@@ -107,7 +109,6 @@ def service_environment(
         "JUPYTERHUB_OAUTH_SCOPES": access,
         "JUPYTERHUB_OAUTH_ACCESS_SCOPES": access,
         "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": "[]",
-        "JUPYTERHUB_USER": GRADER_ACCOUNT.format(course=course),
         "JUPYTERHUB_SERVER_NAME": "",
         "JUPYTERHUB_API_URL": hub_api_url,
         "JUPYTERHUB_BASE_URL": "/",
@@ -115,23 +116,20 @@ def service_environment(
         "JUPYTERHUB_SERVICE_URL": f"http://0.0.0.0:{port}",  # the hub gives the service's url; listen on all
         "JUPYTERHUB_PUBLIC_URL": f"{public}{prefix}",
         "JUPYTERHUB_PUBLIC_HUB_URL": f"{public}/hub/",
-        "JUPYTERHUB_DEFAULT_URL": "/formgrader",
         "HOME": "/root",  # root's, not the teacher-writable course folder (Jupyter reads ~/.jupyter)
         "LANG": "C.UTF-8",
     }
 
 
-def formgrader_command(s: HubSettings, port: int) -> list[str]:
-    """The same command the hub gives its own formgrader services, as root and listening on the network."""
-    return [
-        str(s.bin_dir / "jupyterhub-singleuser"),
-        f"--port={port}",
-        "--ip=0.0.0.0",
-        "--ServerApp.jpserver_extensions=hub_config.formgrader_deadlines=True",
-        *FORMGRADER_ARGS,
-        "--allow-root",
-        *ROOT_FORMGRADER_ARGS,
-    ]
+def formgrader_services(s: HubSettings) -> dict[str, dict[str, Any]]:
+    """The formgraders exactly as the hub would run them itself (``configurer.course_services``: port,
+    command — as root here, so with ``ROOT_FORMGRADER_ARGS`` —, course folder, environment)."""
+    return course_services(s)[0]
+
+
+def formgrader_command(service: dict[str, Any]) -> list[str]:
+    """The hub's command for the service, listening on the container network (the proxy is elsewhere)."""
+    return [*service["command"], "--ip=0.0.0.0"]
 
 
 def give_gradebook_to_folder_owner(folder: Path) -> None:
@@ -176,14 +174,15 @@ class GraderHost:
         from hub_config.provision import ensure_exchange
 
         ensure_exchange(Path(s.exchange_root))
-        wanted = {course: s.formgrader_base_port + index for index, course in enumerate(s.courses)}
+        services = formgrader_services(s)
+        wanted = {course: service_port(service) for course, service in services.items()}
         for course, running in list(self.processes.items()):
             if wanted.get(course) != self.ports[course]:
                 print(f"grader: stopping the formgrader of {course} (port {self.ports[course]})", flush=True)
                 _stop_process(running, timeout=10)
                 del self.processes[course], self.ports[course]
         now = time.monotonic()
-        for course, port in wanted.items():
+        for course in wanted:
             process = self.processes.get(course)
             if process is not None and process.poll() is None:
                 continue
@@ -194,7 +193,7 @@ class GraderHost:
             if now - self.exited_at.get(course, -RESTART_DELAY_S) < RESTART_DELAY_S:
                 continue
             try:
-                self.start(s, course, port, secret)
+                self.start(s, services[course], secret)
             except OSError as error:
                 print(
                     f"grader: cannot start the formgrader of {course}: {error}", file=sys.stderr, flush=True
@@ -202,13 +201,13 @@ class GraderHost:
                 self.exited_at[course] = now
         HEARTBEAT.touch()
 
-    def start(self, s: HubSettings, course: str, port: int, secret: str) -> None:
+    def start(self, s: HubSettings, service: dict[str, Any], secret: str) -> None:
         from hub_config.provision import ensure_course
 
+        course, port = service["name"], service_port(service)
         folder = ensure_course(Path(s.state_dir), course, GRADER_ACCOUNT.format(course=course))
         give_gradebook_to_folder_owner(folder)
-        env = service_environment(
-            s,
+        env = service["environment"] | service_environment(
             course,
             port,
             token=service_token(secret, course),
@@ -217,7 +216,7 @@ class GraderHost:
         )
         # the sandbox's settings (pool, limits, timeouts) as the container was given them
         env.update({k: v for k, v in self.environ.items() if k.startswith("GIGA_AUTOGRADE_")})
-        self.processes[course] = subprocess.Popen(formgrader_command(s, port), cwd=folder, env=env)
+        self.processes[course] = subprocess.Popen(formgrader_command(service), cwd=folder, env=env)
         self.ports[course] = port
         print(f"grader: started the formgrader of {course} on port {port}", flush=True)
 

@@ -21,8 +21,10 @@ from hub_config import grader_host
 from hub_config.grader_host import (
     GraderHost,
     external_course_services,
+    formgrader_services,
     grader_secret,
     service_environment,
+    service_port,
     service_token,
 )
 from hub_config.settings import HubSettings, HubSettingsError
@@ -63,14 +65,13 @@ def jupyterhub_managed_service_env(
 
 
 def test_the_formgraders_environment_is_what_jupyterhub_gives_a_managed_service(tmp_path: Path) -> None:
-    s = HubSettings(mode="docker", state_dir=tmp_path)
+    s = HubSettings(mode="docker", state_dir=tmp_path, courses=("a1-prog",))
     token = service_token(SECRET, "a1-prog")
-    ours = service_environment(
-        s, "a1-prog", 9100, token=token, hub_api_url="http://hub:8081/hub/api", public_url=PUBLIC
+    service = formgrader_services(s)["a1-prog"]  # the hub's own service: its environment, port 9100
+    ours = service["environment"] | service_environment(
+        "a1-prog", 9100, token=token, hub_api_url="http://hub:8081/hub/api", public_url=PUBLIC
     )
-    theirs = jupyterhub_managed_service_env(
-        "a1-prog", 9100, token, {"JUPYTERHUB_USER": "grader-a1-prog", "JUPYTERHUB_DEFAULT_URL": "/formgrader"}
-    )
+    theirs = jupyterhub_managed_service_env("a1-prog", 9100, token, service["environment"])
     hub_side = {k: v for k, v in ours.items() if k.startswith(("JUPYTERHUB_", "JPY_"))}
     # the one deliberate difference: the formgrader listens on every interface of its container
     assert hub_side.pop("JUPYTERHUB_SERVICE_URL") == "http://0.0.0.0:9100"
@@ -117,9 +118,9 @@ def test_one_formgrader_per_course_is_kept_running_on_the_courses_port(
     again after the delay; the sandbox settings are passed on."""
     started: list[tuple[str, int, dict[str, str]]] = []
 
-    def fake_command(s: HubSettings, port: int) -> list[str]:
+    def fake_command(service: dict[str, Any]) -> list[str]:
         code = "import os, time; time.sleep(0 if os.environ['JUPYTERHUB_SERVICE_NAME'] == 'x-dies' else 60)"
-        return [sys.executable, "-c", code, str(port)]
+        return [sys.executable, "-c", code, str(service_port(service))]
 
     real_popen = subprocess.Popen
 

@@ -12,7 +12,7 @@ from tornado import web
 
 from hub_config.configurer import FORMGRADER_ARGS
 from hub_config.formgrader_contents import ConfigLockedContentsManager
-from hub_config.grader_host import formgrader_command
+from hub_config.grader_host import formgrader_command, formgrader_services
 from hub_config.settings import HubSettings
 
 TEXT = {"type": "file", "format": "text", "content": "c = get_config()\nimport os; os.system('id')\n"}
@@ -68,4 +68,5 @@ def test_every_formgrader_uses_it(tmp_path: Path) -> None:
         settings = HubSettings(mode=mode, courses=("a1-prog",), state_dir=tmp_path)
         command = course_services(settings)[0]["a1-prog"]["command"]
         assert all(arg in command for arg in FORMGRADER_ARGS), (mode, command)
-    assert all(arg in formgrader_command(HubSettings(), 9100) for arg in FORMGRADER_ARGS)  # the grader's
+    grader = formgrader_services(HubSettings(mode="docker", courses=("a1-prog",), state_dir=tmp_path))
+    assert all(arg in formgrader_command(grader["a1-prog"]) for arg in FORMGRADER_ARGS)  # the grader's
