@@ -7,11 +7,17 @@ from markupsafe import Markup, escape
 from lms.roster.models import User
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)}
+_HIRAGANA_TO_KATAKANA = {code: katakana for katakana, code in _KATAKANA_TO_HIRAGANA.items()}
 
 
 def hiragana(text: str) -> str:
     """Katakana readings (as OneRoster's kana fields often are) in hiragana, which a 小1 child reads."""
     return text.translate(_KATAKANA_TO_HIRAGANA)
+
+
+def katakana(text: str) -> str:
+    """Hiragana in katakana (the other direction of :func:`hiragana`)."""
+    return text.translate(_HIRAGANA_TO_KATAKANA)
 
 
 def _part(written: str, reading: str | None) -> Markup:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from lms.auth.cards.names import hiragana, katakana
 from lms.core.errors import Forbidden, NotFound
 from lms.permissions import school_ids
 from lms.reading.bank_review import messages as msg
@@ -63,14 +64,10 @@ class CandidatePage:
     pages: int
 
 
-_HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
-_KATAKANA_TO_HIRAGANA = {code + 0x60: code for code in range(ord("ぁ"), ord("ゖ") + 1)}
-
-
 def _kana_spellings(word: str) -> set[str]:
     """``word`` as typed, in katakana and in hiragana: the box asks for ふりがな, rosters mostly store the
     reading in katakana (ワタナベ), some in hiragana."""
-    return {word, word.translate(_HIRAGANA_TO_KATAKANA), word.translate(_KATAKANA_TO_HIRAGANA)}
+    return {word, katakana(word), hiragana(word)}
 
 
 def _like_pattern(word: str) -> str:
