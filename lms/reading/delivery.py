@@ -341,7 +341,6 @@ def load_state(delivery: Delivery, text: str) -> AttemptState:
     """Rebuild the state stored in ``attempt.cat_state``."""
     try:
         data = json.loads(text)
-        _release_answered(data["cat"])
         design = delivery.design_of_state(str(data["cat"]["design"]))
         session = CatSession.from_dict(design, data["cat"])
         return AttemptState(
@@ -352,16 +351,6 @@ def load_state(delivery: Delivery, text: str) -> AttemptState:
         )
     except (ValueError, KeyError, TypeError, EngineInvalidInput) as error:
         raise InvalidInput(messages.STATE_MISMATCH) from error
-
-
-def _release_answered(cat: Any) -> None:
-    """Mend a state stored before `record_answer` took an answered item out of ``set_aside``: such an item
-    counts as answered (its response is stored), and the state loads again."""
-    if not isinstance(cat, dict) or not isinstance(cat.get("items"), list):
-        return
-    answered = {i for i in cat["items"] if isinstance(i, str)}
-    if isinstance(cat.get("set_aside"), list):
-        cat["set_aside"] = [i for i in cat["set_aside"] if i not in answered]
 
 
 def replan(delivery: Delivery, state: AttemptState) -> list[str]:

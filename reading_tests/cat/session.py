@@ -381,7 +381,9 @@ class CatSession:
         session = cls(design, seed)
         bank = design.bank
         positions = bank.indices(items)
-        set_aside_positions = bank.indices(set_aside)
+        # an item both answered and set aside (stored before `record` released it) counts as answered
+        answered = set(positions)
+        set_aside_positions = [i for i in bank.indices(set_aside) if i not in answered]
         excluded_positions = sorted(set(bank.indices(excluded)))
         used = positions + set_aside_positions + excluded_positions
         if len(set(used)) != len(used):
