@@ -31,3 +31,6 @@ LTI_VERSION = "1.3.0"
 USER_MASTER_IDENTIFIER_CUSTOM = ("userMasterIdentifier", "user_master_identifier", "usermasteridentifier")
 # custom parameter naming the page to open (a deep link's content item carries it)
 TARGET_CUSTOM = "giga_target"
+# `LtiUserLink.matched_by` of the links made by trusting `sub` as a roster id (`sub_is_roster_id`): turning
+# the switch off forgets exactly these (lms/lti/registration.py)
+SUB_MATCHES = ("sub.sourced_id", "sub.user_master_identifier")

@@ -382,8 +382,9 @@ def _candidates(launch: VerifiedLaunch) -> list[tuple[str, str, str]]:
         if isinstance(value, str) and value and not value.startswith("$"):  # "$…" = an unfilled substitution
             out.append(("custom." + name, "user_master_identifier", value))
     if launch.platform.sub_is_roster_id:  # only where the administrator said so (docs/lti.md)
-        out.append(("sub.sourced_id", "sourced_id", sub))
-        out.append(("sub.user_master_identifier", "user_master_identifier", sub))
+        by_sourced_id, by_master_identifier = c.SUB_MATCHES
+        out.append((by_sourced_id, "sourced_id", sub))
+        out.append((by_master_identifier, "user_master_identifier", sub))
     return out
 
 

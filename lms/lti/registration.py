@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from lms.audit.service import record_event
 from lms.core.errors import Conflict, InvalidInput, NotFound
 from lms.lti import messages as msg
+from lms.lti.claims import SUB_MATCHES
 from lms.lti.models import LtiDeployment, LtiPlatform, LtiUserLink
 from lms.roster.models import Org
 
@@ -164,7 +165,7 @@ def _forget_sub_links(session: Session, platform: LtiPlatform) -> int:
     signing them in (a link is trusted before any claim); their next launch matches afresh."""
     links = session.exec(
         select(LtiUserLink).where(
-            LtiUserLink.platform_id == platform.id, col(LtiUserLink.matched_by).startswith("sub.")
+            LtiUserLink.platform_id == platform.id, col(LtiUserLink.matched_by).in_(SUB_MATCHES)
         )
     ).all()
     for link in links:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from lms.audit.models import AuditEvent
+from lms.lti.claims import SUB_MATCHES
 from lms.lti.models import LtiDeployment, LtiPlatform
 from lms.roster.models import Org
 from tests.lms.conftest import csrf_of
@@ -220,9 +221,7 @@ def test_turning_sub_as_roster_id_off_forgets_the_links_it_made(
     platform = db_session.exec(select(LtiPlatform)).one()
     assert platform.sub_is_roster_id is True
     students = db_session.exec(select(User).where(User.role == "student").order_by(col(User.id))).all()[:3]
-    for n, (student, how) in enumerate(
-        zip(students, ("sub.sourced_id", "sub.user_master_identifier", "lis.person_sourcedid"), strict=True)
-    ):
+    for n, (student, how) in enumerate(zip(students, (*SUB_MATCHES, "lis.person_sourcedid"), strict=True)):
         db_session.add(
             LtiUserLink(platform_id=pk_of(platform), sub=f"sub-{n}", user_id=pk_of(student), matched_by=how)
         )
