@@ -124,6 +124,19 @@ def test_a_city_of_staff_is_searched_and_paged_and_the_holders_stay_in_view(
     # LIKE's wildcards are searched as characters, and another school's teacher stays out of reach
     assert "あてはまる教職員はいません" in client.get("/admin/reviewers", params={"q": "%"}).text
     assert "あてはまる教職員はいません" in client.get("/admin/reviewers", params={"q": "t-b1"}).text
+    # appointing from a search result comes back to the same search and page, not to the whole list
+    page = client.get("/admin/reviewers", params={"q": "ワタナベ", "page": 2})
+    back = client.post(
+        "/admin/reviewers",
+        data={"csrf_token": csrf_of(page.text), "username": "extra-053", "q": "ワタナベ", "page": "2"},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
+    assert (
+        back.headers["location"]
+        == "/admin/reviewers?done=granted%3Aextra-053&q=%E3%83%AF%E3%82%BF%E3%83%8A%E3%83%99&page=2"
+    )
+    assert 'name="q" value="ワタナベ"' in page.text  # the forms carry it
 
 
 def world_teachers(world: World, school: str) -> list[User]:

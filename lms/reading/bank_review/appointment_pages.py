@@ -4,6 +4,7 @@ admin for every staff account, a school admin for their own school's teachers (`
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -61,6 +62,8 @@ def appoint(
     user: PageUser,
     username: Annotated[str, Form()],
     action: Annotated[str, Form()] = "grant",
+    q: Annotated[str, Form(max_length=100)] = "",  # the search and page the form was on: kept after it
+    page: Annotated[int, Form()] = 1,
 ) -> Response:
     appointments.require_appointer(user)
     try:
@@ -70,6 +73,7 @@ def appoint(
             target = appointments.appoint(session, actor=user, username=username, ip=client_ip(request))
     except InvalidInput as error:
         session.rollback()
-        return _page(request, session, user, error=error.message, status=400)
+        return _page(request, session, user, search=q, page=page, error=error.message, status=400)
     verb = "revoked" if action == "revoke" else "granted"
-    return RedirectResponse(f"/admin/reviewers?done={verb}:{target.username}", status_code=303)
+    back = urlencode({"done": f"{verb}:{target.username}", "q": q, "page": page})
+    return RedirectResponse(f"/admin/reviewers?{back}", status_code=303)
