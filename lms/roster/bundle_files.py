@@ -7,6 +7,7 @@ any size costs nothing (the zip's central directory lists it; its bytes are neve
 
 from __future__ import annotations
 
+import hashlib
 import io
 import lzma
 import re
@@ -59,10 +60,12 @@ class Source:
 
 
 class Budget:
-    """The unpacked-size cap over every file read (a file read twice counts once: its longest pass)."""
+    """The unpacked-size cap over every file read (a file read twice counts once: its longest pass), and the
+    SHA-256 of each file's bytes as its last complete pass read them (the import's second pass compares)."""
 
     def __init__(self) -> None:
         self.by_stem: dict[str, int] = {}
+        self.digests: dict[str, str] = {}
 
     def spend(self, stem: str, count: int) -> None:
         self.by_stem[stem] = self.by_stem.get(stem, 0) + count
@@ -242,11 +245,15 @@ class _Lines:
         text_newlines = 0  # in the text decoded so far (CP932 pass: the half-width katakana check)
         carry, pending = b"", ""
         first = True
+        digest = hashlib.sha256()
         with closing(self.source.open()) as stream:
             while True:
                 chunk = stream.read(_CHUNK)
                 self.budget.spend(stem, len(chunk))
+                digest.update(chunk)
                 final = not chunk
+                if final:
+                    self.budget.digests[stem] = digest.hexdigest()
                 data = carry + chunk
                 if first and self.encoding == "utf-8":
                     if len(data) < len(_BOM) and not final and _BOM.startswith(data):
@@ -337,25 +344,30 @@ def read_decoded(
     return result, "cp932"
 
 
-def read_again(source: Source, encoding: str) -> Iterable[str]:
-    """The lines of a file that `read_decoded` read cleanly before as ``encoding`` ("utf-8" or "cp932"): the
-    import's second pass. Bytes that no longer decode raise `FilesChanged`."""
-    return _Again(_Lines(source, encoding, Budget()))
+def read_again(source: Source, encoding: str, digest: str) -> Iterable[str]:
+    """The lines of a file that `read_decoded` read cleanly before as ``encoding`` ("utf-8" or "cp932"), whose
+    bytes then had the SHA-256 ``digest``: the import's second pass. Bytes that no longer decode, or that
+    differ at the end of the file, raise `FilesChanged` (the caller rolls back what the pass applied)."""
+    return _Again(_Lines(source, encoding, Budget()), digest)
 
 
 class FilesChanged(Exception):
-    """A file read cleanly in the first pass did not read so in the second (it was changed in between)."""
+    """A file read in the first pass did not read the same in the second (it was changed in between)."""
 
 
 class _Again:
-    def __init__(self, lines: _Lines) -> None:
+    def __init__(self, lines: _Lines, digest: str) -> None:
         self._lines = lines
+        self._digest = digest
 
     def __iter__(self) -> Iterator[str]:
+        stem = self._lines.source.stem
         try:
             yield from self._lines
         except (_BadBytes, _LineTooLong, _OddKatakana) as error:
-            raise FilesChanged(self._lines.source.stem) from error
+            raise FilesChanged(stem) from error
+        if self._lines.budget.digests.get(stem) != self._digest:
+            raise FilesChanged(stem)
 
 
 def mismatched_encodings(encodings: dict[str, str]) -> list[Problem]:

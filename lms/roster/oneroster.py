@@ -370,13 +370,16 @@ class Checked:
     notices: list[str]
     manifest: dict[str, str]
     encodings: dict[str, str]  # file name -> the encoding it was read with
+    digests: dict[str, str]  # file name -> SHA-256 of its bytes in the first pass (the second pass compares)
     sourced_ids: dict[str, set[str]]  # file name -> every sourcedId it lists
     contacts: set[str]  # users whose roles in the bundle are all non-account roles (guardian, parent, …)
 
     def rows(self, stem: str) -> Iterator[Row]:
         """The rows of one file, read again (second pass): streamed, nothing of the file held."""
         with bundle_files.open_files(self.path, frozenset((stem,))) as (sources, _others):
-            yield from CsvRows(bundle_files.read_again(sources[stem], self.encodings[stem]))
+            yield from CsvRows(
+                bundle_files.read_again(sources[stem], self.encodings[stem], self.digests.get(stem, ""))
+            )
 
 
 class _FileCheck:
@@ -605,6 +608,7 @@ def check_bundle(path: Path, existing: Existing | None = None) -> Checked:
         encodings={stem: "cp932" if code == "cp932" else "utf-8" for stem, code in encodings.items()},
         sourced_ids={stem: known.get(stem, set()) for stem in modes},
         contacts=role_holders - account_holders,
+        digests=dict(budget.digests),
     )
 
 
