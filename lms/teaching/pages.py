@@ -89,9 +89,12 @@ def _assign_form(
     context = {
         "klass": class_,
         # a class below the bank's lowest reviewed grade gets the nearest easier items, and is told so
-        "GRADE_LABELS": GRADE_LABELS,
-        "grade_ceiling": GRADES[ceiling - 1] if grade and ceiling and ceiling > grade else None,
-        "class_grade": GRADES[grade - 1] if grade else None,
+        "grade_ceiling": (
+            {"class": GRADE_LABELS[GRADES[grade - 1]], "ceiling": GRADE_LABELS[GRADES[ceiling - 1]]}
+            if grade and ceiling and ceiling > grade
+            else None
+        ),
+        "default_items": DEFAULT_MAX_ITEMS,
         "students": service.class_students(session=session, class_id=class_.id),
         "bank_items": list(bank),
         "bank_groups": list(groups.items()),
