@@ -4,7 +4,6 @@ check (issue 23 leftovers)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -16,9 +15,9 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from lms.lti import score_sender
-from lms.lti.ags import SCALE_MAXIMUM
+from lms.lti.ags import SCALE_MAXIMUM, enqueue_score
 from lms.lti.deep_linking import resource_id_of
-from lms.lti.service_models import LtiLineItem, LtiScoreOutbox
+from lms.lti.service_models import LtiLineItem
 from lms.lti.services_token import SCOPE_LINEITEM, ServiceError, TokenEndpoint
 from lms.reading.models import Attempt
 from tests.factories import pk
@@ -41,8 +40,9 @@ def counted_statements(session: Session) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def queue_scores(db_session: Session, world: Any, clock: Any, line_item_id: int, assignment_id: int) -> None:
-    """Two finished attempts for each of A1's two students, each with a queued score."""
+def queue_scores(db_session: Session, world: Any, clock: Any, assignment_id: int) -> None:
+    """Two finished attempts for each of A1's two students, each score queued as finishing queues it
+    (`enqueue_score`, into the assignment's grade column)."""
     for username in ("s-a1", "s-a1b"):
         for attempt_no in (11, 12):
             attempt = Attempt(
@@ -54,15 +54,16 @@ def queue_scores(db_session: Session, world: Any, clock: Any, line_item_id: int,
             )
             db_session.add(attempt)
             db_session.flush()
-            db_session.add(
-                LtiScoreOutbox(
-                    line_item_id=line_item_id,
-                    attempt_id=pk(attempt),
-                    student_id=attempt.student_id,
-                    score=json.dumps({"scoreGiven": attempt_no}),
-                    created_at=clock.now(),
-                )
+            queued = enqueue_score(
+                session=db_session,
+                attempt=attempt,
+                kind="practice",
+                report=None,
+                n_correct=attempt_no,
+                n_items=20,
+                now=clock.now(),
             )
+            assert queued is not None
     db_session.commit()
 
 
@@ -81,7 +82,7 @@ def test_a_claimed_batch_is_loaded_with_the_same_queries_whatever_its_size(
     )
     db_session.add(line_item)
     db_session.commit()
-    queue_scores(db_session, world, clock, pk(line_item), pk(assignment))
+    queue_scores(db_session, world, clock, pk(assignment))
     now = clock.now() + timedelta(minutes=1)
 
     with counted_statements(db_session) as one_row:
